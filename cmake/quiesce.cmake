@@ -1,0 +1,20 @@
+# One library per sim/ folder, declared the same way everywhere (abseil's absl_cc_library
+# style): quiesce_cc_library(NAME core SRCS a.cpp DEPS quiesce::base) makes quiesce::core.
+function(quiesce_cc_library)
+  cmake_parse_arguments(Q "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(quiesce_${Q_NAME} STATIC ${Q_SRCS})
+  add_library(quiesce::${Q_NAME} ALIAS quiesce_${Q_NAME})
+  target_include_directories(quiesce_${Q_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(quiesce_${Q_NAME} PUBLIC ${Q_DEPS})
+endfunction()
+
+# A GoogleTest binary whose tests ctest runs one per process: SystemC elaborates once per
+# process, so every TEST that builds modules needs a fresh one.
+function(quiesce_cc_test)
+  cmake_parse_arguments(Q "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${Q_NAME} ${Q_SRCS} ${PROJECT_SOURCE_DIR}/tests/test_main.cpp)
+  target_link_libraries(${Q_NAME} PRIVATE ${Q_DEPS} GTest::gtest)
+  set_target_properties(${Q_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${Q_NAME} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "QUIESCE_ROOT=${PROJECT_SOURCE_DIR}")
+endfunction()

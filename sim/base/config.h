@@ -1,0 +1,79 @@
+#pragma once
+// A YAML tree that remembers where each value came from. ConfigNode wraps a yaml-cpp node
+// with its source file and dotted key path, so every error names file:line:column and the
+// key. Overrides (`set:` in a scenario, `--set` on the command line) are written into the
+// tree by dotted path and keep their own origin.
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/base/error.h"
+
+namespace quiesce {
+
+// Where values came from: the file a tree was parsed from, plus the origin of each
+// overridden path ("--set cores=4", "scenarios/x.yaml:4:3 (set:)").
+struct ConfigSource {
+  std::string file;
+  std::map<std::string, std::string> origins;
+};
+
+class ConfigNode {
+ public:
+  ConfigNode() = default;
+  ConfigNode(YAML::Node node, std::shared_ptr<ConfigSource> source, std::string path,
+             std::string fallback_where = "");
+  ConfigNode(const ConfigNode&) = default;
+  // yaml-cpp's Node::operator= writes into the referenced node; a ConfigNode rebinds.
+  ConfigNode& operator=(const ConfigNode& o);
+
+  bool present() const { return node_->IsDefined() && !node_->IsNull(); }
+  bool is_map() const { return node_->IsDefined() && node_->IsMap(); }
+  bool is_list() const { return node_->IsDefined() && node_->IsSequence(); }
+  bool is_scalar() const { return node_->IsDefined() && node_->IsScalar(); }
+
+  // A child by key; absent children still know where their parent is, for messages.
+  ConfigNode operator[](const std::string& key) const;
+  ConfigNode operator[](size_t index) const;
+  // Follows a dotted path ("irq.ipi.latency").
+  ConfigNode at_path(const std::string& dotted) const;
+  size_t size() const { return node_->IsDefined() ? node_->size() : 0; }
+  std::vector<std::string> keys() const;  // map keys in file order
+  std::vector<ConfigNode> items() const;  // list items
+
+  // The scalar text; fails with a clear message on a map or a list.
+  std::string scalar(const char* what = "a single value") const;
+  std::string where() const;
+  const std::string& path() const { return path_; }
+  const YAML::Node& yaml() const { return *node_; }
+  const std::shared_ptr<ConfigSource>& source() const { return source_; }
+
+  [[noreturn]] void fail(const std::string& message) const;
+  // Rejects keys other than `allowed`, with a "did you mean".
+  void expect_keys(const std::vector<std::string>& allowed) const;
+
+ private:
+  std::optional<YAML::Node> node_{std::in_place};
+  std::shared_ptr<ConfigSource> source_;
+  std::string path_;
+  std::string fallback_where_;
+};
+
+// Parses YAML text; a syntax error becomes a ConfigError at the offending line.
+ConfigNode parse_yaml(const std::string& text, const std::string& file_name);
+// Reads and parses a file; a missing file is a ConfigError naming it.
+ConfigNode load_yaml_file(const std::string& path);
+
+// Writes `value` at `dotted` inside `root` (creating maps on the way), recording `origin`.
+// A path that runs through a list or a scalar is a ConfigError.
+void set_by_path(ConfigNode& root, const std::string& dotted, const YAML::Node& value,
+                 const std::string& origin);
+
+std::string join_path(const std::string& parent, const std::string& key);
+std::vector<std::string> split_path(const std::string& dotted);
+
+}  // namespace quiesce

@@ -1,0 +1,163 @@
+#include "sim/base/units.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace quiesce {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Splits "12.5 us" into 12.5 and "us". Rejects NaN, infinities and hex.
+struct NumberAndSuffix {
+  double value;
+  std::string suffix;
+};
+
+NumberAndSuffix split_number(std::string_view text, const char* what) {
+  std::string s(trim(text));
+  if (s.empty()) throw UnitError(std::string("empty ") + what);
+  size_t i = 0;
+  if (s[i] == '+' || s[i] == '-') ++i;
+  bool digits = false;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
+    digits = digits || std::isdigit(static_cast<unsigned char>(s[i]));
+    ++i;
+  }
+  if (digits && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    size_t j = i + 1;
+    if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
+    if (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+      i = j;
+      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    }
+  }
+  if (!digits) throw UnitError(std::string("expected a ") + what + ", got \"" + s + "\"");
+  char* end = nullptr;
+  std::string num = s.substr(0, i);
+  double v = std::strtod(num.c_str(), &end);
+  if (end != num.c_str() + num.size() || !std::isfinite(v)) {
+    throw UnitError(std::string("expected a ") + what + ", got \"" + s + "\"");
+  }
+  return {v, std::string(trim(std::string_view(s).substr(i)))};
+}
+
+Time scaled(double v, double mult, std::string_view text) {
+  double ps = v * mult;
+  if (ps < 0) throw UnitError("negative time \"" + std::string(trim(text)) + "\"");
+  if (ps >= 9.2e18) throw UnitError("time \"" + std::string(trim(text)) + "\" is too large");
+  return static_cast<Time>(std::llround(ps));
+}
+
+bool time_multiplier(const std::string& u, double* mult) {
+  if (u == "ps") *mult = 1;
+  else if (u == "ns") *mult = 1e3;
+  else if (u == "us" || u == "\xC2\xB5s") *mult = 1e6;
+  else if (u == "ms") *mult = 1e9;
+  else if (u == "s") *mult = 1e12;
+  else return false;
+  return true;
+}
+
+bool is_cycles_word(const std::string& u) { return u == "cycles" || u == "cycle"; }
+
+}  // namespace
+
+Time Latency::to_ps(Time period_ps) const {
+  double ps = cycles ? value * static_cast<double>(period_ps) : value;
+  return static_cast<Time>(std::llround(ps));
+}
+
+Time parse_time(std::string_view text) {
+  auto [v, u] = split_number(text, "time such as 150ns or 2us");
+  double mult = 0;
+  if (u.empty()) {
+    throw UnitError("time \"" + std::string(trim(text)) + "\" needs a unit (ps, ns, us, ms, s)");
+  }
+  if (!time_multiplier(u, &mult)) {
+    throw UnitError("unknown time unit \"" + u + "\" in \"" + std::string(trim(text)) +
+                    "\" (use ps, ns, us, ms or s)");
+  }
+  return scaled(v, mult, text);
+}
+
+int64_t parse_cycles(std::string_view text) {
+  auto [v, u] = split_number(text, "cycle count");
+  if (!u.empty() && !is_cycles_word(u)) {
+    throw UnitError("expected a cycle count such as 300 or \"300 cycles\", got \"" +
+                    std::string(trim(text)) + "\"");
+  }
+  if (v < 0) throw UnitError("negative cycle count \"" + std::string(trim(text)) + "\"");
+  if (v != std::floor(v)) throw UnitError("cycle count must be whole: \"" + std::string(trim(text)) + "\"");
+  if (v > 1e15) throw UnitError("cycle count \"" + std::string(trim(text)) + "\" is too large");
+  return static_cast<int64_t>(v);
+}
+
+Latency parse_latency(std::string_view text) {
+  auto [v, u] = split_number(text, "latency such as 150ns or 300 cycles");
+  if (u.empty() || is_cycles_word(u)) return {static_cast<double>(parse_cycles(text)), true};
+  return {static_cast<double>(parse_time(text)), false};
+}
+
+double parse_frequency(std::string_view text) {
+  auto [v, u] = split_number(text, "frequency such as 2GHz");
+  double mult = 0;
+  if (u == "Hz") mult = 1;
+  else if (u == "kHz") mult = 1e3;
+  else if (u == "MHz") mult = 1e6;
+  else if (u == "GHz") mult = 1e9;
+  else throw UnitError("frequency \"" + std::string(trim(text)) + "\" needs a unit (Hz, kHz, MHz, GHz)");
+  double hz = v * mult;
+  if (hz <= 0) throw UnitError("frequency must be positive: \"" + std::string(trim(text)) + "\"");
+  if (hz > 1e12) throw UnitError("frequency \"" + std::string(trim(text)) + "\" is above 1 THz");
+  return hz;
+}
+
+int64_t parse_size(std::string_view text) {
+  auto [v, u] = split_number(text, "size such as 32KiB");
+  double mult = 0;
+  if (u.empty() || u == "B") mult = 1;
+  else if (u == "KiB") mult = 1024.0;
+  else if (u == "MiB") mult = 1024.0 * 1024;
+  else if (u == "GiB") mult = 1024.0 * 1024 * 1024;
+  else throw UnitError("unknown size unit \"" + u + "\" (use B, KiB, MiB, GiB)");
+  double b = v * mult;
+  if (b < 0 || b != std::floor(b)) throw UnitError("size must be a whole number of bytes: \"" + std::string(trim(text)) + "\"");
+  if (b > 1e15) throw UnitError("size \"" + std::string(trim(text)) + "\" is too large");
+  return static_cast<int64_t>(b);
+}
+
+std::string format_time(Time t) {
+  static const struct { Time mult; const char* unit; } kUnits[] = {
+      {kSec, "s"}, {kMs, "ms"}, {kUs, "us"}, {kNs, "ns"}};
+  for (const auto& u : kUnits) {
+    if (t != 0 && t % (u.mult / 1000 == 0 ? 1 : u.mult / 1000) == 0 && (t >= u.mult || -t >= u.mult)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.15g%s", static_cast<double>(t) / static_cast<double>(u.mult), u.unit);
+      return buf;
+    }
+  }
+  return std::to_string(t) + "ps";
+}
+
+std::string format_time_approx(double ps) {
+  static const struct { double mult; const char* unit; } kUnits[] = {
+      {1e12, "s"}, {1e9, "ms"}, {1e6, "us"}, {1e3, "ns"}};
+  char buf[64];
+  for (const auto& u : kUnits) {
+    if (std::fabs(ps) >= u.mult) {
+      std::snprintf(buf, sizeof buf, "%.4g%s", ps / u.mult, u.unit);
+      return buf;
+    }
+  }
+  std::snprintf(buf, sizeof buf, "%.4gps", ps);
+  return buf;
+}
+
+}  // namespace quiesce

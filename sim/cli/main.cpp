@@ -1,0 +1,211 @@
+// quiesce: the command line. Exit codes: 0 ok, 1 an expectation failed, 2 bad input or
+// usage, 3 an internal error (a bug: please report it with the scenario).
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "sim/base/error.h"
+#include "sim/hw/platform.h"
+#include "sim/run/point.h"
+#include "sim/scenario/scenario.h"
+
+namespace po = boost::program_options;
+using namespace quiesce;
+
+namespace {
+
+constexpr const char* kVersion = "quiesce 0.1.0";
+
+const char* kUsage =
+    "usage: quiesce <verb> [options]\n"
+    "\n"
+    "verbs:\n"
+    "  run SCENARIO.yaml [--set k=v]... [--seed N] [--out DIR]   run one scenario point\n"
+    "  validate FILE...                                          check scenario or platform files\n"
+    "  list platforms|params|workloads [--markdown]              what is available\n"
+    "\n"
+    "  quiesce <verb> --help   options of a verb\n"
+    "  quiesce --version\n"
+    "\n"
+    "exit codes: 0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal error\n";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
+                        const po::positional_options_description& pos) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce run SCENARIO.yaml [options]");
+  desc.add_options()("help,h", "this help")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a parameter by dotted path, e.g. --set cores=8 --set irq.ipi.latency=2us")(
+      "seed", po::value<uint64_t>(), "seed of every random stream (overrides the scenario's)")(
+      "out", po::value<std::string>(), "output directory (default results/<scenario name>)")(
+      "quiet,q", "print nothing but errors")("scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\nWrites result.json and stats.txt into the output directory.\n";
+    return 0;
+  }
+  if (!vm.count("scenario")) throw UsageError("quiesce run needs a scenario file");
+  std::vector<std::string> sets;
+  if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+  std::optional<uint64_t> seed;
+  if (vm.count("seed")) seed = vm["seed"].as<uint64_t>();
+  auto sc = load_scenario(vm["scenario"].as<std::string>(), sets, seed);
+  RunOptions opt;
+  if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
+  opt.quiet = vm.count("quiet") > 0;
+  run_point(*sc, opt, std::cout);
+  return 0;
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce validate FILE... (scenarios or platforms)");
+  desc.add_options()("help,h", "this help")("file", po::value<std::vector<std::string>>(), "files");
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("file")) throw UsageError("quiesce validate needs at least one file");
+  int bad = 0;
+  for (const auto& f : vm["file"].as<std::vector<std::string>>()) {
+    try {
+      ConfigNode doc = load_yaml_file(f);
+      if (doc.is_map() && doc["workload"].present()) {
+        load_scenario(f, {});
+        std::cout << f << ": ok (scenario)\n";
+      } else {
+        if (!doc.present()) doc.fail("the file is empty");
+        PlatformConfig pc;
+        pc.load(doc);
+        std::cout << f << ": ok (platform)\n";
+      }
+    } catch (const ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      ++bad;
+    }
+  }
+  return bad ? 2 : 0;
+}
+
+void print_table(const ParamTable& t, bool markdown) {
+  if (markdown) {
+    std::cout << "\n### " << t.title << "\n\n| key | type | default | range | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& r : t.rows) {
+      std::cout << "| `" << r.name << "` | " << r.type << " | `" << r.def << "` | " << r.range << " | " << r.doc
+                << " |\n";
+    }
+    return;
+  }
+  std::cout << "\n" << t.title << "\n";
+  size_t w = 0, tw = 0, dw = 0;
+  for (const auto& r : t.rows) {
+    w = std::max(w, r.name.size());
+    tw = std::max(tw, r.type.size());
+    dw = std::max(dw, r.def.size());
+  }
+  for (const auto& r : t.rows) {
+    std::cout << "  " << r.name << std::string(w - r.name.size() + 2, ' ') << r.type
+              << std::string(tw - r.type.size() + 2, ' ') << r.def << std::string(dw - r.def.size() + 2, ' ')
+              << r.doc << (r.range.empty() ? "" : " " + r.range) << "\n";
+  }
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce list platforms|params|workloads [--markdown]");
+  desc.add_options()("help,h", "this help")("markdown", "params as Markdown tables")(
+      "what", po::value<std::string>(), "platforms, params or workloads");
+  po::positional_options_description pos;
+  pos.add("what", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("what")) throw UsageError("quiesce list needs one of: platforms, params, workloads");
+  std::string what = vm["what"].as<std::string>();
+  if (what == "platforms") {
+    for (const auto& name : list_platforms()) {
+      std::string desc_text;
+      try {
+        ConfigNode doc = load_yaml_file(platforms_dir() + "/" + name + ".yaml");
+        ConfigNode d = doc["description"];
+        if (d.present() && d.is_scalar()) desc_text = d.scalar();
+      } catch (const ConfigError&) {
+        desc_text = "(invalid file)";
+      }
+      std::printf("%-22s %s\n", name.c_str(), desc_text.c_str());
+    }
+    return 0;
+  }
+  if (what == "params") {
+    bool md = vm.count("markdown") > 0;
+    if (md) {
+      std::cout << "# Parameter reference\n\nGenerated by `quiesce list params --markdown` from the "
+                   "parameter declarations in sim/. Times take a unit (ps, ns, us, ms, s); cycle "
+                   "counts may be bare or say `cycles`.\n";
+    }
+    for (const auto& t : all_param_tables()) print_table(t, md);
+    return 0;
+  }
+  if (what == "workloads") {
+    for (const auto& t : workload_types()) std::printf("%-16s %s\n", t.name.c_str(), t.doc.c_str());
+    return 0;
+  }
+  throw UsageError("unknown list '" + what + "' (platforms, params or workloads)");
+}
+
+}  // namespace
+
+// libsystemc references sc_main; quiesce drives elaboration itself (see sim/run/point.h).
+int sc_main(int, char**) { return 3; }
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      std::cout << kUsage;
+      return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version") {
+      std::cout << kVersion << "\n";
+      return 0;
+    }
+    std::string verb = args[0];
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (verb == "run") return cmd_run(rest);
+    if (verb == "validate") return cmd_validate(rest);
+    if (verb == "list") return cmd_list(rest);
+    std::string hint = did_you_mean(verb, {"run", "validate", "list"});
+    throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "quiesce: " << e.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << "quiesce: " << e.what() << "\n(see quiesce " << (args.empty() ? "" : args[0]) << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "quiesce: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

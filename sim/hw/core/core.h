@@ -1,0 +1,178 @@
+#pragma once
+// A cycle-approximate CPU core. Software (the kernel model, or a bare-metal workload) runs
+// on it through the HAL below; every HAL call is an instruction boundary: the core charges
+// the op's cycles and, if an unmasked interrupt has arrived, takes it there, running the
+// handler nested on the calling thread's stack as hardware does. A long compute() is split
+// at an interrupt's arrival so the handler starts on the arrival cycle.
+//
+// Time: each core keeps a local offset ahead of SystemC time (TLM-2.0 quantum keeping).
+// Core-private work (compute, flag changes) only adds to it. With quantum 0 ("exact") a
+// core synchronises before anything another core can see (memory, IPIs) and, while its
+// interrupts are on, never runs further ahead than the controller's lookahead (the least
+// time any other process needs to make an interrupt arrive here), so every interaction
+// and every interrupt happens at its exact time. With a quantum q > 0 memory operations
+// use local time without synchronising and a core runs up to q ahead: faster, approximate.
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <cstdint>
+
+#include "sim/base/params.h"
+#include "sim/base/stats.h"
+#include "sim/base/units.h"
+#include "sim/hw/irq/controller.h"
+#include "sim/hw/mem/coherence.h"
+#include "sim/hw/topology.h"
+
+namespace quiesce {
+
+struct CoreParams : ParamGroup {
+  CoreParams() : ParamGroup("core.op", "op-cost table of every core, in cycles") {}
+  Param<Cycles> alu{this, "alu", "1", "one ALU instruction"};
+  Param<Cycles> atomic{this, "atomic", "20", "an atomic RMW (CAS, fetch-add, xchg) on top of owning the line"};
+  Param<Cycles> irq_flag{this, "irq_flag", "1", "local_irq_save/restore, enable/disable"};
+  Param<Cycles> preempt{this, "preempt", "1", "preempt_count increment or decrement"};
+  Param<Cycles> irq_entry{this, "irq_entry", "300", "exception entry up to the first handler instruction"};
+  Param<Cycles> irq_exit{this, "irq_exit", "200", "from the handler's return to the interrupted instruction"};
+  Param<Cycles> ipi_send{this, "ipi_send", "150", "writing the interrupt command register (sender side)"};
+  Param<Cycles> pipeline_flush{this, "pipeline_flush", "20", "a full barrier / pipeline flush"};
+  Param<Cycles> timer_program{this, "timer_program", "20", "programming the per-CPU timer"};
+};
+
+class Core;
+
+// The software side of interrupts. handle_irq runs in hardirq context with interrupts
+// off; irq_return runs after EOI, interrupts still off, just before the interrupted
+// context resumes: the kernel may reschedule there (preemption on irq exit).
+class IrqHandler {
+ public:
+  virtual ~IrqHandler() = default;
+  virtual void handle_irq(Core& core, const IrqAck& irq) = 0;
+  virtual void irq_return(Core&) {}
+};
+
+struct CoreTiming {
+  Time period = 500;     // ps per cycle
+  Time quantum = 0;      // 0 = exact
+  Time lookahead = 1;    // exact mode: max run-ahead with interrupts on
+};
+
+class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
+ public:
+  Core(sc_core::sc_module_name name, int id, const CoreParams& params, const CoreTiming& timing,
+       InterruptController* irq, StatRegistry* stats);
+  ~Core() override;
+
+  tlm_utils::simple_initiator_socket<Core> out_mem_;
+
+  int id() const { return id_; }
+  Time period() const { return period_; }
+  void set_irq_handler(IrqHandler* h) { handler_ = h; }
+
+  // --- time -----------------------------------------------------------------------
+  Time now() const { return global_now() + offset_; }
+  Time local_now() const override { return now(); }
+  uint64_t cycles_at(Time t) const { return static_cast<uint64_t>(t / period_); }
+
+  // --- HAL: each call is an instruction boundary -------------------------------------
+  void compute(uint64_t cycles);
+  void alu(uint64_t n = 1) { compute(n * static_cast<uint64_t>(cost_.alu)); }
+  void barrier() { compute(static_cast<uint64_t>(cost_.pipeline_flush)); }
+  uint64_t load(Addr a) { return access(MemOp::Load, a, 0, 0); }
+  void store(Addr a, uint64_t v) { access(MemOp::Store, a, v, 0); }
+  uint64_t cas(Addr a, uint64_t expected, uint64_t desired) { return access(MemOp::Cas, a, expected, desired); }
+  uint64_t fetch_add(Addr a, uint64_t d) { return access(MemOp::FetchAdd, a, d, 0); }
+  uint64_t xchg(Addr a, uint64_t v) { return access(MemOp::Xchg, a, v, 0); }
+  // Re-reads the line of `a` each time another core writes it, until pred(value) holds;
+  // sleeps in between (same timing as polling, one event per change). Interrupts are
+  // taken while spinning when enabled.
+  template <class Pred>
+  uint64_t spin_until(Addr a, Pred pred) {
+    while (true) {
+      uint64_t v = load(a);
+      if (pred(v)) return v;
+      ++spin_waits;
+      wait_for_line(a, seen_version_);
+    }
+  }
+
+  bool irqs_enabled() const { return irq_enabled_; }
+  void local_irq_disable();
+  void local_irq_enable();
+  bool local_irq_save();             // returns the previous state
+  void local_irq_restore(bool was_enabled);
+  // The kernel's preempt-count slot (the core only stores it and charges the op).
+  int preempt_count() const { return preempt_count_; }
+  void preempt_add(int delta);
+  int hardirq_depth() const { return hardirq_depth_; }
+
+  // Raises SGI `id` at `target` (returns its arrival time).
+  Time send_ipi(int target, IrqId id);
+  // Programs this core's timer (PPI 30) to fire at absolute time `at` (replaces any).
+  void set_timer(Time at);
+  void cancel_timer();
+  // Sleeps until an interrupt is deliverable, then takes it if interrupts are on.
+  void wait_for_interrupt();
+
+  // Brings SystemC time up to local time (a synchronisation point).
+  void sync();
+
+  // IrqTarget / LineWatcher
+  void irq_posted(Time arrival) override;
+  int watcher_id() const override { return id_; }
+  void line_changed(Time at) override;
+  void bind_memory(class MemorySystem* mem) { mem_ = mem; }
+
+  StatGroup stats_;
+  Counter ops{&stats_, "ops", "HAL operations retired (instruction boundaries)", "count"};
+  Counter mem_ops{&stats_, "mem_ops", "loads, stores and atomics", "count"};
+  Counter irqs{&stats_, "irqs", "interrupts taken", "count"};
+  Counter syncs{&stats_, "syncs", "synchronisations with SystemC time (waits)", "count"};
+  Counter spin_waits{&stats_, "spin_waits", "sleeps while spinning on a line", "count"};
+  Counter wfi{&stats_, "wfi", "waits for interrupt", "count"};
+
+ private:
+  struct Costs {
+    int64_t alu, atomic, irq_flag, preempt, irq_entry, irq_exit, ipi_send, pipeline_flush, timer_program;
+  };
+  static Time global_now() { return static_cast<Time>(sc_core::sc_time_stamp().value()); }
+  uint64_t access(MemOp op, Addr a, uint64_t x, uint64_t y);
+  void wait_for_line(Addr a, uint64_t seen_version);
+  void charge(int64_t cycles) { offset_ += cycles * period_; }
+  // End of an instruction: synchronise if past the horizon, take a pending interrupt.
+  void boundary() {
+    ++ops;
+    check_point();
+  }
+  void check_point() {
+    Time t = now();
+    if (t >= horizon_ && (irq_enabled_ || quantum_ > 0)) sync();
+    if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
+  }
+  void take_interrupts();
+  void sleep_on_wake_event();
+
+  const int id_;
+  const Time period_;
+  const Time quantum_;
+  const Time lookahead_;
+  const Costs cost_;
+  InterruptController* irq_;
+  class MemorySystem* mem_ = nullptr;
+  IrqHandler* handler_ = nullptr;
+
+  Time offset_ = 0;
+  Time horizon_ = 0;
+  bool irq_enabled_ = true;
+  int preempt_count_ = 0;
+  int hardirq_depth_ = 0;
+  bool sleeping_ = false;
+  sc_core::sc_event ev_wake_;
+  tlm::tlm_generic_payload payload_;
+  CoherenceExt ext_;
+  uint64_t data_ = 0;
+  uint64_t seen_version_ = 0;  // the line's write count when the last load was served
+};
+
+}  // namespace quiesce

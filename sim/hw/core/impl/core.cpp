@@ -1,0 +1,219 @@
+#include "sim/hw/core/core.h"
+
+#include <algorithm>
+
+#include "sim/hw/mem/memory.h"
+
+namespace quiesce {
+
+Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const CoreTiming& timing,
+           InterruptController* irq, StatRegistry* stats)
+    : sc_module(name),
+      out_mem_("out_mem"),
+      stats_(stats, "cpu" + std::to_string(id)),
+      id_(id),
+      period_(timing.period),
+      quantum_(timing.quantum),
+      lookahead_(std::max<Time>(timing.lookahead, 1)),
+      cost_{p.alu().value,       p.atomic().value,    p.irq_flag().value,
+            p.preempt().value,   p.irq_entry().value, p.irq_exit().value,
+            p.ipi_send().value,  p.pipeline_flush().value, p.timer_program().value},
+      irq_(irq) {
+  payload_.set_data_ptr(reinterpret_cast<unsigned char*>(&data_));
+  payload_.set_data_length(8);
+  payload_.set_streaming_width(8);
+  payload_.set_byte_enable_ptr(nullptr);
+  payload_.set_dmi_allowed(false);
+  payload_.set_extension(&ext_);
+  ext_.requester = id;
+  horizon_ = quantum_ > 0 ? quantum_ : lookahead_;
+  irq_->attach(id, this);
+}
+
+// The payload would free() its extensions; ext_ is a member, not heap-allocated.
+Core::~Core() { payload_.clear_extension(&ext_); }
+
+void Core::sync() {
+  if (offset_ > 0) {
+    ++syncs;
+    wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(offset_)));
+    offset_ = 0;
+  }
+  horizon_ = global_now() + (quantum_ > 0 ? quantum_ : lookahead_);
+}
+
+void Core::compute(uint64_t cycles) {
+  while (cycles > 0 && irq_enabled_) {
+    const Time t = now();
+    const Time limit = std::min(irq_->attention(id_), horizon_);
+    const Time end = t + static_cast<Time>(cycles) * period_;
+    if (end <= limit) break;
+    // Stop on the first cycle boundary at or after the limit, then look.
+    const uint64_t k = limit <= t ? 0 : static_cast<uint64_t>((limit - t + period_ - 1) / period_);
+    if (k >= cycles) break;
+    offset_ += static_cast<Time>(k) * period_;
+    cycles -= k;
+    check_point();
+  }
+  offset_ += static_cast<Time>(cycles) * period_;
+  boundary();
+}
+
+uint64_t Core::access(MemOp op, Addr a, uint64_t x, uint64_t y) {
+  if (a % 8 != 0) throw std::invalid_argument("unaligned simulated access at " + std::to_string(a));
+  if (quantum_ == 0) sync();  // another core can see this: do it at its exact time
+  ++mem_ops;
+  ext_.op = op;
+  ext_.time = now();
+  ext_.arg0 = x;
+  ext_.arg1 = y;
+  ext_.hold = (op == MemOp::Load || op == MemOp::Store) ? 0 : cost_.atomic * period_;
+  payload_.set_address(a);
+  payload_.set_command(op == MemOp::Load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
+  payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  out_mem_->b_transport(payload_, delay);
+  offset_ += static_cast<Time>(delay.value());
+  const uint64_t result = ext_.result;
+  seen_version_ = mem_->line_version(a);
+  boundary();
+  return result;
+}
+
+void Core::local_irq_disable() {
+  charge(cost_.irq_flag);
+  irq_enabled_ = false;
+  boundary();
+}
+
+void Core::local_irq_enable() {
+  charge(cost_.irq_flag);
+  irq_enabled_ = true;
+  boundary();
+}
+
+bool Core::local_irq_save() {
+  bool was = irq_enabled_;
+  charge(cost_.irq_flag);
+  irq_enabled_ = false;
+  boundary();
+  return was;
+}
+
+void Core::local_irq_restore(bool was_enabled) {
+  charge(cost_.irq_flag);
+  irq_enabled_ = was_enabled;
+  boundary();
+}
+
+void Core::preempt_add(int delta) {
+  charge(cost_.preempt);
+  preempt_count_ += delta;
+  boundary();
+}
+
+Time Core::send_ipi(int target, IrqId id) {
+  if (quantum_ == 0) sync();
+  const Time raised = now();
+  const Time cost = cost_.ipi_send * period_;
+  offset_ += cost;
+  Time arrival = irq_->send_sgi(id_, target, id, raised, cost);
+  boundary();
+  return arrival;
+}
+
+void Core::set_timer(Time at) {
+  charge(cost_.timer_program);
+  irq_->cancel(id_, kTimerPpi);
+  irq_->post(id_, kTimerPpi, std::max(at, now()), std::max(at, now()));
+  boundary();
+}
+
+void Core::cancel_timer() {
+  charge(cost_.timer_program);
+  irq_->cancel(id_, kTimerPpi);
+  boundary();
+}
+
+void Core::take_interrupts() {
+  while (irq_enabled_) {
+    std::optional<IrqAck> ack = irq_->acknowledge(id_, now());
+    if (!ack) return;
+    ++irqs;
+    irq_enabled_ = false;
+    ++hardirq_depth_;
+    charge(cost_.irq_entry);
+    if (irq_kind(ack->id) == IrqKind::Sgi) charge(irq_->receive_cost_cycles());
+    irq_->record_entry(id_, *ack, now());
+    if (handler_) handler_->handle_irq(*this, *ack);
+    irq_->eoi(id_, ack->id);
+    --hardirq_depth_;
+    if (handler_) handler_->irq_return(*this);
+    charge(cost_.irq_exit);
+    irq_enabled_ = true;
+    // The return itself is a boundary: keep the horizon honest before looking again.
+    if (now() >= horizon_) sync();
+  }
+}
+
+void Core::sleep_on_wake_event() {
+  sleeping_ = true;
+  wait(ev_wake_);
+  sleeping_ = false;
+  horizon_ = global_now() + (quantum_ > 0 ? quantum_ : lookahead_);
+}
+
+void Core::wait_for_line(Addr a, uint64_t seen_version) {
+  sync();
+  if (mem_->line_version(a) != seen_version) {
+    // Written since our load: look again once that write has completed.
+    const Time done = mem_->line_write_done(a);
+    if (done > now()) {
+      offset_ = done - now();
+      sync();
+    }
+    return;
+  }
+  mem_->watch(a, this);
+  if (irq_enabled_) {
+    const Time att = irq_->attention(id_);
+    if (att <= now()) {
+      take_interrupts();
+      return;
+    }
+    if (att != kTimeMax) {
+      ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(att - now())));
+    }
+  }
+  sleep_on_wake_event();
+  if (irq_enabled_ && now() >= irq_->attention(id_)) take_interrupts();
+}
+
+void Core::wait_for_interrupt() {
+  ++wfi;
+  sync();
+  while (true) {
+    irq_->poll(id_, now());
+    const Time att = irq_->attention(id_);
+    if (att <= now()) break;
+    if (att != kTimeMax) {
+      ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(att - now())));
+    }
+    sleep_on_wake_event();
+  }
+  boundary();
+}
+
+void Core::irq_posted(Time arrival) {
+  if (!sleeping_) return;
+  const Time g = global_now();
+  ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(arrival - g, 0))));
+}
+
+void Core::line_changed(Time at) {
+  if (!sleeping_) return;
+  const Time g = global_now();
+  ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(at - g, 0))));
+}
+
+}  // namespace quiesce

@@ -1,0 +1,152 @@
+#pragma once
+// A GIC-like interrupt controller. Interrupt ids follow the GIC: 0-15 SGIs (IPIs), 16-31
+// PPIs (per-CPU: the timer is 30), 32 and up SPIs (devices). Each CPU interface keeps
+// pending and active state, a priority per id (lower value = more urgent) and a running
+// priority: while a handler is active only a strictly more urgent interrupt is signalled,
+// so nesting happens only when the handler re-enables interrupts on its core.
+//
+// Interrupts travel: an SGI raised at time t arrives at t + send cost + a sample of the
+// IPI latency distribution; timers and devices post their arrival time ahead. An arrival
+// makes the id pending. An SGI (or any id) that arrives while the same id is already
+// pending on that CPU is merged into it, as GICv3 does for SGIs: one handler run serves
+// both, and `irq.merged` counts it (Linux keeps per-CPU IPI message bits, so nothing is
+// lost). An arrival while the id is active (handler running) pends again and runs after EOI.
+//
+// Guarantee used by the exact mode of the cores: every arrival is posted at least
+// lookahead() after the global time of the process that posts it, except a core's own
+// timer, which that core sees at once.
+#include <systemc>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "sim/base/dist.h"
+#include "sim/base/params.h"
+#include "sim/base/rng.h"
+#include "sim/base/stats.h"
+#include "sim/base/units.h"
+
+namespace quiesce {
+
+using IrqId = int;
+inline constexpr IrqId kFirstPpi = 16;
+inline constexpr IrqId kFirstSpi = 32;
+inline constexpr IrqId kTimerPpi = 30;
+inline constexpr int kIdlePriority = 256;
+
+enum class IrqKind : uint8_t { Sgi, Ppi, Spi };
+inline IrqKind irq_kind(IrqId id) {
+  return id < kFirstPpi ? IrqKind::Sgi : id < kFirstSpi ? IrqKind::Ppi : IrqKind::Spi;
+}
+const char* irq_kind_name(IrqKind k);
+
+struct IrqParams : ParamGroup {
+  IrqParams() : ParamGroup("irq", "GIC-like interrupt controller") {}
+  Param<Distribution> ipi_latency{this, "ipi.latency", "1us",
+                                  "IPI delivery latency after the sender's ICR write (a distribution)"};
+  Param<Cycles> ipi_receive_cost{this, "ipi.receive_cost", "60",
+                                 "cycles the receiver spends acknowledging an SGI, on top of irq entry"};
+  Param<int64_t> spis{this, "spis", "32", "number of shared peripheral interrupts (device lines)"};
+  Param<int64_t> default_priority{this, "default_priority", "160", "priority of every id until software sets one (0 = most urgent)"};
+};
+
+// What a CPU interface hands the core when it acknowledges an interrupt.
+struct IrqAck {
+  IrqId id = -1;
+  int source = -1;  // sending CPU for SGIs
+  Time raised = 0;  // when the sender raised it (start of the ICR write, timer expiry, device edge)
+  Time arrived = 0;
+};
+
+// A core is told when an interrupt is posted to it, so it can wake from WFI or a spin.
+class IrqTarget {
+ public:
+  virtual ~IrqTarget() = default;
+  virtual void irq_posted(Time arrival) = 0;
+  virtual Time local_now() const = 0;
+};
+
+class InterruptController : public sc_core::sc_module {
+ public:
+  InterruptController(sc_core::sc_module_name name, int cpus, const IrqParams& params,
+                      uint64_t seed, StatRegistry* stats);
+
+  void attach(int cpu, IrqTarget* target) { cpus_.at(cpu).target = target; }
+  int cpus() const { return static_cast<int>(cpus_.size()); }
+  int ids() const { return num_ids_; }
+
+  // An SGI from `src`, raised at `raise_time`; the sender has already spent `send_cost`.
+  // Returns the arrival time.
+  Time send_sgi(int src, int target, IrqId id, Time raise_time, Time send_cost);
+  // A timer or device interrupt that arrives at `arrival` (raised at `raised`).
+  void post(int cpu, IrqId id, Time arrival, Time raised);
+  // Drops a not yet arrived `id` on `cpu` (a reprogrammed one-shot timer).
+  void cancel(int cpu, IrqId id);
+
+  // The earliest local time at which `cpu` must look: 0 when an interrupt is deliverable
+  // now, the next arrival otherwise, kTimeMax when nothing is coming. O(1).
+  Time attention(int cpu) const { return cpus_[static_cast<size_t>(cpu)].attention; }
+  // Takes the most urgent deliverable interrupt at local time `now`, making it active.
+  std::optional<IrqAck> acknowledge(int cpu, Time now);
+  // The handler for `ack` started at `entry`: records raise -> handler-entry latency.
+  void record_entry(int cpu, const IrqAck& ack, Time entry);
+  void eoi(int cpu, IrqId id);
+  // Makes arrivals up to `now` pending (a core waking from WFI with interrupts masked).
+  void poll(int cpu, Time now);
+
+  void set_priority(int cpu, IrqId id, int priority);
+  void set_enabled(int cpu, IrqId id, bool enabled);
+  bool pending(int cpu, IrqId id) const;
+  bool active(int cpu, IrqId id) const;
+
+  // Minimum time from any post by another process to its arrival (see the header note).
+  Time lookahead(Time min_send_cost) const { return min_send_cost + params_ipi_floor_; }
+  const Distribution& ipi_latency() const { return ipi_latency_; }
+  Time receive_cost_cycles() const { return receive_cost_; }
+
+  StatGroup stats_;
+  Counter sgis_sent{&stats_, "sgis_sent", "SGIs (IPIs) raised", "count"};
+  Counter posted{&stats_, "posted", "timer and device interrupts posted", "count"};
+  Counter delivered{&stats_, "delivered", "interrupts acknowledged by a core", "count"};
+  Counter merged{&stats_, "merged", "arrivals merged into an already pending id", "count"};
+  Histogram latency_sgi{&stats_, "latency.sgi", "SGI raise to handler entry", "ps"};
+  Histogram latency_ppi{&stats_, "latency.ppi", "PPI (timer) raise to handler entry", "ps"};
+  Histogram latency_spi{&stats_, "latency.spi", "SPI (device) raise to handler entry", "ps"};
+
+ private:
+  struct Arrival {
+    Time at;
+    uint64_t seq;
+    IrqId id;
+    int source;
+    Time raised;
+    bool operator>(const Arrival& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  struct Cpu {
+    IrqTarget* target = nullptr;
+    std::vector<Arrival> inflight;  // min-heap on (at, seq)
+    std::vector<uint8_t> pending, active, enabled;
+    std::vector<int> priority;
+    std::vector<IrqAck> pending_info;
+    std::vector<IrqId> active_stack;
+    Time attention = kTimeMax;
+  };
+  void push(int cpu, const Arrival& a);
+  void absorb_arrivals(Cpu& c, Time now);
+  int running_priority(const Cpu& c) const;
+  IrqId best_deliverable(const Cpu& c) const;
+  void refresh(Cpu& c);
+  Cpu& at(int cpu) { return cpus_.at(static_cast<size_t>(cpu)); }
+
+  const int num_ids_;
+  const Distribution ipi_latency_;
+  const Time params_ipi_floor_;
+  const Time receive_cost_;
+  Rng rng_;
+  std::vector<Cpu> cpus_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace quiesce

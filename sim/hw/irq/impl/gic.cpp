@@ -1,0 +1,173 @@
+#include <algorithm>
+#include <functional>
+
+#include "sim/hw/irq/controller.h"
+
+namespace quiesce {
+
+const char* irq_kind_name(IrqKind k) {
+  switch (k) {
+    case IrqKind::Sgi: return "sgi";
+    case IrqKind::Ppi: return "ppi";
+    case IrqKind::Spi: return "spi";
+  }
+  return "?";
+}
+
+InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
+                                         const IrqParams& params, uint64_t seed,
+                                         StatRegistry* stats)
+    : sc_module(name),
+      stats_(stats, "irq"),
+      num_ids_(kFirstSpi + static_cast<int>(params.spis())),
+      ipi_latency_(params.ipi_latency()),
+      params_ipi_floor_(params.ipi_latency().lower_bound()),
+      receive_cost_(params.ipi_receive_cost().value),
+      rng_(seed, "irq.ipi"),
+      cpus_(static_cast<size_t>(cpus)) {
+  for (auto& c : cpus_) {
+    c.pending.assign(static_cast<size_t>(num_ids_), 0);
+    c.active.assign(static_cast<size_t>(num_ids_), 0);
+    c.enabled.assign(static_cast<size_t>(num_ids_), 1);
+    c.priority.assign(static_cast<size_t>(num_ids_), static_cast<int>(params.default_priority()));
+    c.pending_info.assign(static_cast<size_t>(num_ids_), IrqAck{});
+  }
+}
+
+Time InterruptController::send_sgi(int src, int target, IrqId id, Time raise_time, Time send_cost) {
+  ++sgis_sent;
+  Time arrival = raise_time + send_cost + ipi_latency_.sample(rng_);
+  push(target, Arrival{arrival, seq_++, id, src, raise_time});
+  return arrival;
+}
+
+void InterruptController::post(int cpu, IrqId id, Time arrival, Time raised) {
+  ++posted;
+  push(cpu, Arrival{arrival, seq_++, id, -1, raised});
+}
+
+void InterruptController::push(int cpu, const Arrival& a) {
+  Cpu& c = at(cpu);
+  if (a.id < 0 || a.id >= num_ids_) {
+    throw std::out_of_range("interrupt id " + std::to_string(a.id) + " out of range");
+  }
+  c.inflight.push_back(a);
+  std::push_heap(c.inflight.begin(), c.inflight.end(), std::greater<Arrival>());
+  if (a.at < c.attention) c.attention = a.at;
+  if (c.target) c.target->irq_posted(a.at);
+}
+
+void InterruptController::cancel(int cpu, IrqId id) {
+  Cpu& c = at(cpu);
+  auto it = std::remove_if(c.inflight.begin(), c.inflight.end(),
+                           [id](const Arrival& a) { return a.id == id; });
+  if (it == c.inflight.end()) return;
+  c.inflight.erase(it, c.inflight.end());
+  std::make_heap(c.inflight.begin(), c.inflight.end(), std::greater<Arrival>());
+  refresh(c);
+}
+
+void InterruptController::absorb_arrivals(Cpu& c, Time now) {
+  while (!c.inflight.empty() && c.inflight.front().at <= now) {
+    std::pop_heap(c.inflight.begin(), c.inflight.end(), std::greater<Arrival>());
+    Arrival a = c.inflight.back();
+    c.inflight.pop_back();
+    auto i = static_cast<size_t>(a.id);
+    if (c.pending[i]) {
+      ++merged;
+      continue;
+    }
+    c.pending[i] = 1;
+    c.pending_info[i] = IrqAck{a.id, a.source, a.raised, a.at};
+  }
+}
+
+int InterruptController::running_priority(const Cpu& c) const {
+  return c.active_stack.empty() ? kIdlePriority
+                                : c.priority[static_cast<size_t>(c.active_stack.back())];
+}
+
+IrqId InterruptController::best_deliverable(const Cpu& c) const {
+  int best_prio = running_priority(c);
+  IrqId best = -1;
+  for (IrqId id = 0; id < num_ids_; ++id) {
+    auto i = static_cast<size_t>(id);
+    if (c.pending[i] && c.enabled[i] && !c.active[i] && c.priority[i] < best_prio) {
+      best_prio = c.priority[i];
+      best = id;
+    }
+  }
+  return best;
+}
+
+void InterruptController::refresh(Cpu& c) {
+  if (best_deliverable(c) >= 0) {
+    c.attention = 0;
+  } else {
+    c.attention = c.inflight.empty() ? kTimeMax : c.inflight.front().at;
+  }
+}
+
+std::optional<IrqAck> InterruptController::acknowledge(int cpu, Time now) {
+  Cpu& c = at(cpu);
+  absorb_arrivals(c, now);
+  IrqId id = best_deliverable(c);
+  std::optional<IrqAck> out;
+  if (id >= 0) {
+    auto i = static_cast<size_t>(id);
+    c.pending[i] = 0;
+    c.active[i] = 1;
+    c.active_stack.push_back(id);
+    ++delivered;
+    out = c.pending_info[i];
+  }
+  refresh(c);
+  return out;
+}
+
+void InterruptController::record_entry(int, const IrqAck& ack, Time entry) {
+  Time lat = entry - ack.raised;
+  switch (irq_kind(ack.id)) {
+    case IrqKind::Sgi: latency_sgi.record(lat); break;
+    case IrqKind::Ppi: latency_ppi.record(lat); break;
+    case IrqKind::Spi: latency_spi.record(lat); break;
+  }
+}
+
+void InterruptController::poll(int cpu, Time now) {
+  Cpu& c = at(cpu);
+  absorb_arrivals(c, now);
+  refresh(c);
+}
+
+void InterruptController::eoi(int cpu, IrqId id) {
+  Cpu& c = at(cpu);
+  auto i = static_cast<size_t>(id);
+  if (!c.active[i]) throw std::logic_error("EOI of inactive interrupt " + std::to_string(id));
+  c.active[i] = 0;
+  auto it = std::find(c.active_stack.rbegin(), c.active_stack.rend(), id);
+  c.active_stack.erase(std::next(it).base());
+  refresh(c);
+}
+
+void InterruptController::set_priority(int cpu, IrqId id, int priority) {
+  Cpu& c = at(cpu);
+  c.priority.at(static_cast<size_t>(id)) = priority;
+  refresh(c);
+}
+
+void InterruptController::set_enabled(int cpu, IrqId id, bool enabled) {
+  Cpu& c = at(cpu);
+  c.enabled.at(static_cast<size_t>(id)) = enabled ? 1 : 0;
+  refresh(c);
+}
+
+bool InterruptController::pending(int cpu, IrqId id) const {
+  return cpus_.at(static_cast<size_t>(cpu)).pending.at(static_cast<size_t>(id)) != 0;
+}
+
+bool InterruptController::active(int cpu, IrqId id) const {
+  return cpus_.at(static_cast<size_t>(cpu)).active.at(static_cast<size_t>(id)) != 0;
+}
+
+}  // namespace quiesce

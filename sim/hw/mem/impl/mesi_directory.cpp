@@ -1,0 +1,124 @@
+#include <algorithm>
+
+#include "sim/hw/mem/internal/directory.h"
+#include "sim/hw/mem/internal/l1_cache.h"
+
+namespace quiesce::mem_internal {
+
+Directory::Directory(sc_core::sc_module_name name, const Topology& topo, const LineLatencies& lat,
+                     StatRegistry* stats)
+    : sc_module(name), in_("in"), stats_(stats, "mem.dir"), topo_(topo), lat_(lat) {
+  in_.register_b_transport(this, &Directory::b_transport);
+}
+
+void Directory::set_l1(int cpu, Addr line, Mesi s) { caches_[static_cast<size_t>(cpu)]->snoop(line, s); }
+
+uint64_t Directory::read(Addr a) const {
+  auto it = values_.find(a);
+  return it == values_.end() ? 0 : it->second;
+}
+
+void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
+  auto* ext = p.get_extension<CoherenceExt>();
+  const int r = ext->requester;
+  Entry& e = lines_[ext->line];
+  if (e.tracked) ++e.tracked->requests;
+  const Time issue = ext->time + static_cast<Time>(delay.value());
+  const Time start = std::max(issue, e.ready_at);
+  const Time fill = e.touched ? lat_.llc_hit : lat_.dram;
+  Time lat = 0;
+
+  if (ext->req == CohReq::GetS) {
+    ++gets;
+    if (e.owner >= 0 && e.owner != r) {
+      lat = c2c(r, e.owner);
+      ++transfers;
+      if (e.tracked) ++e.tracked->transfers;
+      set_l1(e.owner, ext->line, Mesi::S);
+      e.sharers.add(e.owner);
+      e.owner = -1;
+      e.sharers.add(r);
+      ext->grant = Mesi::S;
+    } else if (!e.sharers.empty()) {
+      lat = lat_.llc_hit;
+      e.sharers.add(r);
+      ext->grant = Mesi::S;
+    } else {
+      lat = fill;
+      if (!e.touched) ++dram_reads;
+      e.owner = r;
+      ext->grant = Mesi::E;
+    }
+  } else {
+    if (ext->req == CohReq::GetM) ++getm;
+    else ++upgrades;
+    if (e.owner >= 0 && e.owner != r) {
+      lat = c2c(r, e.owner);
+      ++transfers;
+      ++invalidations;
+      if (e.tracked) {
+        ++e.tracked->transfers;
+        ++e.tracked->invalidations;
+      }
+      set_l1(e.owner, ext->line, Mesi::I);
+    } else {
+      const bool has_data = ext->req == CohReq::Upgrade && e.sharers.has(r);
+      Time inval = 0;
+      e.sharers.for_each([&](int s) {
+        if (s == r) return;
+        inval = std::max(inval, c2c(r, s));
+        ++invalidations;
+        if (e.tracked) ++e.tracked->invalidations;
+        set_l1(s, ext->line, Mesi::I);
+      });
+      if (!has_data && !e.touched) ++dram_reads;
+      // An upgrade with no other sharer still waits for the directory's ownership ack.
+      lat = std::max(has_data ? lat_.llc_hit : fill, inval);
+    }
+    e.owner = r;
+    e.sharers.clear();
+    ext->grant = Mesi::M;
+    // An RMW keeps the line until it has executed; its write is visible after that.
+    lat += ext->hold;
+    ++e.version;
+    e.write_done = start + lat;
+    for (LineWatcher* w : e.watchers) {
+      if (w->watcher_id() != r) w->line_changed(start + lat);
+    }
+    e.watchers.clear();
+  }
+  e.touched = true;
+  e.ready_at = start + lat;
+  delay += sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(start + lat - issue));
+}
+
+void Directory::evict(int cpu, Addr line, Mesi state) {
+  Entry& e = lines_[line];
+  if (e.owner == cpu) {
+    e.owner = -1;
+    if (state == Mesi::M) ++writebacks;
+  }
+  e.sharers.remove(cpu);
+}
+
+void Directory::watch(Addr line, LineWatcher* w) {
+  auto& ws = lines_[line].watchers;
+  if (std::find(ws.begin(), ws.end(), w) == ws.end()) ws.push_back(w);
+}
+
+uint64_t Directory::version(Addr line) const {
+  auto it = lines_.find(line);
+  return it == lines_.end() ? 0 : it->second.version;
+}
+
+Time Directory::write_done(Addr line) const {
+  auto it = lines_.find(line);
+  return it == lines_.end() ? 0 : it->second.write_done;
+}
+
+void Directory::track(Addr line, std::unique_ptr<TrackedLine> t) {
+  lines_[line].tracked = t.get();
+  tracked_.push_back(std::move(t));
+}
+
+}  // namespace quiesce::mem_internal

@@ -1,0 +1,107 @@
+#pragma once
+// The MESI directory at the shared last level, and the backing store of values.
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/multi_passthrough_target_socket.h>
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/base/stats.h"
+#include "sim/hw/mem/coherence.h"
+#include "sim/hw/topology.h"
+
+namespace quiesce::mem_internal {
+
+class L1Cache;
+
+// Up to 256 sharers, as bits.
+struct SharerSet {
+  std::array<uint64_t, 4> w{};
+  void add(int c) { w[static_cast<size_t>(c >> 6)] |= uint64_t{1} << (c & 63); }
+  void remove(int c) { w[static_cast<size_t>(c >> 6)] &= ~(uint64_t{1} << (c & 63)); }
+  bool has(int c) const { return (w[static_cast<size_t>(c >> 6)] >> (c & 63)) & 1; }
+  bool empty() const { return !(w[0] | w[1] | w[2] | w[3]); }
+  void clear() { w = {}; }
+  template <class F>
+  void for_each(F&& f) const {
+    for (size_t i = 0; i < w.size(); ++i) {
+      uint64_t bits = w[i];
+      while (bits) {
+        int b = __builtin_ctzll(bits);
+        f(static_cast<int>(i * 64) + b);
+        bits &= bits - 1;
+      }
+    }
+  }
+};
+
+struct TrackedLine {
+  TrackedLine(StatRegistry* r, const std::string& name) : stats_(r, "mem.line." + name) {}
+  StatGroup stats_;
+  Counter requests{&stats_, "requests", "coherence requests that reached the directory", "count"};
+  Counter transfers{&stats_, "transfers", "cache-to-cache transfers of this line", "count"};
+  Counter invalidations{&stats_, "invalidations", "copies invalidated", "count"};
+};
+
+struct LineLatencies {
+  Time llc_hit, dram;
+  std::array<Time, kDistanceCount> c2c;  // by Distance
+};
+
+class Directory : public sc_core::sc_module {
+ public:
+  Directory(sc_core::sc_module_name name, const Topology& topo, const LineLatencies& lat,
+            StatRegistry* stats);
+
+  tlm_utils::multi_passthrough_target_socket<Directory> in_;
+
+  void attach(L1Cache* c) { caches_.push_back(c); }
+  // A clean or dirty line leaves `cpu`'s L1 (PutS/PutE/PutM).
+  void evict(int cpu, Addr line, Mesi state);
+  void watch(Addr line, LineWatcher* w);
+  // Bumped by every GetM/Upgrade; with the time that write completes.
+  uint64_t version(Addr line) const;
+  Time write_done(Addr line) const;
+  void track(Addr line, std::unique_ptr<TrackedLine> t);
+
+  uint64_t read(Addr a) const;
+  void write(Addr a, uint64_t v) { values_[a] = v; }
+  Time c2c(int a, int b) const { return lat_.c2c[static_cast<size_t>(topo_.distance(a, b))]; }
+
+  StatGroup stats_;
+  Counter gets{&stats_, "gets", "GetS requests (read misses)", "count"};
+  Counter getm{&stats_, "getm", "GetM requests (write misses)", "count"};
+  Counter upgrades{&stats_, "upgrades", "Upgrade requests (write to a shared copy)", "count"};
+  Counter transfers{&stats_, "c2c_transfers", "cache-to-cache transfers", "count"};
+  Counter invalidations{&stats_, "invalidations", "copies invalidated by writers", "count"};
+  Counter dram_reads{&stats_, "dram_reads", "first touches served from DRAM", "count"};
+  Counter writebacks{&stats_, "writebacks", "dirty lines written back on eviction", "count"};
+
+ private:
+  struct Entry {
+    SharerSet sharers;
+    int owner = -1;  // E or M at this core
+    bool touched = false;
+    Time ready_at = 0;
+    uint64_t version = 0;
+    Time write_done = 0;
+    std::vector<LineWatcher*> watchers;
+    TrackedLine* tracked = nullptr;
+  };
+  void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
+  void set_l1(int cpu, Addr line, Mesi s);
+
+  const Topology topo_;
+  const LineLatencies lat_;
+  std::vector<L1Cache*> caches_;
+  std::unordered_map<Addr, Entry> lines_;
+  std::unordered_map<Addr, uint64_t> values_;
+  std::deque<std::unique_ptr<TrackedLine>> tracked_;
+};
+
+}  // namespace quiesce::mem_internal

@@ -1,0 +1,33 @@
+#pragma once
+// One scenario point, run in this process (SystemC elaborates once per process, so a
+// process runs at most one point). Writes result.json and stats.txt into the output
+// directory, whole files only, and prints a short human summary.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.h"
+#include "sim/workload/workload.h"
+
+namespace quiesce {
+
+struct RunOptions {
+  std::string out_dir;  // empty: results/<scenario name>
+  bool quiet = false;
+};
+
+struct PointResult {
+  std::string outcome;  // ok | incomplete
+  Time simulated = 0;
+  double host_seconds = 0;
+  uint64_t events = 0;  // HAL ops + coherence requests + interrupts (see README)
+  std::vector<Metric> metrics;
+  std::string out_dir;
+};
+
+PointResult run_point(const Scenario& scenario, const RunOptions& options, std::ostream& human);
+
+// Silences SystemC's banner and its informational reports (call before any SystemC use).
+void quiet_systemc();
+
+}  // namespace quiesce

@@ -1,0 +1,124 @@
+#include "sim/scenario/scenario.h"
+
+#include <filesystem>
+
+namespace quiesce {
+namespace {
+
+const std::vector<std::string> kScenarioKeys = {"name", "description", "duration", "seed",
+                                                "sim",  "workload",    "platform", "set"};
+
+ConfigNode load_platform(const ConfigNode& spec) {
+  if (!spec.present()) return load_yaml_file(platforms_dir() + "/generic-smp.yaml");
+  if (spec.is_map()) {
+    // Inline platform: a copy, so overrides don't write into the scenario document.
+    return ConfigNode(YAML::Clone(spec.yaml()), spec.source(), "", spec.where());
+  }
+  std::string name = spec.scalar("a platform name or an inline mapping");
+  std::string path = platforms_dir() + "/" + name + ".yaml";
+  if (!std::filesystem::exists(path)) {
+    auto names = list_platforms();
+    std::string msg = "unknown platform '" + name + "'";
+    std::string hint = did_you_mean(name, names);
+    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+    std::string all;
+    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+    msg += " (available: " + all + ")";
+    spec.fail(msg);
+  }
+  return load_yaml_file(path);
+}
+
+void apply_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin) {
+  if (key.empty()) throw ConfigError(origin, "", "empty key in override");
+  std::string first = split_path(key).front();
+  if (first == "platform" || first == "set") {
+    throw ConfigError(origin, key, "'" + first + "' cannot be overridden by a path; edit the file");
+  }
+  if (is_scenario_key(first)) {
+    set_by_path(s.doc, key, value, origin);
+  } else {
+    set_by_path(s.platform_tree, key, value, origin);
+  }
+}
+
+}  // namespace
+
+bool is_scenario_key(const std::string& first) {
+  for (const auto& k : kScenarioKeys) {
+    if (k == first) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<std::string>& sets,
+                                        std::optional<uint64_t> seed) {
+  auto s = std::make_unique<Scenario>();
+  s->file = path;
+  s->doc = load_yaml_file(path);
+  if (!s->doc.present()) s->doc.fail("the scenario file is empty");
+  if (!s->doc.is_map()) s->doc.fail("a scenario is a mapping (name:, platform:, workload:, ...)");
+  s->doc.expect_keys(kScenarioKeys);
+  s->platform_tree = load_platform(s->doc["platform"]);
+  if (!s->platform_tree.is_map()) s->platform_tree.fail("a platform is a mapping of parameters");
+
+  ConfigNode set = s->doc["set"];
+  if (set.present()) {
+    if (!set.is_map()) set.fail("'set:' is a mapping of dotted paths to values");
+    for (const auto& key : set.keys()) {
+      ConfigNode v = set[key];
+      apply_override(*s, key, YAML::Clone(v.yaml()), v.where());
+    }
+  }
+  for (const auto& kv : sets) {
+    std::string origin = "--set " + kv;
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) throw ConfigError(origin, "", "expected key=value");
+    std::string key = kv.substr(0, eq);
+    YAML::Node value;
+    try {
+      value = YAML::Load(kv.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(origin, key, "YAML syntax in value: " + e.msg);
+    }
+    apply_override(*s, key, value, origin);
+  }
+  if (seed) set_by_path(s->doc, "seed", YAML::Node(std::to_string(*seed)), "--seed");
+
+  check_known_keys(s->doc, {&s->params, &s->sim}, {"platform", "set", "workload"});
+  s->params.load(s->doc);
+  s->sim.load(s->doc);
+  if (s->params.duration().ps <= 0 || s->params.duration().ps > kMaxDuration) {
+    s->doc["duration"].fail("duration must be above 0 and at most 3600s");
+  }
+  if (s->params.seed() < 0) s->doc["seed"].fail("seed must be 0 or more");
+  s->platform.load(s->platform_tree);
+
+  ConfigNode wl = s->doc["workload"];
+  if (!wl.present()) s->doc.fail("missing 'workload:' (what to run)");
+  if (!wl.is_list() || wl.size() == 0) wl.fail("'workload:' is a non-empty list of entries");
+  for (const auto& entry : wl.items()) {
+    validate_workload_entry(entry, static_cast<int>(s->platform.platform.cores()));
+    s->workload.push_back(entry);
+  }
+  return s;
+}
+
+std::vector<ParamTable> all_param_tables() {
+  std::vector<ParamTable> out;
+  ScenarioParams sp;
+  SimParams sim;
+  out.push_back({"Scenario (top-level keys)", describe(sp)});
+  out.push_back({"Simulation (sim.*)", describe(sim)});
+  PlatformConfig pc;
+  for (const ParamGroup* g : pc.groups()) {
+    out.push_back({"Platform: " + g->doc(), describe(*g)});
+  }
+  for (const auto& t : workload_types()) {
+    auto g = t.params();
+    out.push_back({"Workload `task: " + t.name + "`: " + t.doc, describe(*g)});
+  }
+  return out;
+}
+
+}  // namespace quiesce

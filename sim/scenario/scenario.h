@@ -1,0 +1,63 @@
+#pragma once
+// A scenario: one YAML file naming a platform, overrides, the workload, the duration and
+// the seed. Loading validates everything up front, so a run never starts on bad input:
+// every problem is a ConfigError with file:line:column and the key path.
+//
+// Overrides (`set:` in the file, then `--set key=value` on the command line) are dotted
+// paths. Paths that start with a scenario key (name, description, duration, seed, sim,
+// workload) change the scenario; all others change the platform (`cores`,
+// `irq.ipi.latency`, `mem.c2c.cross_socket`, ...).
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/base/config.h"
+#include "sim/base/params.h"
+#include "sim/hw/platform.h"
+#include "sim/workload/workload.h"
+
+namespace quiesce {
+
+struct ScenarioParams : ParamGroup {
+  ScenarioParams() : ParamGroup("", "scenario: what to run and for how long") {}
+  Param<std::string> name{this, "name", "unnamed", "scenario name (names the output directory)"};
+  Param<std::string> description{this, "description", "", "one line on what the scenario studies"};
+  Param<Duration> duration{this, "duration", "10ms", "simulated time to run (the run may end earlier)"};
+  Param<int64_t> seed{this, "seed", "1", "seed of every random stream"};
+};
+
+struct SimParams : ParamGroup {
+  SimParams() : ParamGroup("sim", "simulation kernel settings") {}
+  Param<Duration> quantum{this, "quantum", "0ns",
+                          "0 = exact; larger lets each core run ahead this far (faster, approximate)"};
+};
+
+inline constexpr Time kMaxDuration = 3600 * kSec;
+
+struct Scenario {
+  std::string file;
+  ConfigNode doc;
+  ConfigNode platform_tree;
+  ScenarioParams params;
+  SimParams sim;
+  PlatformConfig platform;
+  std::vector<ConfigNode> workload;
+};
+
+// `sets` are "key=value" texts from the command line.
+std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<std::string>& sets,
+                                        std::optional<uint64_t> seed = std::nullopt);
+
+// The scenario-level keys that `set:` paths may start with.
+bool is_scenario_key(const std::string& first_segment);
+
+// Every parameter group a user can set, for `quiesce list params`.
+struct ParamTable {
+  std::string title;
+  std::vector<ParamRow> rows;
+};
+std::vector<ParamTable> all_param_tables();
+
+}  // namespace quiesce
