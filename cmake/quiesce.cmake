@@ -13,7 +13,7 @@ endfunction()
 function(quiesce_cc_test)
   cmake_parse_arguments(Q "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${Q_NAME} ${Q_SRCS} ${PROJECT_SOURCE_DIR}/tests/test_main.cpp)
-  target_link_libraries(${Q_NAME} PRIVATE ${Q_DEPS} GTest::gtest)
+  target_link_libraries(${Q_NAME} PRIVATE ${Q_DEPS} quiesce::run GTest::gtest)
   set_target_properties(${Q_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   gtest_discover_tests(${Q_NAME} DISCOVERY_TIMEOUT 60
     PROPERTIES ENVIRONMENT "QUIESCE_ROOT=${PROJECT_SOURCE_DIR}")

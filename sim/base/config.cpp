@@ -47,7 +47,7 @@ std::string ConfigNode::where() const {
     std::string p = path_;
     while (true) {
       auto it = source_->origins.find(p);
-      if (it != source_->origins.end()) return it->second;
+      if (it != source_->origins.end()) return it->second.value;
       auto dot = p.rfind('.');
       if (dot == std::string::npos) break;
       p.resize(dot);
@@ -61,6 +61,20 @@ std::string ConfigNode::where() const {
   }
   if (!fallback_where_.empty()) return fallback_where_;
   return source_ ? source_->file : std::string();
+}
+
+std::string ConfigNode::key_where(const std::string& key) const {
+  if (is_map() && source_) {
+    for (const auto& kv : *node_) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) {
+        YAML::Mark m = kv.first.Mark();
+        if (m.line >= 0) {
+          return source_->file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+        }
+      }
+    }
+  }
+  return (*this)[key].where();
 }
 
 ConfigNode ConfigNode::operator[](const std::string& key) const {
@@ -150,8 +164,14 @@ ConfigNode load_yaml_file(const std::string& path) {
   return parse_yaml(ss.str(), path);
 }
 
+std::string override_key_origin(const ConfigNode& root, const std::string& path) {
+  if (!root.source()) return "";
+  auto it = root.source()->origins.find(path);
+  return it == root.source()->origins.end() ? std::string() : it->second.key;
+}
+
 void set_by_path(ConfigNode& root, const std::string& dotted, const YAML::Node& value,
-                 const std::string& origin) {
+                 const std::string& origin, const std::string& value_origin) {
   auto parts = split_path(dotted);
   for (const auto& p : parts) {
     if (p.empty()) throw ConfigError(origin, dotted, "empty segment in key path");
@@ -171,7 +191,7 @@ void set_by_path(ConfigNode& root, const std::string& dotted, const YAML::Node& 
     cur.reset(child);
   }
   cur[parts.back()] = value;
-  root.source()->origins[dotted] = origin;
+  root.source()->origins[dotted] = ConfigOrigin{origin, value_origin.empty() ? origin : value_origin};
 }
 
 }  // namespace quiesce

@@ -17,9 +17,13 @@ namespace quiesce {
 
 // Where values came from: the file a tree was parsed from, plus the origin of each
 // overridden path ("--set cores=4", "scenarios/x.yaml:4:3 (set:)").
+struct ConfigOrigin {
+  std::string key;    // where the overriding key is written
+  std::string value;  // where its value is written
+};
 struct ConfigSource {
   std::string file;
-  std::map<std::string, std::string> origins;
+  std::map<std::string, ConfigOrigin> origins;
 };
 
 class ConfigNode {
@@ -48,6 +52,8 @@ class ConfigNode {
   // The scalar text; fails with a clear message on a map or a list.
   std::string scalar(const char* what = "a single value") const;
   std::string where() const;
+  // Where `key` itself is written in this mapping (for errors about the key, not its value).
+  std::string key_where(const std::string& key) const;
   const std::string& path() const { return path_; }
   const YAML::Node& yaml() const { return *node_; }
   const std::shared_ptr<ConfigSource>& source() const { return source_; }
@@ -68,10 +74,13 @@ ConfigNode parse_yaml(const std::string& text, const std::string& file_name);
 // Reads and parses a file; a missing file is a ConfigError naming it.
 ConfigNode load_yaml_file(const std::string& path);
 
-// Writes `value` at `dotted` inside `root` (creating maps on the way), recording `origin`.
-// A path that runs through a list or a scalar is a ConfigError.
+// Writes `value` at `dotted` inside `root` (creating maps on the way), recording where the
+// override's key and value are written. A path that runs through a list or a scalar is a
+// ConfigError.
 void set_by_path(ConfigNode& root, const std::string& dotted, const YAML::Node& value,
-                 const std::string& origin);
+                 const std::string& origin, const std::string& value_origin = "");
+// Where an overriding key was written, if `path` was overridden.
+std::string override_key_origin(const ConfigNode& root, const std::string& path);
 
 std::string join_path(const std::string& parent, const std::string& key);
 std::vector<std::string> split_path(const std::string& dotted);

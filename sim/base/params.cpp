@@ -20,7 +20,7 @@ ConfigNode config_from_text(const std::string& text, const std::string& origin,
                             const std::string& path) {
   auto source = std::make_shared<ConfigSource>();
   source->file = origin;
-  source->origins[path] = origin;
+  source->origins[path] = ConfigOrigin{origin, origin};
   try {
     return ConfigNode(YAML::Load(text), source, path);
   } catch (const YAML::Exception& e) {
@@ -255,7 +255,10 @@ void check_level(const ConfigNode& node, const std::string& path, const std::set
     std::string msg = "unknown key '" + key + "'";
     std::string hint = did_you_mean(key, allowed);
     if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-    child.fail(msg);
+    // An overridden key has no place in the file: name the override instead.
+    std::string where = override_key_origin(node, full);
+    if (where.empty()) where = node.key_where(key);
+    throw ConfigError(where, full, msg);
   }
 }
 

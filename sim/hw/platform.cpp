@@ -40,10 +40,14 @@ void PlatformConfig::load(const ConfigNode& tree) {
   }
 }
 
+Topology PlatformConfig::topology() const {
+  return Topology{static_cast<int>(platform.cores()), static_cast<int>(platform.cores_per_cluster()),
+                  static_cast<int>(platform.clusters_per_socket())};
+}
+
 Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatRegistry* stats)
     : name_(cfg.platform.name()),
-      topo_{static_cast<int>(cfg.platform.cores()), static_cast<int>(cfg.platform.cores_per_cluster()),
-            static_cast<int>(cfg.platform.clusters_per_socket())},
+      topo_(cfg.topology()),
       period_(cfg.platform.clock().period_ps()) {
   irq_ = std::make_unique<InterruptController>("gic", topo_.cores, cfg.irq, seed, stats);
   std::vector<Time> periods(static_cast<size_t>(topo_.cores), period_);

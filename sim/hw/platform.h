@@ -37,6 +37,7 @@ struct PlatformConfig {
   std::vector<const ParamGroup*> groups() const { return {&platform, &core, &mem, &irq}; }
   // Reads and validates `tree` (unknown keys, types, units, ranges, consistency).
   void load(const ConfigNode& tree);
+  Topology topology() const;
 };
 
 class Platform {

@@ -84,7 +84,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   size_t remaining = sc.workload.size();
   for (const auto& entry : sc.workload) {
     const WorkloadType* type = find_workload_type(entry["task"].scalar());
-    auto w = type->make(entry, *platform);
+    auto w = type->make(entry, platform->topology());
     w->on_finished([&remaining] {
       if (--remaining == 0) sc_core::sc_stop();
     });

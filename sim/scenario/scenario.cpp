@@ -29,16 +29,17 @@ ConfigNode load_platform(const ConfigNode& spec) {
   return load_yaml_file(path);
 }
 
-void apply_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin) {
+void apply_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin,
+                    const std::string& value_origin = "") {
   if (key.empty()) throw ConfigError(origin, "", "empty key in override");
   std::string first = split_path(key).front();
   if (first == "platform" || first == "set") {
     throw ConfigError(origin, key, "'" + first + "' cannot be overridden by a path; edit the file");
   }
   if (is_scenario_key(first)) {
-    set_by_path(s.doc, key, value, origin);
+    set_by_path(s.doc, key, value, origin, value_origin);
   } else {
-    set_by_path(s.platform_tree, key, value, origin);
+    set_by_path(s.platform_tree, key, value, origin, value_origin);
   }
 }
 
@@ -67,7 +68,7 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
     if (!set.is_map()) set.fail("'set:' is a mapping of dotted paths to values");
     for (const auto& key : set.keys()) {
       ConfigNode v = set[key];
-      apply_override(*s, key, YAML::Clone(v.yaml()), v.where());
+      apply_override(*s, key, YAML::Clone(v.yaml()), set.key_where(key), v.where());
     }
   }
   for (const auto& kv : sets) {
@@ -98,7 +99,7 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
   if (!wl.present()) s->doc.fail("missing 'workload:' (what to run)");
   if (!wl.is_list() || wl.size() == 0) wl.fail("'workload:' is a non-empty list of entries");
   for (const auto& entry : wl.items()) {
-    validate_workload_entry(entry, static_cast<int>(s->platform.platform.cores()));
+    validate_workload_entry(entry, s->platform.topology());
     s->workload.push_back(entry);
   }
   return s;

@@ -170,13 +170,13 @@ WorkloadType hw_pingpong_type() {
   return WorkloadType{
       "hw_pingpong", "CAS and IPI ping-pong between pairs of cores at each distance (bare metal)",
       [] { return std::make_unique<HwPingpongParams>(); },
-      [](const ConfigNode& entry, const Platform& platform) -> std::unique_ptr<Workload> {
+      [](const ConfigNode& entry, const Topology& topo) -> std::unique_ptr<Workload> {
         HwPingpongParams p;
         p.load(entry);
-        if (platform.cores() < 2) entry.fail("hw_pingpong needs at least 2 cores");
-        if (p.first_cpu() >= platform.cores()) {
+        if (topo.cores < 2) entry.fail("hw_pingpong needs at least 2 cores");
+        if (p.first_cpu() >= topo.cores) {
           entry["first_cpu"].fail("CPU " + std::to_string(p.first_cpu()) + " is past the core count (" +
-                                  std::to_string(platform.cores()) + ")");
+                                  std::to_string(topo.cores) + ")");
         }
         return std::make_unique<HwPingpong>(p.rounds(), p.ipi_rounds(), static_cast<int>(p.first_cpu()));
       }};

@@ -16,7 +16,7 @@ const WorkloadType* find_workload_type(const std::string& name) {
   return nullptr;
 }
 
-const WorkloadType& validate_workload_entry(const ConfigNode& entry, int) {
+const WorkloadType& validate_workload_entry(const ConfigNode& entry, const Topology& topology) {
   if (!entry.is_map()) entry.fail("a workload entry is a mapping with 'task:'");
   ConfigNode task = entry["task"];
   if (!task.present()) entry.fail("missing 'task:' (the workload type)");
@@ -33,6 +33,7 @@ const WorkloadType& validate_workload_entry(const ConfigNode& entry, int) {
   auto params = t->params();
   check_known_keys(entry, {params.get()});
   params->load(entry);
+  t->make(entry, topology);
   return *t;
 }
 

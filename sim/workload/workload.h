@@ -52,14 +52,15 @@ struct WorkloadType {
   std::string doc;
   std::function<std::unique_ptr<ParamGroup>()> params;
   // `entry` is the YAML mapping; its parameters have been validated against params().
-  std::function<std::unique_ptr<Workload>(const ConfigNode& entry, const Platform& platform)> make;
+  // Also called by validation, so every check on the entry lives here.
+  std::function<std::unique_ptr<Workload>(const ConfigNode& entry, const Topology& topology)> make;
 };
 
 const std::vector<WorkloadType>& workload_types();
 const WorkloadType* find_workload_type(const std::string& name);
 
-// Validates one `workload:` entry (its type, its keys, its values) against `cores`.
+// Validates one `workload:` entry (its type, its keys, its values) on `topology`.
 // Returns the type.
-const WorkloadType& validate_workload_entry(const ConfigNode& entry, int cores);
+const WorkloadType& validate_workload_entry(const ConfigNode& entry, const Topology& topology);
 
 }  // namespace quiesce

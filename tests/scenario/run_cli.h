@@ -1,0 +1,62 @@
+#pragma once
+// Runs the quiesce binary as a child process and captures exit code, stdout, stderr and
+// host time, for end-to-end tests.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace quiesce::test {
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+  double seconds = 0;
+};
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::string temp_dir(const std::string& name) {
+  std::string d = std::filesystem::temp_directory_path().string() + "/quiesce-test-" + name + "-" +
+                  std::to_string(::getpid());
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+inline std::string write_temp(const std::string& dir, const std::string& name, const std::string& text) {
+  std::string p = dir + "/" + name;
+  std::ofstream(p, std::ios::binary) << text;
+  return p;
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args) {
+  std::string dir = temp_dir("cli");
+  std::string cmd = "cd " + std::string(QUIESCE_SOURCE_DIR) + " && QUIESCE_ROOT=" + QUIESCE_SOURCE_DIR + " " +
+                    QUIESCE_BIN;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " >" + dir + "/out 2>" + dir + "/err";
+  auto t0 = std::chrono::steady_clock::now();
+  int status = std::system(cmd.c_str());
+  CliResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(dir + "/out");
+  r.err = read_file(dir + "/err");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+}  // namespace quiesce::test

@@ -1,0 +1,79 @@
+#include "sim/base/config.h"
+
+#include <gtest/gtest.h>
+
+namespace quiesce {
+namespace {
+
+TEST(Config, ErrorsNameFileLineColumnAndPath) {
+  ConfigNode doc = parse_yaml("a:\n  b: 1\n  c: [1, 2]\n", "x.yaml");
+  try {
+    doc["a"]["c"].scalar("a number");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.where(), "x.yaml:3:6");
+    EXPECT_EQ(e.path(), "a.c");
+    EXPECT_EQ(std::string(e.what()), "x.yaml:3:6: error: 'a.c': expected a number, got a list");
+  }
+}
+
+TEST(Config, MissingChildReportsItsParentLocation) {
+  ConfigNode doc = parse_yaml("a:\n  b: 1\n", "x.yaml");
+  ConfigNode missing = doc["a"]["zzz"]["deeper"];
+  EXPECT_FALSE(missing.present());
+  EXPECT_EQ(missing.path(), "a.zzz.deeper");
+  EXPECT_EQ(missing.where(), "x.yaml:2:3");
+}
+
+TEST(Config, SyntaxErrorsCarryTheirLine) {
+  try {
+    parse_yaml("a: 1\nb: [1, 2\nc: 3\n", "bad.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.where().find("bad.yaml:"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("YAML syntax"), std::string::npos);
+  }
+}
+
+TEST(Config, UnknownKeysSuggestTheClosest) {
+  ConfigNode doc = parse_yaml("name: x\nduraton: 5ms\n", "s.yaml");
+  try {
+    doc.expect_keys({"name", "duration", "seed"});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.where(), "s.yaml:2:1");
+    EXPECT_EQ(e.message(), "unknown key 'duraton'; did you mean 'duration'?");
+  }
+}
+
+TEST(Config, SetByPathCreatesMapsAndRecordsOrigin) {
+  ConfigNode doc = parse_yaml("irq: {ipi: {latency: 1us}}\n", "p.yaml");
+  set_by_path(doc, "irq.ipi.latency", YAML::Node("2us"), "--set irq.ipi.latency=2us");
+  set_by_path(doc, "mem.c2c.same_socket", YAML::Node("70ns"), "--set mem.c2c.same_socket=70ns");
+  EXPECT_EQ(doc.at_path("irq.ipi.latency").scalar(), "2us");
+  EXPECT_EQ(doc.at_path("mem.c2c.same_socket").scalar(), "70ns");
+  EXPECT_EQ(doc.at_path("irq.ipi.latency").where(), "--set irq.ipi.latency=2us");
+}
+
+TEST(Config, SetByPathRefusesToGoThroughAListOrAScalar) {
+  ConfigNode doc = parse_yaml("cores: 4\nworkload: [a, b]\n", "p.yaml");
+  EXPECT_THROW(set_by_path(doc, "cores.count", YAML::Node("1"), "--set"), ConfigError);
+  EXPECT_THROW(set_by_path(doc, "workload.x", YAML::Node("1"), "--set"), ConfigError);
+  EXPECT_THROW(set_by_path(doc, "a..b", YAML::Node("1"), "--set"), ConfigError);
+}
+
+TEST(Config, CopiesRebindRatherThanOverwrite) {
+  ConfigNode doc = parse_yaml("a: {b: 1}\nc: 2\n", "p.yaml");
+  ConfigNode n = doc;
+  n = n["a"];  // must not write a's content over the document (yaml-cpp's Node::operator=)
+  EXPECT_EQ(doc["c"].scalar(), "2");
+  EXPECT_EQ(n["b"].scalar(), "1");
+}
+
+TEST(Config, DidYouMeanOnlySuggestsCloseWords) {
+  EXPECT_EQ(did_you_mean("cors", {"cores", "clock"}), "cores");
+  EXPECT_EQ(did_you_mean("zzzzzz", {"cores", "clock"}), "");
+}
+
+}  // namespace
+}  // namespace quiesce

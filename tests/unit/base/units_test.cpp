@@ -1,0 +1,68 @@
+#include "sim/base/units.h"
+
+#include <gtest/gtest.h>
+
+namespace quiesce {
+namespace {
+
+TEST(Units, ParsesTimesWithEveryUnit) {
+  EXPECT_EQ(parse_time("150ns"), 150 * kNs);
+  EXPECT_EQ(parse_time("2us"), 2 * kUs);
+  EXPECT_EQ(parse_time("2 us"), 2 * kUs);
+  EXPECT_EQ(parse_time("1.5ms"), 1500 * kUs);
+  EXPECT_EQ(parse_time("3s"), 3 * kSec);
+  EXPECT_EQ(parse_time("500ps"), 500);
+  EXPECT_EQ(parse_time("0ns"), 0);
+  EXPECT_EQ(parse_time("1e3ns"), kUs);
+}
+
+TEST(Units, RejectsTimesWithoutOrWithWrongUnits) {
+  EXPECT_THROW(parse_time("150"), UnitError);
+  EXPECT_THROW(parse_time("150 furlongs"), UnitError);
+  EXPECT_THROW(parse_time("-1us"), UnitError);
+  EXPECT_THROW(parse_time("nan us"), UnitError);
+  EXPECT_THROW(parse_time("1e30s"), UnitError);
+  EXPECT_THROW(parse_time(""), UnitError);
+  try {
+    parse_time("10 sec");
+    FAIL();
+  } catch (const UnitError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown time unit \"sec\""), std::string::npos);
+  }
+}
+
+TEST(Units, ParsesCyclesAndLatencies) {
+  EXPECT_EQ(parse_cycles("300"), 300);
+  EXPECT_EQ(parse_cycles("300 cycles"), 300);
+  EXPECT_EQ(parse_cycles("1 cycle"), 1);
+  EXPECT_THROW(parse_cycles("3.5"), UnitError);
+  EXPECT_THROW(parse_cycles("30ns"), UnitError);
+  Latency l = parse_latency("80 cycles");
+  EXPECT_TRUE(l.cycles);
+  EXPECT_EQ(l.to_ps(500), 40000);
+  Latency t = parse_latency("40ns");
+  EXPECT_FALSE(t.cycles);
+  EXPECT_EQ(t.to_ps(500), 40000);
+}
+
+TEST(Units, ParsesFrequenciesAndSizes) {
+  EXPECT_DOUBLE_EQ(parse_frequency("2GHz"), 2e9);
+  EXPECT_DOUBLE_EQ(parse_frequency("800 MHz"), 8e8);
+  EXPECT_THROW(parse_frequency("2"), UnitError);
+  EXPECT_THROW(parse_frequency("0GHz"), UnitError);
+  EXPECT_EQ(parse_size("32KiB"), 32768);
+  EXPECT_EQ(parse_size("64"), 64);
+  EXPECT_EQ(parse_size("1MiB"), 1 << 20);
+  EXPECT_THROW(parse_size("32KB"), UnitError);
+}
+
+TEST(Units, FormatsTimesExactly) {
+  EXPECT_EQ(format_time(1500 * kNs), "1.5us");
+  EXPECT_EQ(format_time(7), "7ps");
+  EXPECT_EQ(format_time(50 * kMs), "50ms");
+  EXPECT_EQ(format_time(0), "0ps");
+  EXPECT_EQ(parse_time(format_time(123456789)), 123456789);
+}
+
+}  // namespace
+}  // namespace quiesce
