@@ -128,6 +128,7 @@ class InterruptController : public sc_core::sc_module {
     IrqTarget* target = nullptr;
     std::vector<Arrival> inflight;  // min-heap on (at, seq)
     std::vector<uint8_t> pending, active, enabled;
+    std::vector<uint64_t> candidates;  // pending & enabled & !active, one bit per id
     std::vector<int> priority;
     std::vector<IrqAck> pending_info;
     std::vector<IrqId> active_stack;
@@ -138,6 +139,7 @@ class InterruptController : public sc_core::sc_module {
   int running_priority(const Cpu& c) const;
   IrqId best_deliverable(const Cpu& c) const;
   void refresh(Cpu& c);
+  static void update_candidate(Cpu& c, IrqId id);
   Cpu& at(int cpu) { return cpus_.at(static_cast<size_t>(cpu)); }
 
   const int num_ids_;

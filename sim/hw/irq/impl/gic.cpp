@@ -31,6 +31,7 @@ InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
     c.enabled.assign(static_cast<size_t>(num_ids_), 1);
     c.priority.assign(static_cast<size_t>(num_ids_), static_cast<int>(params.default_priority()));
     c.pending_info.assign(static_cast<size_t>(num_ids_), IrqAck{});
+    c.candidates.assign(static_cast<size_t>((num_ids_ + 63) / 64), 0);
   }
 }
 
@@ -79,6 +80,7 @@ void InterruptController::absorb_arrivals(Cpu& c, Time now) {
     }
     c.pending[i] = 1;
     c.pending_info[i] = IrqAck{a.id, a.source, a.raised, a.at};
+    update_candidate(c, a.id);
   }
 }
 
@@ -87,14 +89,27 @@ int InterruptController::running_priority(const Cpu& c) const {
                                 : c.priority[static_cast<size_t>(c.active_stack.back())];
 }
 
+void InterruptController::update_candidate(Cpu& c, IrqId id) {
+  auto i = static_cast<size_t>(id);
+  uint64_t bit = uint64_t{1} << (id & 63);
+  if (c.pending[i] && c.enabled[i] && !c.active[i]) {
+    c.candidates[i >> 6] |= bit;
+  } else {
+    c.candidates[i >> 6] &= ~bit;
+  }
+}
+
 IrqId InterruptController::best_deliverable(const Cpu& c) const {
   int best_prio = running_priority(c);
   IrqId best = -1;
-  for (IrqId id = 0; id < num_ids_; ++id) {
-    auto i = static_cast<size_t>(id);
-    if (c.pending[i] && c.enabled[i] && !c.active[i] && c.priority[i] < best_prio) {
-      best_prio = c.priority[i];
-      best = id;
+  for (size_t w = 0; w < c.candidates.size(); ++w) {
+    for (uint64_t bits = c.candidates[w]; bits; bits &= bits - 1) {
+      IrqId id = static_cast<IrqId>(w * 64) + __builtin_ctzll(bits);
+      int prio = c.priority[static_cast<size_t>(id)];
+      if (prio < best_prio) {  // ascending ids: ties go to the lowest id
+        best_prio = prio;
+        best = id;
+      }
     }
   }
   return best;
@@ -117,6 +132,7 @@ std::optional<IrqAck> InterruptController::acknowledge(int cpu, Time now) {
     auto i = static_cast<size_t>(id);
     c.pending[i] = 0;
     c.active[i] = 1;
+    update_candidate(c, id);
     c.active_stack.push_back(id);
     ++delivered;
     out = c.pending_info[i];
@@ -145,6 +161,7 @@ void InterruptController::eoi(int cpu, IrqId id) {
   auto i = static_cast<size_t>(id);
   if (!c.active[i]) throw std::logic_error("EOI of inactive interrupt " + std::to_string(id));
   c.active[i] = 0;
+  update_candidate(c, id);
   auto it = std::find(c.active_stack.rbegin(), c.active_stack.rend(), id);
   c.active_stack.erase(std::next(it).base());
   refresh(c);
@@ -159,6 +176,7 @@ void InterruptController::set_priority(int cpu, IrqId id, int priority) {
 void InterruptController::set_enabled(int cpu, IrqId id, bool enabled) {
   Cpu& c = at(cpu);
   c.enabled.at(static_cast<size_t>(id)) = enabled ? 1 : 0;
+  update_candidate(c, id);
   refresh(c);
 }
 

@@ -66,16 +66,17 @@ void L1Cache::snoop(Addr line, Mesi to) {
 }
 
 void L1Cache::perform(CoherenceExt& ext, Addr a) {
-  uint64_t old = dir_->read(a);
+  uint64_t& w = dir_->word(a);
+  const uint64_t old = w;
   ext.result = old;
   switch (ext.op) {
     case MemOp::Load: break;
-    case MemOp::Store: dir_->write(a, ext.arg0); break;
+    case MemOp::Store: w = ext.arg0; break;
     case MemOp::Cas:
-      if (old == ext.arg0) dir_->write(a, ext.arg1);
+      if (old == ext.arg0) w = ext.arg1;
       break;
-    case MemOp::FetchAdd: dir_->write(a, old + ext.arg0); break;
-    case MemOp::Xchg: dir_->write(a, ext.arg0); break;
+    case MemOp::FetchAdd: w = old + ext.arg0; break;
+    case MemOp::Xchg: w = ext.arg0; break;
   }
 }
 

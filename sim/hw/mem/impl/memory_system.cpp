@@ -46,7 +46,7 @@ MemorySystem::MemorySystem(sc_core::sc_module_name name, const Topology& topo,
   lat.c2c[static_cast<size_t>(Distance::SameCluster)] = params.c2c_same_cluster().to_ps(base_period);
   lat.c2c[static_cast<size_t>(Distance::SameSocket)] = params.c2c_same_socket().to_ps(base_period);
   lat.c2c[static_cast<size_t>(Distance::CrossSocket)] = params.c2c_cross_socket().to_ps(base_period);
-  dir_ = std::make_unique<mem_internal::Directory>("directory", topo, lat, stats);
+  dir_ = std::make_unique<mem_internal::Directory>("directory", topo, lat, line_shift_, stats);
 
   const int64_t line = params.line_size().value;
   const int64_t ways = params.l1_ways();
@@ -80,7 +80,7 @@ Mesi MemorySystem::state(int cpu, Addr a) const { return l1s_.at(static_cast<siz
 
 uint64_t MemorySystem::peek(Addr a) const { return dir_->read(a); }
 
-void MemorySystem::poke(Addr a, uint64_t v) { dir_->write(a, v); }
+void MemorySystem::poke(Addr a, uint64_t v) { dir_->word(a) = v; }
 
 Time MemorySystem::transfer_latency(int from, int to) const { return dir_->c2c(from, to); }
 

@@ -6,16 +6,26 @@
 namespace quiesce::mem_internal {
 
 Directory::Directory(sc_core::sc_module_name name, const Topology& topo, const LineLatencies& lat,
-                     StatRegistry* stats)
-    : sc_module(name), in_("in"), stats_(stats, "mem.dir"), topo_(topo), lat_(lat) {
+                     int line_shift, StatRegistry* stats)
+    : sc_module(name), in_("in"), stats_(stats, "mem.dir"), topo_(topo), lat_(lat), line_shift_(line_shift) {
   in_.register_b_transport(this, &Directory::b_transport);
 }
 
 void Directory::set_l1(int cpu, Addr line, Mesi s) { caches_[static_cast<size_t>(cpu)]->snoop(line, s); }
 
 uint64_t Directory::read(Addr a) const {
-  auto it = values_.find(a);
-  return it == values_.end() ? 0 : it->second;
+  const Entry* e = lines_.find(a >> line_shift_);
+  if (!e || !e->words) return 0;
+  return e->words[(a & ((Addr{1} << line_shift_) - 1)) >> 3];
+}
+
+uint64_t& Directory::word(Addr a) {
+  Entry& e = lines_[a >> line_shift_];
+  if (!e.words) {
+    const size_t n = size_t{1} << (line_shift_ - 3);
+    e.words = std::make_unique<uint64_t[]>(n);
+  }
+  return e.words[(a & ((Addr{1} << line_shift_) - 1)) >> 3];
 }
 
 void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
@@ -107,13 +117,13 @@ void Directory::watch(Addr line, LineWatcher* w) {
 }
 
 uint64_t Directory::version(Addr line) const {
-  auto it = lines_.find(line);
-  return it == lines_.end() ? 0 : it->second.version;
+  const Entry* e = lines_.find(line);
+  return e ? e->version : 0;
 }
 
 Time Directory::write_done(Addr line) const {
-  auto it = lines_.find(line);
-  return it == lines_.end() ? 0 : it->second.write_done;
+  const Entry* e = lines_.find(line);
+  return e ? e->write_done : 0;
 }
 
 void Directory::track(Addr line, std::unique_ptr<TrackedLine> t) {

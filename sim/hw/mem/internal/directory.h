@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sim/base/flat_map.h"
 #include "sim/base/stats.h"
 #include "sim/hw/mem/coherence.h"
 #include "sim/hw/topology.h"
@@ -56,7 +57,7 @@ struct LineLatencies {
 class Directory : public sc_core::sc_module {
  public:
   Directory(sc_core::sc_module_name name, const Topology& topo, const LineLatencies& lat,
-            StatRegistry* stats);
+            int line_shift, StatRegistry* stats);
 
   tlm_utils::multi_passthrough_target_socket<Directory> in_;
 
@@ -70,7 +71,8 @@ class Directory : public sc_core::sc_module {
   void track(Addr line, std::unique_ptr<TrackedLine> t);
 
   uint64_t read(Addr a) const;
-  void write(Addr a, uint64_t v) { values_[a] = v; }
+  // The backing word at `a` (8-byte aligned), created as zero on first use.
+  uint64_t& word(Addr a);
   Time c2c(int a, int b) const { return lat_.c2c[static_cast<size_t>(topo_.distance(a, b))]; }
 
   StatGroup stats_;
@@ -92,6 +94,7 @@ class Directory : public sc_core::sc_module {
     Time write_done = 0;
     std::vector<LineWatcher*> watchers;
     TrackedLine* tracked = nullptr;
+    std::unique_ptr<uint64_t[]> words;  // the line's values, allocated on first access
   };
   void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   void set_l1(int cpu, Addr line, Mesi s);
@@ -99,8 +102,8 @@ class Directory : public sc_core::sc_module {
   const Topology topo_;
   const LineLatencies lat_;
   std::vector<L1Cache*> caches_;
-  std::unordered_map<Addr, Entry> lines_;
-  std::unordered_map<Addr, uint64_t> values_;
+  const int line_shift_;
+  FlatMap<Entry> lines_;
   std::deque<std::unique_ptr<TrackedLine>> tracked_;
 };
 
