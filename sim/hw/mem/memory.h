@@ -59,8 +59,9 @@ class MemorySystem : public sc_core::sc_module {
   int64_t line_size() const { return int64_t{1} << line_shift_; }
   // `w` is told (once) when another core next takes the line of `a` for writing.
   void watch(Addr a, LineWatcher* w);
-  // Counts writes (GetM/Upgrade) to the line of `a`: a spinner compares it with the count
-  // it saw at its load, so a write that lands before it sleeps is never missed.
+  // Counts writes (GetM/Upgrade, and silent E -> M upgrades) to the line of `a`: a spinner
+  // compares it with the count it saw at its load, so a write that lands before it sleeps
+  // is never missed.
   uint64_t line_version(Addr a) const;
   Time line_write_done(Addr a) const;
   // Per-line statistics under mem.line.<name>.

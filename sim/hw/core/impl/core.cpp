@@ -145,10 +145,14 @@ void Core::take_interrupts() {
     charge(cost_.irq_entry);
     if (irq_kind(ack->id) == IrqKind::Sgi) charge(irq_->receive_cost_cycles());
     irq_->record_entry(id_, *ack, now());
+    // The handler's (or a rescheduled task's) own accesses must not replace the interrupted
+    // spin's view of its line, or its wait_for_line could sleep through a write.
+    const uint64_t interrupted_seen = seen_version_;
     if (handler_) handler_->handle_irq(*this, *ack);
     irq_->eoi(id_, ack->id);
     --hardirq_depth_;
     if (handler_) handler_->irq_return(*this);
+    seen_version_ = interrupted_seen;
     charge(cost_.irq_exit);
     irq_enabled_ = true;
     // The return itself is a boundary: keep the horizon honest before looking again.

@@ -90,9 +90,12 @@ void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) 
   const bool hit = write ? (st == Mesi::M || st == Mesi::E) : st != Mesi::I;
   if (hit) {
     ++hits;
-    if (write) w->state = Mesi::M;
     w->lru = ++tick_;
     delay += hit_ + sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(ext->hold));
+    if (write && st == Mesi::E) {
+      dir_->silent_upgrade(cpu_, line, ext->time + static_cast<Time>(delay.value()));
+    }
+    if (write) w->state = Mesi::M;
   } else {
     ++misses;
     ext->req = !write ? CohReq::GetS : (st == Mesi::S ? CohReq::Upgrade : CohReq::GetM);

@@ -111,6 +111,16 @@ void Directory::evict(int cpu, Addr line, Mesi state) {
   e.sharers.remove(cpu);
 }
 
+void Directory::silent_upgrade(int cpu, Addr line, Time done) {
+  Entry& e = lines_[line];
+  ++e.version;
+  e.write_done = std::max(e.write_done, done);
+  for (LineWatcher* w : e.watchers) {
+    if (w->watcher_id() != cpu) w->line_changed(done);
+  }
+  e.watchers.clear();
+}
+
 void Directory::watch(Addr line, LineWatcher* w) {
   auto& ws = lines_[line].watchers;
   if (std::find(ws.begin(), ws.end(), w) == ws.end()) ws.push_back(w);

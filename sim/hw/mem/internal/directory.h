@@ -64,8 +64,11 @@ class Directory : public sc_core::sc_module {
   void attach(L1Cache* c) { caches_.push_back(c); }
   // A clean or dirty line leaves `cpu`'s L1 (PutS/PutE/PutM).
   void evict(int cpu, Addr line, Mesi state);
+  // `cpu` wrote its E copy (a silent E -> M upgrade, no traffic), done at `done`: still a
+  // write that watchers must hear of, since a watcher's own copy may have been evicted.
+  void silent_upgrade(int cpu, Addr line, Time done);
   void watch(Addr line, LineWatcher* w);
-  // Bumped by every GetM/Upgrade; with the time that write completes.
+  // Bumped by every GetM/Upgrade and silent E -> M upgrade; with the time that write completes.
   uint64_t version(Addr line) const;
   Time write_done(Addr line) const;
   void track(Addr line, std::unique_ptr<TrackedLine> t);

@@ -1,0 +1,433 @@
+// Core: op costs, interrupt boundaries (masking, compute splitting), spinning, and the
+// exact mode against a quantum. Each TEST elaborates one machine in its own process.
+#include "tests/unit/hw/machine.h"
+
+#include <string>
+#include <vector>
+
+namespace quiesce::hw_test {
+namespace {
+
+constexpr IrqId kSpiA = 40;
+constexpr IrqId kSpiB = 41;
+constexpr IrqId kSgi = 2;
+constexpr Addr kX = 0x10000;
+constexpr Addr kY = 0x20000;
+
+// --- 1. op costs ------------------------------------------------------------------------
+
+TEST(CoreOpCost, EachOpAdvancesLocalTimeByItsConfiguredCycles) {
+  Machine m;
+  Core& c = m.core(0);
+  struct Measured {
+    std::string what;
+    Time got, want;
+  };
+  std::vector<Measured> measured;
+  uint64_t hal_calls = 0;
+  Time ipi_raised = -1, ipi_arrival = -1;
+  int preempt_after_inc = -1, preempt_after_dec = -1;
+  bool irqs_after_save = true, irqs_after_restore = false;
+  uint64_t loaded = 99, cas_old = 99;
+
+  m.spawn("cpu0", [&] {
+    auto cost = [&](const std::string& what, Time want, auto&& op) {
+      const Time t0 = c.now();
+      op();
+      ++hal_calls;
+      measured.push_back({what, c.now() - t0, want});
+    };
+    cost("compute(7)", cycles(7), [&] { c.compute(7); });
+    cost("compute(5000), across the lookahead horizon", cycles(5000), [&] { c.compute(5000); });
+    cost("alu()", cycles(kAluCycles), [&] { c.alu(); });
+    cost("alu(3)", cycles(3 * kAluCycles), [&] { c.alu(3); });
+    cost("barrier()", cycles(kFlushCycles), [&] { c.barrier(); });
+    bool was = false;
+    cost("local_irq_save()", cycles(kIrqFlagCycles), [&] { was = c.local_irq_save(); });
+    irqs_after_save = c.irqs_enabled();
+    cost("local_irq_restore()", cycles(kIrqFlagCycles), [&] { c.local_irq_restore(was); });
+    irqs_after_restore = c.irqs_enabled();
+    cost("local_irq_disable()", cycles(kIrqFlagCycles), [&] { c.local_irq_disable(); });
+    cost("local_irq_enable()", cycles(kIrqFlagCycles), [&] { c.local_irq_enable(); });
+    cost("preempt_add(1)", cycles(kPreemptCycles), [&] { c.preempt_add(1); });
+    preempt_after_inc = c.preempt_count();
+    cost("preempt_add(-1)", cycles(kPreemptCycles), [&] { c.preempt_add(-1); });
+    preempt_after_dec = c.preempt_count();
+    cost("send_ipi() sender side", kIpiSend, [&] {
+      ipi_raised = c.now();
+      ipi_arrival = c.send_ipi(1, kSgi);
+    });
+    cost("set_timer()", cycles(kTimerProgramCycles), [&] { c.set_timer(c.now() + kMs); });
+    cost("cancel_timer()", cycles(kTimerProgramCycles), [&] { c.cancel_timer(); });
+    cost("load, first touch (DRAM)", kDram, [&] { c.load(kX); });
+    cost("load hit (E)", kL1Hit, [&] { loaded = c.load(kX); });
+    cost("store hit (E -> M)", kL1Hit, [&] { c.store(kX, 5); });
+    cost("load hit (M)", kL1Hit, [&] { c.load(kX); });
+    cost("cas hit (M): hit + atomic", kL1Hit + kAtomic, [&] { cas_old = c.cas(kX, 5, 6); });
+    cost("fetch_add hit (M)", kL1Hit + kAtomic, [&] { c.fetch_add(kX, 1); });
+    cost("xchg hit (M)", kL1Hit + kAtomic, [&] { c.xchg(kX, 9); });
+  });
+  m.run(10 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  for (const auto& x : measured) EXPECT_EQ(x.got, x.want) << x.what;
+  EXPECT_EQ(c.ops.value(), hal_calls) << "one instruction boundary per HAL call";
+  EXPECT_EQ(c.irqs.value(), 0u);
+  EXPECT_FALSE(irqs_after_save);
+  EXPECT_TRUE(irqs_after_restore);
+  EXPECT_EQ(preempt_after_inc, 1);
+  EXPECT_EQ(preempt_after_dec, 0);
+  EXPECT_EQ(ipi_arrival, ipi_raised + kIpiSend + kIpiLatency);
+  EXPECT_EQ(loaded, 0u);
+  EXPECT_EQ(cas_old, 5u);
+  EXPECT_EQ(m.mem().peek(kX), 9u);
+}
+
+// --- 2. masked interrupts wait for the restoring op ---------------------------------------
+
+TEST(CoreMaskedIrq, SpiArrivedWhileMaskedIsTakenAtOuterIrqRestore) {
+  Machine m;
+  Core& c = m.core(0);
+  IrqRecorder rec;
+  c.set_irq_handler(&rec);
+  constexpr Time kArrival = 1 * kUs;
+  m.irq().post(0, kSpiA, kArrival, kArrival);
+
+  size_t handled_before_inner = 99, handled_after_inner = 99;
+  Time inner_restore_end = -1, outer_restore_start = -1, outer_restore_returned = -1;
+  m.spawn("cpu0", [&] {
+    const bool outer = c.local_irq_save();  // 0 -> 3 cycles
+    const bool inner = c.local_irq_save();  // nested, already off
+    c.compute(5000);                        // the SPI arrives in here
+    handled_before_inner = rec.entries.size();
+    c.local_irq_restore(inner);  // still masked
+    inner_restore_end = c.now();
+    handled_after_inner = rec.entries.size();
+    outer_restore_start = c.now();
+    c.local_irq_restore(outer);
+    outer_restore_returned = c.now();
+  });
+  m.run(20 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  EXPECT_EQ(handled_before_inner, 0u);
+  EXPECT_EQ(handled_after_inner, 0u) << "a restore that leaves irqs off must not take it";
+  EXPECT_EQ(inner_restore_end, cycles(3 * kIrqFlagCycles + 5000));
+  ASSERT_EQ(rec.entries.size(), 1u);
+  const auto& e = rec.entries[0];
+  const Time restore_end = outer_restore_start + cycles(kIrqFlagCycles);
+  EXPECT_EQ(e.id, kSpiA);
+  EXPECT_EQ(e.at, restore_end + kIrqEntry);
+  EXPECT_EQ(e.at, cycles(4 * kIrqFlagCycles + 5000 + kIrqEntryCycles));
+  EXPECT_EQ(e.ack.arrived, kArrival);
+  EXPECT_EQ(e.ack.raised, kArrival);
+  EXPECT_EQ(outer_restore_returned, e.at + kIrqExit);
+  EXPECT_EQ(m.irq().latency_spi.count(), 1u);
+  EXPECT_EQ(m.irq().latency_spi.max(), e.at - kArrival);
+}
+
+TEST(CoreMaskedIrq, SgiArrivedWhileMaskedIsTakenAtIrqEnablePlusReceiveCost) {
+  Machine m;
+  Core& c = m.core(0);
+  IrqRecorder rec;
+  c.set_irq_handler(&rec);
+
+  Time arrival = -1, enable_start = -1;
+  size_t handled_before_enable = 99;
+  m.spawn("cpu1", [&] { arrival = m.core(1).send_ipi(0, kSgi); });
+  m.spawn("cpu0", [&] {
+    c.local_irq_disable();
+    c.compute(3000);
+    handled_before_enable = rec.entries.size();
+    enable_start = c.now();
+    c.local_irq_enable();
+  });
+  m.run(20 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  EXPECT_EQ(arrival, kIpiSend + kIpiLatency);
+  EXPECT_LT(arrival, enable_start) << "the SGI must arrive while masked for this test";
+  EXPECT_EQ(handled_before_enable, 0u);
+  ASSERT_EQ(rec.entries.size(), 1u);
+  EXPECT_EQ(rec.entries[0].id, kSgi);
+  EXPECT_EQ(rec.entries[0].ack.source, 1);
+  EXPECT_EQ(rec.entries[0].at, enable_start + cycles(kIrqFlagCycles) + kIrqEntry + kIpiReceive);
+  EXPECT_EQ(rec.entries[0].at,
+            cycles(2 * kIrqFlagCycles + 3000 + kIrqEntryCycles + kIpiReceiveCycles));
+}
+
+// The per-CPU timer (PPI 30) fires at its deadline from WFI; reprogramming replaces the
+// pending deadline and cancel_timer drops it.
+TEST(CoreTimer, TimerFiresAtItsDeadlineAndReprogrammingReplacesIt) {
+  Machine m;
+  IrqRecorder rec;
+  m.core(0).set_irq_handler(&rec);
+  Time after_wfi = -1, end = -1;
+  m.spawn("cpu0", [&] {
+    Core& c = m.core(0);
+    c.set_timer(3 * kUs);
+    c.set_timer(5 * kUs);  // replaces the 3us deadline
+    c.wait_for_interrupt();
+    after_wfi = c.now();
+    c.set_timer(8 * kUs);
+    c.cancel_timer();
+    c.compute(10'000);
+    end = c.now();
+  });
+  m.run(30 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  ASSERT_EQ(rec.entries.size(), 1u);
+  EXPECT_EQ(rec.entries[0].id, kTimerPpi);
+  EXPECT_EQ(rec.entries[0].ack.raised, 5 * kUs);
+  EXPECT_EQ(rec.entries[0].at, 5 * kUs + kIrqEntry) << "no receive cost for a PPI";
+  EXPECT_EQ(after_wfi, rec.entries[0].at + kIrqExit);
+  EXPECT_EQ(end, after_wfi + cycles(2 * kTimerProgramCycles + 10'000));
+  EXPECT_EQ(m.irq().latency_ppi.count(), 1u);
+  EXPECT_EQ(m.irq().latency_ppi.max(), kIrqEntry);
+  EXPECT_EQ(m.core(0).wfi.value(), 1u);
+}
+
+// --- 3. a long compute is split at the arrival cycle ---------------------------------------
+
+TEST(CoreComputeSplit, InterruptDuringLongComputeLandsOnItsArrivalCycle) {
+  Machine m;
+  Core& c = m.core(0);
+  IrqRecorder rec;
+  constexpr int64_t kWork = 100;
+  rec.work = [&](Core& core, const IrqAck&) { core.compute(kWork); };
+  c.set_irq_handler(&rec);
+  constexpr Time kMidCycle = 2'500'500;  // half-way through cycle 2500
+  constexpr Time kOnCycle = 6'000'000;   // exactly on a cycle boundary
+  m.irq().post(0, kSpiA, kMidCycle, kMidCycle);
+  m.irq().post(0, kSpiB, kOnCycle, kOnCycle);
+
+  Time compute_end = -1;
+  m.spawn("cpu0", [&] {
+    c.compute(10'000);
+    compute_end = c.now();
+  });
+  m.run(30 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  ASSERT_EQ(rec.entries.size(), 2u);
+  EXPECT_EQ(rec.entries[0].id, kSpiA);
+  EXPECT_EQ(rec.entries[0].at, ceil_cycle(kMidCycle) + kIrqEntry);
+  EXPECT_EQ(rec.entries[0].at, 2'801'000);
+  EXPECT_EQ(rec.entries[1].id, kSpiB);
+  EXPECT_EQ(rec.entries[1].at, kOnCycle + kIrqEntry);
+  EXPECT_EQ(compute_end, cycles(10'000 + 2 * (kIrqEntryCycles + kWork + kIrqExitCycles)));
+  EXPECT_EQ(c.irqs.value(), 2u);
+  // compute() is one instruction however often it is split; each handler's compute is one.
+  EXPECT_EQ(c.ops.value(), 3u);
+}
+
+// --- 8. a spinning waiter costs a bounded number of events ---------------------------------
+
+struct SpinResult {
+  uint64_t ops, syncs, spin_waits, mem_ops;
+  Time store_done, seen_at;
+  uint64_t seen;
+};
+
+SpinResult spin_while_other_computes(int64_t compute_cycles) {
+  Machine m;
+  SpinResult r{};
+  m.spawn("writer", [&] {
+    Core& c = m.core(0);
+    c.compute(static_cast<uint64_t>(compute_cycles));
+    c.store(kX, 1);
+    r.store_done = c.now();
+  });
+  m.spawn("spinner", [&] {
+    Core& c = m.core(1);
+    r.seen = c.spin_until(kX, [](uint64_t v) { return v == 1; });
+    r.seen_at = c.now();
+  });
+  m.run(cycles(compute_cycles) + 10 * kUs);
+  EXPECT_TRUE(m.all_done());
+  Core& s = m.core(1);
+  r.ops = s.ops.value();
+  r.syncs = s.syncs.value();
+  r.spin_waits = s.spin_waits.value();
+  r.mem_ops = s.mem_ops.value();
+  EXPECT_EQ(m.mem().transfer_latency(0, 1), kC2cCluster);
+  return r;
+}
+
+// The spinner loads once (first touch: E), sleeps once (one sync), is woken by the store's
+// invalidation and reloads once, whatever the length of the wait. The two TESTs below run
+// in separate processes, so each asserts the same exact counts.
+void expect_bounded_spin(const SpinResult& r, Time compute_time) {
+  EXPECT_EQ(r.seen, 1u);
+  EXPECT_EQ(r.store_done, compute_time + kC2cCluster) << "GetM from the spinner's E copy";
+  EXPECT_EQ(r.seen_at, r.store_done + kC2cCluster) << "reload from the writer's M copy";
+  EXPECT_EQ(r.ops, 2u);
+  EXPECT_EQ(r.mem_ops, 2u);
+  EXPECT_EQ(r.syncs, 1u);
+  EXPECT_EQ(r.spin_waits, 1u);
+  EXPECT_LE(r.ops + r.syncs + r.spin_waits, 5u);
+}
+
+TEST(CoreSpinWait, SpinningThrough1usCostsFewEvents) {
+  expect_bounded_spin(spin_while_other_computes(1000), 1 * kUs);
+}
+
+TEST(CoreSpinWait, SpinningThrough1msCostsTheSameFewEvents) {
+  expect_bounded_spin(spin_while_other_computes(1'000'000), 1 * kMs);
+}
+
+// An interrupt taken at the boundary of the spin's own load runs a handler that touches
+// another line (already written once, so its write count is 1) while the awaited word is
+// written (its count goes 0 -> 1). The spinner must still notice that write when it goes
+// to sleep, instead of comparing the awaited line's count with the handler's line's.
+TEST(CoreSpinWait, WriteWhileAnInterruptRunsAtTheSpinLoadIsNotMissed) {
+  Machine m(Overrides{{"cores", "3"}});
+  IrqRecorder rec;
+  rec.work = [&](Core& core, const IrqAck&) {
+    core.compute(1000);  // irqs off: runs ahead, then the load below synchronises
+    core.load(kY);
+  };
+  m.core(1).set_irq_handler(&rec);
+  constexpr Time kArrival = 50 * kNs;  // during the spinner's first load (a DRAM fill)
+  m.irq().post(1, kSpiA, kArrival, kArrival);
+  Time store_done = -1, seen_at = -1;
+  uint64_t seen = 0;
+  m.spawn("other_line", [&] { m.core(2).store(kY, 5); });  // kY written once
+  m.spawn("writer", [&] {
+    Core& c = m.core(0);
+    c.compute(500);
+    c.store(kX, 1);
+    store_done = c.now();
+  });
+  m.spawn("spinner", [&] {
+    Core& c = m.core(1);
+    seen = c.spin_until(kX, [](uint64_t v) { return v == 1; });
+    seen_at = c.now();
+  });
+  m.run(100 * kUs);
+
+  ASSERT_TRUE(m.all_done()) << "the spinner slept through the write";
+  ASSERT_EQ(rec.entries.size(), 1u);
+  EXPECT_EQ(rec.entries[0].at, kDram + kIrqEntry) << "taken at the end of the spin's load";
+  EXPECT_EQ(store_done, cycles(500) + kC2cCluster) << "GetM from the spinner's E copy";
+  const Time handler_back = rec.entries[0].at + cycles(1000) + kC2cCluster + kIrqExit;
+  EXPECT_EQ(seen, 1u);
+  EXPECT_EQ(seen_at, handler_back + kC2cCluster) << "one reload from the writer's M copy";
+}
+
+// The spinner's copy is evicted (by its handler, in a one-set L1) before it sleeps, so the
+// writer's read finds no other copy and gets the line in E; its store then hits silently
+// (E -> M, no directory traffic). That write must still wake the spinner.
+TEST(CoreSpinWait, SilentWriteToALineTheSpinnerLostIsNotMissed) {
+  Machine m(Overrides{{"mem.l1.size", "128B"}, {"mem.l1.ways", "2"}});
+  constexpr Addr kOther1 = 0x30000, kOther2 = 0x40000;
+  IrqRecorder rec;
+  rec.work = [&](Core& core, const IrqAck&) {
+    core.load(kOther1);
+    core.load(kOther2);  // evicts kX from the spinner's only set
+  };
+  m.core(1).set_irq_handler(&rec);
+  m.irq().post(1, kSpiA, 50 * kNs, 50 * kNs);  // during the spinner's first load
+  Time store_done = -1, seen_at = -1;
+  uint64_t seen = 0;
+  Mesi spinner_state_before_store = Mesi::M, writer_state_before_store = Mesi::I;
+  m.spawn("writer", [&] {
+    Core& c = m.core(0);
+    c.compute(1000);
+    c.load(kX);
+    writer_state_before_store = m.mem().state(0, kX);
+    spinner_state_before_store = m.mem().state(1, kX);
+    c.store(kX, 1);
+    store_done = c.now();
+  });
+  m.spawn("spinner", [&] {
+    Core& c = m.core(1);
+    seen = c.spin_until(kX, [](uint64_t v) { return v == 1; });
+    seen_at = c.now();
+  });
+  m.run(100 * kUs);
+
+  ASSERT_TRUE(m.all_done()) << "the spinner slept through the write";
+  EXPECT_EQ(spinner_state_before_store, Mesi::I);
+  EXPECT_EQ(writer_state_before_store, Mesi::E);
+  EXPECT_EQ(store_done, cycles(1000) + kLlcHit + kL1Hit);
+  EXPECT_EQ(seen, 1u);
+  EXPECT_EQ(seen_at, store_done + kC2cCluster) << "woken at the write, one reload from M";
+  EXPECT_EQ(m.core(1).spin_waits.value(), 1u);
+}
+
+// --- 9. exact mode versus a quantum --------------------------------------------------------
+
+// With quantum 0 an SGI's handler starts raise + send + latency + entry + receive after
+// it was raised, whether the receiver computes, idles in WFI, spins on a line, or runs
+// short instructions.
+TEST(CoreExactMode, IpiEntryIsIdenticalWhateverTheReceiverIsDoing) {
+  Machine m(Overrides{{"cores", "5"}});
+  IrqRecorder rec;
+  bool got[5] = {};
+  rec.work = [&](Core& core, const IrqAck&) { got[core.id()] = true; };
+  for (int i = 1; i < 5; ++i) m.core(i).set_irq_handler(&rec);
+
+  Time raised[5] = {}, arrival[5] = {};
+  m.spawn("sender", [&] {
+    Core& c = m.core(0);
+    c.compute(1000);
+    for (int t = 1; t < 5; ++t) {
+      raised[t] = c.now();
+      arrival[t] = c.send_ipi(t, kSgi);
+    }
+  });
+  m.spawn("computing", [&] { m.core(1).compute(1'000'000); });
+  m.spawn("idle", [&] { m.core(2).wait_for_interrupt(); });
+  m.spawn("spinning", [&] { m.core(3).spin_until(kY, [&](uint64_t) { return got[3]; }); });
+  m.spawn("short_ops", [&] {
+    while (!got[4]) m.core(4).alu();
+  });
+  m.run(2 * kMs);
+
+  ASSERT_TRUE(m.all_done());
+  ASSERT_EQ(rec.entries.size(), 4u);
+  for (const auto& e : rec.entries) {
+    SCOPED_TRACE("receiver cpu" + std::to_string(e.cpu));
+    EXPECT_EQ(raised[e.cpu], cycles(1000) + (e.cpu - 1) * kIpiSend);
+    EXPECT_EQ(e.ack.raised, raised[e.cpu]);
+    EXPECT_EQ(e.ack.arrived, arrival[e.cpu]);
+    EXPECT_EQ(arrival[e.cpu], raised[e.cpu] + kIpiSend + kIpiLatency);
+    EXPECT_EQ(e.at - e.ack.raised, kIpiSend + kIpiLatency + kIrqEntry + kIpiReceive);
+  }
+  EXPECT_EQ(m.irq().latency_sgi.min(), m.irq().latency_sgi.max());
+}
+
+// With a 1us quantum memory operations run on local time without synchronising: the
+// ping-pong must still hand the word back and forth correctly, and its time must stay
+// within a quantum of the exact figure.
+TEST(CoreQuantum, PingPongCompletesWithinAQuantumOfExact) {
+  constexpr Time kQuantum = 1 * kUs;
+  constexpr int kRounds = 20;
+  Machine m({}, kQuantum);
+  CasPingPong pp;
+  spawn_cas_pingpong(m, 0, 1, kX, kRounds, &pp);
+  m.run(1 * kMs);
+
+  ASSERT_TRUE(m.all_done());
+  ASSERT_EQ(pp.a_old.size(), static_cast<size_t>(kRounds));
+  ASSERT_EQ(pp.b_old.size(), static_cast<size_t>(kRounds));
+  for (uint64_t k = 0; k < kRounds; ++k) {
+    EXPECT_EQ(pp.a_old[k], 2 * k) << "round " << k;
+    EXPECT_EQ(pp.b_old[k], 2 * k + 1) << "round " << k;
+  }
+  EXPECT_EQ(pp.a_last_seen, 2u * kRounds);
+  EXPECT_EQ(m.mem().peek(kX), 2u * kRounds);
+  // Exact steady state (see MesiPingPong in mem_test.cpp): per half round a reload from
+  // the other's M copy, an upgrade, and the atomic's own execution.
+  const Time c2c = kC2cCluster;
+  const Time exact_round = 2 * (c2c + std::max(kLlcHit, c2c) + kAtomic);
+  const Time measured = pp.a_cas_done.back() - pp.a_cas_done.front();
+  const Time exact = (kRounds - 1) * exact_round;
+  EXPECT_LE(std::llabs(measured - exact), kQuantum)
+      << "measured " << measured << " exact " << exact;
+}
+
+}  // namespace
+}  // namespace quiesce::hw_test
