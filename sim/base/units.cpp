@@ -137,10 +137,19 @@ std::string format_time(Time t) {
   static const struct { Time mult; const char* unit; } kUnits[] = {
       {kSec, "s"}, {kMs, "ms"}, {kUs, "us"}, {kNs, "ns"}};
   for (const auto& u : kUnits) {
-    if (t != 0 && t % (u.mult / 1000 == 0 ? 1 : u.mult / 1000) == 0 && (t >= u.mult || -t >= u.mult)) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.15g%s", static_cast<double>(t) / static_cast<double>(u.mult), u.unit);
-      return buf;
+    if (t >= u.mult || -t >= u.mult) {
+      // Exact: the integer part, then the remainder's digits without trailing zeros.
+      std::string s = std::to_string(t / u.mult);
+      Time rem = (t < 0 ? -t : t) % u.mult;
+      if (rem) {
+        std::string frac = std::to_string(rem);
+        int width = 0;
+        for (Time m = u.mult; m > 1; m /= 10) ++width;
+        frac = std::string(static_cast<size_t>(width) - frac.size(), '0') + frac;
+        while (!frac.empty() && frac.back() == '0') frac.pop_back();
+        s += "." + frac;
+      }
+      return s + u.unit;
     }
   }
   return std::to_string(t) + "ps";

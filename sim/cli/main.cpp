@@ -69,8 +69,8 @@ int cmd_run(const std::vector<std::string>& args) {
   RunOptions opt;
   if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
   opt.quiet = vm.count("quiet") > 0;
-  run_point(*sc, opt, std::cout);
-  return 0;
+  PointResult r = run_point(*sc, opt, std::cout);
+  return r.expectations_failed() ? 1 : 0;
 }
 
 int cmd_validate(const std::vector<std::string>& args) {

@@ -4,9 +4,11 @@
 #include <systemc>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <ostream>
 
+#include "sim/metrics/kernel_metrics.h"
 #include "sim/output/files.h"
 #include "sim/output/json.h"
 #include "sim/output/stats_txt.h"
@@ -48,6 +50,19 @@ std::string result_json(const Scenario& sc, const PointResult& r) {
   j.key("metrics").begin_object();
   for (const auto& m : r.metrics) j.key(m.name).value(m.value);
   j.end_object();
+  j.key("details").begin_object();
+  for (const auto& [k, v] : r.details) j.key(k).value(v);
+  j.end_object();
+  j.key("expectations").begin_array();
+  for (const auto& e : r.expectations) {
+    j.begin_object();
+    j.key("key").value(e.expect.key);
+    j.key("expected").value(e.expect.op + " " + e.expect.text);
+    j.key("actual").value(e.actual);
+    j.key("ok").value(e.ok);
+    j.end_object();
+  }
+  j.end_array();
   j.key("config").begin_object();
   j.key("scenario").yaml(sc.doc.yaml());
   j.key("platform").begin_object();
@@ -55,15 +70,61 @@ std::string result_json(const Scenario& sc, const PointResult& r) {
     for (const ParamBase* p : g->params()) j.key(g->full_name(*p)).value(p->value_text());
   }
   j.end_object();
-  j.key("sim").begin_object();
-  for (const ParamBase* p : sc.sim.params()) j.key(sc.sim.full_name(*p)).value(p->value_text());
-  j.end_object();
+  for (const ParamGroup* g : {static_cast<const ParamGroup*>(&sc.sim), static_cast<const ParamGroup*>(&sc.kernel)}) {
+    j.key(g->prefix()).begin_object();
+    for (const ParamBase* p : g->params()) j.key(g->full_name(*p)).value(p->value_text());
+    j.end_object();
+  }
   j.end_object();
   j.end_object();
   return j.str();
 }
 
+bool compare(double a, const std::string& op, double b) {
+  if (op == "<") return a < b;
+  if (op == "<=") return a <= b;
+  if (op == ">") return a > b;
+  if (op == ">=") return a >= b;
+  if (op == "!=") return a != b;
+  return std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b));
+}
+
+std::vector<ExpectationResult> check(const std::vector<Expectation>& expect, const PointResult& r) {
+  std::vector<ExpectationResult> out;
+  for (const auto& e : expect) {
+    ExpectationResult res{e, "", false};
+    if (e.key == "outcome") {
+      res.actual = r.outcome;
+      res.ok = (r.outcome == e.text) == (e.op == "==");
+      out.push_back(res);
+      continue;
+    }
+    const Metric* m = nullptr;
+    for (const std::string& name : {e.key, e.key + "_ns"}) {
+      for (const auto& x : r.metrics) {
+        if (x.name == name) m = &x;
+      }
+      if (m) break;
+    }
+    if (!m) {
+      res.actual = "(no such metric)";
+    } else {
+      res.actual = format_number(m->value);
+      res.ok = e.is_number && compare(m->value, e.op, e.number);
+    }
+    out.push_back(res);
+  }
+  return out;
+}
+
 }  // namespace
+
+bool PointResult::expectations_failed() const {
+  for (const auto& e : expectations) {
+    if (!e.ok) return true;
+  }
+  return false;
+}
 
 void quiet_systemc() {
   ::setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
@@ -80,21 +141,32 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   StatRegistry stats;
   const uint64_t seed = static_cast<uint64_t>(sc.params.seed());
   auto platform = std::make_unique<Platform>(sc.platform, sc.sim.quantum().ps, seed, &stats);
+  std::unique_ptr<kernel::Kernel> kern;
+  SharedObjects shared;
+  if (sc.needs_kernel) {
+    kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, seed, &stats);
+    shared.kernel = kern.get();
+    shared.create_locks(sc.locks);
+  }
   std::vector<std::unique_ptr<Workload>> workloads;
-  size_t remaining = sc.workload.size();
-  for (const auto& entry : sc.workload) {
-    const WorkloadType* type = find_workload_type(entry["task"].scalar());
-    auto w = type->make(entry, platform->topology());
-    w->on_finished([&remaining] {
-      if (--remaining == 0) sc_core::sc_stop();
-    });
-    w->elaborate(*platform);
+  size_t remaining = 0;
+  for (size_t i = 0; i < sc.workload.size(); ++i) {
+    const ConfigNode& entry = sc.workload[i];
+    auto w = entry_type(entry).make(entry, sc.env_for(i));
+    if (w->bounded()) {
+      ++remaining;
+      w->on_finished([&remaining] {
+        if (--remaining == 0) sc_core::sc_stop();
+      });
+    }
     workloads.push_back(std::move(w));
   }
+  for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
   sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
   result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
   result.outcome = remaining == 0 ? "ok" : "incomplete";
+  if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
   result.events = count_events(stats);
 
   std::string tables;
@@ -104,15 +176,32 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     result.metrics.insert(result.metrics.end(), rep.metrics.begin(), rep.metrics.end());
     tables += rep.table;
   }
+  if (kern) {
+    collect_kernel_metrics(*kern, result.metrics, result.details);
+    kern->lockdep_reports.set(static_cast<double>(kern->lockdep().reports().size()));
+  }
+  result.expectations = check(sc.expect, result);
   write_file_atomic(result.out_dir + "/result.json", result_json(sc, result));
   write_file_atomic(result.out_dir + "/stats.txt", format_stats_txt(stats));
-  result.host_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
+  if (kern) write_file_atomic(result.out_dir + "/lockdep.log", kern->lockdep().log());
+  result.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 
   if (!options.quiet) {
     human << "scenario " << sc.params.name() << " on " << platform->name() << " (" << platform->cores()
           << " cores), seed " << seed << ", quantum " << format_time(sc.sim.quantum().ps) << "\n";
     human << tables;
+    if (kern) {
+      for (const auto& r : kern->lockdep().reports()) {
+        human << "lockdep at " << format_time(r.when) << " on CPU" << r.cpu << ": " << r.title << "\n";
+      }
+      if (!kern->outcome().kind.empty()) human << kern->outcome().detail;
+      for (const auto& m : result.metrics) {
+        if (m.name == "irq_latency.max_ns" || m.name == "irqs_off.max_ns" || m.name == "wakeup_latency.max_ns" ||
+            m.name == "context_switches") {
+          human << "  " << m.name << " " << format_number(m.value) << "\n";
+        }
+      }
+    }
     human << "outcome: " << result.outcome << " after " << format_time_approx(static_cast<double>(result.simulated))
           << " simulated (" << result.events << " events, " << format_time_approx(result.host_seconds * 1e12)
           << " host)\n";
@@ -120,7 +209,11 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
       human << "warning: the workload did not finish within duration " << format_time(sc.params.duration().ps)
             << "; raise it with --set duration=...\n";
     }
-    human << "wrote " << result.out_dir << "/result.json, " << result.out_dir << "/stats.txt\n";
+    for (const auto& e : result.expectations) {
+      human << (e.ok ? "  ok    " : "  FAIL  ") << "expect " << e.expect.key << " " << e.expect.op << " "
+            << e.expect.text << " (actual " << e.actual << ")" << (e.ok ? "" : "  [" + e.expect.where + "]") << "\n";
+    }
+    human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log" : "") << "\n";
   }
   return result;
 }

@@ -1,9 +1,10 @@
 #pragma once
 // One scenario point, run in this process (SystemC elaborates once per process, so a
-// process runs at most one point). Writes result.json and stats.txt into the output
-// directory, whole files only, and prints a short human summary.
+// process runs at most one point). Writes result.json, stats.txt and (for kernel runs)
+// lockdep.log into the output directory, whole files only, and prints a short summary.
 #include <iosfwd>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/scenario/scenario.h"
@@ -16,12 +17,21 @@ struct RunOptions {
   bool quiet = false;
 };
 
+struct ExpectationResult {
+  Expectation expect;
+  std::string actual;
+  bool ok = false;
+};
+
 struct PointResult {
-  std::string outcome;  // ok | incomplete
+  std::string outcome;  // ok | incomplete | deadlock | hard_lockup | stall
   Time simulated = 0;
   double host_seconds = 0;
   uint64_t events = 0;  // HAL ops + coherence requests + interrupts (see README)
   std::vector<Metric> metrics;
+  std::vector<std::pair<std::string, std::string>> details;
+  std::vector<ExpectationResult> expectations;
+  bool expectations_failed() const;
   std::string out_dir;
 };
 

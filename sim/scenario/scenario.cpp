@@ -1,12 +1,55 @@
 #include "sim/scenario/scenario.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 namespace quiesce {
 namespace {
 
-const std::vector<std::string> kScenarioKeys = {"name", "description", "duration", "seed",
-                                                "sim",  "workload",    "platform", "set"};
+const std::vector<std::string> kScenarioKeys = {"name",     "description", "duration", "seed",  "sim",
+                                                "workload", "platform",    "set",      "kernel", "locks",
+                                                "expect"};
+
+// "< 20us", ">= 1", "0", "false", "deadlock": an expectation on one metric.
+Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
+  Expectation e;
+  e.key = key;
+  e.where = v.where();
+  std::string s = v.scalar("a value or a comparison such as \"< 20us\"");
+  e.text = s;
+  size_t i = 0;
+  for (const char* op : {"<=", ">=", "==", "!=", "<", ">"}) {
+    size_t n = std::string(op).size();
+    if (s.compare(0, n, op) == 0) {
+      e.op = op;
+      i = n;
+      break;
+    }
+  }
+  if (e.op.empty()) e.op = "==";
+  std::string rest = s.substr(i);
+  while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+  if (rest == "true" || rest == "false") {
+    e.number = rest == "true" ? 1 : 0;
+    return e;
+  }
+  char* end = nullptr;
+  double num = std::strtod(rest.c_str(), &end);
+  if (!rest.empty() && *end == '\0') {
+    e.number = num;
+    return e;
+  }
+  try {
+    e.number = static_cast<double>(parse_time(rest)) / 1e3;  // metrics carry times in ns
+    return e;
+  } catch (const UnitError&) {
+  }
+  if (e.op != "==" && e.op != "!=") v.fail("'" + rest + "' is not a number or a time to compare with " + e.op);
+  e.is_number = false;
+  e.text = rest;
+  return e;
+}
 
 ConfigNode load_platform(const ConfigNode& spec) {
   if (!spec.present()) return load_yaml_file(platforms_dir() + "/generic-smp.yaml");
@@ -86,9 +129,16 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
   }
   if (seed) set_by_path(s->doc, "seed", YAML::Node(std::to_string(*seed)), "--seed");
 
-  check_known_keys(s->doc, {&s->params, &s->sim}, {"platform", "set", "workload"});
+  check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel}, {"platform", "set", "workload", "locks", "expect"});
   s->params.load(s->doc);
   s->sim.load(s->doc);
+  s->kernel.load(s->doc);
+  s->locks = parse_locks(s->doc["locks"]);
+  ConfigNode expect = s->doc["expect"];
+  if (expect.present()) {
+    if (!expect.is_map()) expect.fail("'expect:' maps metrics (or outcome) to values or comparisons");
+    for (const auto& key : expect.keys()) s->expect.push_back(parse_expectation(key, expect[key]));
+  }
   if (s->params.duration().ps <= 0 || s->params.duration().ps > kMaxDuration) {
     s->doc["duration"].fail("duration must be above 0 and at most 3600s");
   }
@@ -98,11 +148,40 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
   ConfigNode wl = s->doc["workload"];
   if (!wl.present()) s->doc.fail("missing 'workload:' (what to run)");
   if (!wl.is_list() || wl.size() == 0) wl.fail("'workload:' is a non-empty list of entries");
-  for (const auto& entry : wl.items()) {
-    validate_workload_entry(entry, s->platform.topology());
-    s->workload.push_back(entry);
+  for (const auto& entry : wl.items()) s->workload.push_back(entry);
+  // Task names first (wake targets, duplicates), then each entry with the whole picture.
+  std::vector<std::string> names;
+  for (size_t i = 0; i < s->workload.size(); ++i) {
+    for (const auto& n : entry_task_names(s->workload[i], i, s->platform.topology())) {
+      if (std::find(names.begin(), names.end(), n) != names.end()) {
+        ConfigNode at = s->workload[i]["name"].present() ? s->workload[i]["name"] : s->workload[i];
+        at.fail("duplicate task name '" + n + "'");
+      }
+      names.push_back(n);
+    }
   }
+  s->task_names = names;
+  bool bare = false, kern = false;
+  for (size_t i = 0; i < s->workload.size(); ++i) {
+    const WorkloadType& t = validate_workload_entry(s->workload[i], s->env_for(i));
+    (t.needs_kernel ? kern : bare) = true;
+    if (bare && kern) s->workload[i].fail("bare-metal workloads (hw_pingpong) cannot share a run with kernel tasks");
+  }
+  s->needs_kernel = kern;
   return s;
+}
+
+WorkloadEnv Scenario::env_for(size_t entry_index) const {
+  WorkloadEnv env;
+  env.topology = platform.topology();
+  env.locks = locks;
+  env.task_names = task_names;
+  env.entry_index = entry_index;
+  env.seed = static_cast<uint64_t>(params.seed());
+  for (size_t i = 0; i < entry_index && i < workload.size(); ++i) {
+    if (workload[i]["irq"].present()) ++env.irq_index;
+  }
+  return env;
 }
 
 std::vector<ParamTable> all_param_tables() {
@@ -111,6 +190,8 @@ std::vector<ParamTable> all_param_tables() {
   SimParams sim;
   out.push_back({"Scenario (top-level keys)", describe(sp)});
   out.push_back({"Simulation (sim.*)", describe(sim)});
+  kernel::KernelParams kp;
+  out.push_back({"Kernel (kernel.*)", describe(kp)});
   PlatformConfig pc;
   for (const ParamGroup* g : pc.groups()) {
     out.push_back({"Platform: " + g->doc(), describe(*g)});

@@ -36,14 +36,31 @@ struct SimParams : ParamGroup {
 
 inline constexpr Time kMaxDuration = 3600 * kSec;
 
+// One `expect:` assertion: a metric (or `outcome`) and what it must satisfy.
+struct Expectation {
+  std::string key;
+  std::string op;    // == != < <= > >=
+  std::string text;  // the expected value as written (for messages)
+  double number = 0;
+  bool is_number = true;
+  std::string where;
+};
+
 struct Scenario {
   std::string file;
   ConfigNode doc;
   ConfigNode platform_tree;
   ScenarioParams params;
   SimParams sim;
+  kernel::KernelParams kernel;
   PlatformConfig platform;
   std::vector<ConfigNode> workload;
+  std::vector<LockDecl> locks;
+  std::vector<Expectation> expect;
+  bool needs_kernel = false;
+  std::vector<std::string> task_names;
+  // What validation knew about every entry, reused to build them.
+  WorkloadEnv env_for(size_t entry_index) const;
 };
 
 // `sets` are "key=value" texts from the command line.

@@ -54,7 +54,7 @@ class HwPingpong : public Workload {
  public:
   HwPingpong(int64_t rounds, int64_t ipi_rounds, int first) : rounds_(rounds), ipi_rounds_(ipi_rounds), first_(first) {}
 
-  void elaborate(Platform& p) override {
+  void elaborate(Platform& p, kernel::Kernel*, SharedObjects*) override {
     platform_ = &p;
     const Topology& t = p.topology();
     // One partner per distance: the first CPU at that distance from `first_`.
@@ -168,9 +168,10 @@ class HwPingpong : public Workload {
 
 WorkloadType hw_pingpong_type() {
   return WorkloadType{
-      "hw_pingpong", "CAS and IPI ping-pong between pairs of cores at each distance (bare metal)",
+      "hw_pingpong", "CAS and IPI ping-pong between pairs of cores at each distance (bare metal)", false, {},
       [] { return std::make_unique<HwPingpongParams>(); },
-      [](const ConfigNode& entry, const Topology& topo) -> std::unique_ptr<Workload> {
+      [](const ConfigNode& entry, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+        const Topology& topo = env.topology;
         HwPingpongParams p;
         p.load(entry);
         if (topo.cores < 2) entry.fail("hw_pingpong needs at least 2 cores");

@@ -1,11 +1,15 @@
 #include "sim/workload/workload.h"
 
+#include <algorithm>
+
 #include "sim/workload/hw_pingpong.h"
+#include "sim/workload/kernel_tasks.h"
 
 namespace quiesce {
 
 const std::vector<WorkloadType>& workload_types() {
-  static const std::vector<WorkloadType> types = {hw_pingpong_type()};
+  static const std::vector<WorkloadType> types = {hw_pingpong_type(), program_type(), sleeper_type(),
+                                                  cyclictest_type(), irq_type()};
   return types;
 }
 
@@ -16,25 +20,111 @@ const WorkloadType* find_workload_type(const std::string& name) {
   return nullptr;
 }
 
-const WorkloadType& validate_workload_entry(const ConfigNode& entry, const Topology& topology) {
-  if (!entry.is_map()) entry.fail("a workload entry is a mapping with 'task:'");
-  ConfigNode task = entry["task"];
-  if (!task.present()) entry.fail("missing 'task:' (the workload type)");
-  std::string name = task.scalar("a workload type name");
-  const WorkloadType* t = find_workload_type(name);
-  if (!t) {
-    std::vector<std::string> names;
-    for (const auto& w : workload_types()) names.push_back(w.name);
-    std::string msg = "unknown workload type '" + name + "'";
-    std::string hint = did_you_mean(name, names);
-    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-    task.fail(msg);
+const WorkloadType& entry_type(const ConfigNode& entry) {
+  const WorkloadType* t = entry["irq"].present() ? find_workload_type("irq") : find_workload_type(entry["task"].scalar());
+  if (!t) throw std::logic_error("entry_type on an unvalidated entry");
+  return *t;
+}
+
+const WorkloadType& validate_workload_entry(const ConfigNode& entry, const WorkloadEnv& env) {
+  if (!entry.is_map()) entry.fail("a workload entry is a mapping with 'task:' (or 'irq:' for a device)");
+  const WorkloadType* t = nullptr;
+  if (entry["irq"].present()) {
+    t = find_workload_type("irq");
+  } else {
+    ConfigNode task = entry["task"];
+    if (!task.present()) entry.fail("missing 'task:' (the workload type) or 'irq:' (a device)");
+    std::string name = task.scalar("a workload type name");
+    if (name == "custom") name = "program";  // DESIGN.md's spelling
+    t = find_workload_type(name);
+    if (!t || t->name == "irq") {
+      std::vector<std::string> names;
+      for (const auto& w : workload_types()) {
+        if (w.name != "irq") names.push_back(w.name);
+      }
+      std::string msg = "unknown workload type '" + name + "'";
+      std::string hint = did_you_mean(name, names);
+      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+      task.fail(msg);
+    }
   }
   auto params = t->params();
-  check_known_keys(entry, {params.get()});
+  check_known_keys(entry, {params.get()}, t->extra_keys);
   params->load(entry);
-  t->make(entry, topology);
+  t->make(entry, env);
   return *t;
+}
+
+std::vector<LockDecl> parse_locks(const ConfigNode& node) {
+  std::vector<LockDecl> out;
+  if (!node.present()) return out;
+  if (!node.is_map()) node.fail("'locks:' maps lock names to {class, kind, share_line_with}");
+  for (const auto& name : node.keys()) {
+    ConfigNode d = node[name];
+    LockDecl decl;
+    decl.name = name;
+    decl.cls = name;
+    if (d.present()) {
+      d.expect_keys({"class", "kind", "share_line_with"});
+      if (d["class"].present()) decl.cls = d["class"].scalar("a lock class name");
+      if (d["kind"].present()) {
+        decl.kind = d["kind"].scalar("raw_spin, spin or mutex");
+        if (decl.kind != "raw_spin" && decl.kind != "spin" && decl.kind != "mutex") {
+          d["kind"].fail("kind is raw_spin, spin or mutex, not '" + decl.kind + "'");
+        }
+      }
+      if (d["share_line_with"].present()) decl.share_line_with = d["share_line_with"].scalar("a lock name");
+    }
+    out.push_back(decl);
+  }
+  for (const auto& d : out) {
+    if (d.share_line_with.empty()) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const LockDecl& o) { return o.name == d.share_line_with; });
+    ConfigNode at = node[d.name]["share_line_with"];
+    if (it == out.end()) at.fail("no lock named '" + d.share_line_with + "'");
+    if (it->kind == "mutex" || d.kind == "mutex") at.fail("only spinlocks share cache lines");
+    if (!it->share_line_with.empty()) at.fail("'" + d.share_line_with + "' itself shares another lock's line");
+  }
+  return out;
+}
+
+std::vector<std::string> entry_task_names(const ConfigNode& entry, size_t index, const Topology& topology) {
+  if (!entry.is_map() || entry["irq"].present()) return {};
+  ConfigNode task = entry["task"];
+  if (!task.is_scalar()) return {};
+  std::string type = task.scalar();
+  std::string name = entry["name"].is_scalar() ? entry["name"].scalar() : type + std::to_string(index);
+  if (type == "cyclictest") {
+    std::vector<std::string> names;
+    for (int c = 0; c < topology.cores; ++c) names.push_back(name + "/" + std::to_string(c));
+    return names;
+  }
+  if (type == "hw_pingpong") return {};
+  return {name};
+}
+
+Addr SharedObjects::var(const std::string& name) {
+  auto it = vars.find(name);
+  if (it != vars.end()) return it->second;
+  Addr a = kernel->alloc(8);
+  vars[name] = a;
+  return a;
+}
+
+void SharedObjects::create_locks(const std::vector<LockDecl>& decls) {
+  for (const auto& d : decls) {
+    if (d.kind == "mutex") {
+      mutexes[d.name] = kernel->make_mutex(d.name, kernel->lock_class(d.cls, kernel::WaitType::Sleep));
+    }
+  }
+  for (int pass = 0; pass < 2; ++pass) {  // hosts first, then the locks sharing their lines
+    for (const auto& d : decls) {
+      if (d.kind == "mutex" || d.share_line_with.empty() != (pass == 0)) continue;
+      kernel::WaitType w = d.kind == "spin" ? kernel::WaitType::Spin : kernel::WaitType::RawSpin;
+      const kernel::RawSpinLock* host = d.share_line_with.empty() ? nullptr : locks.at(d.share_line_with).get();
+      locks[d.name] = kernel->make_lock(d.name, kernel->lock_class(d.cls, w), host);
+    }
+  }
 }
 
 }  // namespace quiesce

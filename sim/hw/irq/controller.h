@@ -58,6 +58,7 @@ struct IrqAck {
   int source = -1;  // sending CPU for SGIs
   Time raised = 0;  // when the sender raised it (start of the ICR write, timer expiry, device edge)
   Time arrived = 0;
+  Time taken = 0;  // when the core began the exception (set by the core)
 };
 
 // A core is told when an interrupt is posted to it, so it can wake from WFI or a spin.

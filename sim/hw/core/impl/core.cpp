@@ -140,6 +140,7 @@ void Core::take_interrupts() {
     std::optional<IrqAck> ack = irq_->acknowledge(id_, now());
     if (!ack) return;
     ++irqs;
+    ack->taken = now();
     irq_enabled_ = false;
     ++hardirq_depth_;
     charge(cost_.irq_entry);

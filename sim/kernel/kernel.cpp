@@ -1,0 +1,486 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "sim/kernel/kernel.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace quiesce::kernel {
+
+const char* task_state_name(TaskState s) {
+  switch (s) {
+    case TaskState::Running: return "R";
+    case TaskState::Runnable: return "R+";
+    case TaskState::Sleeping: return "S";
+    case TaskState::Dead: return "X";
+  }
+  return "?";
+}
+
+const char* softirq_name(int nr) {
+  static const char* names[] = {"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"};
+  return nr >= 0 && nr < NR_SOFTIRQS ? names[nr] : "?";
+}
+
+Kernel::Kernel(Platform& platform, const KernelParams& p, uint64_t, StatRegistry* stats)
+    : stats_(stats, "kernel"),
+      platform_(platform),
+      hz_(p.hz()),
+      tick_period_(kSec / p.hz()),
+      timeslice_(p.timeslice().ps),
+      hardlockup_(p.hardlockup().ps),
+      stall_(p.stall().ps),
+      softirq_restart_(static_cast<int>(p.softirq_restart())),
+      switch_cost_(p.switch_cost().value),
+      wakeup_cost_(p.wakeup_cost().value),
+      stack_bytes_(static_cast<size_t>(p.stack().value)),
+      lockdep_(p.lockdep(), p.might_wake()),
+      deadlock_(platform.cores()),
+      registry_(stats),
+      cpus_(static_cast<size_t>(platform.cores())),
+      softirq_vec_(NR_SOFTIRQS) {
+  LockClass& rq_cls = lock_class("&rq->lock", WaitType::RawSpin, true);
+  pi_lock_class_ = &lock_class("&p->pi_lock", WaitType::RawSpin, true);
+  LockClass& pool_cls = lock_class("&pool->lock", WaitType::RawSpin);
+  LockClass& log_cls = lock_class("logbuf_lock", WaitType::RawSpin);
+  logbuf_lock_ = make_lock("logbuf_lock", log_cls);
+  log_wait_ = make_wait_queue("log_wait");
+  klogd_work_.name = "wake_up_klogd_work_func";
+  klogd_work_.func = [this] { wake_up(log_wait_); };
+
+  for (int c = 0; c < nr_cpus(); ++c) {
+    Cpu& cpu = cpu_of(c);
+    cpu.id = c;
+    cpu.rq.lock = make_lock("rq[" + std::to_string(c) + "].lock", rq_cls);
+    cpu.rq.rt.resize(100);
+    cpu.pool_lock = make_lock("pool[" + std::to_string(c) + "].lock", pool_cls);
+    core(c).set_irq_handler(this);
+    TaskSpec idle{c, Policy::Normal, 0, false};
+    Task& t = create_task("swapper/" + std::to_string(c), idle, [this] { idle_loop(); });
+    t.is_idle = true;
+    t.state = TaskState::Running;
+    t.on_cpu = t.on_rq = true;
+    cpu.rq.idle = cpu.rq.curr = &t;
+    cpu.ksoftirqd = &create_task("ksoftirqd/" + std::to_string(c), TaskSpec{c, Policy::Normal, 0, false},
+                                 [this] { ksoftirqd_loop(); });
+    cpu.kworker = &create_task("kworker/" + std::to_string(c) + ":0", TaskSpec{c, Policy::Normal, 0, false},
+                               [this] { kworker_loop(); });
+    // The first tick, posted before time starts (later ones the CPU programs itself).
+    cpu.next_tick = tick_period_;
+    cpu.programmed = tick_period_;
+    platform_.irq().post(c, kIpiTimer, tick_period_, tick_period_);
+  }
+  klogd_ = &create_task("klogd", TaskSpec{}, [this] { klogd_loop(); });
+  start_watchdog();
+}
+
+Kernel::~Kernel() = default;
+
+// --- context ----------------------------------------------------------------------------
+
+Task& Kernel::current() {
+  sc_core::sc_object* p = static_cast<sc_core::sc_object*>(sc_core::sc_get_current_process_b());
+  Task** t = task_of_process_.find(reinterpret_cast<uintptr_t>(p));
+  if (!t) throw std::logic_error("kernel code called outside a kernel task");
+  return **t;
+}
+
+bool Kernel::in_softirq() { return this_cpu_data().softirq_count > 0; }
+
+LockdepContext Kernel::lockdep_ctx() {
+  Task& t = current();
+  Core& c = core(t.cpu);
+  LockdepContext ctx;
+  ctx.cpu = t.cpu;
+  ctx.task = t.comm;
+  ctx.pid = t.pid;
+  ctx.in_hardirq = c.hardirq_depth() > 0;
+  ctx.in_softirq = cpu_of(t.cpu).softirq_count > 0 && !ctx.in_hardirq;
+  ctx.hardirqs_enabled = c.irqs_enabled();
+  ctx.softirqs_enabled = cpu_of(t.cpu).softirq_count == 0;
+  ctx.preempt_count = c.preempt_count();
+  ctx.now = c.now();
+  for (auto it = t.frames.rbegin(); it != t.frames.rend(); ++it) ctx.backtrace.emplace_back(*it);
+  return ctx;
+}
+
+// --- tasks ------------------------------------------------------------------------------
+
+Task& Kernel::create_task(const std::string& comm, const TaskSpec& spec, std::function<void()> body) {
+  auto owned = std::make_unique<Task>();
+  Task& t = *owned;
+  t.pid = next_pid_++;
+  t.comm = comm;
+  t.policy = spec.policy;
+  t.rt_priority = spec.rt_priority;
+  t.slice_left = timeslice_;
+  if (spec.cpu >= 0) {
+    t.allowed.set(static_cast<size_t>(spec.cpu));
+    t.cpu = spec.cpu;
+  } else {
+    for (int c = 0; c < nr_cpus(); ++c) t.allowed.set(static_cast<size_t>(c));
+    // Start on the least loaded CPU (ties: lowest id).
+    int best = 0;
+    for (int c = 1; c < nr_cpus(); ++c) {
+      if (cpu_of(c).rq.nr_running < cpu_of(best).rq.nr_running) best = c;
+    }
+    t.cpu = best;
+  }
+  t.pi_lock = owned_locks_.emplace_back(make_lock(comm + ".pi_lock", *pi_lock_class_)).get();
+  t.body = std::move(body);
+  sc_core::sc_spawn_options opts;
+  opts.set_stack_size(static_cast<int>(stack_bytes_));
+  sc_core::sc_process_handle h = sc_core::sc_spawn([this, &t] { task_entry(t); }, comm.c_str(), &opts);
+  task_of_process_[reinterpret_cast<uintptr_t>(h.get_process_object())] = &t;
+  tasks_.push_back(std::move(owned));
+  if (spec.start) {
+    if (sc_core::sc_is_running()) {
+      try_to_wake_up(t);
+    } else {
+      Cpu& c = cpu_of(t.cpu);
+      t.state = TaskState::Runnable;
+      enqueue(c.rq, t);
+      c.need_resched = true;  // the idle task schedules at time 0
+    }
+  }
+  return t;
+}
+
+Task* Kernel::find_task(const std::string& comm) {
+  for (auto& t : tasks_) {
+    if (t->comm == comm) return t.get();
+  }
+  return nullptr;
+}
+
+void Kernel::task_entry(Task& t) {
+  if (!t.is_idle) {
+    sc_core::wait(t.ev_run);
+    finish_task_switch(nullptr);
+    preempt_enable_no_resched();  // schedule_tail: the switcher's schedule() disabled it
+  }
+  {
+    Frame f(*this, t.is_idle ? "cpu_startup_entry" : "kthread");
+    t.body();
+  }
+  // do_exit: leave the CPU for good.
+  Frame f(*this, "do_exit");
+  preempt_disable();
+  set_current_state(TaskState::Dead);
+  __schedule(false);
+}
+
+void Kernel::idle_loop() {
+  Frame f(*this, "do_idle");
+  while (true) {
+    Cpu& c = this_cpu_data();
+    while (!c.need_resched) this_core().wait_for_interrupt();
+    schedule();
+  }
+}
+
+void Kernel::compute_for(Time t) {
+  Core& c = this_core();
+  c.compute(static_cast<uint64_t>((t + c.period() - 1) / c.period()));
+}
+
+// --- interrupts ---------------------------------------------------------------------------
+
+void Kernel::handle_irq(Core& core, const IrqAck& irq) {
+  Cpu& c = cpu_of(core.id());
+  irqs_off_begin(c, irq.taken, "irq_entry");
+  switch (irq.id) {
+    case kIpiReschedule: {
+      Frame f(*this, "scheduler_ipi");
+      c.need_resched = true;
+      break;
+    }
+    case kIpiCallFunction: {
+      Frame f(*this, "generic_smp_call_function_single_interrupt");
+      call_function_interrupt();
+      break;
+    }
+    case kIpiIrqWork: {
+      Frame f(*this, "irq_work_interrupt");
+      irq_work_run();
+      break;
+    }
+    case kIpiTimer: {
+      Frame f(*this, "hrtimer_interrupt");
+      timer_interrupt();
+      break;
+    }
+    default: {
+      size_t i = static_cast<size_t>(irq.id - kFirstDeviceIrq);
+      if (irq.id >= kFirstDeviceIrq && i < device_handlers_.size() && device_handlers_[i].second) {
+        Frame f(*this, device_handlers_[i].first);
+        device_handlers_[i].second();
+      }
+    }
+  }
+}
+
+void Kernel::irq_return(Core& core) {
+  Cpu& c = cpu_of(core.id());
+  if (core.hardirq_depth() == 0) {
+    Frame f(*this, "irq_exit");
+    do_softirq_at_irq_exit();
+    if (c.need_resched && core.preempt_count() == 0) preempt_schedule_irq();
+  }
+  irqs_off_end(cpu_of(core.id()), "irq_exit");
+}
+
+void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> handler) {
+  size_t i = static_cast<size_t>(irq - kFirstDeviceIrq);
+  if (irq < kFirstDeviceIrq || irq >= platform_.irq().ids()) {
+    throw std::out_of_range("device irq " + std::to_string(irq) + " is not an SPI of this platform");
+  }
+  if (device_handlers_.size() <= i) device_handlers_.resize(i + 1);
+  device_handlers_[i] = {name, std::move(handler)};
+}
+
+void Kernel::raise_device_irq(int cpu, IrqId irq, Time arrival) { platform_.irq().post(cpu, irq, arrival, arrival); }
+
+// --- timers -------------------------------------------------------------------------------
+
+void Kernel::hrtimer_start(Time expires, Task* t) {
+  Cpu& c = this_cpu_data();
+  c.timers.push_back(HrTimer{expires, timer_seq_++, t});
+  std::push_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
+  program_timer(c);
+}
+
+void Kernel::program_timer(Cpu& c) {
+  Time next = c.next_tick;
+  if (!c.timers.empty()) next = std::min(next, c.timers.front().expires);
+  if (next == c.programmed) return;
+  c.programmed = next;
+  core(c.id).set_timer(next);
+}
+
+void Kernel::timer_interrupt() {
+  Cpu& c = this_cpu_data();
+  const Time now = this_core().now();
+  c.programmed = -1;
+  if (now >= c.next_tick) {
+    ++ticks;
+    while (c.next_tick <= now) c.next_tick += tick_period_;
+    scheduler_tick();
+  }
+  while (!c.timers.empty() && c.timers.front().expires <= now) {
+    std::pop_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
+    HrTimer t = c.timers.back();
+    c.timers.pop_back();
+    Frame f(*this, "hrtimer_wakeup");
+    t.task->expected_wake = t.expires;
+    if (!try_to_wake_up(*t.task)) t.task->expected_wake = -1;
+  }
+  program_timer(c);
+}
+
+void Kernel::sleep_until(Time t) {
+  Frame f(*this, "schedule_hrtimeout");
+  might_sleep();
+  while (now() < t) {
+    hrtimer_start(t, &current());
+    set_current_state(TaskState::Sleeping);
+    schedule();
+  }
+}
+
+void Kernel::sleep_for(Time d) { sleep_until(now() + d); }
+
+// --- interrupt and preemption flags, with the irqsoff/preemptoff tracers ----------------------
+
+void Kernel::irqs_off_begin(Cpu& c, Time at, const char* site) {
+  if (c.irqoff_since >= 0) return;
+  c.irqoff_since = at;
+  c.irqoff_site = site;
+}
+
+void Kernel::irqs_off_end(Cpu& c, const char* site) {
+  if (c.irqoff_since < 0) return;
+  const Time now = core(c.id).now();
+  const Time len = now - c.irqoff_since;
+  irqs_off.record(len);
+  if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
+  c.irqoff_since = -1;
+}
+
+void Kernel::preempt_off_begin(Cpu& c, const char* site) {
+  if (c.preemptoff_since >= 0) return;
+  c.preemptoff_since = core(c.id).now();
+  c.preemptoff_site = site;
+}
+
+void Kernel::preempt_off_end(Cpu& c, const char* site) {
+  if (c.preemptoff_since < 0) return;
+  const Time len = core(c.id).now() - c.preemptoff_since;
+  preempt_off.record(len);
+  if (len > max_preemptoff_.length) max_preemptoff_ = Section{len, c.preemptoff_since, c.id, c.preemptoff_site, site};
+  c.preemptoff_since = -1;
+}
+
+bool Kernel::local_irq_save() {
+  Core& core = this_core();
+  const bool was = core.local_irq_save();
+  if (was) irqs_off_begin(this_cpu_data(), core.now(), site());
+  return was;
+}
+
+void Kernel::local_irq_restore(bool flags) {
+  if (flags) {
+    local_irq_enable();
+  } else {
+    this_core().local_irq_restore(false);
+  }
+}
+
+void Kernel::local_irq_disable() {
+  Core& core = this_core();
+  const bool was = core.irqs_enabled();
+  core.local_irq_disable();
+  if (was) irqs_off_begin(this_cpu_data(), core.now(), site());
+}
+
+void Kernel::local_irq_enable() {
+  Core& core = this_core();
+  const bool was = core.irqs_enabled();
+  if (!was) irqs_off_end(this_cpu_data(), site());
+  Task& t = current();
+  if (!was && lockdep_.enabled() && !t.held_locks.empty()) {
+    // Held locks become hardirq-unsafe (trace_hardirqs_on); check before the enabling
+    // instruction, which may take an interrupt at once.
+    LockdepContext ctx = lockdep_ctx();
+    ctx.hardirqs_enabled = true;
+    lockdep_.irqs_enabled(ctx, t.held_locks, site());
+  }
+  core.local_irq_enable();
+}
+
+void Kernel::preempt_disable() {
+  Core& core = this_core();
+  core.preempt_add(1);
+  if (core.preempt_count() == 1) preempt_off_begin(this_cpu_data(), site());
+}
+
+void Kernel::preempt_enable_no_resched() {
+  Core& core = this_core();
+  if (core.preempt_count() == 1) preempt_off_end(this_cpu_data(), site());
+  core.preempt_add(-1);
+}
+
+void Kernel::preempt_enable() {
+  preempt_enable_no_resched();
+  Core& core = this_core();
+  if (core.preempt_count() == 0 && this_cpu_data().need_resched && core.irqs_enabled() && !in_interrupt()) {
+    preempt_schedule();
+  }
+}
+
+void Kernel::local_bh_disable() {
+  preempt_off_begin(this_cpu_data(), site());
+  ++this_cpu_data().softirq_count;
+  this_core().alu();
+}
+
+void Kernel::local_bh_enable() {
+  Cpu& c = this_cpu_data();
+  --c.softirq_count;
+  Task& t = current();
+  if (c.softirq_count == 0 && lockdep_.enabled() && !t.held_locks.empty()) {
+    lockdep_.irqs_enabled(lockdep_ctx(), t.held_locks, site());
+  }
+  this_core().alu();
+  if (c.softirq_count == 0 && this_core().preempt_count() == 0) preempt_off_end(c, site());
+  if (c.softirq_count == 0 && !in_irq() && c.softirq_pending) {
+    const bool flags = local_irq_save();
+    __do_softirq();
+    local_irq_restore(flags);
+  }
+  if (c.need_resched && this_core().preempt_count() == 0 && c.softirq_count == 0 && this_core().irqs_enabled() &&
+      !in_irq()) {
+    preempt_schedule();
+  }
+}
+
+// --- memory -------------------------------------------------------------------------------
+
+Addr Kernel::alloc(int64_t bytes) {
+  const int64_t line = platform_.mem().line_size();
+  Addr a = next_addr_;
+  next_addr_ += static_cast<Addr>(((bytes + line - 1) / line) * line);
+  return a;
+}
+
+// --- run end and watchdogs ------------------------------------------------------------------
+
+void Kernel::end_run(const std::string& kind, const std::string& detail) {
+  if (!outcome_.kind.empty()) return;
+  outcome_.kind = kind;
+  outcome_.when = static_cast<Time>(sc_core::sc_time_stamp().value());
+  outcome_.detail = detail;
+  sc_core::sc_stop();
+}
+
+std::string Kernel::describe_cpu(int cpu) {
+  Cpu& c = cpu_of(cpu);
+  Core& co = core(cpu);
+  Task* t = c.rq.curr;
+  std::ostringstream s;
+  s << "CPU" << cpu << ": " << (t ? t->comm + "/" + std::to_string(t->pid) : "?") << ", irqs "
+    << (co.irqs_enabled() ? "on" : "off") << ", preempt_count " << co.preempt_count()
+    << (co.hardirq_depth() ? ", in hardirq" : "") << (c.softirq_count ? ", bh/softirq" : "");
+  if (t) {
+    s << "\n  held locks:";
+    if (t->held_locks.empty()) s << " none";
+    for (const HeldLock& h : t->held_locks) {
+      s << "\n    " << classes_[static_cast<size_t>(h.cls)]->name << " at " << h.site << " since "
+        << format_time(h.since);
+    }
+  }
+  return s.str();
+}
+
+void Kernel::start_watchdog() {
+  if (hardlockup_ <= 0 && stall_ <= 0) return;
+  Time period = kTimeMax;
+  if (hardlockup_ > 0) period = std::min(period, hardlockup_ / 4);
+  if (stall_ > 0) period = std::min(period, stall_ / 4);
+  period = std::max<Time>(period, kUs);
+  sc_core::sc_spawn_options opts;
+  opts.set_stack_size(64 * 1024);
+  sc_core::sc_spawn(
+      [this, period] {
+        uint64_t last_switches = 0;
+        Time last_change = 0;
+        while (true) {
+          sc_core::wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(period)));
+          const Time now = static_cast<Time>(sc_core::sc_time_stamp().value());
+          if (hardlockup_ > 0) {
+            for (Cpu& c : cpus_) {
+              if (c.irqoff_since >= 0 && now - c.irqoff_since > hardlockup_) {
+                end_run("hard_lockup", "NMI watchdog: Watchdog detected hard LOCKUP on cpu " + std::to_string(c.id) +
+                                           ": interrupts off since " + format_time(c.irqoff_since) + " (" +
+                                           c.irqoff_site + ")\n" + describe_cpu(c.id));
+                return;
+              }
+            }
+          }
+          if (stall_ > 0) {
+            bool busy = false;
+            for (Cpu& c : cpus_) busy = busy || (c.rq.curr && !c.rq.curr->is_idle);
+            if (busy || context_switches.value() != last_switches) {
+              last_switches = context_switches.value();
+              last_change = now;
+            } else if (now - last_change > stall_) {
+              end_run("stall", "no task but idle has run for " + format_time(now - last_change));
+              return;
+            }
+          }
+        }
+      },
+      "kernel_watchdog", &opts);
+}
+
+}  // namespace quiesce::kernel

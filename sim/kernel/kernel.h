@@ -1,0 +1,366 @@
+#pragma once
+// The minimal kernel, in Linux's shape and names: per-CPU runqueues with rq->lock at a
+// simulated address, RT FIFO above normal round-robin tasks, try_to_wake_up taking
+// p->pi_lock then the target rq->lock (with a reschedule IPI to a remote CPU), preemption
+// at preempt_enable and on irq exit, the tick and hrtimers, softirq (at irq exit or in
+// ksoftirqd), irq_work (self-IPI), workqueues (kworker), printk (log lock, then a klogd
+// wakeup), smp_call_function_single, wait queues and completions, raw spinlocks and
+// mutexes checked by lockdep and by the actual-deadlock detector.
+//
+// Every kernel function runs on the calling task's thread and reaches the hardware only
+// through arch.h. current() is the task whose thread is running. Tasks are not load
+// balanced: a task runs where it was woken (its previous CPU if allowed), so a preempted
+// task always resumes on the CPU it left.
+#include <systemc>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/base/flat_map.h"
+#include "sim/base/params.h"
+#include "sim/base/rng.h"
+#include "sim/base/stats.h"
+#include "sim/kernel/arch.h"
+#include "sim/kernel/locking/deadlock.h"
+#include "sim/kernel/locking/lockdep.h"
+#include "sim/kernel/locking/spinlock.h"
+#include "sim/kernel/sched/task.h"
+
+namespace quiesce::kernel {
+
+struct KernelParams : ParamGroup {
+  KernelParams() : ParamGroup("kernel", "the kernel model") {
+    hz.range(10, 10000);
+    softirq_restart.range(1, 100);
+  }
+  Param<int64_t> hz{this, "hz", "1000", "timer ticks per second (CONFIG_HZ)"};
+  Param<Duration> timeslice{this, "sched.timeslice", "4ms", "round-robin slice of normal tasks"};
+  Param<bool> lockdep{this, "lockdep.enabled", "true", "run lockdep (potential deadlock reports)"};
+  Param<bool> might_wake{this, "lockdep.might_wake", "false",
+                         "report wakeups (printk, wake_up, raise_softirq) under scheduler locks or locks nesting under one"};
+  Param<Duration> hardlockup{this, "watchdog.hardlockup", "10ms",
+                             "interrupts off on a CPU longer than this ends the run as hard_lockup (0 = off)"};
+  Param<Duration> stall{this, "watchdog.stall", "1s",
+                        "no task but idle running anywhere for this long ends the run as stall (0 = off)"};
+  Param<int64_t> softirq_restart{this, "softirq.max_restart", "10",
+                                 "softirq passes at irq exit before the rest goes to ksoftirqd"};
+  Param<Cycles> switch_cost{this, "sched.switch_cost", "400", "cycles for switch_mm/switch_to"};
+  Param<Cycles> wakeup_cost{this, "sched.wakeup_cost", "150", "cycles of try_to_wake_up's own work"};
+  Param<Bytes> stack{this, "task_stack", "256KiB", "host stack of each task's coroutine"};
+};
+
+enum SoftirqNr {
+  HI_SOFTIRQ, TIMER_SOFTIRQ, NET_TX_SOFTIRQ, NET_RX_SOFTIRQ, BLOCK_SOFTIRQ, IRQ_POLL_SOFTIRQ,
+  TASKLET_SOFTIRQ, SCHED_SOFTIRQ, HRTIMER_SOFTIRQ, RCU_SOFTIRQ, NR_SOFTIRQS
+};
+const char* softirq_name(int nr);
+
+struct IrqWork {
+  const char* name = "irq_work";
+  std::function<void()> func;
+  bool pending = false;
+};
+
+struct WorkItem {
+  const char* name = "work";
+  std::function<void()> func;
+  bool pending = false;
+};
+
+struct WaitQueue {
+  RawSpinLock* lock = nullptr;  // the wait queue head's lock (class "&q->lock")
+  std::deque<Task*> waiters;
+};
+
+struct Completion {
+  unsigned done = 0;
+  WaitQueue wait;
+};
+
+// How a run ended, when it did not simply reach its duration.
+struct KernelOutcome {
+  std::string kind;  // "" (running), "deadlock", "hard_lockup", "stall"
+  Time when = 0;
+  std::string detail;  // readable account: chain, held locks, sites
+  std::vector<int> cpus;
+  std::vector<std::string> classes;
+};
+
+struct TaskSpec {
+  int cpu = -1;  // pinned CPU, or -1: any (starts on the least loaded)
+  Policy policy = Policy::Normal;
+  int rt_priority = 0;
+  bool start = true;  // wake it at once
+};
+
+class Kernel : public IrqHandler {
+ public:
+  // Builds per-CPU runqueues, idle tasks, ksoftirqd/N, kworker/N and klogd. Call during
+  // elaboration; the tasks start when the simulation does.
+  Kernel(Platform& platform, const KernelParams& params, uint64_t seed, StatRegistry* stats);
+  ~Kernel() override;
+
+  int nr_cpus() const { return static_cast<int>(cpus_.size()); }
+  Platform& platform() { return platform_; }
+  Lockdep& lockdep() { return lockdep_; }
+  const KernelOutcome& outcome() const { return outcome_; }
+  Time now() { return this_core().now(); }
+
+  // --- context ------------------------------------------------------------------------
+  Task& current();
+  int this_cpu() { return current().cpu; }
+  Core& this_core() { return platform_.core(this_cpu()); }
+  Core& core(int cpu) { return platform_.core(cpu); }
+  bool in_irq() { return this_core().hardirq_depth() > 0; }
+  bool in_softirq();
+  bool in_interrupt() { return in_irq() || in_softirq(); }
+  bool irqs_disabled() { return !this_core().irqs_enabled(); }
+  int preempt_count() { return this_core().preempt_count(); }
+
+  // --- tasks and scheduling -----------------------------------------------------------
+  Task& create_task(const std::string& comm, const TaskSpec& spec, std::function<void()> body);
+  const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
+  Task* find_task(const std::string& comm);
+  void schedule();
+  bool try_to_wake_up(Task& p);
+  bool wake_up_process(Task& p) { return try_to_wake_up(p); }
+  void set_current_state(TaskState s);
+  void sleep_for(Time d);            // hrtimer sleep; wakeup latency recorded
+  void sleep_until(Time t);
+  void cond_resched();
+  void compute(uint64_t cycles) { this_core().compute(cycles); }
+  void compute_for(Time t);
+
+  // --- interrupts and preemption -------------------------------------------------------
+  void preempt_disable();
+  void preempt_enable();
+  void preempt_enable_no_resched();
+  bool local_irq_save();
+  void local_irq_restore(bool flags);
+  void local_irq_disable();
+  void local_irq_enable();
+  void local_bh_disable();
+  void local_bh_enable();
+
+  // --- locks --------------------------------------------------------------------------
+  LockClass& lock_class(const std::string& name, WaitType wait = WaitType::RawSpin, bool scheduler = false);
+  // A lock on its own cache line, or on `share_line_with`'s line (false sharing knob).
+  std::unique_ptr<RawSpinLock> make_lock(const std::string& name, LockClass& cls,
+                                         const RawSpinLock* share_line_with = nullptr);
+  std::unique_ptr<Mutex> make_mutex(const std::string& name, LockClass& cls);
+  void raw_spin_lock(RawSpinLock& l);
+  bool raw_spin_trylock(RawSpinLock& l);
+  void raw_spin_unlock(RawSpinLock& l);
+  bool raw_spin_lock_irqsave(RawSpinLock& l);
+  void raw_spin_unlock_irqrestore(RawSpinLock& l, bool flags);
+  void raw_spin_lock_irq(RawSpinLock& l);
+  void raw_spin_unlock_irq(RawSpinLock& l);
+  void raw_spin_lock_bh(RawSpinLock& l);
+  void raw_spin_unlock_bh(RawSpinLock& l);
+  void mutex_lock(Mutex& m);
+  void mutex_unlock(Mutex& m);
+  void might_sleep();
+  void might_wake();
+
+  // --- waiting ------------------------------------------------------------------------
+  WaitQueue make_wait_queue(const std::string& name);
+  // Sleeps until `cond` holds (checked under no lock, as wait_event does).
+  void wait_event(WaitQueue& wq, const std::function<bool()>& cond);
+  void wake_up(WaitQueue& wq);
+  void init_completion(Completion& c, const std::string& name);
+  void wait_for_completion(Completion& c);
+  void complete(Completion& c);
+
+  // --- deferred work ------------------------------------------------------------------
+  void open_softirq(int nr, std::function<void()> action);
+  void raise_softirq(int nr);
+  void raise_softirq_irqoff(int nr);
+  bool irq_work_queue(IrqWork& w);
+  bool queue_work_on(int cpu, WorkItem& w);
+  void printk(const std::string& text);
+  void printk_deferred(const std::string& text);
+  // Runs `fn` on `cpu` in hardirq context (call-function IPI); waits when `wait`.
+  void smp_call_function_single(int cpu, std::function<void()> fn, bool wait);
+
+  // --- devices ------------------------------------------------------------------------
+  // Handler for device interrupt `irq` (an SPI), run in hardirq context.
+  void request_irq(IrqId irq, const char* name, std::function<void()> handler);
+  // Posts device interrupt `irq` to `cpu` at `arrival` (from a device model).
+  void raise_device_irq(int cpu, IrqId irq, Time arrival);
+
+  // --- simulated memory ---------------------------------------------------------------
+  Addr alloc(int64_t bytes);  // line-aligned, never freed
+
+  // --- call sites -----------------------------------------------------------------------
+  // RAII: names the kernel-model function the current task is in (sites, backtraces).
+  class Frame {
+   public:
+    Frame(Kernel& k, const char* fn) : t_(k.current()) { t_.frames.push_back(fn); }
+    ~Frame() { t_.frames.pop_back(); }
+    Frame(const Frame&) = delete;
+    Frame& operator=(const Frame&) = delete;
+
+   private:
+    Task& t_;
+  };
+  const char* site() { return site_of(current()); }
+
+  // IrqHandler
+  void handle_irq(Core& core, const IrqAck& irq) override;
+  void irq_return(Core& core) override;
+
+  // --- what a run reports -------------------------------------------------------------
+  struct Section {
+    Time length = 0;
+    Time start = 0;
+    int cpu = -1;
+    std::string begin_site, end_site;
+  };
+  const Section& max_irqs_off() const { return max_irqoff_; }
+  const Section& max_preempt_off() const { return max_preemptoff_; }
+  std::vector<std::string> log() const;  // printk records
+  std::string describe_cpu(int cpu);
+
+  StatGroup stats_;
+  Counter context_switches{&stats_, "context_switches", "context switches", "count"};
+  Counter wakeups{&stats_, "wakeups", "try_to_wake_up calls that woke a task", "count"};
+  Counter resched_ipis{&stats_, "resched_ipis", "reschedule IPIs sent", "count"};
+  Counter softirqs{&stats_, "softirqs", "softirq handler runs", "count"};
+  Counter ksoftirqd_wakeups{&stats_, "ksoftirqd_wakeups", "softirq work handed to ksoftirqd", "count"};
+  Counter irq_works{&stats_, "irq_works", "irq_work items run", "count"};
+  Counter works{&stats_, "works", "workqueue items run", "count"};
+  Counter printks{&stats_, "printks", "printk records", "count"};
+  Counter ticks{&stats_, "ticks", "scheduler ticks", "count"};
+  Histogram wakeup_latency{&stats_, "wakeup_latency", "timer expiry to the woken task running", "ps"};
+  Histogram irqs_off{&stats_, "irqs_off", "interrupts-off sections", "ps"};
+  Histogram preempt_off{&stats_, "preempt_off", "preemption-off sections", "ps"};
+  Value lockdep_reports{&stats_, "lockdep_reports", "distinct lockdep reports", "count"};
+
+ private:
+  struct HrTimer {
+    Time expires;
+    uint64_t seq;
+    Task* task;  // wakes this task
+    bool operator>(const HrTimer& o) const { return expires != o.expires ? expires > o.expires : seq > o.seq; }
+  };
+  struct Rq {
+    std::unique_ptr<RawSpinLock> lock;
+    Task* curr = nullptr;
+    Task* idle = nullptr;
+    std::vector<std::deque<Task*>> rt;  // by rt_priority
+    std::deque<Task*> normal;
+    int nr_running = 0;
+  };
+  struct Cpu {
+    int id = 0;
+    Rq rq;
+    bool need_resched = false;
+    int softirq_count = 0;
+    uint32_t softirq_pending = 0;
+    Task* ksoftirqd = nullptr;
+    Task* kworker = nullptr;
+    std::vector<IrqWork*> irq_work_list;
+    std::unique_ptr<RawSpinLock> pool_lock;
+    std::deque<WorkItem*> worklist;
+    std::vector<HrTimer> timers;  // min-heap
+    Time next_tick = 0;
+    Time programmed = -1;
+    std::deque<std::function<void()>> call_queue;
+    std::unique_ptr<RawSpinLock> call_lock;
+    Time irqoff_since = -1;
+    const char* irqoff_site = "";
+    Time preemptoff_since = -1;
+    const char* preemptoff_site = "";
+  };
+  friend class KernelTestPeer;
+
+  Cpu& cpu_of(int c) { return cpus_[static_cast<size_t>(c)]; }
+  Cpu& this_cpu_data() { return cpu_of(this_cpu()); }
+  static const char* site_of(const Task& t) { return t.frames.empty() ? "?" : t.frames.back(); }
+  LockdepContext lockdep_ctx();
+  void task_entry(Task& t);
+  void idle_loop();
+  void ksoftirqd_loop();
+  void kworker_loop();
+  void klogd_loop();
+
+  // scheduler internals (sched/core.cpp)
+  void __schedule(bool preempt);
+  void preempt_schedule();
+  void preempt_schedule_irq();
+  void enqueue(Rq& rq, Task& p, bool head = false);
+  void dequeue(Rq& rq, Task& p);
+  Task* pick_next(Rq& rq);
+  void resched_curr(int cpu);
+  bool should_preempt(const Task& curr, const Task& p) const;
+  int select_cpu(Task& p);
+  void context_switch(Cpu& c, Task* prev, Task* next);
+  void finish_task_switch(Task* prev);
+  void scheduler_tick();
+
+  // timers, ticks (kernel.cpp)
+  void hrtimer_start(Time expires, Task* t);
+  void hrtimer_cancel(Task* t);
+  void program_timer(Cpu& c);
+  void timer_interrupt();
+
+  // deferred work (softirq.cpp)
+  void do_softirq_at_irq_exit();
+  void __do_softirq();
+  void wakeup_softirqd();
+  void irq_work_run();
+  void call_function_interrupt();
+
+  // tracing (kernel.cpp)
+  void irqs_off_begin(Cpu& c, Time at, const char* site);
+  void irqs_off_end(Cpu& c, const char* site);
+  void preempt_off_begin(Cpu& c, const char* site);
+  void preempt_off_end(Cpu& c, const char* site);
+
+  // locks (locking/spinlock.cpp)
+  void lock_acquired(RawSpinLock& l, Time wait_start, bool contended);
+  void report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain);
+  void end_run(const std::string& kind, const std::string& detail);
+  void start_watchdog();
+
+  Platform& platform_;
+  const int64_t hz_;
+  const Time tick_period_;
+  const Time timeslice_;
+  const Time hardlockup_;
+  const Time stall_;
+  const int softirq_restart_;
+  const int64_t switch_cost_;
+  const int64_t wakeup_cost_;
+  const size_t stack_bytes_;
+  Lockdep lockdep_;
+  DeadlockDetector deadlock_;
+  StatRegistry* registry_;
+  std::vector<std::unique_ptr<LockClass>> classes_;
+  std::vector<Cpu> cpus_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  FlatMap<Task*> task_of_process_;
+  std::vector<std::function<void()>> softirq_vec_;
+  std::vector<std::pair<const char*, std::function<void()>>> device_handlers_;
+  LockClass* pi_lock_class_ = nullptr;
+  std::vector<std::unique_ptr<RawSpinLock>> task_pi_locks_;
+  std::unique_ptr<RawSpinLock> logbuf_lock_;
+  std::vector<std::string> log_;
+  size_t log_read_ = 0;
+  WaitQueue log_wait_;
+  std::unique_ptr<RawSpinLock> log_wait_lock_;
+  Task* klogd_ = nullptr;
+  IrqWork klogd_work_;
+  Addr next_addr_ = 0x10000000;
+  uint64_t timer_seq_ = 0;
+  int next_pid_ = 1;
+  Section max_irqoff_, max_preemptoff_;
+  KernelOutcome outcome_;
+  Time last_progress_ = 0;
+  std::vector<std::unique_ptr<RawSpinLock>> owned_locks_;
+};
+
+}  // namespace quiesce::kernel

@@ -1,0 +1,740 @@
+#include "sim/kernel/locking/lockdep.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+#include <utility>
+
+namespace quiesce::kernel {
+namespace {
+
+constexpr uint8_t bit(Usage u) { return static_cast<uint8_t>(1u << static_cast<int>(u)); }
+// The order in which Linux's mark_irqflags() sets the bits of one acquisition.
+constexpr Usage kMarkOrder[] = {Usage::UsedInHardirq, Usage::UsedInSoftirq, Usage::EnabledHardirq,
+                                Usage::EnabledSoftirq};
+constexpr Usage kAllUsages[] = {Usage::UsedInHardirq, Usage::EnabledHardirq, Usage::UsedInSoftirq,
+                                Usage::EnabledSoftirq};
+
+Usage exclusive(Usage u) { return static_cast<Usage>(static_cast<int>(u) ^ 1); }
+bool is_used_in(Usage u) { return (static_cast<int>(u) & 1) == 0; }
+const char* usage_str(Usage u) {
+  switch (u) {
+    case Usage::UsedInHardirq:
+      return "IN-HARDIRQ-W";
+    case Usage::EnabledHardirq:
+      return "HARDIRQ-ON-W";
+    case Usage::UsedInSoftirq:
+      return "IN-SOFTIRQ-W";
+    case Usage::EnabledSoftirq:
+      return "SOFTIRQ-ON-W";
+  }
+  return "";
+}
+const char* state_name(Usage u) { return static_cast<int>(u) < 2 ? "HARDIRQ" : "SOFTIRQ"; }
+
+// Linux's get_usage_char(): '.' never, '-' used in irq, '+' with irqs on, '?' both.
+char usage_char(uint8_t usage, Usage used_in) {
+  const bool in = usage & bit(used_in);
+  const bool on = usage & bit(exclusive(used_in));
+  if (in && on) return '?';
+  if (in) return '-';
+  if (on) return '+';
+  return '.';
+}
+
+int irq_context(const LockdepContext& ctx) {
+  return 2 * (ctx.in_hardirq ? 1 : 0) + (ctx.in_softirq ? 1 : 0);
+}
+
+// v5.7's wait types: raw spin 2, spin (sleeps on RT) 3, sleep 4; task context 5.
+int wait_rank(WaitType w) {
+  switch (w) {
+    case WaitType::RawSpin:
+      return 2;
+    case WaitType::Spin:
+      return 3;
+    case WaitType::Sleep:
+      return 4;
+  }
+  return 5;
+}
+
+std::string timestamp(Time t) {
+  if (t < 0) t = 0;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "[%5lld.%06lld] ", static_cast<long long>(t / kSec),
+                static_cast<long long>((t % kSec) / kUs));
+  return buf;
+}
+
+std::string who(const LockdepContext& ctx) { return ctx.task + "/" + std::to_string(ctx.pid); }
+
+// "[HC0[0]:SC0[0]:HE1:SE1]"
+std::string irq_flags(const LockdepContext& ctx) {
+  const int hc = ctx.in_hardirq ? 1 : 0;
+  const int sc = ctx.in_softirq ? 1 : 0;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "[HC%d[%d]:SC%d[%d]:HE%d:SE%d]", hc, hc, sc, sc,
+                ctx.hardirqs_enabled ? 1 : 0, ctx.softirqs_enabled ? 1 : 0);
+  return buf;
+}
+
+// print_stack_trace(trace, spaces): each frame indented by 1 + spaces.
+std::string trace_lines(const LockTrace& trace, size_t spaces) {
+  std::string out;
+  const std::string pad(1 + spaces, ' ');
+  for (const std::string& f : trace.frames) out += pad + f + "\n";
+  return out;
+}
+
+}  // namespace
+
+Lockdep::Lockdep(bool enabled, bool might_wake_enabled)
+    : enabled_(enabled), might_wake_enabled_(might_wake_enabled) {}
+
+void Lockdep::set_kernel_ident(const std::string& release, const std::string& version) {
+  release_ = release;
+  version_ = version;
+}
+
+ClassId Lockdep::register_class(const std::string& name, WaitType wait, bool scheduler_lock) {
+  auto it = class_by_name_.find(name);
+  if (it != class_by_name_.end()) {
+    const ClassInfo& c = classes_[it->second];
+    if (c.wait != wait || c.scheduler != scheduler_lock)
+      throw std::logic_error("lockdep: class \"" + name +
+                             "\" registered again with a different wait type or scheduler flag");
+    return it->second;
+  }
+  const ClassId id = static_cast<ClassId>(classes_.size());
+  ClassInfo c;
+  c.name = name;
+  c.wait = wait;
+  c.scheduler = scheduler_lock;
+  classes_.push_back(std::move(c));
+  class_by_name_.emplace(name, id);
+  return id;
+}
+
+LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site) const {
+  LockTrace t;
+  t.frames.reserve(ctx.backtrace.size() + 1);
+  if (!site.empty() && (ctx.backtrace.empty() || ctx.backtrace.front() != site))
+    t.frames.push_back(site);
+  t.frames.insert(t.frames.end(), ctx.backtrace.begin(), ctx.backtrace.end());
+  t.task = ctx.task;
+  t.pid = ctx.pid;
+  t.cpu = ctx.cpu;
+  t.when = ctx.now;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------
+// Hot path
+
+void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
+                      const std::string& site, bool trylock) {
+  const int irq_ctx = irq_context(ctx);
+  if (enabled_) {
+    ClassInfo& c = classes_.at(cls);
+    ++c.ops;
+    if (c.wait == WaitType::Sleep && !trylock) might_sleep(ctx, held, site);
+
+    uint8_t wanted = 0;
+    if (!trylock) {
+      if (ctx.in_hardirq) wanted |= bit(Usage::UsedInHardirq);
+      if (ctx.in_softirq) wanted |= bit(Usage::UsedInSoftirq);
+    }
+    if (ctx.hardirqs_enabled) {
+      wanted |= bit(Usage::EnabledHardirq);
+      if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
+    }
+    if ((c.usage & wanted) != wanted) mark_usage(ctx, held, cls, site, site, wanted);
+
+    check_wait_context(ctx, held, cls, site, trylock);
+
+    if (!trylock && !check_recursion(ctx, held, cls, site) && !held.empty() &&
+        held.back().irq_context == irq_ctx) {
+      for (size_t i = held.size(); i-- > 0;) {
+        const HeldLock& prev = held[i];
+        add_dependency(ctx, held, prev, cls, site);
+        if (!prev.trylock) break;
+        if (i == 0 || held[i - 1].irq_context != prev.irq_context) break;
+      }
+    }
+  }
+  held.push_back(HeldLock{cls, site, ctx.now, irq_ctx, trylock});
+}
+
+void Lockdep::release(const LockdepContext& /*ctx*/, std::vector<HeldLock>& held, ClassId cls) {
+  for (size_t i = held.size(); i-- > 0;) {
+    if (held[i].cls == cls) {
+      held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+  }
+}
+
+void Lockdep::irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                           const std::string& site) {
+  if (!enabled_ || !ctx.hardirqs_enabled) return;
+  uint8_t wanted = bit(Usage::EnabledHardirq);
+  if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
+  for (const HeldLock& h : held) {
+    if ((classes_[h.cls].usage & wanted) != wanted)
+      mark_usage(ctx, held, h.cls, h.site, site, wanted);
+  }
+}
+
+void Lockdep::check_wait_context(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                                 ClassId cls, const std::string& site, bool trylock) {
+  const WaitType wait = classes_[cls].wait;
+  if (wait == WaitType::RawSpin) return;
+  if (wait == WaitType::Sleep && !trylock) return;  // might_sleep() has judged it
+  // Like Linux, only the locks of the current irq context constrain it.
+  const int irq_ctx = irq_context(ctx);
+  int inner = 5;
+  ClassId innermost = -1;
+  for (size_t i = held.size(); i-- > 0 && held[i].irq_context == irq_ctx;) {
+    const int r = wait_rank(classes_[held[i].cls].wait);
+    if (r < inner) {
+      inner = r;
+      innermost = held[i].cls;
+    }
+  }
+  if (wait_rank(wait) <= inner) return;
+  if (!first_time("invalid_wait_context", classes_[cls].name + '\0' + classes_[innermost].name))
+    return;
+
+  const std::string title = "[ BUG: Invalid wait context ]";
+  std::string out = banner(ctx, title, 29);
+  out += who(ctx) + " is trying to lock:\n";
+  out += lock_name(cls) + ", at: " + site + "\n";
+  out += "other info that might help us debug this:\n";
+  out += "context-{" + std::to_string(inner) + ":" + std::to_string(inner) + "}\n";
+  out += held_locks_text(ctx, held);
+  out += "stack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  emit("invalid_wait_context", title, std::move(out), ctx, {cls, innermost});
+}
+
+bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                              ClassId cls, const std::string& site) {
+  const HeldLock* prev = nullptr;
+  for (const HeldLock& h : held) {
+    if (h.cls == cls) {
+      prev = &h;
+      break;
+    }
+  }
+  if (!prev) return false;
+  if (!first_time("recursive", classes_[cls].name)) return true;
+
+  const std::string& name = classes_[cls].name;
+  const std::string title = "WARNING: possible recursive locking detected";
+  std::string out = banner(ctx, title, 44);
+  out += who(ctx) + " is trying to acquire lock:\n";
+  out += lock_name(cls) + ", at: " + site + "\n";
+  out += "\nbut task is already holding lock:\n";
+  out += lock_name(prev->cls) + ", at: " + prev->site + "\n";
+  out += "\nother info that might help us debug this:\n";
+  out += " Possible unsafe locking scenario:\n\n";
+  out += "       CPU0\n";
+  out += "       ----\n";
+  out += "  lock(" + name + ");\n";
+  out += "  lock(" + name + ");\n";
+  out += "\n *** DEADLOCK ***\n\n";
+  out += " May be due to missing lock nesting notation\n\n";
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  emit("recursive", title, std::move(out), ctx, {cls});
+  return true;
+}
+
+void Lockdep::add_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                             const HeldLock& prev, ClassId next, const std::string& site) {
+  const uint64_t key = edge_key(prev.cls, next);
+  if (edges_.count(key)) return;
+
+  // Would prev -> next close a cycle, i.e. does next already lead to prev?
+  std::vector<ClassId> path = bfs(next, Dir::Forwards, [&](ClassId c) { return c == prev.cls; });
+  if (!path.empty()) {
+    report_circular(ctx, held, prev, next, site, path);
+  } else {
+    check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInHardirq);
+    check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInSoftirq);
+  }
+  // The edge is recorded even when it closes a cycle: it did happen, and later searches
+  // then only find cycles that exist.
+  edges_.emplace(key, static_cast<uint32_t>(edge_traces_.size()));
+  edge_traces_.push_back(make_trace(ctx, site));
+  classes_[prev.cls].after.push_back(next);
+  classes_[next].before.push_back(prev.cls);
+  ++graph_gen_;
+}
+
+template <typename Match>
+std::vector<ClassId> Lockdep::bfs(ClassId start, Dir dir, Match match) const {
+  if (match(start)) return {start};
+  std::vector<ClassId> parent(classes_.size(), -1);
+  std::vector<ClassId> queue{start};
+  parent[start] = start;
+  for (size_t head = 0; head < queue.size(); ++head) {
+    const ClassId c = queue[head];
+    const std::vector<ClassId>& next =
+        dir == Dir::Forwards ? classes_[c].after : classes_[c].before;
+    for (ClassId n : next) {
+      if (parent[n] != -1) continue;
+      parent[n] = c;
+      if (match(n)) {
+        std::vector<ClassId> path{n};
+        for (ClassId p = c; p != start; p = parent[p]) path.push_back(p);
+        path.push_back(start);
+        std::reverse(path.begin(), path.end());
+        return path;
+      }
+      queue.push_back(n);
+    }
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------
+// Usage states
+
+void Lockdep::mark_usage(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                         const std::string& lock_site, const std::string& trace_site,
+                         uint8_t wanted) {
+  for (Usage u : kMarkOrder) {
+    ClassInfo& c = classes_[cls];
+    if (!(wanted & bit(u)) || (c.usage & bit(u))) continue;
+    c.usage |= bit(u);
+    c.usage_traces[static_cast<int>(u)] = make_trace(ctx, trace_site);
+    const Usage excl = exclusive(u);
+    if (c.usage & bit(excl)) {
+      report_inconsistent(ctx, held, cls, lock_site, trace_site, excl, u);
+      continue;
+    }
+    // A newly irq-safe class must not lead to an irq-unsafe one; a newly irq-unsafe class
+    // must not be reached from an irq-safe one.
+    const Dir dir = is_used_in(u) ? Dir::Forwards : Dir::Backwards;
+    std::vector<ClassId> path =
+        bfs(cls, dir, [&](ClassId k) { return (classes_[k].usage & bit(excl)) != 0; });
+    if (!path.empty()) report_inversion(ctx, held, cls, lock_site, trace_site, path, dir, u);
+  }
+}
+
+void Lockdep::report_inconsistent(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                                  ClassId cls, const std::string& lock_site,
+                                  const std::string& trace_site, Usage prev, Usage now) {
+  const std::string& name = classes_[cls].name;
+  if (!first_time("inconsistent", name + '\0' + state_name(now))) return;
+
+  const std::string title = "WARNING: inconsistent lock state";
+  std::string out = banner(ctx, title, 32);
+  out += std::string("inconsistent {") + usage_str(prev) + "} -> {" + usage_str(now) + "} usage.\n";
+  out += who(ctx) + " " + irq_flags(ctx) + " takes:\n";
+  out += lock_name(cls) + ", at: " + lock_site + "\n";
+  out += std::string("{") + usage_str(prev) + "} state was registered at:\n";
+  out += trace_lines(classes_[cls].usage_traces[static_cast<int>(prev)], 1);
+  out += "\nother info that might help us debug this:\n";
+  out += " Possible unsafe locking scenario:\n\n";
+  out += "       CPU0\n";
+  out += "       ----\n";
+  out += "  lock(" + name + ");\n";
+  out += "  <Interrupt>\n";
+  out += "    lock(" + name + ");\n";
+  out += "\n *** DEADLOCK ***\n\n";
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, trace_site);
+  emit("inconsistent", title, std::move(out), ctx, {cls});
+}
+
+void Lockdep::report_inversion(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                               ClassId cls, const std::string& lock_site,
+                               const std::string& trace_site, const std::vector<ClassId>& path,
+                               Dir dir, Usage now) {
+  const bool forwards = dir == Dir::Forwards;
+  const ClassId other = path.back();
+  const ClassId safe = forwards ? cls : other;
+  const ClassId unsafe = forwards ? other : cls;
+  const std::string irqclass = state_name(now);
+  if (!first_time("irq_safe_unsafe",
+                  irqclass + '\0' + classes_[safe].name + '\0' + classes_[unsafe].name))
+    return;
+
+  const std::string title = "WARNING: possible irq lock inversion dependency detected";
+  std::string out = banner(ctx, title, 56);
+  out += who(ctx) + " just changed the state of lock:\n";
+  out += lock_name(cls) + ", at: " + lock_site + "\n";
+  if (forwards)
+    out += "but this lock took another, " + irqclass + "-unsafe lock in the past:\n";
+  else
+    out += "but this lock was taken by another, " + irqclass + "-safe lock in the past:\n";
+  out += lock_name(other) + "\n";
+  out += "\nand interrupts could create inverse lock ordering between them.\n\n";
+  out += "\nother info that might help us debug this:\n";
+  const ClassId middle = path[1];  // the class next to this one on the path
+  out += forwards ? irq_scenario(safe, unsafe, middle, other)
+                  : irq_scenario(safe, unsafe, middle, cls);
+  out += held_locks_text(ctx, held);
+  out += "\nthe shortest dependencies between 2nd lock and 1st lock:\n";
+  out += shortest_dependencies(path, dir, make_trace(ctx, trace_site));
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, trace_site);
+  emit("irq_safe_unsafe", title, std::move(out), ctx, {safe, unsafe});
+}
+
+void Lockdep::check_irq_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                                   const HeldLock& prev, ClassId next, const std::string& site,
+                                   Usage used_in) {
+  const Usage enabled = exclusive(used_in);
+  std::vector<ClassId> back = bfs(
+      prev.cls, Dir::Backwards, [&](ClassId c) { return (classes_[c].usage & bit(used_in)) != 0; });
+  if (back.empty()) return;
+  std::vector<ClassId> fwd =
+      bfs(next, Dir::Forwards, [&](ClassId c) { return (classes_[c].usage & bit(enabled)) != 0; });
+  if (fwd.empty()) return;
+  const ClassId safe = back.back();
+  const ClassId unsafe = fwd.back();
+  const std::string irqclass = state_name(used_in);
+  if (!first_time("irq_safe_unsafe",
+                  irqclass + '\0' + classes_[safe].name + '\0' + classes_[unsafe].name))
+    return;
+
+  const std::string title =
+      "WARNING: " + irqclass + "-safe -> " + irqclass + "-unsafe lock order detected";
+  const LockTrace current = make_trace(ctx, site);
+  std::string out = banner(ctx, title, 53);
+  out += who(ctx) + " " + irq_flags(ctx) + " is trying to acquire:\n";
+  out += lock_name(next) + ", at: " + site + "\n";
+  out += "\nand this task is already holding:\n";
+  out += lock_name(prev.cls) + ", at: " + prev.site + "\n";
+  out += "which would create a new lock dependency:\n";
+  out += lock_name(prev.cls) + " ->" + lock_name(next) + "\n";
+  out += "\nbut this new dependency connects a " + irqclass + "-irq-safe lock:\n";
+  out += lock_name(safe) + "\n";
+  out += "... which became " + irqclass + "-irq-safe at:\n";
+  out += trace_lines(classes_[safe].usage_traces[static_cast<int>(used_in)], 1);
+  out += "\nto a " + irqclass + "-irq-unsafe lock:\n";
+  out += lock_name(unsafe) + "\n";
+  out += "... which became " + irqclass + "-irq-unsafe at:\n";
+  out += "...\n";
+  out += trace_lines(classes_[unsafe].usage_traces[static_cast<int>(enabled)], 1);
+  out += "\nother info that might help us debug this:\n\n";
+  out += irq_scenario(safe, unsafe, prev.cls, next);
+  out += held_locks_text(ctx, held);
+  out += "\nthe dependencies between " + irqclass + "-irq-safe lock and the holding lock:\n";
+  out += shortest_dependencies(back, Dir::Backwards, current);
+  out += "\nthe dependencies between the lock to be acquired\n and " + irqclass +
+         "-irq-unsafe lock:\n";
+  out += shortest_dependencies(fwd, Dir::Forwards, current);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  emit("irq_safe_unsafe", title, std::move(out), ctx, {safe, unsafe});
+}
+
+// ---------------------------------------------------------------------------------------
+// Cycles
+
+void Lockdep::report_circular(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                              const HeldLock& prev, ClassId next, const std::string& site,
+                              const std::vector<ClassId>& path) {
+  std::vector<ClassId> members = path;
+  std::sort(members.begin(), members.end());
+  std::string key;
+  for (ClassId c : members) key += std::to_string(c) + ",";
+  if (!first_time("circular", key)) return;
+
+  // path runs next -> ... -> prev; Linux prints it from prev back to next (#0, the new lock,
+  // with the current stack), then the 3-class summary "next --> parent --> prev".
+  const std::string title = "WARNING: possible circular locking dependency detected";
+  std::string out = banner(ctx, title, 54);
+  out += who(ctx) + " is trying to acquire lock:\n";
+  out += lock_name(next) + ", at: " + site + "\n";
+  out += "\nbut task is already holding lock:\n";
+  out += lock_name(prev.cls) + ", at: " + prev.site + "\n";
+  out += "\nwhich lock already depends on the new lock.\n\n";
+  out += "\nthe existing dependency chain (in reverse order) is:\n";
+  const size_t depth = path.size() - 1;
+  for (size_t k = depth; k >= 1; --k) {
+    out += "\n-> #" + std::to_string(k) + lock_name(path[k]) + ":\n";
+    out += trace_lines(edge_trace(path[k - 1], path[k]), 6);
+  }
+  out += "\n-> #0" + lock_name(next) + ":\n";
+  out += trace_lines(make_trace(ctx, site), 6);
+  out += "\nother info that might help us debug this:\n\n";
+  const ClassId parent = path[depth - 1];
+  const std::string& source_name = classes_[next].name;
+  const std::string& parent_name = classes_[parent].name;
+  const std::string& target_name = classes_[prev.cls].name;
+  if (parent != next) {
+    out += "Chain exists of:\n  " + source_name + " --> " + parent_name + " --> " + target_name +
+           "\n\n";
+  }
+  out += " Possible unsafe locking scenario:\n\n";
+  out += "       CPU0                    CPU1\n";
+  out += "       ----                    ----\n";
+  out += "  lock(" + target_name + ");\n";
+  out += "                               lock(" + parent_name + ");\n";
+  out += "                               lock(" + target_name + ");\n";
+  out += "  lock(" + source_name + ");\n";
+  out += "\n *** DEADLOCK ***\n\n";
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  emit("circular", title, std::move(out), ctx, path);
+}
+
+// ---------------------------------------------------------------------------------------
+// might_sleep / might_wake
+
+void Lockdep::might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                          const std::string& site) {
+  if (!enabled_) return;
+  bool holds_spin = false;
+  for (const HeldLock& h : held) holds_spin |= classes_[h.cls].wait != WaitType::Sleep;
+  const bool in_atomic = ctx.preempt_count > 0 || ctx.in_hardirq || ctx.in_softirq || holds_spin;
+  const bool irqs_disabled = !ctx.hardirqs_enabled;
+  if (!in_atomic && !irqs_disabled) return;
+  if (!first_time("invalid_context", site)) return;
+
+  const std::string title = "BUG: sleeping function called from invalid context at " + site;
+  std::string out = timestamp(ctx.now) + title + "\n";
+  out += "in_atomic(): " + std::to_string(in_atomic ? 1 : 0) +
+         ", irqs_disabled(): " + std::to_string(irqs_disabled ? 1 : 0) +
+         ", pid: " + std::to_string(ctx.pid) + ", name: " + ctx.task + "\n";
+  out += held_locks_text(ctx, held);
+  out += backtrace_text(ctx, site);
+  std::vector<ClassId> classes;
+  for (const HeldLock& h : held) classes.push_back(h.cls);
+  emit("invalid_context", title, std::move(out), ctx, classes);
+}
+
+bool Lockdep::nests_under_scheduler(ClassId cls) {
+  ClassInfo& c = classes_[cls];
+  if (c.scheduler) return true;
+  if (c.sched_gen != graph_gen_) {
+    c.under_sched =
+        !bfs(cls, Dir::Backwards, [&](ClassId k) { return classes_[k].scheduler; }).empty();
+    c.sched_gen = graph_gen_;
+  }
+  return c.under_sched;
+}
+
+void Lockdep::might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                         const std::string& site) {
+  if (!enabled_ || !might_wake_enabled_) return;
+  // At most one report per call: the most recent hazardous lock not yet reported here.
+  for (size_t i = held.size(); i-- > 0;) {
+    const HeldLock& h = held[i];
+    if (!nests_under_scheduler(h.cls)) continue;
+    if (!first_time("might_wake", site + '\0' + classes_[h.cls].name)) continue;
+    report_might_wake(ctx, held, h, site);
+    return;
+  }
+}
+
+void Lockdep::report_might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                                const HeldLock& lock, const std::string& site) {
+  // The wakeup would take the scheduler lock S under `lock` (L): with S -> ... -> L already
+  // in the graph that is a cycle, the circular splat's shape with S as the "new" lock.
+  std::vector<ClassId> path =
+      bfs(lock.cls, Dir::Backwards, [&](ClassId k) { return classes_[k].scheduler; });
+  std::reverse(path.begin(), path.end());  // S .. L
+  const ClassId sched = path.front();
+  const std::string& s_name = classes_[sched].name;
+  const std::string& l_name = classes_[lock.cls].name;
+
+  const std::string title =
+      "WARNING: possible wakeup while holding a scheduler lock or a lock that nests under one";
+  std::string out = banner(ctx, title, title.size());
+  out += who(ctx) + " is trying to wake a task, which takes scheduler lock:\n";
+  out += lock_name(sched) + ", at: " + site + "\n";
+  out += "\nbut task is already holding lock:\n";
+  out += lock_name(lock.cls) + ", at: " + lock.site + "\n";
+  if (path.size() == 1) {
+    out += "\nwhich is that scheduler lock.\n";
+    out += "\nother info that might help us debug this:\n";
+    out += " Possible unsafe locking scenario:\n\n";
+    out += "       CPU0\n";
+    out += "       ----\n";
+    out += "  lock(" + l_name + ");\n";
+    out += "  <wakeup>\n";
+    out += "    lock(" + s_name + ");\n";
+  } else {
+    out += "\nwhich lock already nests under the scheduler lock.\n\n";
+    out += "\nthe existing dependency chain (in reverse order) is:\n";
+    const size_t depth = path.size() - 1;
+    for (size_t k = depth; k >= 1; --k) {
+      out += "\n-> #" + std::to_string(k) + lock_name(path[k]) + ":\n";
+      out += trace_lines(edge_trace(path[k - 1], path[k]), 6);
+    }
+    out += "\n-> #0" + lock_name(sched) + ":\n";
+    out += trace_lines(make_trace(ctx, site), 6);
+    out += "\nother info that might help us debug this:\n\n";
+    if (path.size() > 2) {
+      out += "Chain exists of:\n  ";
+      for (size_t k = 0; k < path.size(); ++k) out += (k ? " --> " : "") + classes_[path[k]].name;
+      out += "\n\n";
+    }
+    out += " Possible unsafe locking scenario:\n\n";
+    out += "       CPU0                    CPU1\n";
+    out += "       ----                    ----\n";
+    out += "  lock(" + l_name + ");\n";
+    out += "                               lock(" + s_name + ");\n";
+    out += "                               lock(" + l_name + ");\n";
+    out += "  <wakeup>\n";
+    out += "    lock(" + s_name + ");\n";
+  }
+  out += "\n *** DEADLOCK ***\n\n";
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  emit("might_wake", title, std::move(out), ctx, path);
+}
+
+// ---------------------------------------------------------------------------------------
+// Text
+
+bool Lockdep::first_time(const std::string& kind, const std::string& key) {
+  return reported_.insert(kind + '\0' + key).second;
+}
+
+void Lockdep::emit(const std::string& kind, const std::string& title, std::string text,
+                   const LockdepContext& ctx, const std::vector<ClassId>& classes) {
+  Report r;
+  r.kind = kind;
+  r.title = title;
+  r.text = std::move(text);
+  r.when = ctx.now;
+  r.cpu = ctx.cpu;
+  r.task = ctx.task;
+  r.pid = ctx.pid;
+  for (ClassId c : classes) r.classes.push_back(classes_[c].name);
+  reports_.push_back(std::move(r));
+}
+
+std::string Lockdep::banner(const LockdepContext& ctx, const std::string& title,
+                            size_t width) const {
+  return timestamp(ctx.now) + std::string(width, '=') + "\n" + title + "\n" + release_ + " " +
+         version_ + " Not tainted\n" + std::string(width, '-') + "\n";
+}
+
+std::string Lockdep::lock_name(ClassId cls) const {
+  const ClassInfo& c = classes_[cls];
+  std::string out = " (" + c.name + "){";
+  out += usage_char(c.usage, Usage::UsedInHardirq);
+  out += '.';  // hardirq read: we model no read locks
+  out += usage_char(c.usage, Usage::UsedInSoftirq);
+  out += '.';  // softirq read
+  out += '}';
+  return out;
+}
+
+std::string Lockdep::held_locks_text(const LockdepContext& ctx,
+                                     const std::vector<HeldLock>& held) const {
+  if (held.empty()) return "no locks held by " + who(ctx) + ".\n";
+  std::string out = std::to_string(held.size()) + (held.size() > 1 ? " locks" : " lock") +
+                    " held by " + who(ctx) + ":\n";
+  for (size_t i = 0; i < held.size(); ++i) {
+    out +=
+        " #" + std::to_string(i) + ": " + lock_name(held[i].cls) + ", at: " + held[i].site + "\n";
+  }
+  return out;
+}
+
+std::string Lockdep::backtrace_text(const LockdepContext& ctx, const std::string& site) const {
+  std::string out = "CPU: " + std::to_string(ctx.cpu) + " PID: " + std::to_string(ctx.pid) +
+                    " Comm: " + ctx.task + " Not tainted " + release_ + " " + version_ + "\n";
+  out += "Call Trace:\n";
+  for (const std::string& f : make_trace(ctx, site).frames) out += " " + f + "\n";
+  return out;
+}
+
+// Linux's print_shortest_lock_dependencies(): from the far end of `path` back to its start,
+// each class with its usage traces and where it was acquired (the start: the current stack).
+std::string Lockdep::shortest_dependencies(const std::vector<ClassId>& path, Dir dir,
+                                           const LockTrace& current) const {
+  std::string out;
+  for (size_t i = path.size(); i-- > 0;) {
+    const ClassInfo& c = classes_[path[i]];
+    const std::string pad(i, ' ');
+    out += pad + "->" + lock_name(path[i]) + " ops: " + std::to_string(c.ops) + " {\n";
+    for (Usage u : kAllUsages) {
+      if (!(c.usage & bit(u))) continue;
+      const std::string line = pad + "   " + usage_str(u);
+      out += line + " at:\n";
+      out += trace_lines(c.usage_traces[static_cast<int>(u)], i + line.size() + 5);
+    }
+    out += pad + " }\n";
+    out += pad + " ... acquired at:\n";
+    const LockTrace& t = i == 0                 ? current
+                         : dir == Dir::Forwards ? edge_trace(path[i - 1], path[i])
+                                                : edge_trace(path[i], path[i - 1]);
+    out += trace_lines(t, 2) + "\n";
+  }
+  return out;
+}
+
+// Linux's print_irq_lock_scenario(): the middle class is `prev` unless that is the safe one.
+std::string Lockdep::irq_scenario(ClassId safe, ClassId unsafe, ClassId prev, ClassId next) const {
+  const ClassId middle = prev == safe ? next : prev;
+  const std::string& safe_name = classes_[safe].name;
+  const std::string& unsafe_name = classes_[unsafe].name;
+  const std::string& middle_name = classes_[middle].name;
+  std::string out;
+  if (middle != unsafe)
+    out +=
+        "Chain exists of:\n  " + safe_name + " --> " + middle_name + " --> " + unsafe_name + "\n\n";
+  out += " Possible interrupt unsafe locking scenario:\n\n";
+  out += "       CPU0                    CPU1\n";
+  out += "       ----                    ----\n";
+  out += "  lock(" + unsafe_name + ");\n";
+  out += "                               local_irq_disable();\n";
+  out += "                               lock(" + safe_name + ");\n";
+  out += "                               lock(" + middle_name + ");\n";
+  out += "  <Interrupt>\n";
+  out += "    lock(" + safe_name + ");\n";
+  out += "\n *** DEADLOCK ***\n\n";
+  return out;
+}
+
+const LockTrace& Lockdep::edge_trace(ClassId from, ClassId to) const {
+  return edge_traces_[edges_.at(edge_key(from, to))];
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+std::string Lockdep::log() const {
+  std::string out;
+  for (size_t i = 0; i < reports_.size(); ++i) {
+    if (i) out += "\n";
+    out += reports_[i].text;
+  }
+  return out;
+}
+
+bool Lockdep::has_usage(ClassId cls, Usage u) const {
+  return (classes_.at(cls).usage & bit(u)) != 0;
+}
+
+std::string Lockdep::usage_chars(ClassId cls) const {
+  const std::string name = lock_name(cls);
+  return name.substr(name.rfind('{'));
+}
+
+const LockTrace* Lockdep::usage_trace(ClassId cls, Usage u) const {
+  const ClassInfo& c = classes_.at(cls);
+  return (c.usage & bit(u)) ? &c.usage_traces[static_cast<int>(u)] : nullptr;
+}
+
+const LockTrace* Lockdep::dependency_trace(ClassId from, ClassId to) const {
+  auto it = edges_.find(edge_key(from, to));
+  return it == edges_.end() ? nullptr : &edge_traces_[it->second];
+}
+
+}  // namespace quiesce::kernel

@@ -1,0 +1,208 @@
+#pragma once
+// Lockdep: Linux's locking-correctness validator (Documentation/locking/lockdep-design.rst)
+// over lock *classes*. It proves potential deadlocks from the lock orders and irq contexts it
+// has seen, whether or not this run deadlocks, and reports each one once as a kernel splat.
+//
+// Checked as in Linux: cycles in the class dependency graph; hardirq/softirq-safe -> -unsafe
+// orderings (when an edge is added and when a class's usage changes); inconsistent irq usage
+// of one class; recursive acquisition; wait-type nesting (v5.7+); might_sleep() in atomic
+// context. Added: might_wake() (Peter Zijlstra's 2015 proposal, never merged), a wakeup while
+// holding a scheduler lock or a lock that the graph already orders after one.
+//
+// Edges are added as Linux's check_prevs_add() adds them: from the most recent held lock
+// and, past it, through consecutive trylocks down to the first non-trylock, never across an
+// irq-context boundary (an interrupt's locks do not nest under the interrupted task's; the
+// irq usage checks cover that). Trylocks add no edges of their own and never recurse.
+// Known edges and usage bits make an acquisition cheap: a hash lookup per candidate edge and
+// a scan of the held stack; graph searches and text happen only for what is new.
+// Deterministic: the same calls give the same reports, byte for byte.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "sim/base/units.h"
+
+namespace quiesce::kernel {
+
+// Wait-type nesting (v5.7+): a Sleep lock may not be taken under a spin lock of either kind,
+// and a Spin lock (spinlock_t, which sleeps on PREEMPT_RT) not under a RawSpin lock.
+enum class WaitType { RawSpin, Spin, Sleep };
+using ClassId = int;
+
+// Who is acquiring, and in what context.
+struct LockdepContext {
+  int cpu = 0;
+  std::string task;
+  int pid = 0;
+  bool in_hardirq = false;
+  bool in_softirq = false;
+  bool hardirqs_enabled = true;
+  bool softirqs_enabled = true;
+  int preempt_count = 0;  // explicit preempt_disable() depth, for might_sleep
+  Time now = 0;           // simulated time, for the splat's timestamp
+  // Kernel-model function names, innermost first. A trace is the acquisition site followed
+  // by this (the site is not repeated when it is already the innermost frame).
+  std::vector<std::string> backtrace;
+};
+
+// One entry of a held_locks stack. `site` is the function that took it. acquire() fills
+// irq_context (2*hardirq + softirq) and trylock; interrupt handlers push onto the
+// interrupted task's stack, as in Linux, and lockdep keeps their contexts apart.
+struct HeldLock {
+  ClassId cls = 0;
+  std::string site;
+  Time since = 0;
+  int irq_context = 0;
+  bool trylock = false;
+};
+
+// Per-class usage states, in the order Linux prints them.
+enum class Usage { UsedInHardirq, EnabledHardirq, UsedInSoftirq, EnabledSoftirq };
+
+// Where something was first seen: the frames (innermost first) and who was running.
+struct LockTrace {
+  std::vector<std::string> frames;
+  std::string task;
+  int pid = 0;
+  int cpu = 0;
+  Time when = 0;
+};
+
+class Lockdep {
+ public:
+  struct Report {
+    // "circular", "recursive", "inconsistent", "irq_safe_unsafe", "invalid_context",
+    // "invalid_wait_context" or "might_wake".
+    std::string kind;
+    std::string title;  // the splat's heading line, e.g. "WARNING: inconsistent lock state"
+    std::string text;   // the whole splat, first line prefixed with "[    0.001234] "
+    Time when = 0;
+    int cpu = 0;
+    std::string task;
+    int pid = 0;
+    std::vector<std::string> classes;  // involved classes; for a chain, in chain order
+  };
+
+  explicit Lockdep(bool enabled = true, bool might_wake_enabled = false);
+
+  // The "<release> <version>" the splats print ("4.4.0-quiesce #1" unless set).
+  void set_kernel_ident(const std::string& release, const std::string& version);
+
+  // Registering an existing name returns its class (one class for all per-CPU rq->lock
+  // instances); a different wait type or scheduler flag for it throws std::logic_error.
+  // Nest two instances of one class the way spin_lock_nested() does, with a subclass
+  // registered as "&rq->lock/1". scheduler_lock marks rq->lock and p->pi_lock (might_wake).
+  ClassId register_class(const std::string& name, WaitType wait, bool scheduler_lock = false);
+
+  // Checks and records an acquisition of `cls` by `ctx`, whose held-lock stack is `held`,
+  // then pushes it onto `held` (also when disabled). A Sleep class (not trylock) is also a
+  // might_sleep() at `site`.
+  void acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
+               const std::string& site, bool trylock = false);
+  // Pops the most recent entry of `cls` (any order); a class not held is ignored.
+  void release(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls);
+  // Hardirqs or softirqs were just enabled (ctx shows the new state) with `held` held: the
+  // held classes become irq-unsafe, as trace_hardirqs_on() marks them in Linux.
+  void irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                    const std::string& site);
+  void might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                   const std::string& site);
+  // No-op unless constructed with might_wake_enabled. Each (site, held class) reported once.
+  void might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                  const std::string& site);
+
+  const std::vector<Report>& reports() const { return reports_; }
+  std::string log() const;  // every splat in order, separated by blank lines (lockdep.log)
+  size_t dependency_count() const { return edge_traces_.size(); }
+
+  bool enabled() const { return enabled_; }
+  bool might_wake_enabled() const { return might_wake_enabled_; }
+  size_t class_count() const { return classes_.size(); }
+  const std::string& class_name(ClassId cls) const { return classes_.at(cls).name; }
+  bool has_usage(ClassId cls, Usage u) const;
+  std::string usage_chars(ClassId cls) const;  // "{-.+.}"
+  // Where a usage state or a dependency was first seen; nullptr if never.
+  const LockTrace* usage_trace(ClassId cls, Usage u) const;
+  const LockTrace* dependency_trace(ClassId from, ClassId to) const;
+
+ private:
+  struct ClassInfo {
+    std::string name;
+    WaitType wait;
+    bool scheduler;
+    uint8_t usage = 0;  // bit per Usage
+    uint64_t ops = 0;   // acquisitions, as Linux counts them
+    std::array<LockTrace, 4> usage_traces;
+    std::vector<ClassId> after;   // classes taken while this one was held, oldest first
+    std::vector<ClassId> before;  // classes that were held when this one was taken
+    // might_wake's cache: does a scheduler class reach this one (valid for graph_gen)?
+    uint64_t sched_gen = ~uint64_t{0};
+    bool under_sched = false;
+  };
+  enum class Dir { Forwards, Backwards };
+
+  static uint64_t edge_key(ClassId from, ClassId to) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(from)) << 32) | static_cast<uint32_t>(to);
+  }
+  LockTrace make_trace(const LockdepContext& ctx, const std::string& site) const;
+
+  // `lock_site` is where the lock was taken, `trace_site` where the new usage happened.
+  void mark_usage(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                  const std::string& lock_site, const std::string& trace_site, uint8_t wanted);
+  void report_inconsistent(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                           ClassId cls, const std::string& lock_site, const std::string& trace_site,
+                           Usage prev, Usage now);
+  void report_inversion(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                        const std::string& lock_site, const std::string& trace_site,
+                        const std::vector<ClassId>& path, Dir dir, Usage now);
+  void check_wait_context(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                          const std::string& site, bool trylock);
+  bool check_recursion(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                       const std::string& site);
+  void add_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                      const HeldLock& prev, ClassId next, const std::string& site);
+  void report_circular(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                       const HeldLock& prev, ClassId next, const std::string& site,
+                       const std::vector<ClassId>& path);
+  void check_irq_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                            const HeldLock& prev, ClassId next, const std::string& site,
+                            Usage used_in);
+  bool nests_under_scheduler(ClassId cls);
+  void report_might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                         const HeldLock& lock, const std::string& site);
+  // Breadth-first search from `start` (itself included) for a class matching `match`;
+  // returns the path start..found, empty if none. Shortest by edge count; ties by edge age.
+  template <typename Match>
+  std::vector<ClassId> bfs(ClassId start, Dir dir, Match match) const;
+
+  // Reporting: first_time() is asked before any text is built.
+  bool first_time(const std::string& kind, const std::string& key);
+  void emit(const std::string& kind, const std::string& title, std::string text,
+            const LockdepContext& ctx, const std::vector<ClassId>& classes);
+  std::string banner(const LockdepContext& ctx, const std::string& title, size_t width) const;
+  std::string lock_name(ClassId cls) const;  // " (&rq->lock){-.-.}"
+  std::string held_locks_text(const LockdepContext& ctx, const std::vector<HeldLock>& held) const;
+  std::string backtrace_text(const LockdepContext& ctx, const std::string& site) const;
+  std::string shortest_dependencies(const std::vector<ClassId>& path, Dir dir,
+                                    const LockTrace& current) const;
+  std::string irq_scenario(ClassId safe, ClassId unsafe, ClassId prev, ClassId next) const;
+  const LockTrace& edge_trace(ClassId from, ClassId to) const;
+
+  const bool enabled_;
+  const bool might_wake_enabled_;
+  std::string release_ = "4.4.0-quiesce";
+  std::string version_ = "#1";
+  std::vector<ClassInfo> classes_;
+  std::unordered_map<std::string, ClassId> class_by_name_;
+  std::unordered_map<uint64_t, uint32_t> edges_;  // edge_key -> index into edge_traces_
+  std::vector<LockTrace> edge_traces_;
+  uint64_t graph_gen_ = 0;                    // bumped by every new edge
+  std::unordered_set<std::string> reported_;  // kind + '\0' + key
+  std::vector<Report> reports_;
+};
+
+}  // namespace quiesce::kernel

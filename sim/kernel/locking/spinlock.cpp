@@ -1,0 +1,234 @@
+// Raw spinlocks (ticket locks on simulated memory), mutexes, lock classes and their
+// statistics, with the lockdep and deadlock-detector hooks.
+#include "sim/kernel/locking/spinlock.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "sim/kernel/kernel.h"
+
+namespace quiesce::kernel {
+namespace {
+
+// One word per lock: the next ticket in the upper half, the owner's in the lower half,
+// so taking a ticket is one fetch-add that also reads the owner.
+constexpr uint64_t kTicketOne = uint64_t{1} << 32;
+uint64_t owner_of(uint64_t v) { return v & 0xffffffffULL; }
+uint64_t next_of(uint64_t v) { return v >> 32; }
+
+}  // namespace
+
+std::string stat_safe(const std::string& name) {
+  std::string out;
+  for (char ch : name) {
+    if (std::isalnum(static_cast<unsigned char>(ch))) {
+      out += ch;
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  while (!out.empty() && out.front() == '_') out.erase(out.begin());
+  return out.empty() ? "lock" : out;
+}
+
+LockClass::LockClass(StatRegistry* r, const std::string& n, ClassId i, WaitType w)
+    : name(n), id(i), wait(w), stats_(r, "lock." + stat_safe(n)) {}
+
+LockClass& Kernel::lock_class(const std::string& name, WaitType wait, bool scheduler) {
+  for (auto& c : classes_) {
+    if (c->name == name) return *c;
+  }
+  ClassId id = lockdep_.register_class(name, wait, scheduler);
+  if (static_cast<size_t>(id) != classes_.size()) throw std::logic_error("lock class ids out of step");
+  classes_.push_back(std::make_unique<LockClass>(registry_, name, id, wait));
+  return *classes_.back();
+}
+
+std::unique_ptr<RawSpinLock> Kernel::make_lock(const std::string& name, LockClass& cls,
+                                               const RawSpinLock* share_line_with) {
+  auto l = std::make_unique<RawSpinLock>();
+  l->name = name;
+  l->cls = &cls;
+  if (share_line_with) {
+    auto* host = const_cast<RawSpinLock*>(share_line_with);
+    const int64_t slots = platform_.mem().line_size() / 8;
+    if (host->line_sharers + 1 >= slots) throw std::invalid_argument("too many locks share " + host->name + "'s line");
+    l->addr = host->addr + static_cast<Addr>(8 * ++host->line_sharers);
+  } else {
+    l->addr = alloc(8);
+  }
+  return l;
+}
+
+std::unique_ptr<Mutex> Kernel::make_mutex(const std::string& name, LockClass& cls) {
+  auto m = std::make_unique<Mutex>();
+  m->name = name;
+  m->cls = &cls;
+  m->addr = alloc(8);
+  m->wait_lock = owned_locks_.emplace_back(make_lock(name + ".wait_lock", lock_class("&lock->wait_lock"))).get();
+  return m;
+}
+
+void Kernel::lock_acquired(RawSpinLock& l, Time wait_start, bool contended) {
+  Task& t = current();
+  l.owner_cpu = t.cpu;
+  l.owner = &t;
+  l.acquired_at = now();
+  l.acquired_site = site();
+  ++l.cls->acquisitions;
+  if (contended) {
+    ++l.cls->contentions;
+    l.cls->wait_time.record(l.acquired_at - wait_start);
+  }
+}
+
+void Kernel::raw_spin_lock(RawSpinLock& l) {
+  preempt_disable();
+  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site());
+  Core& core = this_core();
+  const int cpu = this_cpu();
+  const Time start = core.now();
+  const uint64_t old = core.fetch_add(l.addr, kTicketOne);
+  const uint64_t ticket = next_of(old);
+  const bool contended = owner_of(old) != ticket;
+  if (contended) {
+    auto cycle = deadlock_.wait_begin(cpu, &l);
+    if (!cycle.empty()) report_deadlock(cycle);
+    core.spin_until(l.addr, [ticket](uint64_t v) { return owner_of(v) == ticket; });
+    deadlock_.wait_end(cpu);
+  }
+  lock_acquired(l, start, contended);
+}
+
+bool Kernel::raw_spin_trylock(RawSpinLock& l) {
+  preempt_disable();
+  Core& core = this_core();
+  const uint64_t v = core.load(l.addr);
+  if (owner_of(v) != next_of(v) || core.cas(l.addr, v, v + kTicketOne) != v) {
+    preempt_enable();
+    return false;
+  }
+  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site(), true);
+  lock_acquired(l, core.now(), false);
+  return true;
+}
+
+void Kernel::raw_spin_unlock(RawSpinLock& l) {
+  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  Core& core = this_core();
+  l.cls->hold_time.record(core.now() - l.acquired_at);
+  l.owner = nullptr;
+  l.owner_cpu = -1;
+  core.fetch_add(l.addr, 1);
+  preempt_enable();
+}
+
+bool Kernel::raw_spin_lock_irqsave(RawSpinLock& l) {
+  const bool flags = local_irq_save();
+  raw_spin_lock(l);
+  return flags;
+}
+
+void Kernel::raw_spin_unlock_irqrestore(RawSpinLock& l, bool flags) {
+  // do_raw_spin_unlock, local_irq_restore, then preempt_enable (which may reschedule).
+  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  Core& core = this_core();
+  l.cls->hold_time.record(core.now() - l.acquired_at);
+  l.owner = nullptr;
+  l.owner_cpu = -1;
+  core.fetch_add(l.addr, 1);
+  local_irq_restore(flags);
+  preempt_enable();
+}
+
+void Kernel::raw_spin_lock_irq(RawSpinLock& l) {
+  local_irq_disable();
+  raw_spin_lock(l);
+}
+
+void Kernel::raw_spin_unlock_irq(RawSpinLock& l) { raw_spin_unlock_irqrestore(l, true); }
+
+void Kernel::raw_spin_lock_bh(RawSpinLock& l) {
+  local_bh_disable();
+  raw_spin_lock(l);
+}
+
+void Kernel::raw_spin_unlock_bh(RawSpinLock& l) {
+  raw_spin_unlock(l);
+  local_bh_enable();
+}
+
+void Kernel::might_sleep() {
+  if (lockdep_.enabled()) lockdep_.might_sleep(lockdep_ctx(), current().held_locks, site());
+}
+
+void Kernel::might_wake() {
+  if (lockdep_.enabled()) lockdep_.might_wake(lockdep_ctx(), current().held_locks, site());
+}
+
+void Kernel::mutex_lock(Mutex& m) {
+  Frame f(*this, "mutex_lock");
+  might_sleep();
+  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, m.cls->id, "mutex_lock");
+  Task& me = current();
+  const Time start = now();
+  bool contended = false;
+  while (true) {
+    bool flags = raw_spin_lock_irqsave(*m.wait_lock);
+    if (this_core().cas(m.addr, 0, static_cast<uint64_t>(me.pid)) == 0) {
+      m.waiters.erase(std::remove(m.waiters.begin(), m.waiters.end(), &me), m.waiters.end());
+      raw_spin_unlock_irqrestore(*m.wait_lock, flags);
+      break;
+    }
+    contended = true;
+    if (std::find(m.waiters.begin(), m.waiters.end(), &me) == m.waiters.end()) m.waiters.push_back(&me);
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irqrestore(*m.wait_lock, flags);
+    schedule();
+  }
+  m.owner = &me;
+  m.acquired_at = now();
+  ++m.cls->acquisitions;
+  if (contended) {
+    ++m.cls->contentions;
+    m.cls->wait_time.record(m.acquired_at - start);
+  }
+}
+
+void Kernel::mutex_unlock(Mutex& m) {
+  Frame f(*this, "mutex_unlock");
+  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, m.cls->id);
+  m.cls->hold_time.record(now() - m.acquired_at);
+  m.owner = nullptr;
+  this_core().store(m.addr, 0);
+  bool flags = raw_spin_lock_irqsave(*m.wait_lock);
+  Task* w = m.waiters.empty() ? nullptr : m.waiters.front();
+  if (w) try_to_wake_up(*w);
+  raw_spin_unlock_irqrestore(*m.wait_lock, flags);
+}
+
+void Kernel::report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain) {
+  std::ostringstream s;
+  const Time t = now();
+  s << "deadlock at " << format_time(t) << ": ";
+  if (chain.size() == 1) {
+    s << "CPU" << chain[0].first << " spins on " << chain[0].second->name << " (" << chain[0].second->cls->name
+      << ") which it already holds (taken at " << chain[0].second->acquired_site << ")\n";
+  } else {
+    s << chain.size() << " CPUs wait on each other\n";
+    for (const auto& [cpu, lock] : chain) {
+      s << "  CPU" << cpu << " spins on " << lock->name << " (" << lock->cls->name << "), held by CPU"
+        << lock->owner_cpu << " since " << format_time(lock->acquired_at) << " (taken at " << lock->acquired_site
+        << ")\n";
+    }
+  }
+  for (const auto& [cpu, lock] : chain) {
+    s << describe_cpu(cpu) << "\n";
+    outcome_.cpus.push_back(cpu);
+    outcome_.classes.push_back(lock->cls->name);
+  }
+  end_run("deadlock", s.str());
+}
+
+}  // namespace quiesce::kernel

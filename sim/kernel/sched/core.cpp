@@ -1,0 +1,275 @@
+// The scheduler: runqueues, __schedule and the context switch, try_to_wake_up, the tick,
+// preemption, wait queues and completions.
+#include <algorithm>
+
+#include "sim/kernel/kernel.h"
+
+namespace quiesce::kernel {
+
+void Kernel::enqueue(Rq& rq, Task& p, bool head) {
+  if (p.is_idle) return;
+  auto& q = p.rt() ? rq.rt[static_cast<size_t>(p.rt_priority)] : rq.normal;
+  if (head) {
+    q.push_front(&p);
+  } else {
+    q.push_back(&p);
+  }
+  p.on_rq = true;
+  ++rq.nr_running;
+}
+
+void Kernel::dequeue(Rq& rq, Task& p) {
+  if (p.is_idle) return;
+  auto& q = p.rt() ? rq.rt[static_cast<size_t>(p.rt_priority)] : rq.normal;
+  auto it = std::find(q.begin(), q.end(), &p);
+  if (it != q.end()) {
+    q.erase(it);
+    --rq.nr_running;
+  }
+}
+
+Task* Kernel::pick_next(Rq& rq) {
+  for (size_t prio = rq.rt.size(); prio-- > 0;) {
+    if (!rq.rt[prio].empty()) {
+      Task* t = rq.rt[prio].front();
+      dequeue(rq, *t);
+      return t;
+    }
+  }
+  if (!rq.normal.empty()) {
+    Task* t = rq.normal.front();
+    dequeue(rq, *t);
+    return t;
+  }
+  return rq.idle;
+}
+
+bool Kernel::should_preempt(const Task& curr, const Task& p) const {
+  if (curr.is_idle) return true;
+  if (p.rt()) return !curr.rt() || p.rt_priority > curr.rt_priority;
+  return false;
+}
+
+int Kernel::select_cpu(Task& p) {
+  if (p.allowed.test(static_cast<size_t>(p.cpu))) return p.cpu;
+  for (int c = 0; c < nr_cpus(); ++c) {
+    if (p.allowed.test(static_cast<size_t>(c))) return c;
+  }
+  return p.cpu;
+}
+
+void Kernel::resched_curr(int cpu) {
+  Cpu& c = cpu_of(cpu);
+  if (c.need_resched) return;
+  c.need_resched = true;
+  if (cpu == this_cpu()) return;
+  ++resched_ipis;
+  this_core().send_ipi(cpu, kIpiReschedule);
+}
+
+void Kernel::set_current_state(TaskState s) {
+  current().state = s;
+  this_core().alu();
+}
+
+void Kernel::schedule() {
+  Frame f(*this, "schedule");
+  preempt_disable();
+  __schedule(false);
+  preempt_enable_no_resched();
+}
+
+void Kernel::preempt_schedule() {
+  Frame f(*this, "preempt_schedule");
+  preempt_disable();
+  __schedule(true);
+  preempt_enable_no_resched();
+}
+
+void Kernel::preempt_schedule_irq() {
+  Frame f(*this, "preempt_schedule_irq");
+  preempt_disable();
+  local_irq_enable();
+  __schedule(true);
+  local_irq_disable();
+  preempt_enable_no_resched();
+}
+
+void Kernel::cond_resched() {
+  if (this_cpu_data().need_resched && preempt_count() == 0 && !irqs_disabled()) preempt_schedule();
+}
+
+void Kernel::__schedule(bool preempt) {
+  Frame f(*this, "__schedule");
+  Task* prev = &current();
+  local_irq_disable();
+  Cpu& c = this_cpu_data();
+  raw_spin_lock(*c.rq.lock);
+  if (prev->state != TaskState::Running && !preempt) {
+    prev->on_rq = false;  // deactivate: it sleeps (or exits)
+  } else if (!prev->is_idle) {
+    prev->state = TaskState::Runnable;
+    enqueue(c.rq, *prev, preempt && (prev->rt() || prev->slice_left > 0));
+  }
+  Task* next = pick_next(c.rq);
+  c.need_resched = false;
+  if (next == prev) {
+    prev->state = TaskState::Running;
+    raw_spin_unlock(*c.rq.lock);
+    local_irq_enable();
+    return;
+  }
+  ++context_switches;
+  ++next->switches;
+  this_core().compute(static_cast<uint64_t>(switch_cost_));
+  context_switch(c, prev, next);
+  // prev runs again (possibly much later): finish the switch that brought it back.
+  finish_task_switch(prev);
+}
+
+void Kernel::context_switch(Cpu& c, Task* prev, Task* next) {
+  this_core().sync();
+  c.rq.curr = next;
+  prev->on_cpu = false;
+  next->on_cpu = true;
+  next->on_rq = true;
+  next->state = TaskState::Running;
+  next->cpu = c.id;
+  // The runqueue lock passes to the next task, which releases it in finish_task_switch.
+  RawSpinLock& l = *c.rq.lock;
+  auto it = std::find_if(prev->held_locks.rbegin(), prev->held_locks.rend(),
+                         [&](const HeldLock& h) { return h.cls == l.cls->id; });
+  if (it != prev->held_locks.rend()) {
+    next->held_locks.push_back(*it);
+    prev->held_locks.erase(std::next(it).base());
+  }
+  l.owner = next;
+  next->ev_run.notify(sc_core::SC_ZERO_TIME);
+  if (prev->state == TaskState::Dead) {
+    prev->on_rq = false;
+    return;  // the thread ends
+  }
+  sc_core::wait(prev->ev_run);
+}
+
+void Kernel::finish_task_switch(Task*) {
+  Task& t = current();
+  Cpu& c = cpu_of(t.cpu);
+  raw_spin_unlock(*c.rq.lock);
+  local_irq_enable();
+  if (t.expected_wake >= 0) {
+    const Time lat = now() - t.expected_wake;
+    wakeup_latency.record(lat);
+    if (t.wakeup_latency) t.wakeup_latency->record(lat);
+    t.expected_wake = -1;
+  }
+}
+
+bool Kernel::try_to_wake_up(Task& p) {
+  Frame f(*this, "try_to_wake_up");
+  const bool flags = raw_spin_lock_irqsave(*p.pi_lock);
+  bool woke = false;
+  if (p.state == TaskState::Sleeping) {
+    const int cpu = p.on_cpu ? p.cpu : select_cpu(p);
+    Rq& rq = cpu_of(cpu).rq;
+    raw_spin_lock(*rq.lock);
+    if (p.on_cpu || p.on_rq) {
+      // Still on its CPU, on the way into schedule(): it just keeps running.
+      p.state = TaskState::Running;
+    } else {
+      p.cpu = cpu;
+      p.state = TaskState::Runnable;
+      enqueue(rq, p);
+      if (should_preempt(*rq.curr, p)) resched_curr(cpu);
+    }
+    this_core().compute(static_cast<uint64_t>(wakeup_cost_));
+    ++wakeups;
+    woke = true;
+    raw_spin_unlock(*rq.lock);
+  }
+  raw_spin_unlock_irqrestore(*p.pi_lock, flags);
+  return woke;
+}
+
+void Kernel::scheduler_tick() {
+  Frame f(*this, "scheduler_tick");
+  Cpu& c = this_cpu_data();
+  Task* curr = c.rq.curr;
+  raw_spin_lock(*c.rq.lock);
+  if (curr && !curr->is_idle && !curr->rt()) {
+    curr->slice_left -= tick_period_;
+    if (curr->slice_left <= 0) {
+      curr->slice_left = timeslice_;
+      if (!c.rq.normal.empty()) resched_curr(c.id);
+    }
+  }
+  raw_spin_unlock(*c.rq.lock);
+}
+
+// --- wait queues and completions ---------------------------------------------------------------
+
+WaitQueue Kernel::make_wait_queue(const std::string& name) {
+  static const char* kClass = "&q->lock";
+  WaitQueue wq;
+  wq.lock = owned_locks_.emplace_back(make_lock(name + ".lock", lock_class(kClass))).get();
+  return wq;
+}
+
+void Kernel::wait_event(WaitQueue& wq, const std::function<bool()>& cond) {
+  Frame f(*this, "wait_event");
+  might_sleep();
+  Task& me = current();
+  while (true) {
+    bool flags = raw_spin_lock_irqsave(*wq.lock);
+    if (std::find(wq.waiters.begin(), wq.waiters.end(), &me) == wq.waiters.end()) wq.waiters.push_back(&me);
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irqrestore(*wq.lock, flags);
+    if (cond()) break;
+    schedule();
+  }
+  set_current_state(TaskState::Running);
+  bool flags = raw_spin_lock_irqsave(*wq.lock);
+  wq.waiters.erase(std::remove(wq.waiters.begin(), wq.waiters.end(), &me), wq.waiters.end());
+  raw_spin_unlock_irqrestore(*wq.lock, flags);
+}
+
+void Kernel::wake_up(WaitQueue& wq) {
+  Frame f(*this, "__wake_up");
+  might_wake();
+  bool flags = raw_spin_lock_irqsave(*wq.lock);
+  std::vector<Task*> waiters(wq.waiters.begin(), wq.waiters.end());
+  for (Task* t : waiters) try_to_wake_up(*t);
+  raw_spin_unlock_irqrestore(*wq.lock, flags);
+}
+
+void Kernel::init_completion(Completion& c, const std::string& name) {
+  c.done = 0;
+  c.wait = make_wait_queue(name);
+}
+
+void Kernel::wait_for_completion(Completion& c) {
+  Frame f(*this, "wait_for_completion");
+  might_sleep();
+  Task& me = current();
+  bool flags = raw_spin_lock_irqsave(*c.wait.lock);
+  while (c.done == 0) {
+    c.wait.waiters.push_back(&me);
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irqrestore(*c.wait.lock, flags);
+    schedule();
+    flags = raw_spin_lock_irqsave(*c.wait.lock);
+    c.wait.waiters.erase(std::remove(c.wait.waiters.begin(), c.wait.waiters.end(), &me), c.wait.waiters.end());
+  }
+  --c.done;
+  raw_spin_unlock_irqrestore(*c.wait.lock, flags);
+}
+
+void Kernel::complete(Completion& c) {
+  Frame f(*this, "complete");
+  bool flags = raw_spin_lock_irqsave(*c.wait.lock);
+  ++c.done;
+  if (!c.wait.waiters.empty()) try_to_wake_up(*c.wait.waiters.front());
+  raw_spin_unlock_irqrestore(*c.wait.lock, flags);
+}
+
+}  // namespace quiesce::kernel

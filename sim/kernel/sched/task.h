@@ -1,0 +1,56 @@
+#pragma once
+// A kernel task: a coroutine (its own SystemC thread and stack) that runs only while it is
+// a CPU's current task. A context switch hands the CPU from one task's thread to the
+// other's; the outgoing thread waits until it is switched in again.
+#include <systemc>
+
+#include <bitset>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/base/stats.h"
+#include "sim/kernel/arch.h"
+#include "sim/kernel/locking/lockdep.h"
+
+namespace quiesce::kernel {
+
+struct RawSpinLock;
+
+inline constexpr int kMaxCpus = quiesce::kMaxCores;
+
+enum class TaskState { Running, Runnable, Sleeping, Dead };
+enum class Policy { Normal, Fifo };
+const char* task_state_name(TaskState s);
+
+struct Task {
+  int pid = 0;
+  std::string comm;
+  Policy policy = Policy::Normal;
+  int rt_priority = 0;  // 1..99 for Fifo (higher runs first)
+  TaskState state = TaskState::Sleeping;
+  bool on_rq = false;   // runnable or running
+  bool on_cpu = false;  // some CPU's current task
+  bool is_idle = false;
+  int cpu = 0;  // the CPU it runs on, or will run on when woken
+  std::bitset<kMaxCpus> allowed;
+  Time slice_left = 0;
+
+  sc_core::sc_event ev_run;  // notified when switched in
+  std::function<void()> body;
+
+  // lockdep's held-lock stack (interrupt handlers push onto the interrupted task's, as
+  // in Linux) and the kernel-model call stack used for sites and backtraces.
+  RawSpinLock* pi_lock = nullptr;  // p->pi_lock
+  std::vector<HeldLock> held_locks;
+  std::vector<const char*> frames;
+
+  Time expected_wake = -1;  // the timer expiry a pending wakeup answers (wakeup latency)
+  Histogram* wakeup_latency = nullptr;
+  uint64_t switches = 0;
+  void* workload = nullptr;  // owned by the workload that made the task
+
+  bool rt() const { return policy == Policy::Fifo; }
+};
+
+}  // namespace quiesce::kernel

@@ -1,0 +1,214 @@
+// Deferred work: softirq (at irq exit or in ksoftirqd), irq_work (self-IPI), workqueues
+// (kworker), printk and klogd, and smp_call_function_single.
+#include <algorithm>
+#include <cstdio>
+
+#include "sim/kernel/kernel.h"
+
+namespace quiesce::kernel {
+
+// --- softirq -------------------------------------------------------------------------------
+
+void Kernel::open_softirq(int nr, std::function<void()> action) {
+  softirq_vec_.at(static_cast<size_t>(nr)) = std::move(action);
+}
+
+void Kernel::raise_softirq_irqoff(int nr) {
+  Frame f(*this, "raise_softirq_irqoff");
+  might_wake();
+  Cpu& c = this_cpu_data();
+  c.softirq_pending |= 1u << nr;
+  this_core().alu();
+  if (!in_interrupt()) wakeup_softirqd();
+}
+
+void Kernel::raise_softirq(int nr) {
+  const bool flags = local_irq_save();
+  raise_softirq_irqoff(nr);
+  local_irq_restore(flags);
+}
+
+void Kernel::wakeup_softirqd() {
+  Task* t = this_cpu_data().ksoftirqd;
+  if (t && t->state == TaskState::Sleeping) {
+    ++ksoftirqd_wakeups;
+    wake_up_process(*t);
+  }
+}
+
+void Kernel::do_softirq_at_irq_exit() {
+  Cpu& c = this_cpu_data();
+  if (c.softirq_pending && c.softirq_count == 0) __do_softirq();
+}
+
+void Kernel::__do_softirq() {
+  Frame f(*this, "__do_softirq");
+  Cpu& c = this_cpu_data();
+  ++c.softirq_count;
+  int restart = softirq_restart_;
+  while (c.softirq_pending && restart-- > 0) {
+    const uint32_t pending = c.softirq_pending;
+    c.softirq_pending = 0;
+    local_irq_enable();
+    for (int nr = 0; nr < NR_SOFTIRQS; ++nr) {
+      if (!(pending & (1u << nr)) || !softirq_vec_[static_cast<size_t>(nr)]) continue;
+      ++softirqs;
+      softirq_vec_[static_cast<size_t>(nr)]();
+    }
+    local_irq_disable();
+  }
+  --this_cpu_data().softirq_count;
+  if (this_cpu_data().softirq_pending) wakeup_softirqd();
+}
+
+void Kernel::ksoftirqd_loop() {
+  Frame f(*this, "run_ksoftirqd");
+  while (true) {
+    set_current_state(TaskState::Sleeping);
+    if (!this_cpu_data().softirq_pending) schedule();
+    set_current_state(TaskState::Running);
+    local_irq_disable();
+    if (this_cpu_data().softirq_pending) __do_softirq();
+    local_irq_enable();
+    cond_resched();
+  }
+}
+
+// --- irq_work -------------------------------------------------------------------------------
+
+bool Kernel::irq_work_queue(IrqWork& w) {
+  Frame f(*this, "irq_work_queue");
+  if (w.pending) return false;
+  w.pending = true;
+  const bool flags = local_irq_save();
+  Cpu& c = this_cpu_data();
+  c.irq_work_list.push_back(&w);
+  if (c.irq_work_list.size() == 1) this_core().send_ipi(c.id, kIpiIrqWork);  // arch_irq_work_raise
+  local_irq_restore(flags);
+  return true;
+}
+
+void Kernel::irq_work_run() {
+  Cpu& c = this_cpu_data();
+  std::vector<IrqWork*> list;
+  list.swap(c.irq_work_list);
+  for (IrqWork* w : list) {
+    w->pending = false;
+    ++irq_works;
+    Frame f(*this, w->name);
+    if (w->func) w->func();
+  }
+}
+
+// --- workqueues ------------------------------------------------------------------------------
+
+bool Kernel::queue_work_on(int cpu, WorkItem& w) {
+  Frame f(*this, "queue_work_on");
+  if (w.pending) return false;
+  w.pending = true;
+  Cpu& c = cpu_of(cpu);
+  const bool flags = raw_spin_lock_irqsave(*c.pool_lock);
+  c.worklist.push_back(&w);
+  // Like Linux, the idle worker is woken under pool->lock.
+  might_wake();
+  if (c.kworker->state == TaskState::Sleeping) wake_up_process(*c.kworker);
+  raw_spin_unlock_irqrestore(*c.pool_lock, flags);
+  return true;
+}
+
+void Kernel::kworker_loop() {
+  Frame f(*this, "worker_thread");
+  while (true) {
+    Cpu& c = this_cpu_data();
+    raw_spin_lock_irq(*c.pool_lock);
+    if (c.worklist.empty()) {
+      set_current_state(TaskState::Sleeping);
+      raw_spin_unlock_irq(*c.pool_lock);
+      schedule();
+      continue;
+    }
+    WorkItem* w = c.worklist.front();
+    c.worklist.pop_front();
+    w->pending = false;
+    raw_spin_unlock_irq(*c.pool_lock);
+    ++works;
+    Frame g(*this, w->name);
+    if (w->func) w->func();
+  }
+}
+
+// --- printk ---------------------------------------------------------------------------------
+
+namespace {
+std::string dmesg_stamp(Time t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "[%5lld.%06lld] ", static_cast<long long>(t / kSec),
+                static_cast<long long>((t % kSec) / kUs));
+  return buf;
+}
+}  // namespace
+
+void Kernel::printk(const std::string& text) {
+  Frame f(*this, "printk");
+  might_wake();
+  const bool flags = raw_spin_lock_irqsave(*logbuf_lock_);
+  log_.push_back(dmesg_stamp(now()) + text);
+  ++printks;
+  this_core().compute(200);
+  raw_spin_unlock_irqrestore(*logbuf_lock_, flags);
+  wake_up(log_wait_);  // wake klogd / console waiters
+}
+
+void Kernel::printk_deferred(const std::string& text) {
+  Frame f(*this, "printk_deferred");
+  const bool flags = raw_spin_lock_irqsave(*logbuf_lock_);
+  log_.push_back(dmesg_stamp(now()) + text);
+  ++printks;
+  this_core().compute(200);
+  raw_spin_unlock_irqrestore(*logbuf_lock_, flags);
+  irq_work_queue(klogd_work_);
+}
+
+void Kernel::klogd_loop() {
+  Frame f(*this, "klogd");
+  while (true) {
+    wait_event(log_wait_, [this] { return log_read_ < log_.size(); });
+    log_read_ = log_.size();
+    compute(500);
+  }
+}
+
+std::vector<std::string> Kernel::log() const { return log_; }
+
+// --- smp_call_function_single -------------------------------------------------------------------
+
+void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wait) {
+  Frame f(*this, "smp_call_function_single");
+  if (cpu == this_cpu()) {
+    const bool flags = local_irq_save();
+    fn();
+    local_irq_restore(flags);
+    return;
+  }
+  // The csd lock word, in simulated memory: the sender spins on it until the target is done.
+  const Addr csd = alloc(8);
+  Core& core = this_core();
+  if (wait) core.store(csd, 1);
+  cpu_of(cpu).call_queue.push_back([this, fn = std::move(fn), csd, wait] {
+    fn();
+    if (wait) this_core().store(csd, 0);
+  });
+  core.send_ipi(cpu, kIpiCallFunction);
+  if (wait) core.spin_until(csd, [](uint64_t v) { return v == 0; });
+}
+
+void Kernel::call_function_interrupt() {
+  Cpu& c = this_cpu_data();
+  while (!c.call_queue.empty()) {
+    auto fn = std::move(c.call_queue.front());
+    c.call_queue.pop_front();
+    fn();
+  }
+}
+
+}  // namespace quiesce::kernel

@@ -1,0 +1,64 @@
+#include "sim/metrics/kernel_metrics.h"
+
+#include <map>
+
+namespace quiesce {
+namespace {
+
+void hist(std::vector<Metric>& m, const std::string& name, const Histogram& h) {
+  m.push_back({name + ".count", static_cast<double>(h.count()), "count"});
+  m.push_back({name + ".p50_ns", static_cast<double>(h.percentile(0.5)) / 1e3, "ns"});
+  m.push_back({name + ".p99_ns", static_cast<double>(h.percentile(0.99)) / 1e3, "ns"});
+  m.push_back({name + ".max_ns", static_cast<double>(h.max()) / 1e3, "ns"});
+}
+
+}  // namespace
+
+void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vector<Detail>& d) {
+  const kernel::KernelOutcome& out = k.outcome();
+  m.push_back({"deadlock", out.kind == "deadlock" ? 1.0 : 0.0, "bool"});
+  if (out.kind == "deadlock") m.push_back({"deadlock.time_ns", static_cast<double>(out.when) / 1e3, "ns"});
+  const auto& reports = k.lockdep().reports();
+  m.push_back({"lockdep_reports", static_cast<double>(reports.size()), "count"});
+  std::map<std::string, int> by_kind;
+  for (const char* kind : {"circular", "recursive", "inconsistent", "irq_safe_unsafe", "invalid_context",
+                           "invalid_wait_context", "might_wake"}) {
+    by_kind[kind] = 0;
+  }
+  for (const auto& r : reports) ++by_kind[r.kind];
+  for (const auto& [kind, n] : by_kind) m.push_back({"lockdep." + kind, static_cast<double>(n), "count"});
+  if (!reports.empty()) {
+    m.push_back({"lockdep.first_report_ns", static_cast<double>(reports.front().when) / 1e3, "ns"});
+    d.emplace_back("lockdep.first_report", reports.front().title);
+  }
+  // Time to first detection by either detector.
+  double first = -1;
+  if (!reports.empty()) first = static_cast<double>(reports.front().when) / 1e3;
+  if (out.kind == "deadlock" && (first < 0 || out.when / 1e3 < first)) first = static_cast<double>(out.when) / 1e3;
+  if (first >= 0) m.push_back({"detection.first_ns", first, "ns"});
+
+  InterruptController& irq = k.platform().irq();
+  hist(m, "irq_latency.sgi", irq.latency_sgi);
+  hist(m, "irq_latency.ppi", irq.latency_ppi);
+  hist(m, "irq_latency.spi", irq.latency_spi);
+  double irq_max = std::max({irq.latency_sgi.max(), irq.latency_ppi.max(), irq.latency_spi.max()}) / 1e3;
+  m.push_back({"irq_latency.max_ns", irq_max, "ns"});
+  hist(m, "wakeup_latency", k.wakeup_latency);
+  const auto& io = k.max_irqs_off();
+  m.push_back({"irqs_off.max_ns", static_cast<double>(io.length) / 1e3, "ns"});
+  if (io.length > 0) {
+    m.push_back({"irqs_off.max_cpu", static_cast<double>(io.cpu), "cpu"});
+    d.emplace_back("irqs_off.max", "CPU" + std::to_string(io.cpu) + " from " + io.begin_site + " to " + io.end_site +
+                                       " at " + format_time(io.start));
+  }
+  const auto& po = k.max_preempt_off();
+  m.push_back({"preempt_off.max_ns", static_cast<double>(po.length) / 1e3, "ns"});
+  if (po.length > 0) {
+    d.emplace_back("preempt_off.max", "CPU" + std::to_string(po.cpu) + " from " + po.begin_site + " to " + po.end_site +
+                                          " at " + format_time(po.start));
+  }
+  m.push_back({"context_switches", static_cast<double>(k.context_switches.value()), "count"});
+  if (!out.kind.empty()) d.emplace_back("outcome", out.detail);
+}
+
+}  // namespace quiesce

@@ -1,0 +1,336 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "sim/workload/kernel_tasks.h"
+
+#include <systemc>
+
+#include <cstdio>
+#include <sstream>
+
+#include "sim/workload/op_program.h"
+
+namespace quiesce {
+namespace {
+
+using kernel::Kernel;
+using kernel::Task;
+using kernel::TaskSpec;
+
+// Keys every task-creating entry shares.
+struct TaskParams : ParamGroup {
+  explicit TaskParams(const char* doc) : ParamGroup("", doc) {
+    priority.range(0, 99);
+    cpu.range(-1, kMaxCores - 1);
+  }
+  Param<std::string> task{this, "task", "", "workload type"};
+  Param<std::string> name{this, "name", "", "task name (default: the type and the entry's index)"};
+  Param<int64_t> cpu{this, "cpu", "-1", "pin to this CPU (-1: any)"};
+  Param<int64_t> priority{this, "priority", "0", "SCHED_FIFO priority 1..99, or 0 for a normal task"};
+  Param<Duration> start{this, "start", "0ns", "when the task is first woken"};
+};
+
+void check_cpu(const ConfigNode& entry, int64_t cpu, const Topology& topo) {
+  if (cpu >= topo.cores) {
+    entry["cpu"].fail("CPU " + std::to_string(cpu) + " is past the core count (" + std::to_string(topo.cores) + ")");
+  }
+}
+
+TaskSpec spec_of(const TaskParams& p) {
+  TaskSpec s;
+  s.cpu = static_cast<int>(p.cpu());
+  s.policy = p.priority() > 0 ? kernel::Policy::Fifo : kernel::Policy::Normal;
+  s.rt_priority = static_cast<int>(p.priority());
+  return s;
+}
+
+// Creates a task; a later `start` is a kernel sleep at the top of its body.
+Task& spawn_task(Kernel& k, const std::string& name, TaskSpec spec, Time start, std::function<void()> body) {
+  spec.start = true;
+  return k.create_task(name, spec, [&k, start, body = std::move(body)] {
+    if (start > 0) k.sleep_until(start);
+    body();
+  });
+}
+
+std::string default_name(const ConfigNode& entry, size_t index) {
+  ConfigNode n = entry["name"];
+  if (n.present()) return n.scalar();
+  return entry["task"].scalar() + std::to_string(index);
+}
+
+// --- program ------------------------------------------------------------------------------
+
+struct ProgramParams : TaskParams {
+  ProgramParams() : TaskParams("program: a task whose body is an op-program") {}
+};
+
+class ProgramTask : public Workload {
+ public:
+  ProgramTask(std::string name, TaskSpec spec, Time start, std::vector<Op> program)
+      : name_(std::move(name)), spec_(spec), start_(start), program_(std::move(program)) {}
+  void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
+    runner_ = std::make_unique<ProgramRunner>(*k, *shared, seed_, "task." + name_);
+    Task& t = spawn_task(*k, name_, spec_, start_, [this] {
+      runner_->run(program_);
+      done_ = true;
+      signal_finished();
+    });
+    shared->tasks[name_] = &t;
+  }
+  bool finished() const override { return done_; }
+  void report(WorkloadReport&) const override {}
+  void set_seed(uint64_t s) { seed_ = s; }
+
+ private:
+  std::string name_;
+  TaskSpec spec_;
+  Time start_;
+  std::vector<Op> program_;
+  std::unique_ptr<ProgramRunner> runner_;
+  uint64_t seed_ = 1;
+  bool done_ = false;
+};
+
+// --- sleeper -----------------------------------------------------------------------------
+
+struct SleeperParams : TaskParams {
+  SleeperParams() : TaskParams("sleeper: computes for `run`, sleeps for `sleep`, `loops` times (0 = forever)") {
+    loops.range(0, 1e9);
+  }
+  Param<Duration> run{this, "run", "30us", "compute time per loop"};
+  Param<Distribution> sleep{this, "sleep", "10us", "sleep per loop (a time or a distribution)"};
+  Param<int64_t> loops{this, "loops", "0", "iterations (0 = until the run ends)"};
+};
+
+class Sleeper : public Workload {
+ public:
+  Sleeper(std::string name, TaskSpec spec, Time start, Time run, Distribution sleep, int64_t loops, uint64_t seed)
+      : name_(std::move(name)), spec_(spec), start_(start), run_(run), sleep_(std::move(sleep)), loops_(loops),
+        rng_(seed, "task." + name_) {}
+  void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
+    Task& t = spawn_task(*k, name_, spec_, start_, [this, k] {
+      for (int64_t i = 0; loops_ == 0 || i < loops_; ++i) {
+        k->compute_for(run_);
+        k->sleep_for(sleep_.sample(rng_));
+      }
+      done_ = true;
+      signal_finished();
+    });
+    shared->tasks[name_] = &t;
+  }
+  bool finished() const override { return done_; }
+  bool bounded() const override { return loops_ > 0; }
+  void report(WorkloadReport&) const override {}
+
+ private:
+  std::string name_;
+  TaskSpec spec_;
+  Time start_, run_;
+  Distribution sleep_;
+  int64_t loops_;
+  Rng rng_;
+  bool done_ = false;
+};
+
+// --- cyclictest ----------------------------------------------------------------------------
+
+struct CyclictestParams : TaskParams {
+  CyclictestParams() : TaskParams("cyclictest: per-CPU RT threads sleeping `interval`, measuring wakeup latency") {
+    loops.range(0, 1e9);
+  }
+  Param<std::string> cpus{this, "cpus", "all", "`all` (one thread per CPU) or one CPU number"};
+  Param<Duration> interval{this, "interval", "100us", "timer interval"};
+  Param<int64_t> loops{this, "loops", "0", "wakeups per thread (0 = until the run ends)"};
+};
+
+class Cyclictest : public Workload {
+ public:
+  Cyclictest(std::string name, std::vector<int> cpus, int prio, Time interval, int64_t loops)
+      : name_(std::move(name)), cpus_(std::move(cpus)), prio_(prio), interval_(interval), loops_(loops) {}
+  void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
+    hist_ = std::make_unique<StatGroup>(nullptr, name_);
+    latency_ = std::make_unique<Histogram>(hist_.get(), "latency", "cyclictest wakeup latency", "ps");
+    for (int cpu : cpus_) {
+      TaskSpec s;
+      s.cpu = cpu;
+      s.policy = prio_ > 0 ? kernel::Policy::Fifo : kernel::Policy::Normal;
+      s.rt_priority = prio_;
+      std::string tname = name_ + "/" + std::to_string(cpu);
+      Task& t = k->create_task(tname, s, [this, k] {
+        Time next = k->now() + interval_;
+        for (int64_t i = 0; loops_ == 0 || i < loops_; ++i) {
+          k->sleep_until(next);
+          next += interval_;
+        }
+        if (++done_ == static_cast<int>(cpus_.size())) signal_finished();
+      });
+      t.wakeup_latency = latency_.get();
+      shared->tasks[tname] = &t;
+    }
+  }
+  bool finished() const override { return done_ == static_cast<int>(cpus_.size()); }
+  bool bounded() const override { return loops_ > 0; }
+  void report(WorkloadReport& out) const override {
+    out.metrics.push_back({name_ + ".samples", static_cast<double>(latency_->count()), "count"});
+    out.metrics.push_back({name_ + ".latency.p50_ns", static_cast<double>(latency_->percentile(0.5)) / 1e3, "ns"});
+    out.metrics.push_back({name_ + ".latency.p99_ns", static_cast<double>(latency_->percentile(0.99)) / 1e3, "ns"});
+    out.metrics.push_back({name_ + ".latency.max_ns", static_cast<double>(latency_->max()) / 1e3, "ns"});
+  }
+
+ private:
+  std::string name_;
+  std::vector<int> cpus_;
+  int prio_;
+  Time interval_;
+  int64_t loops_;
+  std::unique_ptr<StatGroup> hist_;
+  std::unique_ptr<Histogram> latency_;
+  int done_ = 0;
+};
+
+// --- device interrupts --------------------------------------------------------------------------
+
+struct DeviceParams : ParamGroup {
+  DeviceParams() : ParamGroup("", "irq: a device interrupt source (an SPI routed to one CPU)") { cpu.range(0, kMaxCores - 1); }
+  Param<std::string> irq{this, "irq", "dev", "device name (the handler's name in traces)"};
+  Param<int64_t> cpu{this, "cpu", "0", "the CPU the interrupt is routed to"};
+  Param<Distribution> period{this, "period", "100us", "time between interrupts (a time or a distribution)"};
+  Param<Latency> handler{this, "handler", "2us", "handler time, when there is no `program`"};
+  Param<Duration> start{this, "start", "0ns", "first interrupt no earlier than this"};
+};
+
+class IrqSource : public Workload {
+ public:
+  IrqSource(std::string name, int cpu, IrqId id, Distribution period, Latency handler, Time start,
+            std::vector<Op> program, uint64_t seed)
+      : name_(std::move(name)), cpu_(cpu), id_(id), period_(std::move(period)), handler_(handler), start_(start),
+        program_(std::move(program)), rng_(seed, "irq." + name_) {}
+  void elaborate(Platform& p, Kernel* k, SharedObjects* shared) override {
+    if (!program_.empty()) runner_ = std::make_unique<ProgramRunner>(*k, *shared, 1, "irq." + name_);
+    const Time handler_ps = handler_.to_ps(p.period());
+    k->request_irq(id_, name_.c_str(), [this, k, handler_ps] {
+      ++count_;
+      if (runner_) {
+        runner_->run(program_);
+      } else {
+        k->compute_for(handler_ps);
+      }
+    });
+    // The device posts each interrupt at least 2 x lookahead ahead, as exact mode needs.
+    const Time ahead = 2 * p.lookahead();
+    sc_core::sc_spawn_options o;
+    o.set_stack_size(32 * 1024);
+    sc_core::sc_spawn(
+        [this, k, ahead] {
+          Time next = std::max(start_, ahead) + period_.sample(rng_);
+          while (true) {
+            const Time now = static_cast<Time>(sc_core::sc_time_stamp().value());
+            if (next - ahead > now) {
+              sc_core::wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(next - ahead - now)));
+            }
+            k->raise_device_irq(cpu_, id_, next);
+            next += std::max<Time>(period_.sample(rng_), 1);
+          }
+        },
+        ("device." + name_).c_str(), &o);
+  }
+  bool finished() const override { return true; }
+  bool bounded() const override { return false; }
+  void report(WorkloadReport& out) const override {
+    out.metrics.push_back({"irq." + name_ + ".count", static_cast<double>(count_), "count"});
+  }
+
+ private:
+  std::string name_;
+  int cpu_;
+  IrqId id_;
+  Distribution period_;
+  Latency handler_;
+  Time start_;
+  std::vector<Op> program_;
+  Rng rng_;
+  std::unique_ptr<ProgramRunner> runner_;
+  uint64_t count_ = 0;
+};
+
+}  // namespace
+
+WorkloadType program_type() {
+  WorkloadType t;
+  t.name = "program";
+  t.doc = "a task whose body is an op-program of kernel primitives (`program:` list)";
+  t.params = [] { return std::make_unique<ProgramParams>(); };
+  t.extra_keys = {"program"};
+  t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+    ProgramParams p;
+    p.load(e);
+    check_cpu(e, p.cpu(), env.topology);
+    if (!e["program"].present()) e.fail("a program task needs 'program:' (a list of primitives)");
+    auto w = std::make_unique<ProgramTask>(default_name(e, env.entry_index), spec_of(p), p.start().ps,
+                                           parse_program(e["program"], env));
+    w->set_seed(env.seed);
+    return w;
+  };
+  return t;
+}
+
+WorkloadType sleeper_type() {
+  WorkloadType t;
+  t.name = "sleeper";
+  t.doc = "computes for `run`, then sleeps, in a loop";
+  t.params = [] { return std::make_unique<SleeperParams>(); };
+  t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+    SleeperParams p;
+    p.load(e);
+    check_cpu(e, p.cpu(), env.topology);
+    return std::make_unique<Sleeper>(default_name(e, env.entry_index), spec_of(p), p.start().ps, p.run().ps, p.sleep(),
+                                     p.loops(), env.seed);
+  };
+  return t;
+}
+
+WorkloadType cyclictest_type() {
+  WorkloadType t;
+  t.name = "cyclictest";
+  t.doc = "per-CPU SCHED_FIFO timer threads measuring wakeup latency (rt-tests' cyclictest)";
+  t.params = [] {
+    auto p = std::make_unique<CyclictestParams>();
+    return std::unique_ptr<ParamGroup>(std::move(p));
+  };
+  t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+    CyclictestParams p;
+    p.load(e);
+    std::vector<int> cpus;
+    if (p.cpus() == "all") {
+      for (int c = 0; c < env.topology.cores; ++c) cpus.push_back(c);
+    } else {
+      char* end = nullptr;
+      long c = std::strtol(p.cpus().c_str(), &end, 10);
+      if (*end || c < 0 || c >= env.topology.cores) e["cpus"].fail("expected `all` or a CPU below " + std::to_string(env.topology.cores));
+      cpus.push_back(static_cast<int>(c));
+    }
+    int prio = e["priority"].present() ? static_cast<int>(p.priority()) : 99;
+    if (p.interval().ps <= 0) e["interval"].fail("interval must be positive");
+    return std::make_unique<Cyclictest>(default_name(e, env.entry_index), cpus, prio, p.interval().ps, p.loops());
+  };
+  return t;
+}
+
+WorkloadType irq_type() {
+  WorkloadType t;
+  t.name = "irq";
+  t.doc = "a device interrupt source: `irq: NAME`, `cpu`, `period`, and `handler` time or `program`";
+  t.params = [] { return std::make_unique<DeviceParams>(); };
+  t.extra_keys = {"program"};
+  t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+    DeviceParams p;
+    p.load(e);
+    if (p.cpu() >= env.topology.cores) e["cpu"].fail("CPU " + std::to_string(p.cpu()) + " is past the core count");
+    std::vector<Op> program;
+    if (e["program"].present()) program = parse_program(e["program"], env);
+    return std::make_unique<IrqSource>(p.irq(), static_cast<int>(p.cpu()), kernel::kFirstDeviceIrq + env.irq_index,
+                                       p.period(), p.handler(), p.start().ps, std::move(program), env.seed);
+  };
+  return t;
+}
+
+}  // namespace quiesce
