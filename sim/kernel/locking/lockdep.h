@@ -42,7 +42,7 @@ struct LockdepContext {
   bool in_softirq = false;
   bool hardirqs_enabled = true;
   bool softirqs_enabled = true;
-  int preempt_count = 0;  // explicit preempt_disable() depth, for might_sleep
+  int preempt_count = 0;  // preempt_disable() depth (held spin locks count as atomic anyway)
   Time now = 0;           // simulated time, for the splat's timestamp
   // Kernel-model function names, innermost first. A trace is the acquisition site followed
   // by this (the site is not repeated when it is already the innermost frame).
@@ -109,9 +109,14 @@ class Lockdep {
   // held classes become irq-unsafe, as trace_hardirqs_on() marks them in Linux.
   void irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                     const std::string& site);
+  // A bug in atomic context: preempt_count > 0, hardirqs off, in an irq, or holding a spin
+  // lock of either kind. Reported once per site.
   void might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                    const std::string& site);
-  // No-op unless constructed with might_wake_enabled. Each (site, held class) reported once.
+  // A wakeup (pi_lock, then rq->lock) at `site`: a hazard while holding a scheduler class, or
+  // a class the graph already reaches from one. No-op unless constructed with
+  // might_wake_enabled; at most one report per call (the most recently taken such lock),
+  // each (site, held class) once.
   void might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                   const std::string& site);
 
