@@ -35,7 +35,8 @@ ConfigError::ConfigError(std::string where, std::string path, std::string messag
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
-  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  // Close enough: a third of the word, at least two edits, but never the whole word.
+  size_t best_d = std::min(std::max<size_t>(2, word.size() / 3) + 1, word.size());
   for (const auto& c : candidates) {
     size_t d = edit_distance(word, c);
     if (d < best_d) {

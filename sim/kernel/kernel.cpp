@@ -95,7 +95,7 @@ LockdepContext Kernel::lockdep_ctx() {
   ctx.task = t.comm;
   ctx.pid = t.pid;
   ctx.in_hardirq = c.hardirq_depth() > 0;
-  ctx.in_softirq = cpu_of(t.cpu).softirq_count > 0 && !ctx.in_hardirq;
+  ctx.in_softirq = cpu_of(t.cpu).serving_softirq > 0 && !ctx.in_hardirq;
   ctx.hardirqs_enabled = c.irqs_enabled();
   ctx.softirqs_enabled = cpu_of(t.cpu).softirq_count == 0;
   ctx.preempt_count = c.preempt_count();
@@ -298,9 +298,9 @@ void Kernel::irqs_off_begin(Cpu& c, Time at, const char* site) {
   c.irqoff_site = site;
 }
 
-void Kernel::irqs_off_end(Cpu& c, const char* site) {
+void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
   if (c.irqoff_since < 0) return;
-  const Time now = core(c.id).now();
+  const Time now = core(c.id).now() + extra;
   const Time len = now - c.irqoff_since;
   irqs_off.record(len);
   if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
@@ -346,7 +346,7 @@ void Kernel::local_irq_disable() {
 void Kernel::local_irq_enable() {
   Core& core = this_core();
   const bool was = core.irqs_enabled();
-  if (!was) irqs_off_end(this_cpu_data(), site());
+  if (!was) irqs_off_end(this_cpu_data(), site(), core.irq_flag_cost());
   Task& t = current();
   if (!was && lockdep_.enabled() && !t.held_locks.empty()) {
     // Held locks become hardirq-unsafe (trace_hardirqs_on); check before the enabling

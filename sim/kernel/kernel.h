@@ -258,7 +258,8 @@ class Kernel : public IrqHandler {
     int id = 0;
     Rq rq;
     bool need_resched = false;
-    int softirq_count = 0;
+    int softirq_count = 0;    // bh-disable depth, including while serving softirqs
+    int serving_softirq = 0;  // inside __do_softirq (lockdep's softirq context)
     uint32_t softirq_pending = 0;
     Task* ksoftirqd = nullptr;
     Task* kworker = nullptr;
@@ -316,7 +317,7 @@ class Kernel : public IrqHandler {
 
   // tracing (kernel.cpp)
   void irqs_off_begin(Cpu& c, Time at, const char* site);
-  void irqs_off_end(Cpu& c, const char* site);
+  void irqs_off_end(Cpu& c, const char* site, Time extra = 0);
   void preempt_off_begin(Cpu& c, const char* site);
   void preempt_off_end(Cpu& c, const char* site);
 

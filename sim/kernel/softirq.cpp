@@ -45,6 +45,7 @@ void Kernel::__do_softirq() {
   Frame f(*this, "__do_softirq");
   Cpu& c = this_cpu_data();
   ++c.softirq_count;
+  ++c.serving_softirq;
   int restart = softirq_restart_;
   while (c.softirq_pending && restart-- > 0) {
     const uint32_t pending = c.softirq_pending;
@@ -57,6 +58,7 @@ void Kernel::__do_softirq() {
     }
     local_irq_disable();
   }
+  --this_cpu_data().serving_softirq;
   --this_cpu_data().softirq_count;
   if (this_cpu_data().softirq_pending) wakeup_softirqd();
 }

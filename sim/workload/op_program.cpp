@@ -28,7 +28,7 @@ const Simple kLockOps[] = {
     {"trylock", Op::Kind::Trylock},    {"mutex_lock", Op::Kind::MutexLock},
     {"mutex_unlock", Op::Kind::MutexUnlock},
 };
-const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "raise_softirq", "queue_work",
+const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", "wait_on", "raise_softirq", "queue_work",
                         "printk", "printk_deferred", "repeat", "choose", "frame"};
 
 std::vector<std::string> all_op_names() {
@@ -159,6 +159,11 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
     }
     return op;
   }
+  if (key == "wake_up" || key == "wait_on") {
+    op.kind = key == "wake_up" ? Op::Kind::WakeUp : Op::Kind::WaitOn;
+    op.name = v.scalar("a wait queue name");
+    return op;
+  }
   if (key == "raise_softirq") {
     op.kind = Op::Kind::RaiseSoftirq;
     std::string s = v.scalar("a softirq number or name");
@@ -244,8 +249,10 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::UnlockBh: k_.raw_spin_unlock_bh(*shared_.locks.at(op.name)); break;
       case Op::Kind::Trylock: k_.raw_spin_trylock(*shared_.locks.at(op.name)); break;
       case Op::Kind::MutexLock:
-        k_.might_sleep();
-        if (k_.in_interrupt()) break;
+        if (k_.in_interrupt()) {
+          k_.might_sleep();
+          break;
+        }
         k_.mutex_lock(*shared_.mutexes.at(op.name));
         break;
       case Op::Kind::MutexUnlock: k_.mutex_unlock(*shared_.mutexes.at(op.name)); break;
@@ -254,11 +261,25 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::Load: k_.this_core().load(shared_.var(op.name)); break;
       case Op::Kind::Store: k_.this_core().store(shared_.var(op.name), 1); break;
       case Op::Kind::Sleep:
-        k_.might_sleep();
-        if (k_.in_interrupt()) break;
+        if (k_.in_interrupt()) {
+          k_.might_sleep();  // reported; a handler cannot sleep
+          break;
+        }
         k_.sleep_for(op.dist->sample(rng_));
         break;
       case Op::Kind::Wake: k_.wake_up_process(*shared_.tasks.at(op.name)); break;
+      case Op::Kind::WakeUp:
+        shared_.queue_wakes[op.name] = shared_.queue_waits[op.name];
+        k_.wake_up(shared_.queue(op.name));
+        break;
+      case Op::Kind::WaitOn: {
+        k_.might_sleep();
+        if (k_.in_interrupt()) break;
+        kernel::WaitQueue& q = shared_.queue(op.name);
+        const uint64_t gen = ++shared_.queue_waits[op.name];
+        k_.wait_event(q, [this, &op, gen] { return shared_.queue_wakes[op.name] >= gen; });
+        break;
+      }
       case Op::Kind::RaiseSoftirq: k_.raise_softirq(static_cast<int>(op.n)); break;
       case Op::Kind::QueueWork: {
         auto& slot = works_[&op];

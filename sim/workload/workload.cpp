@@ -111,6 +111,12 @@ Addr SharedObjects::var(const std::string& name) {
   return a;
 }
 
+kernel::WaitQueue& SharedObjects::queue(const std::string& name) {
+  auto& q = queues[name];
+  if (!q) q = std::make_unique<kernel::WaitQueue>(kernel->make_wait_queue(name));
+  return *q;
+}
+
 void SharedObjects::create_locks(const std::vector<LockDecl>& decls) {
   for (const auto& d : decls) {
     if (d.kind == "mutex") {

@@ -98,6 +98,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   }
 
   bool irqs_enabled() const { return irq_enabled_; }
+  // What one interrupt-flag instruction costs (an irqs-off section ends when the enabling
+  // instruction retires).
+  Time irq_flag_cost() const { return cost_.irq_flag * period_; }
   void local_irq_disable();
   void local_irq_enable();
   bool local_irq_save();             // returns the previous state

@@ -168,9 +168,9 @@ void Kernel::might_wake() {
 }
 
 void Kernel::mutex_lock(Mutex& m) {
+  const char* caller = site();
+  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, m.cls->id, caller);
   Frame f(*this, "mutex_lock");
-  might_sleep();
-  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, m.cls->id, "mutex_lock");
   Task& me = current();
   const Time start = now();
   bool contended = false;

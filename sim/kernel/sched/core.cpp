@@ -123,6 +123,7 @@ void Kernel::__schedule(bool preempt) {
   ++next->switches;
   this_core().compute(static_cast<uint64_t>(switch_cost_));
   context_switch(c, prev, next);
+  if (prev->state == TaskState::Dead) return;  // its thread ends; next finishes the switch
   // prev runs again (possibly much later): finish the switch that brought it back.
   finish_task_switch(prev);
 }

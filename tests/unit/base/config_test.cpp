@@ -73,6 +73,7 @@ TEST(Config, CopiesRebindRatherThanOverwrite) {
 TEST(Config, DidYouMeanOnlySuggestsCloseWords) {
   EXPECT_EQ(did_you_mean("cors", {"cores", "clock"}), "cores");
   EXPECT_EQ(did_you_mean("zzzzzz", {"cores", "clock"}), "");
+  EXPECT_EQ(did_you_mean("B", {"A"}), "") << "a one-letter name is not a typo of another";
 }
 
 }  // namespace

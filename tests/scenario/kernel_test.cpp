@@ -1,0 +1,124 @@
+// The kernel issue's scenario acceptance: real YAML scenarios through the real binary,
+// asserting outcomes from result.json and lockdep.log.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/scenario/run_cli.h"
+
+namespace quiesce::test {
+namespace {
+
+double metric(const std::string& json, const std::string& name) {
+  std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": (-?[0-9.e+]+))re");
+  std::smatch m;
+  if (!std::regex_search(json, m, re)) return -12345;
+  return std::stod(m[1]);
+}
+
+std::string outcome(const std::string& json) {
+  std::smatch m;
+  std::regex re(R"re("outcome": "([a-z_]+)")re");
+  return std::regex_search(json, m, re) ? m[1].str() : "";
+}
+
+struct PointRun {
+  CliResult cli;
+  std::string json, lockdep;
+};
+
+PointRun run(const std::string& scenario, const std::vector<std::string>& extra = {}) {
+  std::string out = temp_dir("k");
+  std::vector<std::string> args = {"run", "tests/scenario/kernel/" + scenario, "--out", out, "-q"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  PointRun r;
+  r.cli = run_cli(args);
+  r.json = read_file(out + "/result.json");
+  r.lockdep = read_file(out + "/lockdep.log");
+  return r;
+}
+
+// Each scenario's own `expect:` block holds: exit code 0.
+class KernelScenario : public ::testing::TestWithParam<const char*> {};
+TEST_P(KernelScenario, MeetsItsExpectations) {
+  PointRun r = run(GetParam());
+  EXPECT_EQ(r.cli.code, 0) << r.cli.out << r.cli.err << r.json;
+}
+INSTANTIATE_TEST_SUITE_P(Files, KernelScenario,
+                         ::testing::Values("aa_recursive.yaml", "irq_inconsistent.yaml", "clean_hierarchy.yaml",
+                                           "sleep_in_atomic.yaml", "might_wake.yaml"),
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           std::string n = i.param;
+                           return n.substr(0, n.find('.'));
+                         });
+
+TEST(Abba, EverySeedWarnsAndOverlappingSeedsDeadlock) {
+  int deadlocks = 0, warnings_only = 0;
+  for (int seed = 1; seed <= 6; ++seed) {
+    PointRun r = run("abba.yaml", {"--seed", std::to_string(seed)});
+    ASSERT_EQ(r.cli.code, 0) << r.cli.err;
+    EXPECT_EQ(metric(r.json, "lockdep.circular"), 1) << "seed " << seed;
+    EXPECT_NE(r.lockdep.find("WARNING: possible circular locking dependency detected"), std::string::npos);
+    EXPECT_NE(r.lockdep.find("lock(lock_A);"), std::string::npos);
+    if (outcome(r.json) == "deadlock") {
+      ++deadlocks;
+      EXPECT_EQ(metric(r.json, "deadlock"), 1);
+      EXPECT_NE(r.json.find("CPU0 spins on"), std::string::npos) << r.json;
+      EXPECT_NE(r.json.find("CPU1 spins on"), std::string::npos) << r.json;
+    } else {
+      EXPECT_EQ(outcome(r.json), "ok");
+      ++warnings_only;
+    }
+  }
+  EXPECT_GE(deadlocks, 1);
+  EXPECT_GE(warnings_only, 1);
+}
+
+TEST(Abba, PinnedSeedsDeadlockOrOnlyWarn) {
+  PointRun a = run("abba.yaml", {"--seed", "1"});
+  EXPECT_EQ(outcome(a.json), "deadlock");
+  PointRun b = run("abba.yaml", {"--seed", "2"});
+  EXPECT_EQ(outcome(b.json), "ok");
+  EXPECT_EQ(metric(b.json, "lockdep.circular"), 1);
+}
+
+TEST(MightWake, OffReportsNothing) {
+  PointRun r = run("might_wake.yaml", {"--set", "kernel.lockdep.might_wake=false"});
+  EXPECT_EQ(r.cli.code, 1) << "its expect: asks for the report";
+  EXPECT_EQ(metric(r.json, "lockdep_reports"), 0);
+  EXPECT_EQ(r.lockdep, "");
+}
+
+TEST(KernelDeterminism, SameSeedSameBytes) {
+  std::string a = temp_dir("kd-a"), b = temp_dir("kd-b");
+  for (const std::string& out : {a, b}) {
+    CliResult r = run_cli({"run", "tests/scenario/kernel/clean_hierarchy.yaml", "--out", out, "-q", "--seed", "3"});
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  for (const char* f : {"/result.json", "/stats.txt", "/lockdep.log"}) {
+    EXPECT_EQ(read_file(a + f), read_file(b + f)) << f;
+  }
+  EXPECT_FALSE(read_file(a + "/stats.txt").empty());
+}
+
+TEST(KernelInput, UndeclaredLocksAndUnknownPrimitivesAreClearErrors) {
+  std::string dir = temp_dir("kbad");
+  std::string p = write_temp(dir, "s.yaml",
+                             "name: x\nlocks: {A: {}}\nworkload:\n  - task: program\n    program: [{lock: B}]\n");
+  CliResult r = run_cli({"run", p});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(p + ":5:22: error: 'workload[0].program[0].lock': lock 'B' is not declared"), std::string::npos)
+      << r.err;
+  p = write_temp(dir, "t.yaml", "name: x\nworkload:\n  - task: program\n    program: [local_irq_sav]\n");
+  r = run_cli({"run", p});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'local_irq_save'?"), std::string::npos) << r.err;
+  p = write_temp(dir, "u.yaml",
+                 "name: x\nworkload:\n  - {task: sleeper, name: a}\n  - {task: sleeper, name: a}\n");
+  r = run_cli({"run", p});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("duplicate task name 'a'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace quiesce::test

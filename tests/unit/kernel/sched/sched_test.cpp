@@ -1,0 +1,147 @@
+// Exact timing of the kernel model: with every other cost zeroed, a wakeup costs exactly
+// the modelled irq entry + try_to_wake_up + context switch; an interrupt raised at the
+// start of an N-cycle irq-off section waits exactly N cycles more than one raised outside.
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include <gtest/gtest.h>
+
+#include <systemc>
+
+#include "sim/base/config.h"
+#include "sim/kernel/kernel.h"
+
+namespace quiesce::kernel {
+namespace {
+
+using Sets = std::vector<std::pair<std::string, std::string>>;
+
+// generic-smp at 2 GHz (500 ps a cycle) with every cost zero except the named ones.
+struct Machine {
+  explicit Machine(const std::vector<std::pair<std::string, std::string>>& sets) {
+    ConfigNode tree = load_yaml_file(platforms_dir() + "/generic-smp.yaml");
+    std::vector<std::pair<std::string, std::string>> all = {
+        {"core.op.alu", "0"},          {"core.op.atomic", "0"},      {"core.op.irq_flag", "0"},
+        {"core.op.preempt", "0"},      {"core.op.irq_entry", "300"}, {"core.op.irq_exit", "0"},
+        {"core.op.pipeline_flush", "0"}, {"core.op.timer_program", "0"}, {"mem.l1.hit", "0"},
+        {"mem.llc.hit", "0ns"},        {"mem.dram", "0ns"},          {"mem.c2c.same_cluster", "0ns"},
+        {"mem.c2c.same_socket", "0ns"}, {"mem.c2c.cross_socket", "0ns"}, {"irq.ipi.receive_cost", "0"}};
+    for (const auto& s : sets) all.push_back(s);
+    for (const auto& [k, v] : all) set_by_path(tree, k, YAML::Node(v), "test");
+    cfg.load(tree);
+    ConfigNode kt = parse_yaml("kernel: {sched: {switch_cost: 400, wakeup_cost: 150}}", "test");
+    kparams.load(kt);
+    platform = std::make_unique<Platform>(cfg, 0, 1, &stats);
+    kernel = std::make_unique<Kernel>(*platform, kparams, 1, &stats);
+  }
+  void run(Time t) { sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(t))); }
+
+  StatRegistry stats;
+  PlatformConfig cfg;
+  KernelParams kparams;
+  std::unique_ptr<Platform> platform;
+  std::unique_ptr<Kernel> kernel;
+};
+
+TEST(KernelWakeup, RtTaskOnIdleCpuWakesAfterIrqEntryWakeupAndSwitchToTheCycle) {
+  Machine m(Sets{});
+  Kernel& k = *m.kernel;
+  Time woke = -1;
+  TaskSpec spec{1, Policy::Fifo, 50, true};
+  k.create_task("rt", spec, [&] {
+    k.sleep_until(50 * kUs);
+    woke = k.now();
+  });
+  m.run(200 * kUs);
+  const Time cycle = 500;
+  const Time expected = (300 + 150 + 400) * cycle;  // irq entry + try_to_wake_up + switch
+  EXPECT_EQ(woke, 50 * kUs + expected);
+  EXPECT_EQ(k.wakeup_latency.count(), 1u);
+  EXPECT_EQ(k.wakeup_latency.min(), expected);
+  EXPECT_EQ(k.wakeup_latency.max(), expected);
+}
+
+TEST(KernelWakeup, EachModelledCostAddsExactlyItsCycles) {
+  Machine m(Sets{{"core.op.irq_entry", "500"}});
+  Kernel& k = *m.kernel;
+  k.create_task("rt", TaskSpec{2, Policy::Fifo, 50, true}, [&] { k.sleep_until(30 * kUs); });
+  m.run(100 * kUs);
+  EXPECT_EQ(k.wakeup_latency.max(), (500 + 150 + 400) * 500);
+}
+
+TEST(KernelIrqsOff, InterruptRaisedAtSectionStartWaitsExactlyTheSection) {
+  Machine m(Sets{{"core.op.irq_flag", "1"}});
+  Kernel& k = *m.kernel;
+  const IrqId inside = kFirstDeviceIrq, outside = kFirstDeviceIrq + 1;
+  std::vector<std::pair<IrqId, Time>> entries;
+  k.request_irq(inside, "inside", [&] { entries.emplace_back(inside, k.now()); });
+  k.request_irq(outside, "outside", [&] { entries.emplace_back(outside, k.now()); });
+  const uint64_t n = 10000;
+  Time raised_in = 0, raised_out = 0;
+  k.create_task("t", TaskSpec{1, Policy::Normal, 0, true}, [&] {
+    k.sleep_for(5 * kUs);
+    raised_out = k.now();  // irqs on: taken at once
+    m.platform->irq().post(1, outside, raised_out, raised_out);
+    k.compute(100);
+    k.local_irq_disable();
+    raised_in = k.now();  // the section's first instant: raised now, taken at its end
+    m.platform->irq().post(1, inside, raised_in, raised_in);
+    k.compute(n - 1);
+    k.local_irq_enable();  // the section's last cycle
+  });
+  m.run(100 * kUs);
+  ASSERT_EQ(entries.size(), 2u);
+  const Time lat_out = entries[0].second - raised_out;
+  const Time lat_in = entries[1].second - raised_in;
+  EXPECT_EQ(entries[0].first, outside);
+  EXPECT_EQ(lat_out, 300 * 500);  // irq entry only
+  EXPECT_EQ(lat_in - lat_out, static_cast<Time>(n) * 500);
+  // The irqsoff tracer saw the same section, N cycles long.
+  EXPECT_EQ(k.max_irqs_off().length, static_cast<Time>(n) * 500);
+  EXPECT_EQ(k.max_irqs_off().begin_site, "kthread");
+}
+
+TEST(KernelSched, RtWakeupPreemptsANormalTaskThroughTheReschedIpi) {
+  Machine m(Sets{});
+  Kernel& k = *m.kernel;
+  Time rt_ran = -1;
+  bool normal_done = false;
+  k.create_task("hog", TaskSpec{3, Policy::Normal, 0, true}, [&] {
+    k.compute(2000000);  // 1 ms of work with preemption enabled
+    normal_done = true;
+  });
+  Task& rt = k.create_task("rt", TaskSpec{3, Policy::Fifo, 10, true}, [&] {
+    k.set_current_state(TaskState::Sleeping);
+    k.schedule();
+    rt_ran = k.now();
+  });
+  k.create_task("waker", TaskSpec{0, Policy::Normal, 0, true}, [&] {
+    k.sleep_until(100 * kUs);
+    k.wake_up_process(rt);
+  });
+  m.run(3 * kMs);
+  EXPECT_TRUE(normal_done);
+  ASSERT_GT(rt_ran, 100 * kUs);
+  EXPECT_LT(rt_ran, 100 * kUs + 10 * kUs) << "preempted via IPI, not at the hog's end";
+  EXPECT_GE(k.resched_ipis.value(), 1u);
+}
+
+TEST(KernelDeadlock, SpinningOnALockYouHoldStopsTheRun) {
+  Machine m(Sets{});
+  Kernel& k = *m.kernel;
+  auto& cls = k.lock_class("lock_A");
+  auto lock = k.make_lock("A", cls);
+  k.create_task("t", TaskSpec{0, Policy::Normal, 0, true}, [&] {
+    Kernel::Frame f(k, "twice");
+    k.raw_spin_lock(*lock);
+    k.raw_spin_lock(*lock);
+  });
+  m.run(1 * kMs);
+  EXPECT_EQ(k.outcome().kind, "deadlock");
+  EXPECT_NE(k.outcome().detail.find("CPU0 spins on A (lock_A) which it already holds (taken at twice)"),
+            std::string::npos)
+      << k.outcome().detail;
+  ASSERT_EQ(k.lockdep().reports().size(), 1u);
+  EXPECT_EQ(k.lockdep().reports()[0].kind, "recursive");
+}
+
+}  // namespace
+}  // namespace quiesce::kernel
