@@ -100,7 +100,7 @@ LockdepContext Kernel::lockdep_ctx() {
   ctx.softirqs_enabled = cpu_of(t.cpu).softirq_count == 0;
   ctx.preempt_count = c.preempt_count();
   ctx.now = c.now();
-  for (auto it = t.frames.rbegin(); it != t.frames.rend(); ++it) ctx.backtrace.emplace_back(*it);
+  ctx.frames = &t.frames;
   return ctx;
 }
 
@@ -304,7 +304,16 @@ void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
   const Time len = now - c.irqoff_since;
   irqs_off.record(len);
   if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
+  const Time since = c.irqoff_since;
   c.irqoff_since = -1;
+  // A core runs ahead with interrupts off, so the section may end before the periodic
+  // watchdog looks: judge it here too, at the time the NMI watchdog would have fired.
+  if (hardlockup_ > 0 && len > hardlockup_) {
+    end_run("hard_lockup", "NMI watchdog: Watchdog detected hard LOCKUP on cpu " + std::to_string(c.id) +
+                               ": interrupts off from " + format_time(since) + " (" + max_irqoff_.begin_site +
+                               ") for " + format_time(len) + "\n" + describe_cpu(c.id) + "\n",
+            since + hardlockup_);
+  }
 }
 
 void Kernel::preempt_off_begin(Cpu& c, const char* site) {
@@ -415,10 +424,10 @@ Addr Kernel::alloc(int64_t bytes) {
 
 // --- run end and watchdogs ------------------------------------------------------------------
 
-void Kernel::end_run(const std::string& kind, const std::string& detail) {
+void Kernel::end_run(const std::string& kind, const std::string& detail, Time when) {
   if (!outcome_.kind.empty()) return;
   outcome_.kind = kind;
-  outcome_.when = static_cast<Time>(sc_core::sc_time_stamp().value());
+  outcome_.when = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
   outcome_.detail = detail;
   sc_core::sc_stop();
 }

@@ -324,7 +324,7 @@ class Kernel : public IrqHandler {
   // locks (locking/spinlock.cpp)
   void lock_acquired(RawSpinLock& l, Time wait_start, bool contended);
   void report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain);
-  void end_run(const std::string& kind, const std::string& detail);
+  void end_run(const std::string& kind, const std::string& detail, Time when = -1);
   void start_watchdog();
 
   Platform& platform_;

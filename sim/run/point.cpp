@@ -3,6 +3,7 @@
 
 #include <systemc>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -165,6 +166,8 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
 
   sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
   result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
+  // A core may have run ahead of SystemC time into the event that ended the run.
+  if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
   result.outcome = remaining == 0 ? "ok" : "incomplete";
   if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
   result.events = count_events(stats);

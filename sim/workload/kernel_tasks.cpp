@@ -231,7 +231,7 @@ class IrqSource : public Workload {
             next += std::max<Time>(period_.sample(rng_), 1);
           }
         },
-        ("device." + name_).c_str(), &o);
+        ("device_" + name_).c_str(), &o);
   }
   bool finished() const override { return true; }
   bool bounded() const override { return false; }

@@ -118,10 +118,15 @@ ClassId Lockdep::register_class(const std::string& name, WaitType wait, bool sch
 
 LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site) const {
   LockTrace t;
-  t.frames.reserve(ctx.backtrace.size() + 1);
-  if (!site.empty() && (ctx.backtrace.empty() || ctx.backtrace.front() != site))
+  std::vector<std::string> from_frames;
+  if (ctx.backtrace.empty() && ctx.frames) {
+    for (auto it = ctx.frames->rbegin(); it != ctx.frames->rend(); ++it) from_frames.emplace_back(*it);
+  }
+  const std::vector<std::string>& bt = ctx.backtrace.empty() ? from_frames : ctx.backtrace;
+  t.frames.reserve(bt.size() + 1);
+  if (!site.empty() && (bt.empty() || bt.front() != site))
     t.frames.push_back(site);
-  t.frames.insert(t.frames.end(), ctx.backtrace.begin(), ctx.backtrace.end());
+  t.frames.insert(t.frames.end(), bt.begin(), bt.end());
   t.task = ctx.task;
   t.pid = ctx.pid;
   t.cpu = ctx.cpu;

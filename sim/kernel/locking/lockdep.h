@@ -47,6 +47,9 @@ struct LockdepContext {
   // Kernel-model function names, innermost first. A trace is the acquisition site followed
   // by this (the site is not repeated when it is already the innermost frame).
   std::vector<std::string> backtrace;
+  // Or, to keep the hot path free of copies: the caller's live call stack, innermost LAST
+  // (read only when a trace is recorded; used when `backtrace` is empty).
+  const std::vector<const char*>* frames = nullptr;
 };
 
 // One entry of a held_locks stack. `site` is the function that took it. acquire() fills

@@ -210,9 +210,10 @@ void Kernel::scheduler_tick() {
 // --- wait queues and completions ---------------------------------------------------------------
 
 WaitQueue Kernel::make_wait_queue(const std::string& name) {
-  static const char* kClass = "&q->lock";
+  // One class per queue, as Linux keys each wait-queue head by its init site: unrelated
+  // queues sharing a class would invent dependency cycles between them.
   WaitQueue wq;
-  wq.lock = owned_locks_.emplace_back(make_lock(name + ".lock", lock_class(kClass))).get();
+  wq.lock = owned_locks_.emplace_back(make_lock(name + ".lock", lock_class("&" + name + "->lock"))).get();
   return wq;
 }
 
