@@ -164,3 +164,16 @@ TEST(Cli, ListsPlatformsAndParams) {
 
 }  // namespace
 }  // namespace quiesce::test
+
+namespace quiesce::test {
+namespace {
+
+TEST(Docs, ParameterReferenceIsGeneratedFromTheDeclarations) {
+  CliResult r = run_cli({"list", "params", "--markdown"});
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(read_file(std::string(QUIESCE_SOURCE_DIR) + "/docs/params.md"), r.out)
+      << "docs/params.md is stale: regenerate it with quiesce list params --markdown > docs/params.md";
+}
+
+}  // namespace
+}  // namespace quiesce::test
