@@ -323,6 +323,7 @@ class Kernel : public IrqHandler {
 
   // locks (locking/spinlock.cpp)
   void lock_acquired(RawSpinLock& l, Time wait_start, bool contended);
+  void do_raw_spin_unlock(RawSpinLock& l);
   void report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain);
   void end_run(const std::string& kind, const std::string& detail, Time when = -1);
   void start_watchdog();

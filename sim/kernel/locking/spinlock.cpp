@@ -76,11 +76,16 @@ void Kernel::lock_acquired(RawSpinLock& l, Time wait_start, bool contended) {
   l.owner = &t;
   l.acquired_at = now();
   l.acquired_site = site();
-  ++l.cls->acquisitions;
-  if (contended) {
-    ++l.cls->contentions;
-    l.cls->wait_time.record(l.acquired_at - wait_start);
-  }
+  l.cls->note_acquired(contended, l.acquired_at - wait_start);
+}
+
+void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
+  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  Core& core = this_core();
+  l.cls->hold_time.record(core.now() - l.acquired_at);
+  l.owner = nullptr;
+  l.owner_cpu = -1;
+  core.fetch_add(l.addr, 1);
 }
 
 void Kernel::raw_spin_lock(RawSpinLock& l) {
@@ -115,12 +120,7 @@ bool Kernel::raw_spin_trylock(RawSpinLock& l) {
 }
 
 void Kernel::raw_spin_unlock(RawSpinLock& l) {
-  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
-  Core& core = this_core();
-  l.cls->hold_time.record(core.now() - l.acquired_at);
-  l.owner = nullptr;
-  l.owner_cpu = -1;
-  core.fetch_add(l.addr, 1);
+  do_raw_spin_unlock(l);
   preempt_enable();
 }
 
@@ -131,13 +131,8 @@ bool Kernel::raw_spin_lock_irqsave(RawSpinLock& l) {
 }
 
 void Kernel::raw_spin_unlock_irqrestore(RawSpinLock& l, bool flags) {
-  // do_raw_spin_unlock, local_irq_restore, then preempt_enable (which may reschedule).
-  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
-  Core& core = this_core();
-  l.cls->hold_time.record(core.now() - l.acquired_at);
-  l.owner = nullptr;
-  l.owner_cpu = -1;
-  core.fetch_add(l.addr, 1);
+  // Unlock, restore interrupts, then preempt_enable (which may reschedule).
+  do_raw_spin_unlock(l);
   local_irq_restore(flags);
   preempt_enable();
 }
@@ -189,11 +184,7 @@ void Kernel::mutex_lock(Mutex& m) {
   }
   m.owner = &me;
   m.acquired_at = now();
-  ++m.cls->acquisitions;
-  if (contended) {
-    ++m.cls->contentions;
-    m.cls->wait_time.record(m.acquired_at - start);
-  }
+  m.cls->note_acquired(contended, m.acquired_at - start);
 }
 
 void Kernel::mutex_unlock(Mutex& m) {

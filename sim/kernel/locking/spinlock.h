@@ -25,6 +25,12 @@ struct LockClass {
   Counter contentions{&stats_, "contentions", "acquisitions that had to wait", "count"};
   Histogram wait_time{&stats_, "wait_time", "time spent waiting to acquire (contended only)", "ps"};
   Histogram hold_time{&stats_, "hold_time", "time held", "ps"};
+  void note_acquired(bool contended, Time waited) {
+    ++acquisitions;
+    if (!contended) return;
+    ++contentions;
+    wait_time.record(waited);
+  }
 };
 
 struct RawSpinLock {
