@@ -58,6 +58,11 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
                                           " at " + format_time(po.start));
   }
   m.push_back({"context_switches", static_cast<double>(k.context_switches.value()), "count"});
+  m.push_back({"softirqs", static_cast<double>(k.softirqs.value()), "count"});
+  m.push_back({"ksoftirqd_wakeups", static_cast<double>(k.ksoftirqd_wakeups.value()), "count"});
+  m.push_back({"irq_works", static_cast<double>(k.irq_works.value()), "count"});
+  m.push_back({"works", static_cast<double>(k.works.value()), "count"});
+  m.push_back({"printks", static_cast<double>(k.printks.value()), "count"});
   if (!out.kind.empty()) d.emplace_back("outcome", out.detail);
 }
 

@@ -30,6 +30,7 @@ Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
   if (e.op.empty()) e.op = "==";
   std::string rest = s.substr(i);
   while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+  e.text = rest;
   if (rest == "true" || rest == "false") {
     e.number = rest == "true" ? 1 : 0;
     return e;

@@ -252,7 +252,56 @@ class IrqSource : public Workload {
   uint64_t count_ = 0;
 };
 
+// --- softirq handlers ---------------------------------------------------------------------------
+
+struct SoftirqParams : ParamGroup {
+  SoftirqParams() : ParamGroup("", "softirq: an op-program run as the handler of one softirq vector") {}
+  Param<std::string> softirq{this, "softirq", "NET_RX", "the vector: HI, TIMER, NET_TX, NET_RX, BLOCK, IRQ_POLL, TASKLET, SCHED, HRTIMER, RCU"};
+};
+
+class SoftirqHandler : public Workload {
+ public:
+  SoftirqHandler(int nr, std::vector<Op> program) : nr_(nr), program_(std::move(program)) {}
+  void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
+    runner_ = std::make_unique<ProgramRunner>(*k, *shared, 1, std::string("softirq.") + kernel::softirq_name(nr_));
+    k->open_softirq(nr_, [this, k] {
+      Kernel::Frame f(*k, frame_name_.c_str());
+      runner_->run(program_);
+    });
+    frame_name_ = std::string("softirq_") + kernel::softirq_name(nr_);
+  }
+  bool finished() const override { return true; }
+  bool bounded() const override { return false; }
+  void report(WorkloadReport&) const override {}
+
+ private:
+  int nr_;
+  std::vector<Op> program_;
+  std::unique_ptr<ProgramRunner> runner_;
+  std::string frame_name_;
+};
+
 }  // namespace
+
+WorkloadType softirq_type() {
+  WorkloadType t;
+  t.name = "softirq";
+  t.doc = "`softirq: VECTOR` with a `program:` run as that vector's handler";
+  t.params = [] { return std::make_unique<SoftirqParams>(); };
+  t.extra_keys = {"program"};
+  t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+    SoftirqParams p;
+    p.load(e);
+    int nr = -1;
+    for (int i = 0; i < kernel::NR_SOFTIRQS; ++i) {
+      if (p.softirq() == kernel::softirq_name(i)) nr = i;
+    }
+    if (nr < 0) e["softirq"].fail("unknown softirq '" + p.softirq() + "'");
+    if (!e["program"].present()) e.fail("a softirq handler needs 'program:'");
+    return std::make_unique<SoftirqHandler>(nr, parse_program(e["program"], env));
+  };
+  return t;
+}
 
 WorkloadType program_type() {
   WorkloadType t;

@@ -11,5 +11,6 @@ WorkloadType program_type();
 WorkloadType sleeper_type();
 WorkloadType cyclictest_type();
 WorkloadType irq_type();
+WorkloadType softirq_type();
 
 }  // namespace quiesce

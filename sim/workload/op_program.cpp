@@ -28,7 +28,7 @@ const Simple kLockOps[] = {
     {"trylock", Op::Kind::Trylock},    {"mutex_lock", Op::Kind::MutexLock},
     {"mutex_unlock", Op::Kind::MutexUnlock},
 };
-const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", "wait_on", "raise_softirq", "queue_work",
+const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", "wait_on", "complete", "wait_for_completion", "raise_softirq", "queue_work",
                         "printk", "printk_deferred", "repeat", "choose", "frame"};
 
 std::vector<std::string> all_op_names() {
@@ -159,6 +159,11 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
     }
     return op;
   }
+  if (key == "complete" || key == "wait_for_completion") {
+    op.kind = key == "complete" ? Op::Kind::Complete : Op::Kind::WaitForCompletion;
+    op.name = v.scalar("a completion name");
+    return op;
+  }
   if (key == "wake_up" || key == "wait_on") {
     op.kind = key == "wake_up" ? Op::Kind::WakeUp : Op::Kind::WaitOn;
     op.name = v.scalar("a wait queue name");
@@ -280,6 +285,14 @@ void ProgramRunner::run(const std::vector<Op>& program) {
         k_.wait_event(q, [this, &op, gen] { return shared_.queue_wakes[op.name] >= gen; });
         break;
       }
+      case Op::Kind::Complete: k_.complete(shared_.completion(op.name)); break;
+      case Op::Kind::WaitForCompletion:
+        if (k_.in_interrupt()) {
+          k_.might_sleep();
+          break;
+        }
+        k_.wait_for_completion(shared_.completion(op.name));
+        break;
       case Op::Kind::RaiseSoftirq: k_.raise_softirq(static_cast<int>(op.n)); break;
       case Op::Kind::QueueWork: {
         auto& slot = works_[&op];

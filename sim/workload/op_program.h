@@ -13,7 +13,8 @@
 // unlock_bh|trylock: LOCK} for raw spinlocks, {mutex_lock|mutex_unlock: LOCK} for mutexes;
 // {compute: CYCLES or TIME}; {load: VAR}; {store: VAR}; {sleep: TIME or distribution};
 // {wake: TASK}; {wake_up: QUEUE} (wake a named wait queue's waiters, if any);
-// {wait_on: QUEUE} (sleep on it until woken); {raise_softirq: NR or NAME}; {queue_work: {cpu: N, do: [...]}};
+// {wait_on: QUEUE} (sleep on it until woken); {complete: NAME} and
+// {wait_for_completion: NAME} (a named completion); {raise_softirq: NR or NAME}; {queue_work: {cpu: N, do: [...]}};
 // {printk: TEXT}; {printk_deferred: TEXT}; {repeat: N, do: [...]};
 // {choose: [{weight: W, do: [...]}, ...]}; {frame: FUNCTION, do: [...]} (names a kernel
 // function for lockdep's sites and backtraces).
@@ -34,7 +35,7 @@ struct Op {
     MightSleep, MightWake, Wait,
     Lock, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
     MutexLock, MutexUnlock,
-    Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, RaiseSoftirq, QueueWork, Printk, PrintkDeferred,
+    Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq, QueueWork, Printk, PrintkDeferred,
     Repeat, Choose, Frame
   };
   Kind kind = Kind::Compute;

@@ -9,7 +9,7 @@ namespace quiesce {
 
 const std::vector<WorkloadType>& workload_types() {
   static const std::vector<WorkloadType> types = {hw_pingpong_type(), program_type(), sleeper_type(),
-                                                  cyclictest_type(), irq_type()};
+                                                  cyclictest_type(), irq_type(), softirq_type()};
   return types;
 }
 
@@ -21,7 +21,9 @@ const WorkloadType* find_workload_type(const std::string& name) {
 }
 
 const WorkloadType& entry_type(const ConfigNode& entry) {
-  const WorkloadType* t = entry["irq"].present() ? find_workload_type("irq") : find_workload_type(entry["task"].scalar());
+  const WorkloadType* t = entry["irq"].present()       ? find_workload_type("irq")
+                          : entry["softirq"].present() ? find_workload_type("softirq")
+                                                       : find_workload_type(entry["task"].scalar());
   if (!t) throw std::logic_error("entry_type on an unvalidated entry");
   return *t;
 }
@@ -31,16 +33,18 @@ const WorkloadType& validate_workload_entry(const ConfigNode& entry, const Workl
   const WorkloadType* t = nullptr;
   if (entry["irq"].present()) {
     t = find_workload_type("irq");
+  } else if (entry["softirq"].present()) {
+    t = find_workload_type("softirq");
   } else {
     ConfigNode task = entry["task"];
     if (!task.present()) entry.fail("missing 'task:' (the workload type) or 'irq:' (a device)");
     std::string name = task.scalar("a workload type name");
     if (name == "custom") name = "program";  // DESIGN.md's spelling
     t = find_workload_type(name);
-    if (!t || t->name == "irq") {
+    if (!t || t->name == "irq" || t->name == "softirq") {
       std::vector<std::string> names;
       for (const auto& w : workload_types()) {
-        if (w.name != "irq") names.push_back(w.name);
+        if (w.name != "irq" && w.name != "softirq") names.push_back(w.name);
       }
       std::string msg = "unknown workload type '" + name + "'";
       std::string hint = did_you_mean(name, names);
@@ -89,7 +93,7 @@ std::vector<LockDecl> parse_locks(const ConfigNode& node) {
 }
 
 std::vector<std::string> entry_task_names(const ConfigNode& entry, size_t index, const Topology& topology) {
-  if (!entry.is_map() || entry["irq"].present()) return {};
+  if (!entry.is_map() || entry["irq"].present() || entry["softirq"].present()) return {};
   ConfigNode task = entry["task"];
   if (!task.is_scalar()) return {};
   std::string type = task.scalar();
@@ -115,6 +119,15 @@ kernel::WaitQueue& SharedObjects::queue(const std::string& name) {
   auto& q = queues[name];
   if (!q) q = std::make_unique<kernel::WaitQueue>(kernel->make_wait_queue(name));
   return *q;
+}
+
+kernel::Completion& SharedObjects::completion(const std::string& name) {
+  auto& c = completions[name];
+  if (!c) {
+    c = std::make_unique<kernel::Completion>();
+    kernel->init_completion(*c, name);
+  }
+  return *c;
 }
 
 void SharedObjects::create_locks(const std::vector<LockDecl>& decls) {

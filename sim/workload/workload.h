@@ -55,9 +55,11 @@ struct SharedObjects {
   std::map<std::string, Addr> vars;
   std::map<std::string, kernel::Task*> tasks;
   std::map<std::string, std::unique_ptr<kernel::WaitQueue>> queues;
+  std::map<std::string, std::unique_ptr<kernel::Completion>> completions;
   std::map<std::string, uint64_t> queue_waits, queue_wakes;  // wait_on/wake_up generations
   Addr var(const std::string& name);
   kernel::WaitQueue& queue(const std::string& name);
+  kernel::Completion& completion(const std::string& name);
   // Creates the declared locks (during elaboration).
   void create_locks(const std::vector<LockDecl>& decls);
 };

@@ -46,7 +46,7 @@ TEST_P(KernelScenario, MeetsItsExpectations) {
 }
 INSTANTIATE_TEST_SUITE_P(Files, KernelScenario,
                          ::testing::Values("aa_recursive.yaml", "irq_inconsistent.yaml", "clean_hierarchy.yaml",
-                                           "sleep_in_atomic.yaml", "might_wake.yaml", "hard_lockup.yaml"),
+                                           "sleep_in_atomic.yaml", "might_wake.yaml", "hard_lockup.yaml", "deferred_work.yaml"),
                          [](const ::testing::TestParamInfo<const char*>& i) {
                            std::string n = i.param;
                            return n.substr(0, n.find('.'));
