@@ -11,6 +11,7 @@
 #include "sim/base/error.h"
 #include "sim/hw/platform.h"
 #include "sim/run/point.h"
+#include "sim/run/sweep.h"
 #include "sim/scenario/scenario.h"
 
 namespace po = boost::program_options;
@@ -25,6 +26,9 @@ const char* kUsage =
     "\n"
     "verbs:\n"
     "  run SCENARIO.yaml [--set k=v]... [--seed N] [--out DIR]   run one scenario point\n"
+    "  sweep SCENARIO.yaml [--jobs N] [--shard I/N] [--resume] [--out DIR]\n"
+    "                                                            run every point of its sweep:\n"
+    "  merge DIR... [--out DIR]                                  join the outputs of sweep shards\n"
     "  validate FILE...                                          check scenario or platform files\n"
     "  list platforms|params|workloads [--markdown]              what is available\n"
     "\n"
@@ -73,6 +77,62 @@ int cmd_run(const std::vector<std::string>& args) {
   return r.expectations_failed() ? 1 : 0;
 }
 
+int cmd_sweep(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce sweep SCENARIO.yaml [options]");
+  desc.add_options()("help,h", "this help")("jobs,j", po::value<int>(), "points run at once (default: the number of CPUs)")(
+      "shard", po::value<std::string>(), "run only slice I of N (1-based): points whose index is I-1 modulo N")(
+      "resume", "skip points that already have a result (finish a killed or partial sweep)")(
+      "out", po::value<std::string>(), "sweep directory (default results/<scenario name>)")(
+      "set", po::value<std::vector<std::string>>()->composing(), "override a parameter for every point")(
+      "point-timeout", po::value<double>(), "seconds of host time a point may take; then it is recorded as timeout")(
+      "no-plot", "do not run scripts/plot at the end")("quiet,q", "print nothing but errors")(
+      "scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc
+              << "\nWrites DIR/points/<id>/ per point and joins them into points.csv, points.jsonl, summary.md,\n"
+                 "junit.xml (and plots). Exit code 1 when any point fails its expectations.\n";
+    return 0;
+  }
+  if (!vm.count("scenario")) throw UsageError("quiesce sweep needs a scenario file");
+  SweepOptions opt;
+  if (vm.count("jobs")) {
+    opt.jobs = vm["jobs"].as<int>();
+    if (opt.jobs < 1 || opt.jobs > 1024) throw UsageError("--jobs takes 1 to 1024");
+  }
+  if (vm.count("shard")) parse_shard(vm["shard"].as<std::string>(), &opt.shard_index, &opt.shard_count);
+  opt.resume = vm.count("resume") > 0;
+  if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
+  if (vm.count("set")) {
+    for (const auto& kv : vm["set"].as<std::vector<std::string>>()) opt.sets.push_back(parse_set(kv));
+  }
+  if (vm.count("point-timeout")) {
+    opt.point_timeout_s = vm["point-timeout"].as<double>();
+    if (!(opt.point_timeout_s > 0)) throw UsageError("--point-timeout takes a positive number of seconds");
+  }
+  opt.plot = vm.count("no-plot") == 0;
+  opt.quiet = vm.count("quiet") > 0;
+  return run_sweep(vm["scenario"].as<std::string>(), opt, std::cout);
+}
+
+int cmd_merge(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce merge DIR... [--out DIR]");
+  desc.add_options()("help,h", "this help")("out", po::value<std::string>(), "where to join them (default: the first)")(
+      "no-plot", "do not run scripts/plot")("dir", po::value<std::vector<std::string>>(), "sweep directories");
+  po::positional_options_description pos;
+  pos.add("dir", -1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\nJoins the shards of one sweep (from quiesce sweep --shard I/N) into one directory.\n";
+    return 0;
+  }
+  if (!vm.count("dir")) throw UsageError("quiesce merge needs sweep directories");
+  return merge_sweeps(vm["dir"].as<std::vector<std::string>>(), vm.count("out") ? vm["out"].as<std::string>() : "",
+                      vm.count("no-plot") == 0, std::cout);
+}
+
 int cmd_validate(const std::vector<std::string>& args) {
   po::options_description desc("quiesce validate FILE... (scenarios or platforms)");
   desc.add_options()("help,h", "this help")("file", po::value<std::vector<std::string>>(), "files");
@@ -89,8 +149,9 @@ int cmd_validate(const std::vector<std::string>& args) {
     try {
       ConfigNode doc = load_yaml_file(f);
       if (doc.is_map() && doc["workload"].present()) {
-        load_scenario(f, {});
-        std::cout << f << ": ok (scenario)\n";
+        auto sc = load_scenario(f, std::vector<Override>{});
+        validate_sweep_values(f, sc->sweep, {});
+        std::cout << f << ": ok (scenario" << (sc->sweep.axes.empty() ? "" : ", sweep of " + std::to_string(sc->sweep.total) + " points") << ")\n";
       } else {
         if (!doc.present()) doc.fail("the file is empty");
         PlatformConfig pc;
@@ -192,8 +253,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (verb == "run") return cmd_run(rest);
     if (verb == "validate") return cmd_validate(rest);
+    if (verb == "sweep") return cmd_sweep(rest);
+    if (verb == "merge") return cmd_merge(rest);
     if (verb == "list") return cmd_list(rest);
-    std::string hint = did_you_mean(verb, {"run", "validate", "list"});
+    std::string hint = did_you_mean(verb, {"run", "sweep", "merge", "validate", "list"});
     throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";

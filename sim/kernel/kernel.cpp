@@ -34,6 +34,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, uint64_t, StatRegistry
       switch_cost_(p.switch_cost().value),
       wakeup_cost_(p.wakeup_cost().value),
       stack_bytes_(static_cast<size_t>(p.stack().value)),
+      printk_deferred_wakeup_(p.printk_wakeup().value == "deferred"),
       lockdep_(p.lockdep(), p.might_wake()),
       deadlock_(platform.cores()),
       registry_(stats),

@@ -35,6 +35,7 @@ struct KernelParams : ParamGroup {
   KernelParams() : ParamGroup("kernel", "the kernel model") {
     hz.range(10, 10000);
     softirq_restart.range(1, 100);
+    printk_wakeup.choices({"direct", "deferred"});
   }
   Param<int64_t> hz{this, "hz", "1000", "timer ticks per second (CONFIG_HZ)"};
   Param<Duration> timeslice{this, "sched.timeslice", "4ms", "round-robin slice of normal tasks"};
@@ -50,6 +51,8 @@ struct KernelParams : ParamGroup {
   Param<Cycles> switch_cost{this, "sched.switch_cost", "400", "cycles for switch_mm/switch_to"};
   Param<Cycles> wakeup_cost{this, "sched.wakeup_cost", "150", "cycles of try_to_wake_up's own work"};
   Param<Bytes> stack{this, "task_stack", "256KiB", "host stack of each task's coroutine"};
+  Param<Choice> printk_wakeup{this, "printk.wakeup", "direct",
+                              "direct: printk wakes klogd itself (pi_lock, rq->lock); deferred: through an irq_work"};
 };
 
 enum SoftirqNr {
@@ -338,6 +341,7 @@ class Kernel : public IrqHandler {
   const int64_t switch_cost_;
   const int64_t wakeup_cost_;
   const size_t stack_bytes_;
+  const bool printk_deferred_wakeup_;
   Lockdep lockdep_;
   DeadlockDetector deadlock_;
   StatRegistry* registry_;

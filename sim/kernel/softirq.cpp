@@ -151,6 +151,10 @@ std::string dmesg_stamp(Time t) {
 }  // namespace
 
 void Kernel::printk(const std::string& text) {
+  if (printk_deferred_wakeup_) {
+    printk_deferred(text);
+    return;
+  }
   Frame f(*this, "printk");
   might_wake();
   const bool flags = raw_spin_lock_irqsave(*logbuf_lock_);

@@ -9,7 +9,7 @@ namespace {
 
 const std::vector<std::string> kScenarioKeys = {"name",     "description", "duration", "seed",  "sim",
                                                 "workload", "platform",    "set",      "kernel", "locks",
-                                                "expect"};
+                                                "expect",   "sweep"};
 
 // "< 20us", ">= 1", "0", "false", "deadlock": an expectation on one metric.
 Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
@@ -77,7 +77,7 @@ void apply_override(Scenario& s, const std::string& key, const YAML::Node& value
                     const std::string& value_origin = "") {
   if (key.empty()) throw ConfigError(origin, "", "empty key in override");
   std::string first = split_path(key).front();
-  if (first == "platform" || first == "set") {
+  if (first == "platform" || first == "set" || first == "sweep") {
     throw ConfigError(origin, key, "'" + first + "' cannot be overridden by a path; edit the file");
   }
   if (is_scenario_key(first)) {
@@ -96,7 +96,58 @@ bool is_scenario_key(const std::string& first) {
   return false;
 }
 
+Override parse_set(const std::string& kv) {
+  std::string origin = "--set " + kv;
+  auto eq = kv.find('=');
+  if (eq == std::string::npos) throw ConfigError(origin, "", "expected key=value");
+  Override o;
+  o.key = kv.substr(0, eq);
+  o.key_origin = o.value_origin = origin;
+  try {
+    o.value = YAML::Load(kv.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(origin, o.key, "YAML syntax in value: " + e.msg);
+  }
+  return o;
+}
+
 std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<std::string>& sets,
+                                        std::optional<uint64_t> seed) {
+  std::vector<Override> ov;
+  for (const auto& kv : sets) ov.push_back(parse_set(kv));
+  return load_scenario(path, ov, seed);
+}
+
+std::vector<Override> point_overrides(const SweepSpec& spec, uint64_t index, const std::vector<Override>& base) {
+  std::vector<Override> out = base;
+  for (const auto& p : spec.point(index)) {
+    Override o;
+    o.key = p.key;
+    o.value = YAML::Load(p.value->text);
+    o.key_origin = p.key_where.empty() ? p.value->where : p.key_where;
+    o.value_origin = p.value->where;
+    out.push_back(o);
+  }
+  return out;
+}
+
+void validate_sweep_values(const std::string& path, const SweepSpec& spec, const std::vector<Override>& base) {
+  for (size_t a = 0; a < spec.axes.size(); ++a) {
+    for (size_t i = 0; i < spec.axes[a].rows.size(); ++i) {
+      std::vector<Override> ov = base;
+      for (size_t b = 0; b < spec.axes.size(); ++b) {
+        const auto& row = spec.axes[b].rows[b == a ? i : 0];
+        for (size_t k = 0; k < spec.axes[b].keys.size(); ++k) {
+          const std::string kw = k < spec.axes[b].key_wheres.size() ? spec.axes[b].key_wheres[k] : row[k].where;
+          ov.push_back(Override{spec.axes[b].keys[k], YAML::Load(row[k].text), kw, row[k].where});
+        }
+      }
+      load_scenario(path, ov);
+    }
+  }
+}
+
+std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<Override>& overrides,
                                         std::optional<uint64_t> seed) {
   auto s = std::make_unique<Scenario>();
   s->file = path;
@@ -115,22 +166,12 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
       apply_override(*s, key, YAML::Clone(v.yaml()), set.key_where(key), v.where());
     }
   }
-  for (const auto& kv : sets) {
-    std::string origin = "--set " + kv;
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) throw ConfigError(origin, "", "expected key=value");
-    std::string key = kv.substr(0, eq);
-    YAML::Node value;
-    try {
-      value = YAML::Load(kv.substr(eq + 1));
-    } catch (const YAML::Exception& e) {
-      throw ConfigError(origin, key, "YAML syntax in value: " + e.msg);
-    }
-    apply_override(*s, key, value, origin);
-  }
+  for (const auto& o : overrides) apply_override(*s, o.key, YAML::Clone(o.value), o.key_origin, o.value_origin);
   if (seed) set_by_path(s->doc, "seed", YAML::Node(std::to_string(*seed)), "--seed");
 
-  check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel}, {"platform", "set", "workload", "locks", "expect"});
+  check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel},
+                   {"platform", "set", "workload", "locks", "expect", "sweep"});
+  s->sweep = parse_sweep(s->doc["sweep"]);
   s->params.load(s->doc);
   s->sim.load(s->doc);
   s->kernel.load(s->doc);

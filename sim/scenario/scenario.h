@@ -16,6 +16,7 @@
 #include "sim/base/config.h"
 #include "sim/base/params.h"
 #include "sim/hw/platform.h"
+#include "sim/scenario/sweep.h"
 #include "sim/workload/workload.h"
 
 namespace quiesce {
@@ -59,13 +60,32 @@ struct Scenario {
   std::vector<Expectation> expect;
   bool needs_kernel = false;
   std::vector<std::string> task_names;
+  SweepSpec sweep;  // `quiesce run` ignores it (runs the base point); `quiesce sweep` expands it
   // What validation knew about every entry, reused to build them.
   WorkloadEnv env_for(size_t entry_index) const;
 };
 
+// One override by dotted path, with where its key and value were written.
+struct Override {
+  std::string key;
+  YAML::Node value;
+  std::string key_origin, value_origin;
+};
+
+// "key=value" from the command line, the value parsed as YAML.
+Override parse_set(const std::string& key_equals_value);
+
+// Applies, in order: the file's `set:`, then `overrides`, then `seed`.
+std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<Override>& overrides,
+                                        std::optional<uint64_t> seed = std::nullopt);
 // `sets` are "key=value" texts from the command line.
 std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<std::string>& sets,
                                         std::optional<uint64_t> seed = std::nullopt);
+// The overrides of sweep point `index`: `base` then the point's axis values.
+std::vector<Override> point_overrides(const SweepSpec& spec, uint64_t index, const std::vector<Override>& base);
+// Loads the scenario once per value of every sweep axis (the others at their first value),
+// so a bad value fails with its own location before a sweep starts.
+void validate_sweep_values(const std::string& path, const SweepSpec& spec, const std::vector<Override>& base);
 
 // The scenario-level keys that `set:` paths may start with.
 bool is_scenario_key(const std::string& first_segment);

@@ -1,0 +1,261 @@
+#include "sim/output/sweep_files.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "sim/output/json.h"
+
+namespace quiesce {
+namespace {
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          o += ' ';
+        } else {
+          o += c;
+        }
+    }
+  }
+  return o;
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string percent(size_t n, size_t of) { return of ? fixed(100.0 * static_cast<double>(n) / static_cast<double>(of), 1) + "%" : "-"; }
+
+// Median of the values present; "-" when none.
+std::string median(std::vector<double> v, int decimals) {
+  if (v.empty()) return "-";
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  const double m = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return fixed(m, decimals);
+}
+
+std::string maximum(const std::vector<double>& v, int decimals) {
+  if (v.empty()) return "-";
+  return fixed(*std::max_element(v.begin(), v.end()), decimals);
+}
+
+std::string point_name(const PointRecord& p) {
+  std::string s = p.id;
+  for (const auto& [k, v] : p.params) s += " " + k + "=" + v;
+  return s;
+}
+
+struct Group {
+  size_t points = 0, lockdep = 0, deadlock = 0, broken = 0, failed = 0;
+  std::vector<double> detection_us, irq_max_us, wakeup_p99_us, irqoff_max_us;
+  void add(const PointRecord& p) {
+    ++points;
+    if (p.broken()) ++broken;
+    if (!p.ok) ++failed;
+    const double* r = p.metric("lockdep_reports");
+    const double* d = p.metric("deadlock");
+    if (r && *r > 0) ++lockdep;
+    if (d && *d > 0) ++deadlock;
+    if (const double* x = p.metric("detection.first_ns")) detection_us.push_back(*x / 1e3);
+    if (const double* x = p.metric("irq_latency.max_ns")) irq_max_us.push_back(*x / 1e3);
+    if (const double* x = p.metric("wakeup_latency.p99_ns")) wakeup_p99_us.push_back(*x / 1e3);
+    if (const double* x = p.metric("irqs_off.max_ns")) irqoff_max_us.push_back(*x / 1e3);
+  }
+  std::string row() const {
+    return std::to_string(points) + " | " + percent(lockdep, points) + " | " + percent(deadlock, points) + " | " +
+           median(detection_us, 3) + " | " + median(irq_max_us, 3) + " | " + maximum(irq_max_us, 3) + " | " +
+           median(wakeup_p99_us, 3) + " | " + maximum(irqoff_max_us, 3) + " | " + std::to_string(failed) +
+           (broken ? " (" + std::to_string(broken) + " crashed/timed out)" : "");
+  }
+};
+
+const char* kGroupHeader =
+    "points | P(lockdep report) | P(deadlock) | median first detection (us) | irq latency max, median (us) | "
+    "irq latency max, worst (us) | wakeup p99, median (us) | irqs-off max, worst (us) | failed";
+const char* kGroupRule = "---|---|---|---|---|---|---|---|---";
+
+}  // namespace
+
+const double* PointRecord::metric(const std::string& name) const {
+  for (const auto& m : metrics) {
+    if (m.first == name) return &m.second;
+  }
+  return nullptr;
+}
+
+std::string points_csv(const SweepInfo& info, const std::vector<PointRecord>& points) {
+  std::set<std::string> names;
+  for (const auto& p : points) {
+    for (const auto& m : p.metrics) names.insert(m.first);
+  }
+  std::string out = "index,id";
+  std::vector<std::string> keys;
+  for (const auto& a : info.axes) {
+    for (const auto& k : a.keys) keys.push_back(k);
+  }
+  for (const auto& k : keys) out += "," + csv_cell(k);
+  out += ",outcome,ok";
+  for (const auto& n : names) out += "," + csv_cell(n);
+  out += "\n";
+  for (const auto& p : points) {
+    out += std::to_string(p.index) + "," + p.id;
+    for (const auto& k : keys) {
+      std::string v;
+      for (const auto& [pk, pv] : p.params) {
+        if (pk == k) v = pv;
+      }
+      out += "," + csv_cell(v);
+    }
+    out += "," + p.outcome + "," + (p.ok ? "true" : "false");
+    for (const auto& n : names) {
+      const double* v = p.metric(n);
+      out += "," + (v ? format_number(*v) : std::string());
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string points_jsonl(const std::vector<PointRecord>& points) {
+  std::string out;
+  for (const auto& p : points) {
+    std::string line = "{\"index\": " + std::to_string(p.index) + ", \"id\": " + json_escape(p.id) + ", \"params\": {";
+    for (size_t i = 0; i < p.params.size(); ++i) {
+      line += (i ? ", " : "") + json_escape(p.params[i].first) + ": " + json_escape(p.params[i].second);
+    }
+    line += "}, \"outcome\": " + json_escape(p.outcome) + ", \"ok\": " + (p.ok ? "true" : "false") + ", \"metrics\": {";
+    for (size_t i = 0; i < p.metrics.size(); ++i) {
+      line += (i ? ", " : "") + json_escape(p.metrics[i].first) + ": " + format_number(p.metrics[i].second);
+    }
+    line += "}, \"failures\": [";
+    for (size_t i = 0; i < p.failures.size(); ++i) line += (i ? ", " : "") + json_escape(p.failures[i]);
+    out += line + "]}\n";
+  }
+  return out;
+}
+
+std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& points) {
+  size_t ok = 0, failed = 0, broken = 0;
+  for (const auto& p : points) {
+    if (p.broken()) ++broken;
+    if (p.ok) {
+      ++ok;
+    } else {
+      ++failed;
+    }
+  }
+  std::string out = "# Sweep: " + info.name + "\n\n";
+  out += "`" + info.file + "`: " + std::to_string(points.size()) + " of " + std::to_string(info.total) +
+         " points; " + std::to_string(ok) + " met their expectations, " + std::to_string(failed) + " did not" +
+         (broken ? " (" + std::to_string(broken) + " crashed, timed out or invalid)" : "") + ".\n";
+  if (points.size() < info.total) out += "\n**Incomplete:** " + std::to_string(info.total - points.size()) + " points have no result yet.\n";
+
+  // Variants: every combination of the non-seed axes (seeds are repetitions).
+  std::vector<const SweepAxisInfo*> var_axes;
+  for (const auto& a : info.axes) {
+    if (!a.is_seed()) var_axes.push_back(&a);
+  }
+  auto value_of = [](const PointRecord& p, const SweepAxisInfo& a) {
+    std::string v;
+    for (const auto& k : a.keys) {
+      for (const auto& [pk, pv] : p.params) {
+        if (pk == k) v += (v.empty() ? "" : ", ") + pv;
+      }
+    }
+    return v;
+  };
+  out += "\n## By variant\n\n";
+  {
+    std::string head, rule;
+    for (const auto* a : var_axes) {
+      head += a->label + " | ";
+      rule += "---|";
+    }
+    out += "| " + head + kGroupHeader + " |\n|" + rule + kGroupRule + "|\n";
+    std::vector<std::string> order;
+    std::map<std::string, Group> groups;
+    for (const auto& p : points) {
+      std::string key;
+      for (const auto* a : var_axes) key += value_of(p, *a) + " | ";
+      if (!groups.count(key)) order.push_back(key);
+      groups[key].add(p);
+    }
+    for (const auto& key : order) out += "| " + key + groups[key].row() + " |\n";
+  }
+  for (const auto& a : info.axes) {
+    out += "\n## By " + a.label + "\n\n| " + a.label + " | " + kGroupHeader + " |\n|---|" + kGroupRule + "|\n";
+    std::vector<std::string> order;
+    std::map<std::string, Group> groups;
+    for (const auto& p : points) {
+      std::string v = value_of(p, a);
+      if (!groups.count(v)) order.push_back(v);
+      groups[v].add(p);
+    }
+    for (const auto& v : order) out += "| " + v + " | " + groups[v].row() + " |\n";
+  }
+  std::vector<const PointRecord*> bad;
+  for (const auto& p : points) {
+    if (!p.ok) bad.push_back(&p);
+  }
+  if (!bad.empty()) {
+    out += "\n## Points that failed\n\n";
+    for (const auto* p : bad) {
+      out += "- `" + point_name(*p) + "`: " + p->outcome;
+      for (const auto& f : p->failures) out += "; " + f;
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+std::string junit_xml(const SweepInfo& info, const std::vector<PointRecord>& points) {
+  size_t failures = 0, errors = 0;
+  for (const auto& p : points) {
+    if (p.broken()) {
+      ++errors;
+    } else if (!p.ok) {
+      ++failures;
+    }
+  }
+  const std::string counts = "tests=\"" + std::to_string(points.size()) + "\" failures=\"" + std::to_string(failures) +
+                             "\" errors=\"" + std::to_string(errors) + "\"";
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<testsuites name=\"quiesce sweep " + xml_escape(info.name) + "\" " + counts + ">\n";
+  out += "  <testsuite name=\"" + xml_escape(info.name) + "\" " + counts + ">\n";
+  for (const auto& p : points) {
+    out += "    <testcase classname=\"" + xml_escape(info.name) + "\" name=\"" + xml_escape(point_name(p)) + "\"";
+    if (p.ok) {
+      out += "/>\n";
+      continue;
+    }
+    std::string msg = p.outcome;
+    for (const auto& f : p.failures) msg += "; " + f;
+    const char* tag = p.broken() ? "error" : "failure";
+    out += ">\n      <" + std::string(tag) + " message=\"" + xml_escape(msg) + "\" type=\"" + p.outcome + "\">" +
+           xml_escape(p.stderr_tail) + "</" + tag + ">\n    </testcase>\n";
+  }
+  out += "  </testsuite>\n</testsuites>\n";
+  return out;
+}
+
+}  // namespace quiesce

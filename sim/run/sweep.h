@@ -1,0 +1,37 @@
+#pragma once
+// Sweeps: every point of a scenario's `sweep:` runs in its own child process (SystemC
+// elaborates once per process), --jobs at a time. A point writes into
+// DIR/points/<id>/; the sweep then joins all points present into points.csv,
+// points.jsonl, summary.md and junit.xml. --shard I/N runs the points whose index is
+// I-1 modulo N, so any batch system can spread a sweep; `merge` joins shard directories.
+// --resume skips points that have a result. A point that crashes, is invalid for its
+// combination of values or outlives --point-timeout is recorded as such, with its stderr,
+// and the sweep goes on. Every file appears whole (written, then renamed).
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.h"
+
+namespace quiesce {
+
+struct SweepOptions {
+  std::string out_dir;  // default results/<scenario name>
+  int jobs = 0;         // 0: the number of CPUs
+  int shard_index = 1;  // 1-based
+  int shard_count = 1;
+  bool resume = false;
+  double point_timeout_s = 0;  // 0: none
+  bool plot = true;
+  bool quiet = false;
+  std::vector<Override> sets;
+};
+
+// Returns the exit code: 0 all points met their expectations, 1 some did not (or crashed).
+int run_sweep(const std::string& scenario_path, const SweepOptions& options, std::ostream& human);
+// Joins sweep directories (shards of one sweep) into `out` (default: the first).
+int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out, bool plot, std::ostream& human);
+// Parses "I/N" (1 <= I <= N); throws ConfigError naming --shard.
+void parse_shard(const std::string& text, int* index, int* count);
+
+}  // namespace quiesce

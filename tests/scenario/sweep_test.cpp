@@ -1,0 +1,160 @@
+// The sweep issue's acceptance: joined outputs identical whatever --jobs or sharding made
+// them, kill-and-resume giving the same outputs with no partial file under a final name,
+// and validation of sweep input with file:line:column.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "tests/scenario/run_cli.h"
+
+namespace quiesce::test {
+namespace {
+
+const char* kSmall = "tests/scenario/sweep/small.yaml";
+const char* kJoined[] = {"/points.csv", "/points.jsonl", "/summary.md", "/junit.xml"};
+
+CliResult sweep(const std::string& out, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"sweep", kSmall, "--out", out, "-q", "--no-plot"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(args);
+}
+
+TEST(Sweep, JoinedOutputsAreIdenticalForAnyJobsAndShards) {
+  std::string j1 = temp_dir("sw-j1"), j2 = temp_dir("sw-j2"), s1 = temp_dir("sw-s1"), s2 = temp_dir("sw-s2"),
+              merged = temp_dir("sw-m");
+  EXPECT_EQ(sweep(j1, {"--jobs", "1"}).code, 1) << "some points deadlock: expect fails";
+  EXPECT_EQ(sweep(j2, {"--jobs", "2"}).code, 1);
+  sweep(s1, {"--jobs", "2", "--shard", "1/2"});
+  sweep(s2, {"--jobs", "2", "--shard", "2/2"});
+  CliResult m = run_cli({"merge", s1, s2, "--out", merged, "--no-plot"});
+  EXPECT_EQ(m.code, 1) << m.out << m.err;
+  for (const char* f : kJoined) {
+    const std::string ref = read_file(j1 + f);
+    ASSERT_FALSE(ref.empty()) << f;
+    EXPECT_EQ(read_file(j2 + f), ref) << f << " differs between --jobs 1 and 2";
+    EXPECT_EQ(read_file(merged + f), ref) << f << " differs between one run and two merged shards";
+  }
+  const std::string csv = read_file(j1 + "/points.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13) << "a header and 12 points";
+  EXPECT_NE(csv.find("index,id,kernel.printk.wakeup,mem.c2c.same_cluster,seed,outcome,ok,"), std::string::npos);
+  const std::string junit = read_file(j1 + "/junit.xml");
+  EXPECT_NE(junit.find("<testsuites name=\"quiesce sweep small-sweep\" tests=\"12\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<failure message=\"deadlock; expect deadlock == false (actual 1)\""), std::string::npos)
+      << junit;
+  const std::string summary = read_file(j1 + "/summary.md");
+  EXPECT_NE(summary.find("| kernel.printk.wakeup | mem.c2c.same_cluster | points | P(lockdep report) | P(deadlock)"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("## By seed"), std::string::npos);
+}
+
+TEST(Sweep, ShardAloneIsMarkedIncompleteAndResumeRefusesADifferentSweep) {
+  std::string s = temp_dir("sw-shard");
+  sweep(s, {"--shard", "1/3"});
+  EXPECT_NE(read_file(s + "/summary.md").find("**Incomplete:** 8 points have no result yet."), std::string::npos);
+  CliResult again = sweep(s, {"--shard", "1/3"});
+  EXPECT_EQ(again.code, 2) << "results exist and no --resume";
+  EXPECT_NE(again.err.find("add --resume"), std::string::npos) << again.err;
+  CliResult other = sweep(s, {"--resume", "--set", "duration=3ms"});
+  EXPECT_EQ(other.code, 2);
+  EXPECT_NE(other.err.find("holds a different sweep"), std::string::npos) << other.err;
+}
+
+// Every file under its final name parses whole: a JSON object or a complete document.
+void expect_no_partial_files(const std::string& dir) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp") != std::string::npos) continue;  // not a final name
+    const std::string text = read_file(e.path().string());
+    if (name == "result.json" || name == "sweep.json") {
+      ASSERT_FALSE(text.empty()) << e.path();
+      EXPECT_EQ(text.back(), '\n') << e.path();
+      EXPECT_EQ(text.substr(text.size() - 2), "}\n") << e.path() << " is cut short";
+    }
+  }
+}
+
+TEST(Sweep, KilledMidwayThenResumedGivesTheSameOutputs) {
+  std::string ref = temp_dir("sw-ref"), killed = temp_dir("sw-kill");
+  sweep(ref, {"--jobs", "2"});
+  // Start the same sweep, SIGKILL it while points are being written, then resume.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::string cmd = "cd " + std::string(QUIESCE_SOURCE_DIR) + " && exec " + QUIESCE_BIN + " sweep " + kSmall +
+                        " --out " + killed + " -q --no-plot --jobs 2" + (attempt ? " --resume" : "") +
+                        " >/dev/null 2>&1";
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25 + 20 * attempt));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    expect_no_partial_files(killed);
+  }
+  CliResult r = sweep(killed, {"--resume", "--jobs", "2"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  expect_no_partial_files(killed);
+  for (const char* f : kJoined) EXPECT_EQ(read_file(killed + f), read_file(ref + f)) << f;
+}
+
+struct BadSweep {
+  const char* name;
+  const char* yaml;
+  const char* where;
+  const char* text;
+};
+void PrintTo(const BadSweep& b, std::ostream* os) { *os << b.name; }
+class BadSweepInput : public ::testing::TestWithParam<BadSweep> {};
+
+TEST_P(BadSweepInput, NamesFileLineColumnAndExits2) {
+  const BadSweep& b = GetParam();
+  std::string dir = temp_dir(std::string("bsw-") + b.name);
+  std::string path = write_temp(dir, "s.yaml", b.yaml);
+  CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q"});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(path + ":" + b.where + ": error: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(b.text), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+#define W "workload: [{task: sleeper, name: s, cpu: 1, loops: 2}]\n"
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, BadSweepInput,
+    ::testing::Values(
+        BadSweep{"empty_axis", "name: x\n" W "sweep: {cores: []}\n", "3:16", "empty sweep axis"},
+        BadSweep{"wrong_type", "name: x\n" W "sweep: {cores: [2, four]}\n", "3:20", "expected an integer"},
+        BadSweep{"bad_unit", "name: x\n" W "sweep: {irq.ipi.latency: [1us, 2 lightyears]}\n", "3:32", "unknown time unit"},
+        BadSweep{"unknown_key", "name: x\n" W "sweep: {mem.c2c.same_sockt: [1ns]}\n", "3:9", "did you mean 'same_socket'?"},
+        BadSweep{"unknown_variant", "name: x\n" W "sweep: {kernel.printk.wakeup: [direct, deffered]}\n", "3:40",
+                 "unknown value 'deffered' (choose direct | deferred); did you mean 'deferred'?"},
+        BadSweep{"unknown_platform", "name: x\nplatform: generic\n" W, "2:11", "unknown platform 'generic'"},
+        BadSweep{"cpu_past_cores", "name: x\n" W "sweep: {cores: [1, 2]}\n", "2:42", "past the core count (1)"},
+        BadSweep{"duplicate_task", "name: x\nworkload: [{task: sleeper, name: s}, {task: sleeper, name: s}]\n", "2:60",
+                 "duplicate task name 's'"},
+        BadSweep{"bad_range", "name: x\n" W "sweep: {seed: {range: [5, 1]}}\n", "3:27", "below the low end"},
+        BadSweep{"huge", "name: x\n" W "sweep: {seed: {range: [1, 1000000]}, cores: {range: [1, 64]}}\n", "3:45",
+                 "more than 1000000"},
+        BadSweep{"zip_lengths", "name: x\n" W "sweep: {zip: [{cores: [2, 4], seed: [1]}]}\n", "3:37", "has 1 values"}),
+    [](const ::testing::TestParamInfo<BadSweep>& i) { return std::string(i.param.name); });
+#undef W
+
+TEST(Sweep, ZipGroupsVaryTogether) {
+  std::string dir = temp_dir("sw-zip");
+  std::string path = write_temp(dir, "s.yaml",
+                                "name: z\nworkload: [{task: sleeper, name: s, loops: 3}]\nduration: 1ms\n"
+                                "sweep:\n  zip: [{cores: [2, 4], mem.c2c.same_socket: [50ns, 90ns]}]\n  seed: [1, 2]\n");
+  CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q", "--no-plot"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv = read_file(dir + "/out/points.csv");
+  EXPECT_NE(csv.find("0,p000000,2,50ns,1,ok,true"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("3,p000003,4,90ns,2,ok,true"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find(",2,90ns,"), std::string::npos) << "zip values never cross";
+}
+
+}  // namespace
+}  // namespace quiesce::test
