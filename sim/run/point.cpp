@@ -173,11 +173,22 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   result.events = count_events(stats);
 
   std::string tables;
+  std::vector<std::string> extra_files;
   for (const auto& w : workloads) {
     WorkloadReport rep;
     w->report(rep);
     result.metrics.insert(result.metrics.end(), rep.metrics.begin(), rep.metrics.end());
     tables += rep.table;
+    for (const auto& [name, content] : rep.files) {
+      // The first cyclictest also answers to latency.hist, the name RT tooling looks for.
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".hist") == 0 &&
+          std::find(extra_files.begin(), extra_files.end(), "latency.hist") == extra_files.end()) {
+        write_file_atomic(result.out_dir + "/latency.hist", content);
+        extra_files.push_back("latency.hist");
+      }
+      write_file_atomic(result.out_dir + "/" + name, content);
+      extra_files.push_back(name);
+    }
   }
   if (kern) {
     collect_kernel_metrics(*kern, result.metrics, result.details);
@@ -216,7 +227,9 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
       human << (e.ok ? "  ok    " : "  FAIL  ") << "expect " << e.expect.key << " " << e.expect.op << " "
             << e.expect.text << " (actual " << e.actual << ")" << (e.ok ? "" : "  [" + e.expect.where + "]") << "\n";
     }
-    human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log" : "") << "\n";
+    human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log" : "");
+    for (const auto& f : extra_files) human << ", " << f;
+    human << "\n";
   }
   return result;
 }

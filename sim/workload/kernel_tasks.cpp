@@ -136,25 +136,31 @@ class Sleeper : public Workload {
 struct CyclictestParams : TaskParams {
   CyclictestParams() : TaskParams("cyclictest: per-CPU RT threads sleeping `interval`, measuring wakeup latency") {
     loops.range(0, 1e9);
+    histogram.range(1, 1000000);
   }
   Param<std::string> cpus{this, "cpus", "all", "`all` (one thread per CPU) or one CPU number"};
   Param<Duration> interval{this, "interval", "100us", "timer interval"};
   Param<int64_t> loops{this, "loops", "0", "wakeups per thread (0 = until the run ends)"};
+  Param<int64_t> histogram{this, "histogram", "1000", "latency.hist rows: 1 us buckets from 0 (cyclictest -h)"};
 };
 
 class Cyclictest : public Workload {
  public:
-  Cyclictest(std::string name, std::vector<int> cpus, int prio, Time interval, int64_t loops)
-      : name_(std::move(name)), cpus_(std::move(cpus)), prio_(prio), interval_(interval), loops_(loops) {}
+  Cyclictest(std::string name, std::vector<int> cpus, int prio, Time interval, int64_t loops, int64_t hist_rows)
+      : name_(std::move(name)), cpus_(std::move(cpus)), prio_(prio), interval_(interval), loops_(loops),
+        threads_(cpus_.size()) {
+    for (auto& t : threads_) t.hist.assign(static_cast<size_t>(hist_rows), 0);
+  }
   void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
     hist_ = std::make_unique<StatGroup>(nullptr, name_);
     latency_ = std::make_unique<Histogram>(hist_.get(), "latency", "cyclictest wakeup latency", "ps");
-    for (int cpu : cpus_) {
+    for (const int& cpu : cpus_) {
       TaskSpec s;
       s.cpu = cpu;
       s.policy = prio_ > 0 ? kernel::Policy::Fifo : kernel::Policy::Normal;
       s.rt_priority = prio_;
       std::string tname = name_ + "/" + std::to_string(cpu);
+      Thread* th = &threads_[static_cast<size_t>(&cpu - cpus_.data())];
       Task& t = k->create_task(tname, s, [this, k] {
         Time next = k->now() + interval_;
         for (int64_t i = 0; loops_ == 0 || i < loops_; ++i) {
@@ -164,6 +170,7 @@ class Cyclictest : public Workload {
         if (++done_ == static_cast<int>(cpus_.size())) signal_finished();
       });
       t.wakeup_latency = latency_.get();
+      t.on_wakeup_latency = [th](Time lat) { th->record(lat); };
       shared->tasks[tname] = &t;
     }
   }
@@ -174,6 +181,7 @@ class Cyclictest : public Workload {
     out.metrics.push_back({name_ + ".latency.p50_ns", static_cast<double>(latency_->percentile(0.5)) / 1e3, "ns"});
     out.metrics.push_back({name_ + ".latency.p99_ns", static_cast<double>(latency_->percentile(0.99)) / 1e3, "ns"});
     out.metrics.push_back({name_ + ".latency.max_ns", static_cast<double>(latency_->max()) / 1e3, "ns"});
+    out.files.emplace_back(name_ + ".hist", histogram_text());
   }
 
  private:
@@ -182,8 +190,73 @@ class Cyclictest : public Workload {
   int prio_;
   Time interval_;
   int64_t loops_;
+  // One thread's histogram in cyclictest's units: whole microseconds.
+  struct Thread {
+    std::vector<uint64_t> hist;
+    uint64_t cycles = 0, overflows = 0, sum_us = 0, min_us = ~uint64_t{0}, max_us = 0;
+    std::vector<uint64_t> outliers;  // cycle numbers of overflows (cyclictest keeps the first ones)
+    void record(Time lat) {
+      const uint64_t us = static_cast<uint64_t>(std::max<Time>(lat, 0) / kUs);
+      ++cycles;
+      sum_us += us;
+      min_us = std::min(min_us, us);
+      max_us = std::max(max_us, us);
+      if (us < hist.size()) {
+        ++hist[us];
+      } else {
+        ++overflows;
+        if (outliers.size() < 1000) outliers.push_back(cycles - 1);
+      }
+    }
+  };
+
+  // cyclictest --histogram's text layout, so existing RT tooling parses it.
+  std::string histogram_text() const {
+    std::string out = "# Histogram\n";
+    char buf[64];
+    for (size_t i = 0; i < threads_.front().hist.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "%06zu ", i);
+      out += buf;
+      for (size_t j = 0; j < threads_.size(); ++j) {
+        std::snprintf(buf, sizeof buf, "%06llu", static_cast<unsigned long long>(threads_[j].hist[i]));
+        out += buf;
+        if (j + 1 < threads_.size()) out += "\t";
+      }
+      out += "\n";
+    }
+    auto row = [&](const char* title, const char* fmt, auto value) {
+      out += title;
+      for (const auto& t : threads_) {
+        std::snprintf(buf, sizeof buf, fmt, static_cast<unsigned long long>(value(t)));
+        out += buf;
+      }
+      out += "\n";
+    };
+    row("# Total:", " %09llu", [](const Thread& t) { return t.cycles - t.overflows; });
+    row("# Min Latencies:", " %05llu", [](const Thread& t) { return t.cycles ? t.min_us : 0; });
+    row("# Avg Latencies:", " %05llu", [](const Thread& t) { return t.cycles ? t.sum_us / t.cycles : 0; });
+    row("# Max Latencies:", " %05llu", [](const Thread& t) { return t.max_us; });
+    row("# Histogram Overflows:", " %05llu", [](const Thread& t) { return t.overflows; });
+    out += "# Histogram Overflow at cycle number:\n";
+    for (size_t j = 0; j < threads_.size(); ++j) {
+      out += "# Thread " + std::to_string(j) + ":";
+      for (uint64_t c : threads_[j].outliers) {
+        std::snprintf(buf, sizeof buf, " %05llu", static_cast<unsigned long long>(c));
+        out += buf;
+      }
+      if (threads_[j].outliers.size() < threads_[j].overflows) {
+        std::snprintf(buf, sizeof buf, " # %05llu others",
+                      static_cast<unsigned long long>(threads_[j].overflows - threads_[j].outliers.size()));
+        out += buf;
+      }
+      out += "\n";
+    }
+    return out;
+  }
+
   std::unique_ptr<StatGroup> hist_;
   std::unique_ptr<Histogram> latency_;
+  std::vector<Thread> threads_;
   int done_ = 0;
 };
 
@@ -359,7 +432,8 @@ WorkloadType cyclictest_type() {
     }
     int prio = e["priority"].present() ? static_cast<int>(p.priority()) : 99;
     if (p.interval().ps <= 0) e["interval"].fail("interval must be positive");
-    return std::make_unique<Cyclictest>(default_name(e, env.entry_index), cpus, prio, p.interval().ps, p.loops());
+    return std::make_unique<Cyclictest>(default_name(e, env.entry_index), cpus, prio, p.interval().ps, p.loops(),
+                                        p.histogram());
   };
   return t;
 }

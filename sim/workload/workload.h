@@ -27,6 +27,7 @@ struct Metric {
 struct WorkloadReport {
   std::vector<Metric> metrics;
   std::string table;
+  std::vector<std::pair<std::string, std::string>> files;  // extra output files: name, content
 };
 
 // A lock declared under the scenario's `locks:` (op-programs name them).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <sstream>
 
 #include "tests/scenario/run_cli.h"
 
@@ -46,7 +47,8 @@ TEST_P(KernelScenario, MeetsItsExpectations) {
 }
 INSTANTIATE_TEST_SUITE_P(Files, KernelScenario,
                          ::testing::Values("aa_recursive.yaml", "irq_inconsistent.yaml", "clean_hierarchy.yaml",
-                                           "sleep_in_atomic.yaml", "might_wake.yaml", "hard_lockup.yaml", "deferred_work.yaml"),
+                                           "sleep_in_atomic.yaml", "might_wake.yaml", "hard_lockup.yaml", "deferred_work.yaml",
+                                           "cyclictest.yaml"),
                          [](const ::testing::TestParamInfo<const char*>& i) {
                            std::string n = i.param;
                            return n.substr(0, n.find('.'));
@@ -118,6 +120,42 @@ TEST(KernelInput, UndeclaredLocksAndUnknownPrimitivesAreClearErrors) {
   r = run_cli({"run", p});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("duplicate task name 'a'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace quiesce::test
+
+namespace quiesce::test {
+namespace {
+
+TEST(Cyclictest, LatencyHistInCyclictestLayout) {
+  std::string out = temp_dir("ct");
+  CliResult r = run_cli({"run", "tests/scenario/kernel/cyclictest.yaml", "--out", out, "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(read_file(out + "/latency.hist"));
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "# Histogram");
+  const std::regex row(R"(^\d{6} \d{6}\t\d{6}\t\d{6}\t\d{6}$)");
+  std::vector<uint64_t> sums(4, 0);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(std::getline(in, line));
+    ASSERT_TRUE(std::regex_match(line, row)) << line;
+    EXPECT_EQ(std::stoi(line.substr(0, 6)), i);
+    for (int c = 0; c < 4; ++c) sums[static_cast<size_t>(c)] += std::stoull(line.substr(7 + 7 * static_cast<size_t>(c), 6));
+  }
+  std::getline(in, line);
+  char expect[128];
+  std::snprintf(expect, sizeof expect, "# Total: %09llu %09llu %09llu %09llu", static_cast<unsigned long long>(sums[0]),
+                static_cast<unsigned long long>(sums[1]), static_cast<unsigned long long>(sums[2]),
+                static_cast<unsigned long long>(sums[3]));
+  EXPECT_EQ(line, expect);
+  for (const char* prefix : {"# Min Latencies:", "# Avg Latencies:", "# Max Latencies:", "# Histogram Overflows:",
+                             "# Histogram Overflow at cycle number:", "# Thread 0:"}) {
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_EQ(line.rfind(prefix, 0), 0u) << line;
+  }
+  EXPECT_GE(sums[1], 40u) << "each CPU's thread woke every 100us for 5ms";
 }
 
 }  // namespace

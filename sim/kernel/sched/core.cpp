@@ -162,6 +162,7 @@ void Kernel::finish_task_switch(Task*) {
     const Time lat = now() - t.expected_wake;
     wakeup_latency.record(lat);
     if (t.wakeup_latency) t.wakeup_latency->record(lat);
+    if (t.on_wakeup_latency) t.on_wakeup_latency(lat);
     t.expected_wake = -1;
   }
 }

@@ -47,6 +47,7 @@ struct Task {
 
   Time expected_wake = -1;  // the timer expiry a pending wakeup answers (wakeup latency)
   Histogram* wakeup_latency = nullptr;
+  std::function<void(Time)> on_wakeup_latency;  // a probe's own record (cyclictest's histogram)
   uint64_t switches = 0;
   void* workload = nullptr;  // owned by the workload that made the task
 
