@@ -45,6 +45,16 @@ void Histogram::record(int64_t v) {
   sum_ += static_cast<double>(v);
 }
 
+void Histogram::merge(const Histogram& o) {
+  if (o.count_ == 0) return;
+  if (counts_.size() < o.counts_.size()) counts_.resize(o.counts_.size(), 0);
+  for (size_t b = 0; b < o.counts_.size(); ++b) counts_[b] += o.counts_[b];
+  min_ = count_ ? std::min(min_, o.min_) : o.min_;
+  max_ = count_ ? std::max(max_, o.max_) : o.max_;
+  count_ += o.count_;
+  sum_ += o.sum_;
+}
+
 int64_t Histogram::percentile(double q) const {
   if (count_ == 0) return 0;
   uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));

@@ -59,6 +59,8 @@ class Histogram : public Stat {
  public:
   using Stat::Stat;
   void record(int64_t v);
+  // Adds another histogram's samples (same bucket layout, so exact).
+  void merge(const Histogram& other);
   uint64_t count() const { return count_; }
   int64_t min() const { return count_ ? min_ : 0; }
   int64_t max() const { return count_ ? max_ : 0; }

@@ -224,6 +224,17 @@ int cmd_list(const std::vector<std::string>& args) {
                    "counts may be bare or say `cycles`.\n";
     }
     for (const auto& t : all_param_tables()) print_table(t, md);
+    if (md) {
+      std::cout << "\n### Keys that are not parameters\n\n"
+                   "| key | what |\n|---|---|\n"
+                   "| `platform` | a preset name from platforms/ or an inline mapping of the platform keys above |\n"
+                   "| `set` | dotted key paths to values, applied before the run (scenario keys or platform keys) |\n"
+                   "| `workload` | the list of entries: `task: TYPE` (above) or `irq: NAME` / `softirq: VECTOR` |\n"
+                   "| `locks` | named locks for op-programs: `{class, kind: raw_spin\\|spin\\|mutex, share_line_with}` |\n"
+                   "| `expect` | metric (or `outcome`) to value or comparison, e.g. `irq_latency.p99: \"< 20us\"` |\n"
+                   "| `sweep` | axes: a list, `{range}`, `{log_range\\|lin_range, points}`, `zip:` groups |\n"
+                   "| `program` | in `program`, `irq` and `softirq` entries: the op-program (see README) |\n";
+    }
     return 0;
   }
   if (what == "workloads") {

@@ -41,8 +41,10 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   hist(m, "irq_latency.sgi", irq.latency_sgi);
   hist(m, "irq_latency.ppi", irq.latency_ppi);
   hist(m, "irq_latency.spi", irq.latency_spi);
-  double irq_max = std::max({irq.latency_sgi.max(), irq.latency_ppi.max(), irq.latency_spi.max()}) / 1e3;
-  m.push_back({"irq_latency.max_ns", irq_max, "ns"});
+  StatGroup scratch(nullptr, "irq_latency");
+  Histogram all(&scratch, "all", "every interrupt kind", "ps");
+  for (const Histogram* h : {&irq.latency_sgi, &irq.latency_ppi, &irq.latency_spi}) all.merge(*h);
+  hist(m, "irq_latency", all);
   hist(m, "wakeup_latency", k.wakeup_latency);
   const auto& io = k.max_irqs_off();
   m.push_back({"irqs_off.max_ns", static_cast<double>(io.length) / 1e3, "ns"});

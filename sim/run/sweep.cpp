@@ -214,6 +214,13 @@ struct Running {
   if (err >= 0) ::dup2(err, 2);
   if (null >= 0) ::dup2(null, 1);
   int code = 3;
+  // Test-only: QUIESCE_TEST_CRASH_POINT=<index> makes that point die as a crash would.
+  if (const char* crash = std::getenv("QUIESCE_TEST_CRASH_POINT")) {
+    if (std::to_string(index) == crash) {
+      std::cerr << "crashing point " << index << " on request (QUIESCE_TEST_CRASH_POINT)\n";
+      std::abort();
+    }
+  }
   try {
     auto sc = load_scenario(path, point_overrides(spec, index, opt.sets));
     RunOptions ro;

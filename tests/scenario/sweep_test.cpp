@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <regex>
 #include <thread>
 
 #include "tests/scenario/run_cli.h"
@@ -154,6 +155,43 @@ TEST(Sweep, ZipGroupsVaryTogether) {
   EXPECT_NE(csv.find("0,p000000,2,50ns,1,ok,true"), std::string::npos) << csv;
   EXPECT_NE(csv.find("3,p000003,4,90ns,2,ok,true"), std::string::npos) << csv;
   EXPECT_EQ(csv.find(",2,90ns,"), std::string::npos) << "zip values never cross";
+}
+
+}  // namespace
+}  // namespace quiesce::test
+
+namespace quiesce::test {
+namespace {
+
+TEST(Sweep, CrashedAndTimedOutPointsAreRecordedAndTheSweepGoesOn) {
+  std::string dir = temp_dir("sw-crash");
+  std::string slow = write_temp(dir, "slow.yaml",
+                                "name: slow\nworkload: [{task: sleeper, name: s, run: 1us, sleep: 1us}, {task: cyclictest, "
+                                "interval: 1us}]\nduration: {D}\nsweep: {seed: [1, 2, 3]}\n");
+  // seed 3 (point 2) crashes on request; all points are too slow for the timeout below when long.
+  std::string text = read_file(slow);
+  write_temp(dir, "slow.yaml", std::regex_replace(text, std::regex("\\{D\\}"), "100us"));
+  setenv("QUIESCE_TEST_CRASH_POINT", "2", 1);
+  CliResult r = run_cli({"sweep", slow, "--out", dir + "/a", "-q", "--no-plot"});
+  unsetenv("QUIESCE_TEST_CRASH_POINT");
+  EXPECT_EQ(r.code, 1);
+  std::string jsonl = read_file(dir + "/a/points.jsonl");
+  EXPECT_NE(jsonl.find("\"id\": \"p000002\", \"params\": {\"seed\": \"3\"}, \"outcome\": \"crashed\", \"ok\": false"),
+            std::string::npos)
+      << jsonl;
+  EXPECT_NE(jsonl.find("\"id\": \"p000001\", \"params\": {\"seed\": \"2\"}, \"outcome\": \"ok\""), std::string::npos);
+  std::string junit = read_file(dir + "/a/junit.xml");
+  EXPECT_NE(junit.find("<error message=\"crashed; killed by signal 6\" type=\"crashed\">"), std::string::npos) << junit;
+  EXPECT_NE(junit.find("crashing point 2 on request"), std::string::npos) << "the point's stderr is kept";
+
+  write_temp(dir, "slow.yaml", std::regex_replace(text, std::regex("\\{D\\}"), "100s"));
+  r = run_cli({"sweep", slow, "--out", dir + "/b", "-q", "--no-plot", "--point-timeout", "0.3", "--jobs", "3"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_LT(r.seconds, 10);
+  jsonl = read_file(dir + "/b/points.jsonl");
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 3);
+  EXPECT_NE(jsonl.find("\"outcome\": \"timeout\""), std::string::npos) << jsonl;
+  EXPECT_NE(read_file(dir + "/b/summary.md").find("3 crashed, timed out or invalid"), std::string::npos);
 }
 
 }  // namespace

@@ -35,6 +35,20 @@ TEST(Stats, HistogramIsExactForSmallValuesAndWithinTwoPercentAbove) {
   EXPECT_EQ(big.percentile(1.0), 100000000);
 }
 
+TEST(Stats, MergedHistogramsEqualOneFedEverySample) {
+  StatGroup g(nullptr, "x");
+  Histogram a(&g, "a", "a", "ps"), b(&g, "b", "b", "ps"), both(&g, "both", "both", "ps");
+  for (int64_t v = 1; v < 5000; v += 7) {
+    (v % 2 ? a : b).record(v * 97);
+    both.record(v * 97);
+  }
+  a.merge(b);
+  EXPECT_EQ(a.count(), both.count());
+  EXPECT_EQ(a.min(), both.min());
+  EXPECT_EQ(a.max(), both.max());
+  for (double q : {0.1, 0.5, 0.99}) EXPECT_EQ(a.percentile(q), both.percentile(q));
+}
+
 TEST(Stats, EmptyHistogramReportsZeros) {
   StatGroup g(nullptr, "x");
   Histogram h(&g, "lat", "latency", "ps");
