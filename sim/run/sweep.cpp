@@ -155,7 +155,9 @@ bool read_record(const std::string& dir, const SweepSpec& spec, uint64_t index, 
     }
   }
   if (doc["failure"]) rec->failures.push_back(doc["failure"].as<std::string>());
-  if (!rec->ok) rec->stderr_tail = tail(read_text(pdir + "/stderr.txt"), 2000);
+  // Only a broken point's stderr goes into the joined files: a point that ran has nothing
+  // to add, and a process's own noise (pids, addresses) would make them differ run to run.
+  if (rec->broken()) rec->stderr_tail = tail(read_text(pdir + "/stderr.txt"), 2000);
   return true;
 }
 
