@@ -10,6 +10,7 @@
 
 #include "sim/base/error.h"
 #include "sim/hw/platform.h"
+#include "sim/kernel/kernel.h"
 #include "sim/run/point.h"
 #include "sim/run/sweep.h"
 #include "sim/scenario/scenario.h"
@@ -30,7 +31,7 @@ const char* kUsage =
     "                                                            run every point of its sweep:\n"
     "  merge DIR... [--out DIR]                                  join the outputs of sweep shards\n"
     "  validate FILE...                                          check scenario or platform files\n"
-    "  list platforms|params|workloads [--markdown]              what is available\n"
+    "  list platforms|params|workloads|variants [--markdown]     what is available\n"
     "\n"
     "  quiesce <verb> --help   options of a verb\n"
     "  quiesce --version\n"
@@ -237,11 +238,24 @@ int cmd_list(const std::vector<std::string>& args) {
     }
     return 0;
   }
+  if (what == "variants") {
+    kernel::VariantParams v;
+    for (const auto& r : describe(v)) {
+      if (r.range.find(" | ") == std::string::npos) continue;  // a variant is a choice
+      std::printf("%-32s %s\n  %s (default %s)\n", r.name.c_str(), r.range.c_str(), r.doc.c_str(), r.def.c_str());
+    }
+    std::printf("%-32s %s\n  %s (default %s)\n", "kernel.lockdep.might_wake", "true | false",
+                "report wakeups under scheduler locks or locks nesting under one (Peter Zijlstra's 2015 proposal)",
+                "false");
+    std::printf("%-32s %s\n  %s (default %s)\n", "kernel.printk.wakeup", "direct | deferred",
+                "printk wakes klogd itself, or hands the wakeup to an irq_work", "direct");
+    return 0;
+  }
   if (what == "workloads") {
     for (const auto& t : workload_types()) std::printf("%-16s %s\n", t.name.c_str(), t.doc.c_str());
     return 0;
   }
-  throw UsageError("unknown list '" + what + "' (platforms, params or workloads)");
+  throw UsageError("unknown list '" + what + "' (platforms, params, workloads or variants)");
 }
 
 }  // namespace

@@ -22,7 +22,22 @@ const char* softirq_name(int nr) {
   return nr >= 0 && nr < NR_SOFTIRQS ? names[nr] : "?";
 }
 
-Kernel::Kernel(Platform& platform, const KernelParams& p, uint64_t, StatRegistry* stats)
+namespace {
+const VariantParams& default_variants() {
+  static VariantParams v;
+  static const bool loaded = [] {
+    v.load(parse_yaml("{}", "defaults"));
+    return true;
+  }();
+  (void)loaded;
+  return v;
+}
+}  // namespace
+
+Kernel::Kernel(Platform& platform, const KernelParams& p, uint64_t seed, StatRegistry* stats)
+    : Kernel(platform, p, default_variants(), seed, stats) {}
+
+Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& variants, uint64_t, StatRegistry* stats)
     : stats_(stats, "kernel"),
       platform_(platform),
       hz_(p.hz()),
@@ -72,6 +87,9 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, uint64_t, StatRegistry
     platform_.irq().post(c, kIpiTimer, tick_period_, tick_period_);
   }
   klogd_ = &create_task("klogd", TaskSpec{}, [this] { klogd_loop(); });
+  perf_ = std::make_unique<Perf>(*this, variants.lock_task_context().value == "irq_save", variants.lookup_cost().value);
+  rcu_ = std::make_unique<Rcu>(*this, variants, stats);
+  rcu_->start();
   start_watchdog();
 }
 
@@ -283,13 +301,23 @@ void Kernel::sleep_until(Time t) {
   Frame f(*this, "schedule_hrtimeout");
   might_sleep();
   while (now() < t) {
-    hrtimer_start(t, &current());
+    // The state first: a timer that fires before schedule() then finds a sleeper to wake.
     set_current_state(TaskState::Sleeping);
+    hrtimer_start(t, &current());
     schedule();
   }
+  set_current_state(TaskState::Running);
 }
 
 void Kernel::sleep_for(Time d) { sleep_until(now() + d); }
+
+void Kernel::schedule_timeout(Time d) {
+  Frame f(*this, "schedule_timeout");
+  set_current_state(TaskState::Sleeping);
+  hrtimer_start(now() + d, &current());
+  schedule();
+  set_current_state(TaskState::Running);
+}
 
 // --- interrupt and preemption flags, with the irqsoff/preemptoff tracers ----------------------
 
@@ -305,6 +333,8 @@ void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
   const Time len = now - c.irqoff_since;
   irqs_off.record(len);
   if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
+  Time& by_site = max_irqoff_by_site_[c.irqoff_site];
+  by_site = std::max(by_site, len);
   const Time since = c.irqoff_since;
   c.irqoff_since = -1;
   // A core runs ahead with interrupts off, so the section may end before the periodic

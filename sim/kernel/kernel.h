@@ -14,6 +14,7 @@
 #include <systemc>
 
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@
 #include "sim/kernel/locking/deadlock.h"
 #include "sim/kernel/locking/lockdep.h"
 #include "sim/kernel/locking/spinlock.h"
+#include "sim/kernel/perf/perf.h"
+#include "sim/kernel/rcu/rcu.h"
 #include "sim/kernel/sched/task.h"
 
 namespace quiesce::kernel {
@@ -103,12 +106,21 @@ class Kernel : public IrqHandler {
  public:
   // Builds per-CPU runqueues, idle tasks, ksoftirqd/N, kworker/N and klogd. Call during
   // elaboration; the tasks start when the simulation does.
+  Kernel(Platform& platform, const KernelParams& params, const VariantParams& variants, uint64_t seed,
+         StatRegistry* stats);
+  // With every variant at its default.
   Kernel(Platform& platform, const KernelParams& params, uint64_t seed, StatRegistry* stats);
   ~Kernel() override;
 
   int nr_cpus() const { return static_cast<int>(cpus_.size()); }
   Platform& platform() { return platform_; }
   Lockdep& lockdep() { return lockdep_; }
+  Rcu& rcu() { return *rcu_; }
+  Perf& perf() { return *perf_; }
+  Time tick_period() const { return tick_period_; }
+  // Things worth telling the user that are not metrics (first RCU violation, ...).
+  void note_event(const std::string& key, const std::string& text) { notes_.emplace_back(key, text); }
+  const std::vector<std::pair<std::string, std::string>>& notes() const { return notes_; }
   const KernelOutcome& outcome() const { return outcome_; }
   Time now() { return this_core().now(); }
 
@@ -133,6 +145,10 @@ class Kernel : public IrqHandler {
   void set_current_state(TaskState s);
   void sleep_for(Time d);            // hrtimer sleep; wakeup latency recorded
   void sleep_until(Time t);
+  // Sleeps until woken or `d` has passed (whichever first), like schedule_timeout().
+  void schedule_timeout(Time d);
+  void set_need_resched() { this_cpu_data().need_resched = true; }
+  bool bh_disabled() { return this_cpu_data().softirq_count > 0; }
   void cond_resched();
   void compute(uint64_t cycles) { this_core().compute(cycles); }
   void compute_for(Time t);
@@ -224,6 +240,8 @@ class Kernel : public IrqHandler {
   };
   const Section& max_irqs_off() const { return max_irqoff_; }
   const Section& max_preempt_off() const { return max_preemptoff_; }
+  // The longest irq-off section by the function that began it (sorted by name).
+  const std::map<std::string, Time>& max_irqs_off_by_site() const { return max_irqoff_by_site_; }
   std::vector<std::string> log() const;  // printk records
   std::string describe_cpu(int cpu);
 
@@ -364,9 +382,13 @@ class Kernel : public IrqHandler {
   uint64_t timer_seq_ = 0;
   int next_pid_ = 1;
   Section max_irqoff_, max_preemptoff_;
+  std::map<std::string, Time> max_irqoff_by_site_;
   KernelOutcome outcome_;
   Time last_progress_ = 0;
   std::vector<std::unique_ptr<RawSpinLock>> owned_locks_;
+  std::vector<std::pair<std::string, std::string>> notes_;
+  std::unique_ptr<Rcu> rcu_;
+  std::unique_ptr<Perf> perf_;
 };
 
 }  // namespace quiesce::kernel

@@ -60,6 +60,19 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
                                           " at " + format_time(po.start));
   }
   m.push_back({"context_switches", static_cast<double>(k.context_switches.value()), "count"});
+  kernel::Rcu& rcu = k.rcu();
+  m.push_back({"rcu.violations", static_cast<double>(rcu.violations.value()), "count"});
+  m.push_back({"rcu.gps", static_cast<double>(rcu.gps.value()), "count"});
+  m.push_back({"rcu.exp_gps", static_cast<double>(rcu.exp_gps.value()), "count"});
+  m.push_back({"rcu.blocked_readers", static_cast<double>(rcu.blocked_readers.value()), "count"});
+  m.push_back({"rcu.deferred_qs", static_cast<double>(rcu.deferred_qs.value()), "count"});
+  m.push_back({"rcu.stall_warnings", static_cast<double>(rcu.stall_warnings.value()), "count"});
+  hist(m, "rcu.gp_latency", rcu.gp_latency);
+  hist(m, "rcu.exp_latency", rcu.exp_latency);
+  for (const auto& [site, len] : k.max_irqs_off_by_site()) {
+    m.push_back({"irqs_off_by_site." + site + ".max_ns", static_cast<double>(len) / 1e3, "ns"});
+  }
+  for (const auto& n : k.notes()) d.push_back(n);
   m.push_back({"softirqs", static_cast<double>(k.softirqs.value()), "count"});
   m.push_back({"ksoftirqd_wakeups", static_cast<double>(k.ksoftirqd_wakeups.value()), "count"});
   m.push_back({"irq_works", static_cast<double>(k.irq_works.value()), "count"});

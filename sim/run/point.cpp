@@ -71,11 +71,14 @@ std::string result_json(const Scenario& sc, const PointResult& r) {
     for (const ParamBase* p : g->params()) j.key(g->full_name(*p)).value(p->value_text());
   }
   j.end_object();
-  for (const ParamGroup* g : {static_cast<const ParamGroup*>(&sc.sim), static_cast<const ParamGroup*>(&sc.kernel)}) {
-    j.key(g->prefix()).begin_object();
+  j.key("sim").begin_object();
+  for (const ParamBase* p : sc.sim.params()) j.key(sc.sim.full_name(*p)).value(p->value_text());
+  j.end_object();
+  j.key("kernel").begin_object();
+  for (const ParamGroup* g : {static_cast<const ParamGroup*>(&sc.kernel), static_cast<const ParamGroup*>(&sc.variants)}) {
     for (const ParamBase* p : g->params()) j.key(g->full_name(*p)).value(p->value_text());
-    j.end_object();
   }
+  j.end_object();
   j.end_object();
   j.end_object();
   return j.str();
@@ -145,7 +148,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   std::unique_ptr<kernel::Kernel> kern;
   SharedObjects shared;
   if (sc.needs_kernel) {
-    kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, seed, &stats);
+    kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, sc.variants, seed, &stats);
     shared.kernel = kern.get();
     shared.create_locks(sc.locks);
   }

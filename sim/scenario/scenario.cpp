@@ -169,12 +169,13 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
   for (const auto& o : overrides) apply_override(*s, o.key, YAML::Clone(o.value), o.key_origin, o.value_origin);
   if (seed) set_by_path(s->doc, "seed", YAML::Node(std::to_string(*seed)), "--seed");
 
-  check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel},
+  check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel, &s->variants},
                    {"platform", "set", "workload", "locks", "expect", "sweep"});
   s->sweep = parse_sweep(s->doc["sweep"]);
   s->params.load(s->doc);
   s->sim.load(s->doc);
   s->kernel.load(s->doc);
+  s->variants.load(s->doc);
   s->locks = parse_locks(s->doc["locks"]);
   ConfigNode expect = s->doc["expect"];
   if (expect.present()) {
@@ -234,6 +235,8 @@ std::vector<ParamTable> all_param_tables() {
   out.push_back({"Simulation (sim.*)", describe(sim)});
   kernel::KernelParams kp;
   out.push_back({"Kernel (kernel.*)", describe(kp)});
+  kernel::VariantParams vp;
+  out.push_back({"Kernel variants (kernel.*; `quiesce list variants`)", describe(vp)});
   PlatformConfig pc;
   for (const ParamGroup* g : pc.groups()) {
     out.push_back({"Platform: " + g->doc(), describe(*g)});

@@ -54,6 +54,7 @@ struct Scenario {
   ScenarioParams params;
   SimParams sim;
   kernel::KernelParams kernel;
+  kernel::VariantParams variants;
   PlatformConfig platform;
   std::vector<ConfigNode> workload;
   std::vector<LockDecl> locks;

@@ -19,6 +19,8 @@ const Simple kSimple[] = {
     {"local_bh_disable", Op::Kind::BhDisable},   {"local_bh_enable", Op::Kind::BhEnable},
     {"might_sleep", Op::Kind::MightSleep},       {"might_wake", Op::Kind::MightWake},
     {"wait", Op::Kind::Wait},
+    {"rcu_read_lock", Op::Kind::RcuReadLock},    {"rcu_read_unlock", Op::Kind::RcuReadUnlock},
+    {"synchronize_rcu", Op::Kind::SynchronizeRcu}, {"synchronize_rcu_expedited", Op::Kind::SynchronizeRcuExpedited},
 };
 const Simple kLockOps[] = {
     {"lock", Op::Kind::Lock},          {"unlock", Op::Kind::Unlock},
@@ -237,6 +239,22 @@ void ProgramRunner::run(const std::vector<Op>& program) {
         if (k_.in_interrupt()) break;  // reported; a handler cannot sleep
         k_.set_current_state(kernel::TaskState::Sleeping);
         k_.schedule();
+        break;
+      case Op::Kind::RcuReadLock: k_.rcu().rcu_read_lock(); break;
+      case Op::Kind::RcuReadUnlock: k_.rcu().rcu_read_unlock(); break;
+      case Op::Kind::SynchronizeRcu:
+        if (k_.in_interrupt()) {
+          k_.might_sleep();
+          break;
+        }
+        k_.rcu().synchronize_rcu();
+        break;
+      case Op::Kind::SynchronizeRcuExpedited:
+        if (k_.in_interrupt()) {
+          k_.might_sleep();
+          break;
+        }
+        k_.rcu().synchronize_rcu_expedited();
         break;
       case Op::Kind::Lock: k_.raw_spin_lock(*shared_.locks.at(op.name)); break;
       case Op::Kind::Unlock: k_.raw_spin_unlock(*shared_.locks.at(op.name)); break;

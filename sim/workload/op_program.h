@@ -9,7 +9,7 @@
 //
 // Primitives: local_irq_save/local_irq_restore (a stack), local_irq_disable/enable,
 // preempt_disable/enable, local_bh_disable/enable, might_sleep, might_wake, wait (sleep
-// until woken); {lock|unlock|lock_irqsave|unlock_irqrestore|lock_irq|unlock_irq|lock_bh|
+// until woken), rcu_read_lock/rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited; {lock|unlock|lock_irqsave|unlock_irqrestore|lock_irq|unlock_irq|lock_bh|
 // unlock_bh|trylock: LOCK} for raw spinlocks, {mutex_lock|mutex_unlock: LOCK} for mutexes;
 // {compute: CYCLES or TIME}; {load: VAR}; {store: VAR}; {sleep: TIME or distribution};
 // {wake: TASK}; {wake_up: QUEUE} (wake a named wait queue's waiters, if any);
@@ -32,7 +32,7 @@ namespace quiesce {
 struct Op {
   enum class Kind {
     IrqSave, IrqRestore, IrqDisable, IrqEnable, PreemptDisable, PreemptEnable, BhDisable, BhEnable,
-    MightSleep, MightWake, Wait,
+    MightSleep, MightWake, Wait, RcuReadLock, RcuReadUnlock, SynchronizeRcu, SynchronizeRcuExpedited,
     Lock, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
     MutexLock, MutexUnlock,
     Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq, QueueWork, Printk, PrintkDeferred,

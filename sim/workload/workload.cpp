@@ -4,12 +4,15 @@
 
 #include "sim/workload/hw_pingpong.h"
 #include "sim/workload/kernel_tasks.h"
+#include "sim/workload/rcu_tasks.h"
 
 namespace quiesce {
 
 const std::vector<WorkloadType>& workload_types() {
   static const std::vector<WorkloadType> types = {hw_pingpong_type(), program_type(), sleeper_type(),
-                                                  cyclictest_type(), irq_type(), softirq_type()};
+                                                  cyclictest_type(), irq_type(), softirq_type(),
+                                                  perf_monitor_type(), exp_gp_updater_type(), gp_updater_type(),
+                                                  rcu_reader_type()};
   return types;
 }
 

@@ -102,6 +102,7 @@ void Kernel::cond_resched() {
 void Kernel::__schedule(bool preempt) {
   Frame f(*this, "__schedule");
   Task* prev = &current();
+  if (rcu_ && !prev->is_idle) rcu_->note_context_switch(preempt);
   local_irq_disable();
   Cpu& c = this_cpu_data();
   raw_spin_lock(*c.rq.lock);
@@ -121,6 +122,7 @@ void Kernel::__schedule(bool preempt) {
   }
   ++context_switches;
   ++next->switches;
+  if (perf_) perf_->sched_out(*prev);  // perf_event_task_sched_out, under rq->lock
   this_core().compute(static_cast<uint64_t>(switch_cost_));
   context_switch(c, prev, next);
   if (prev->state == TaskState::Dead) return;  // its thread ends; next finishes the switch
@@ -156,6 +158,7 @@ void Kernel::context_switch(Cpu& c, Task* prev, Task* next) {
 void Kernel::finish_task_switch(Task*) {
   Task& t = current();
   Cpu& c = cpu_of(t.cpu);
+  if (perf_) perf_->sched_in(t);  // perf_event_task_sched_in, before rq->lock is released
   raw_spin_unlock(*c.rq.lock);
   local_irq_enable();
   if (t.expected_wake >= 0) {
@@ -195,6 +198,7 @@ bool Kernel::try_to_wake_up(Task& p) {
 
 void Kernel::scheduler_tick() {
   Frame f(*this, "scheduler_tick");
+  if (rcu_) rcu_->check_callbacks();
   Cpu& c = this_cpu_data();
   Task* curr = c.rq.curr;
   raw_spin_lock(*c.rq.lock);

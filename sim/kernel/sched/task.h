@@ -16,6 +16,20 @@
 namespace quiesce::kernel {
 
 struct RawSpinLock;
+struct PerfContext;
+
+// Preemptible RCU's per-task state (Linux's rcu_read_lock_nesting and the
+// rcu_read_unlock_special flags).
+struct RcuTaskState {
+  int nesting = 0;
+  bool blocked = false;      // preempted inside a reader: queued on a leaf's blocked list
+  bool need_qs = false;      // the tick asked for a quiescent state
+  bool exp_need_qs = false;  // the expedited IPI found it in a reader
+  int blocked_node = -1;
+  uint64_t blocks_gp = 0;    // the normal GP (number) it holds open, 0 if none
+  uint64_t blocks_exp = 0;   // the expedited GP it holds open, 0 if none
+  Time read_start = -1;      // outermost rcu_read_lock(), for the guarantee checker
+};
 
 inline constexpr int kMaxCpus = quiesce::kMaxCores;
 
@@ -45,6 +59,8 @@ struct Task {
   std::vector<HeldLock> held_locks;
   std::vector<const char*> frames;
 
+  RcuTaskState rcu;
+  PerfContext* perf_ctx = nullptr;  // task->perf_event_ctxp
   Time expected_wake = -1;  // the timer expiry a pending wakeup answers (wakeup latency)
   Histogram* wakeup_latency = nullptr;
   std::function<void(Time)> on_wakeup_latency;  // a probe's own record (cyclictest's histogram)

@@ -145,3 +145,27 @@ TEST(KernelDeadlock, SpinningOnALockYouHoldStopsTheRun) {
 
 }  // namespace
 }  // namespace quiesce::kernel
+
+namespace quiesce::kernel {
+namespace {
+
+// Regression: sleep_until armed its timer before marking the task asleep, so a timer that
+// fired at once (a sleep shorter than the timer-programming op) found the task running and
+// the task then slept forever.
+TEST(KernelSleep, ShortSleepsNeverLoseTheirWakeup) {
+  Machine m(Sets{{"core.op.timer_program", "40"}});
+  Kernel& k = *m.kernel;
+  int done = 0;
+  k.create_task("sleepy", TaskSpec{1, Policy::Normal, 0, true}, [&] {
+    for (int i = 0; i < 2000; ++i) {
+      k.compute(20);
+      k.sleep_for(static_cast<Time>(i % 50) * 1000);  // 0 to 49 ns: many shorter than programming the timer
+      ++done;
+    }
+  });
+  m.run(20 * kMs);
+  EXPECT_EQ(done, 2000);
+}
+
+}  // namespace
+}  // namespace quiesce::kernel
