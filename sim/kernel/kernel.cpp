@@ -117,7 +117,7 @@ LockdepContext Kernel::lockdep_ctx() {
   ctx.in_softirq = cpu_of(t.cpu).serving_softirq > 0 && !ctx.in_hardirq;
   ctx.hardirqs_enabled = c.irqs_enabled();
   ctx.softirqs_enabled = cpu_of(t.cpu).softirq_count == 0;
-  ctx.preempt_count = c.preempt_count();
+  ctx.preempt_count = c.preempt_count() + cpu_of(t.cpu).softirq_count;  // in_atomic() counts softirq too
   ctx.now = c.now();
   ctx.frames = &t.frames;
   return ctx;
@@ -244,7 +244,9 @@ void Kernel::irq_return(Core& core) {
   if (core.hardirq_depth() == 0) {
     Frame f(*this, "irq_exit");
     do_softirq_at_irq_exit();
-    if (c.need_resched && core.preempt_count() == 0) preempt_schedule_irq();
+    // Linux's preempt_count carries the softirq count too: no preemption inside a softirq
+    // (or a bh-disabled section) that this interrupt interrupted.
+    if (c.need_resched && core.preempt_count() == 0 && c.softirq_count == 0) preempt_schedule_irq();
   }
   irqs_off_end(cpu_of(core.id()), "irq_exit");
 }

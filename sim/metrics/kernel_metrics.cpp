@@ -69,8 +69,10 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"rcu.stall_warnings", static_cast<double>(rcu.stall_warnings.value()), "count"});
   hist(m, "rcu.gp_latency", rcu.gp_latency);
   hist(m, "rcu.exp_latency", rcu.exp_latency);
+  const double period = static_cast<double>(k.platform().period());
   for (const auto& [site, len] : k.max_irqs_off_by_site()) {
     m.push_back({"irqs_off_by_site." + site + ".max_ns", static_cast<double>(len) / 1e3, "ns"});
+    m.push_back({"irqs_off_by_site." + site + ".max_cycles", static_cast<double>(len) / period, "cycles"});
   }
   for (const auto& n : k.notes()) d.push_back(n);
   m.push_back({"softirqs", static_cast<double>(k.softirqs.value()), "count"});

@@ -67,7 +67,7 @@ std::string point_name(const PointRecord& p) {
 
 struct Group {
   size_t points = 0, lockdep = 0, deadlock = 0, broken = 0, failed = 0;
-  std::vector<double> detection_us, irq_max_us, wakeup_p99_us, irqoff_max_us;
+  std::vector<double> detection_us, irq_p50_us, irq_p99_us, irq_max_us, irqoff_max_us, exp_p50_us, exp_p99_us;
   void add(const PointRecord& p) {
     ++points;
     if (p.broken()) ++broken;
@@ -76,23 +76,35 @@ struct Group {
     const double* d = p.metric("deadlock");
     if (r && *r > 0) ++lockdep;
     if (d && *d > 0) ++deadlock;
-    if (const double* x = p.metric("detection.first_ns")) detection_us.push_back(*x / 1e3);
-    if (const double* x = p.metric("irq_latency.max_ns")) irq_max_us.push_back(*x / 1e3);
-    if (const double* x = p.metric("wakeup_latency.p99_ns")) wakeup_p99_us.push_back(*x / 1e3);
-    if (const double* x = p.metric("irqs_off.max_ns")) irqoff_max_us.push_back(*x / 1e3);
+    auto us = [&](const char* name, std::vector<double>& into) {
+      if (const double* x = p.metric(name)) into.push_back(*x / 1e3);
+    };
+    us("detection.first_ns", detection_us);
+    us("irq_latency.p50_ns", irq_p50_us);
+    us("irq_latency.p99_ns", irq_p99_us);
+    us("irq_latency.max_ns", irq_max_us);
+    us("irqs_off.max_ns", irqoff_max_us);
+    // Expedited GP latency, only from points that ran expedited GPs.
+    const double* n = p.metric("rcu.exp_latency.count");
+    if (n && *n > 0) {
+      us("rcu.exp_latency.p50_ns", exp_p50_us);
+      us("rcu.exp_latency.p99_ns", exp_p99_us);
+    }
   }
+  // Percentiles are medians over the group's points; maxima are the worst point's.
   std::string row() const {
     return std::to_string(points) + " | " + percent(lockdep, points) + " | " + percent(deadlock, points) + " | " +
-           median(detection_us, 3) + " | " + median(irq_max_us, 3) + " | " + maximum(irq_max_us, 3) + " | " +
-           median(wakeup_p99_us, 3) + " | " + maximum(irqoff_max_us, 3) + " | " + std::to_string(failed) +
+           median(detection_us, 3) + " | " + median(irq_p50_us, 3) + " | " + median(irq_p99_us, 3) + " | " +
+           maximum(irq_max_us, 3) + " | " + maximum(irqoff_max_us, 3) + " | " + median(exp_p50_us, 3) + " | " +
+           median(exp_p99_us, 3) + " | " + std::to_string(failed) +
            (broken ? " (" + std::to_string(broken) + " crashed/timed out)" : "");
   }
 };
 
 const char* kGroupHeader =
-    "points | P(lockdep report) | P(deadlock) | median first detection (us) | irq latency max, median (us) | "
-    "irq latency max, worst (us) | wakeup p99, median (us) | irqs-off max, worst (us) | failed";
-const char* kGroupRule = "---|---|---|---|---|---|---|---|---";
+    "points | P(lockdep report) | P(deadlock) | median first detection (us) | irq latency p50 (us) | "
+    "irq latency p99 (us) | irq latency max (us) | max irqs-off (us) | exp GP p50 (us) | exp GP p99 (us) | failed";
+const char* kGroupRule = "---|---|---|---|---|---|---|---|---|---|---";
 
 }  // namespace
 
@@ -184,7 +196,8 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
     }
     return v;
   };
-  out += "\n## By variant\n\n";
+  out += "\n## By variant\n\nPercentiles are medians over a row's points, maxima its worst point's; P(...) is "
+         "the share of points where the detector fired.\n\n";
   {
     std::string head, rule;
     for (const auto* a : var_axes) {

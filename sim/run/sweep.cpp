@@ -423,6 +423,13 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
   if (!opt.quiet) {
     human << points.size() << "/" << spec.total << " points have results; " << bad << " failed their expectations"
           << (complete ? "" : " (incomplete: run the other shards, or --resume)") << "\n";
+    // The per-variant table, as the study's one-screen answer.
+    const std::string summary = summary_md(info, points);
+    const size_t from = summary.find("## By variant");
+    if (from != std::string::npos) {
+      const size_t to = summary.find("\n## ", from + 1);
+      human << "\n" << summary.substr(from, to == std::string::npos ? std::string::npos : to - from) << "\n";
+    }
     human << "wrote " << dir << "/points.csv, points.jsonl, summary.md, junit.xml\n";
   }
   if (complete) maybe_plot(dir, opt.plot, human, opt.quiet);

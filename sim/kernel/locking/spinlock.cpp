@@ -159,7 +159,9 @@ void Kernel::might_sleep() {
 }
 
 void Kernel::might_wake() {
-  if (lockdep_.enabled()) lockdep_.might_wake(lockdep_ctx(), current().held_locks, site());
+  if (lockdep_.enabled() && lockdep_.might_wake_enabled()) {
+    lockdep_.might_wake(lockdep_ctx(), current().held_locks, site());
+  }
 }
 
 void Kernel::mutex_lock(Mutex& m) {

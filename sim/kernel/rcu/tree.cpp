@@ -153,6 +153,9 @@ void Rcu::rcu_read_unlock() {
   }
   t.rcu.nesting = -1;  // Linux's INT_MIN sentinel: leaving, not in a reader
   t.rcu.read_start = -1;
+  // rcu_read_unlock() may reach rcu_read_unlock_special() and wake the expedited waiter:
+  // the might_wake() annotation says so on every outermost unlock, IPI or not.
+  k_.might_wake();
   if (t.rcu.blocked || t.rcu.need_qs || t.rcu.exp_need_qs) rcu_read_unlock_special(t);
   t.rcu.nesting = 0;
 }

@@ -96,7 +96,7 @@ void Kernel::preempt_schedule_irq() {
 }
 
 void Kernel::cond_resched() {
-  if (this_cpu_data().need_resched && preempt_count() == 0 && !irqs_disabled()) preempt_schedule();
+  if (this_cpu_data().need_resched && preempt_count() == 0 && !irqs_disabled() && !in_interrupt()) preempt_schedule();
 }
 
 void Kernel::__schedule(bool preempt) {

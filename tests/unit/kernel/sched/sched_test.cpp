@@ -169,3 +169,34 @@ TEST(KernelSleep, ShortSleepsNeverLoseTheirWakeup) {
 
 }  // namespace
 }  // namespace quiesce::kernel
+
+namespace quiesce::kernel {
+namespace {
+
+// Regression: an interrupt nested in softirq processing preempted the task mid-softirq, so
+// the next task on that CPU ran with the softirq count (in_atomic, lockdep's SC1) leaked.
+TEST(KernelSoftirq, NoPreemptionInsideASoftirq) {
+  Machine m(Sets{});
+  Kernel& k = *m.kernel;
+  int runs = 0;
+  bool leaked = false;
+  k.open_softirq(NET_RX_SOFTIRQ, [&] {
+    ++runs;
+    k.compute(20000);  // 10 us with interrupts on: the tick and the RT wakeup land inside
+  });
+  k.request_irq(kFirstDeviceIrq, "dev", [&] { k.raise_softirq(NET_RX_SOFTIRQ); });
+  for (Time t = 10 * kUs; t < 2 * kMs; t += 37 * kUs) m.platform->irq().post(1, kFirstDeviceIrq, t, t);
+  k.create_task("rt", TaskSpec{1, Policy::Fifo, 50, true}, [&] {
+    for (int i = 0; i < 200; ++i) {
+      k.sleep_for(9 * kUs);
+      leaked = leaked || k.in_softirq() || k.bh_disabled();
+    }
+  });
+  m.run(3 * kMs);
+  EXPECT_GT(runs, 10);
+  EXPECT_FALSE(leaked);
+  EXPECT_EQ(k.lockdep().reports().size(), 0u) << k.lockdep().log();
+}
+
+}  // namespace
+}  // namespace quiesce::kernel
