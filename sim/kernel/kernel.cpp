@@ -335,8 +335,9 @@ void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
   const Time len = now - c.irqoff_since;
   irqs_off.record(len);
   if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
-  Time& by_site = max_irqoff_by_site_[c.irqoff_site];
-  by_site = std::max(by_site, len);
+  auto& by_site = irqoff_by_site_[c.irqoff_site];
+  if (!by_site) by_site = std::make_unique<Histogram>(&irqoff_sites_, c.irqoff_site, "irq-off sections it began", "ps");
+  by_site->record(len);
   const Time since = c.irqoff_since;
   c.irqoff_since = -1;
   // A core runs ahead with interrupts off, so the section may end before the periodic

@@ -240,8 +240,8 @@ class Kernel : public IrqHandler {
   };
   const Section& max_irqs_off() const { return max_irqoff_; }
   const Section& max_preempt_off() const { return max_preemptoff_; }
-  // The longest irq-off section by the function that began it (sorted by name).
-  const std::map<std::string, Time>& max_irqs_off_by_site() const { return max_irqoff_by_site_; }
+  // Irq-off sections by the function that began them (sorted by name).
+  const std::map<std::string, std::unique_ptr<Histogram>>& irqs_off_by_site() const { return irqoff_by_site_; }
   std::vector<std::string> log() const;  // printk records
   std::string describe_cpu(int cpu);
 
@@ -382,7 +382,8 @@ class Kernel : public IrqHandler {
   uint64_t timer_seq_ = 0;
   int next_pid_ = 1;
   Section max_irqoff_, max_preemptoff_;
-  std::map<std::string, Time> max_irqoff_by_site_;
+  StatGroup irqoff_sites_{nullptr, "irqs_off_by_site"};
+  std::map<std::string, std::unique_ptr<Histogram>> irqoff_by_site_;
   KernelOutcome outcome_;
   Time last_progress_ = 0;
   std::vector<std::unique_ptr<RawSpinLock>> owned_locks_;

@@ -70,9 +70,13 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   hist(m, "rcu.gp_latency", rcu.gp_latency);
   hist(m, "rcu.exp_latency", rcu.exp_latency);
   const double period = static_cast<double>(k.platform().period());
-  for (const auto& [site, len] : k.max_irqs_off_by_site()) {
-    m.push_back({"irqs_off_by_site." + site + ".max_ns", static_cast<double>(len) / 1e3, "ns"});
-    m.push_back({"irqs_off_by_site." + site + ".max_cycles", static_cast<double>(len) / period, "cycles"});
+  for (const auto& [site, h] : k.irqs_off_by_site()) {
+    const std::string base = "irqs_off_by_site." + site + ".";
+    for (const auto& [name, v] : {std::pair<const char*, int64_t>{"p50", h->percentile(0.5)}, {"p99", h->percentile(0.99)},
+                                  {"max", h->max()}}) {
+      m.push_back({base + name + "_ns", static_cast<double>(v) / 1e3, "ns"});
+      m.push_back({base + name + "_cycles", static_cast<double>(v) / period, "cycles"});
+    }
   }
   for (const auto& n : k.notes()) d.push_back(n);
   m.push_back({"softirqs", static_cast<double>(k.softirqs.value()), "count"});

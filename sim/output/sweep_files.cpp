@@ -226,6 +226,71 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
     }
     for (const auto& v : order) out += "| " + v + " | " + groups[v].row() + " |\n";
   }
+  // Irq-off cost by function, per variant: what a fix that disables interrupts costs.
+  {
+    std::vector<std::string> functions;
+    for (const auto& p : points) {
+      for (const auto& m : p.metrics) {
+        const std::string pre = "irqs_off_by_site.", suf = ".p99_ns";
+        if (m.first.compare(0, pre.size(), pre) == 0 && m.first.size() > pre.size() + suf.size() &&
+            m.first.compare(m.first.size() - suf.size(), suf.size(), suf) == 0) {
+          std::string f = m.first.substr(pre.size(), m.first.size() - pre.size() - suf.size());
+          if (std::find(functions.begin(), functions.end(), f) == functions.end()) functions.push_back(f);
+        }
+      }
+    }
+    std::sort(functions.begin(), functions.end());
+    if (!functions.empty() && !var_axes.empty()) {
+      out += "\n## Interrupts-off sections by the function that began them\n\n"
+             "p99: median over a variant's points; max: its worst point. Δ: against the first variant.\n\n"
+             "| function | variant | p99 (ns) | p99 (cycles) | max (ns) | max (cycles) | Δp99 (ns, cycles) | Δmax (ns, cycles) |\n"
+             "|---|---|---|---|---|---|---|---|\n";
+      // Variants here: the first non-seed axis (the one a study compares), in file order.
+      const SweepAxisInfo& vax = *var_axes.front();
+      for (const auto& f : functions) {
+        double first_p99 = 0, first_max = 0, first_p99c = 0, first_maxc = 0;
+        bool have_first = false;
+        std::vector<std::string> order;
+        std::map<std::string, std::vector<const PointRecord*>> by;
+        for (const auto& p : points) {
+          std::string v = value_of(p, vax);
+          if (!by.count(v)) order.push_back(v);
+          by[v].push_back(&p);
+        }
+        for (const auto& v : order) {
+          std::vector<double> p99, p99c, mx, mxc;
+          for (const auto* p : by[v]) {
+            const std::string base = "irqs_off_by_site." + f + ".";
+            if (const double* x = p->metric(base + "p99_ns")) p99.push_back(*x);
+            if (const double* x = p->metric(base + "p99_cycles")) p99c.push_back(*x);
+            if (const double* x = p->metric(base + "max_ns")) mx.push_back(*x);
+            if (const double* x = p->metric(base + "max_cycles")) mxc.push_back(*x);
+          }
+          if (p99.empty()) continue;
+          auto med = [](std::vector<double> x) {
+            std::sort(x.begin(), x.end());
+            return x.size() % 2 ? x[x.size() / 2] : (x[x.size() / 2 - 1] + x[x.size() / 2]) / 2;
+          };
+          const double a = med(p99), ac = med(p99c), b = *std::max_element(mx.begin(), mx.end()),
+                       bc = *std::max_element(mxc.begin(), mxc.end());
+          std::string dp = "-", dm = "-";
+          if (have_first) {
+            auto sign = [](double d, int dec) { return (d >= 0 ? "+" : "") + fixed(d, dec); };
+            dp = sign(a - first_p99, 1) + ", " + sign(ac - first_p99c, 0);
+            dm = sign(b - first_max, 1) + ", " + sign(bc - first_maxc, 0);
+          } else {
+            first_p99 = a;
+            first_p99c = ac;
+            first_max = b;
+            first_maxc = bc;
+            have_first = true;
+          }
+          out += "| " + f + " | " + v + " | " + fixed(a, 1) + " | " + fixed(ac, 0) + " | " + fixed(b, 1) + " | " +
+                 fixed(bc, 0) + " | " + dp + " | " + dm + " |\n";
+        }
+      }
+    }
+  }
   std::vector<const PointRecord*> bad;
   for (const auto& p : points) {
     if (!p.ok) bad.push_back(&p);
