@@ -349,11 +349,20 @@ void Rcu::gp_kthread() {
   while (true) {
     k_.wait_event(*gp_wq_, [this] { return gp_requested_; });
     // rcu_gp_init(): every node owes the new GP; readers already blocked hold it open.
+    // The GP is in progress before any node is set up, and nodes are set up top-down: a
+    // reader preempted while this runs is either on its leaf's list when the leaf is set up
+    // or sees the leaf's bit and the GP in progress; a leaf that finishes early finds its
+    // parent ready.
     gp_requested_ = false;
     const uint64_t gp = completed_ + 1;
     gp_start_ = k_.now();
     stall_warned_at_ = -1;
-    for (size_t i = nodes_.size(); i-- > 0;) {
+    for (auto& d : cpus_) {
+      d.qs_pending = true;
+      d.passed_qs = false;
+    }
+    gp_in_progress_ = true;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
       Node& n = nodes_[i];
       const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
       if (n.leaf) {
@@ -368,11 +377,6 @@ void Rcu::gp_kthread() {
       }
       k_.raw_spin_unlock_irqrestore(*n.lock, flags);
     }
-    for (auto& d : cpus_) {
-      d.qs_pending = true;
-      d.passed_qs = false;
-    }
-    gp_in_progress_ = true;
     // Wait for the tree to clear, checking for stalls (force-quiescent-state scans).
     while (true) {
       Node& root = nodes_[0];
@@ -500,8 +504,9 @@ void Rcu::synchronize_rcu_expedited() {
   ++exp_seq_;
   exp_start_ = k_.now();
   // sync_rcu_preempt_exp_init(): each leaf owes it its CPUs and its blocked readers,
-  // interior nodes their children.
-  for (size_t i = nodes_.size(); i-- > 0;) {
+  // interior nodes their children. In progress first, nodes top-down (as for normal GPs).
+  exp_in_progress_ = true;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = nodes_[i];
     const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
     n.expmask = 0;
@@ -517,7 +522,6 @@ void Rcu::synchronize_rcu_expedited() {
     }
     k_.raw_spin_unlock_irqrestore(*n.lock, flags);
   }
-  exp_in_progress_ = true;
   // One IPI per CPU; this CPU runs the handler itself.
   const int me = k_.this_cpu();
   for (int c = 0; c < k_.nr_cpus(); ++c) {

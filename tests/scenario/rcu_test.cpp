@@ -1,0 +1,144 @@
+// The perf/RCU study's acceptance: the 2015 bug reproduced and its remedies compared, with
+// the RCU guarantee checker watching every run.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
+#include "tests/scenario/run_cli.h"
+
+namespace quiesce::test {
+namespace {
+
+double metric(const std::string& json, const std::string& name) {
+  std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": (-?[0-9.e+]+))re");
+  std::smatch m;
+  return std::regex_search(json, m, re) ? std::stod(m[1]) : -1;
+}
+
+struct Point {
+  int code;
+  std::string json, lockdep, err;
+  std::string outcome() const {
+    std::smatch m;
+    std::regex re(R"re("outcome": "([a-z_]+)")re");
+    return std::regex_search(json, m, re) ? m[1].str() : "";
+  }
+};
+
+Point run_point(const std::string& scenario, const std::vector<std::string>& extra) {
+  std::string out = temp_dir("rcu");
+  std::vector<std::string> args = {"run", scenario, "--out", out, "-q"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CliResult r = run_cli(args);
+  return {r.code, read_file(out + "/result.json"), read_file(out + "/lockdep.log"), r.err};
+}
+
+const char* kFlagship = "scenarios/perf-rcu-2015.yaml";
+
+// The first circular splat's dependency chain lists these classes.
+bool chain_through(const std::string& log, const std::vector<std::string>& classes) {
+  const size_t start = log.find("WARNING: possible circular locking dependency detected");
+  if (start == std::string::npos) return false;
+  const size_t end = log.find("*** DEADLOCK ***", start);
+  const std::string splat = log.substr(start, end - start);
+  for (const auto& c : classes) {
+    if (splat.find("(" + c + ")") == std::string::npos) return false;
+  }
+  return true;
+}
+
+TEST(Flagship, BuggyKernelWarnsThroughRqCtxRcuNodeAndPiAndDeadlocksOnSomeSeeds) {
+  int warned = 0, deadlocks = 0;
+  for (int seed = 1; seed <= 5; ++seed) {
+    Point p = run_point(kFlagship, {"--seed", std::to_string(seed)});
+    ASSERT_NE(p.json, "") << p.err;
+    EXPECT_EQ(metric(p.json, "rcu.violations"), 0);
+    if (chain_through(p.lockdep, {"&rq->lock", "&ctx->lock", "rcu_node_0", "&p->pi_lock"})) ++warned;
+    if (p.outcome() == "deadlock") {
+      ++deadlocks;
+      EXPECT_NE(p.json.find("spins on rq[1].lock (&rq->lock)"), std::string::npos) << p.json;
+      EXPECT_NE(p.json.find("spins on victim.perf_ctx.lock (&ctx->lock)"), std::string::npos) << p.json;
+      EXPECT_EQ(p.code, 1) << "its expect: deadlock: false fails";
+    }
+  }
+  EXPECT_GE(warned, 4) << "most seeds";
+  EXPECT_GE(deadlocks, 1);
+}
+
+TEST(Flagship, IrqSaveFixHasNoReportsNoDeadlocksAndCostsIrqOffTime) {
+  double fixed_p99 = 0, buggy_p99 = 0;
+  for (int seed = 1; seed <= 3; ++seed) {
+    Point p = run_point(kFlagship, {"--seed", std::to_string(seed), "--set", "kernel.perf.lock_task_context=irq_save"});
+    EXPECT_EQ(p.code, 0) << p.err << p.json;
+    EXPECT_EQ(metric(p.json, "lockdep_reports"), 0) << p.lockdep;
+    EXPECT_EQ(metric(p.json, "deadlock"), 0);
+    EXPECT_EQ(metric(p.json, "rcu.violations"), 0);
+    fixed_p99 = std::max(fixed_p99, metric(p.json, "irqs_off_by_site.perf_lock_task_context.p99_ns"));
+    EXPECT_GT(metric(p.json, "irqs_off_by_site.perf_lock_task_context.max_cycles"), 0);
+  }
+  Point bug = run_point(kFlagship, {"--seed", "2", "--set", "duration=2ms"});
+  buggy_p99 = metric(bug.json, "irqs_off_by_site.perf_lock_task_context.p99_ns");
+  EXPECT_GT(buggy_p99, 0);
+  EXPECT_GT(fixed_p99, buggy_p99) << "irqs now stay off across the RCU reader's lookup too";
+}
+
+TEST(Flagship, DeferredRemediesNeverDeadlockAndReportWhatTheirWakeupsDo) {
+  for (const char* v : {"deferred_softirq", "deferred_workqueue", "deferred_irq_work"}) {
+    for (int seed = 1; seed <= 2; ++seed) {
+      Point p = run_point(kFlagship, {"--seed", std::to_string(seed), "--set", std::string("kernel.rcu.unlock_special=") + v});
+      EXPECT_EQ(metric(p.json, "deadlock"), 0) << v;
+      EXPECT_EQ(metric(p.json, "rcu.violations"), 0) << v;
+      EXPECT_GT(metric(p.json, "rcu.exp_latency.count"), 100) << v;
+      EXPECT_GT(metric(p.json, "rcu.deferred_qs"), 0) << v << ": the variant deferred some reports";
+      const std::string which(v);
+      if (which == "deferred_irq_work") {
+        EXPECT_EQ(metric(p.json, "lockdep_reports"), 0) << p.lockdep;
+      } else {
+        // raise_softirq wakes ksoftirqd, queue_work wakes a kworker: a wakeup under ctx->lock.
+        EXPECT_TRUE(chain_through(p.lockdep, {"&p->pi_lock", "&rq->lock", "&ctx->lock"})) << v << "\n" << p.lockdep;
+      }
+    }
+  }
+}
+
+TEST(Flagship, MightWakeReportsOnEverySeedPlainLockdepOnlyWhereTheIpiLands) {
+  int plain = 0, annotated = 0;
+  const int seeds = 6;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    Point off = run_point("tests/scenario/rcu/might_wake_coverage.yaml", {"--seed", std::to_string(seed)});
+    Point on = run_point("tests/scenario/rcu/might_wake_coverage.yaml",
+                         {"--seed", std::to_string(seed), "--set", "kernel.lockdep.might_wake=true"});
+    if (metric(off.json, "lockdep_reports") > 0) ++plain;
+    if (metric(on.json, "lockdep.might_wake") > 0) ++annotated;
+    EXPECT_EQ(metric(on.json, "rcu.violations"), 0);
+  }
+  EXPECT_EQ(annotated, seeds);
+  EXPECT_LT(plain, seeds) << "some seeds never see the IPI inside perf's reader";
+}
+
+TEST(RcuChecker, BrokenVariantFiresAndTheRealOneHolds) {
+  Point broken = run_point("tests/scenario/rcu/broken_checker.yaml", {});
+  EXPECT_EQ(broken.code, 0) << broken.json;
+  EXPECT_GT(metric(broken.json, "rcu.violations"), 0);
+  EXPECT_NE(broken.json.find("was still in a reader it entered at"), std::string::npos);
+  Point sound = run_point("tests/scenario/rcu/broken_checker.yaml", {"--set", "kernel.rcu.test_break=none"});
+  EXPECT_EQ(metric(sound.json, "rcu.violations"), 0);
+}
+
+class RcuVariants : public ::testing::TestWithParam<const char*> {};
+TEST_P(RcuVariants, ReadersBlockedAndGracePeriodsKeepTheGuarantee) {
+  Point p = run_point("tests/scenario/rcu/readers_and_gps.yaml", {"--set", std::string("kernel.rcu.unlock_special=") + GetParam()});
+  EXPECT_EQ(p.code, 0) << p.json;
+}
+INSTANTIATE_TEST_SUITE_P(All, RcuVariants,
+                         ::testing::Values("v4.4", "deferred_softirq", "deferred_workqueue", "deferred_irq_work"),
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           std::string n = i.param;
+                           std::replace(n.begin(), n.end(), '.', '_');
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace quiesce::test
