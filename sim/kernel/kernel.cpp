@@ -391,6 +391,7 @@ void Kernel::local_irq_enable() {
   const bool was = core.irqs_enabled();
   if (!was) irqs_off_end(this_cpu_data(), site(), core.irq_flag_cost());
   Task& t = current();
+  if (t.rcu.nesting > 0) t.rcu.irqs_on_inside = true;
   if (!was && lockdep_.enabled() && !t.held_locks.empty()) {
     // Held locks become hardirq-unsafe (trace_hardirqs_on); check before the enabling
     // instruction, which may take an interrupt at once.

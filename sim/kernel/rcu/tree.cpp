@@ -140,7 +140,10 @@ bool Rcu::in_reader() { return k_.current().rcu.nesting > 0; }
 
 void Rcu::rcu_read_lock() {
   Task& t = k_.current();
-  if (t.rcu.nesting++ == 0) t.rcu.read_start = k_.now();
+  if (t.rcu.nesting++ == 0) {
+    t.rcu.read_start = k_.now();
+    t.rcu.irqs_on_inside = !k_.irqs_disabled();
+  }
   k_.this_core().alu();  // ++nesting; barrier()
 }
 
@@ -153,9 +156,10 @@ void Rcu::rcu_read_unlock() {
   }
   t.rcu.nesting = -1;  // Linux's INT_MIN sentinel: leaving, not in a reader
   t.rcu.read_start = -1;
-  // rcu_read_unlock() may reach rcu_read_unlock_special() and wake the expedited waiter:
-  // the might_wake() annotation says so on every outermost unlock, IPI or not.
-  k_.might_wake();
+  // rcu_read_unlock() may reach rcu_read_unlock_special() and wake the expedited waiter
+  // whenever an interrupt could have marked the reader: the might_wake() annotation says so
+  // on every such outermost unlock, whether or not an IPI landed this time.
+  if (t.rcu.irqs_on_inside) k_.might_wake();
   if (t.rcu.blocked || t.rcu.need_qs || t.rcu.exp_need_qs) rcu_read_unlock_special(t);
   t.rcu.nesting = 0;
 }

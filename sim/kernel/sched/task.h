@@ -29,6 +29,7 @@ struct RcuTaskState {
   uint64_t blocks_gp = 0;    // the normal GP (number) it holds open, 0 if none
   uint64_t blocks_exp = 0;   // the expedited GP it holds open, 0 if none
   Time read_start = -1;      // outermost rcu_read_lock(), for the guarantee checker
+  bool irqs_on_inside = false;  // interrupts were on at some point in this reader
 };
 
 inline constexpr int kMaxCpus = quiesce::kMaxCores;
