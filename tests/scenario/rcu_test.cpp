@@ -140,5 +140,15 @@ INSTANTIATE_TEST_SUITE_P(All, RcuVariants,
                            return n;
                          });
 
+TEST(RcuTree, MultiLevelTreeKeepsTheGuarantee) {
+  // Leaves of two CPUs on eight cores: a root over four leaves; quiescent states and
+  // expedited reports climb the tree.
+  Point p = run_point("tests/scenario/rcu/readers_and_gps.yaml",
+                      {"--set", "kernel.rcu.fanout_leaf=2", "--set", "cores=8"});
+  EXPECT_EQ(p.code, 0) << p.json;
+  EXPECT_EQ(metric(p.json, "rcu.violations"), 0);
+  EXPECT_GT(metric(p.json, "rcu.exp_gps"), 50);
+}
+
 }  // namespace
 }  // namespace quiesce::test
