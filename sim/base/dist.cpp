@@ -6,6 +6,8 @@
 namespace quiesce {
 namespace {
 
+constexpr double kTruncSigmas = 6.0;
+
 Time time_at(const ConfigNode& node, const char* key) {
   ConfigNode n = node[key];
   if (!n.present()) n.fail(std::string("missing '") + key + "' for a " + node["dist"].scalar() + " distribution");
@@ -124,10 +126,10 @@ Time Distribution::sample(Rng& rng) const {
         v = a_ + b_ * rng.normal();
         if (v >= 0) break;
       }
-      v = std::max(v, 0.0);
+      v = std::clamp(v, std::max(0.0, a_ - kTruncSigmas * b_), a_ + kTruncSigmas * b_);
       break;
     case Kind::Lognormal:
-      v = a_ * std::exp(b_ * rng.normal());
+      v = a_ * std::exp(b_ * std::clamp(rng.normal(), -kTruncSigmas, kTruncSigmas));
       break;
     case Kind::Exponential:
       v = c_ + rng.exponential(a_);
@@ -188,8 +190,10 @@ Time Distribution::lower_bound() const {
     case Kind::Uniform: return static_cast<Time>(a_);
     case Kind::Exponential: return static_cast<Time>(c_);
     case Kind::Empirical: return static_cast<Time>(*std::min_element(values_.begin(), values_.end()));
-    default: return 0;
+    case Kind::Normal: return static_cast<Time>(std::max(0.0, a_ - kTruncSigmas * b_));
+    case Kind::Lognormal: return static_cast<Time>(std::floor(a_ * std::exp(-kTruncSigmas * b_)));
   }
+  return 0;
 }
 
 std::string Distribution::describe() const {

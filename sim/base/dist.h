@@ -3,6 +3,9 @@
 // ("1us" = fixed) or a mapping: {dist: fixed, value}, {dist: uniform, min, max},
 // {dist: normal, mean, stddev} (redrawn below zero), {dist: lognormal, median, sigma},
 // {dist: exponential, mean, min?}, {dist: empirical, values: [...], weights: [...]?}.
+// Normal and lognormal draws are truncated at 6 standard deviations of the underlying
+// normal (a probability of about 1e-9 per draw), so they have a real lower bound: exact
+// mode's lookahead (sim/hw/core/core.h) depends on it.
 #include <string>
 #include <vector>
 

@@ -99,8 +99,12 @@ Kernel::~Kernel() = default;
 
 Task& Kernel::current() {
   sc_core::sc_object* p = static_cast<sc_core::sc_object*>(sc_core::sc_get_current_process_b());
+  // One task runs for many kernel calls in a row: remember the last lookup.
+  if (p == last_process_) return *last_task_;
   Task** t = task_of_process_.find(reinterpret_cast<uintptr_t>(p));
   if (!t) throw std::logic_error("kernel code called outside a kernel task");
+  last_process_ = p;
+  last_task_ = *t;
   return **t;
 }
 
@@ -335,8 +339,12 @@ void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
   const Time len = now - c.irqoff_since;
   irqs_off.record(len);
   if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
-  auto& by_site = irqoff_by_site_[c.irqoff_site];
-  if (!by_site) by_site = std::make_unique<Histogram>(&irqoff_sites_, c.irqoff_site, "irq-off sections it began", "ps");
+  // Sites are static names: key by pointer on this hot path, join equal names for output.
+  auto& by_site = irqoff_by_site_[reinterpret_cast<uintptr_t>(c.irqoff_site)];
+  if (!by_site) {
+    by_site = std::make_unique<Histogram>(&irqoff_sites_, c.irqoff_site, "irq-off sections it began", "ps");
+    irqoff_by_site_list_.push_back(by_site.get());
+  }
   by_site->record(len);
   const Time since = c.irqoff_since;
   c.irqoff_since = -1;
@@ -348,6 +356,19 @@ void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
                                ") for " + format_time(len) + "\n" + describe_cpu(c.id) + "\n",
             since + hardlockup_);
   }
+}
+
+std::map<std::string, Histogram*> Kernel::irqs_off_by_site() const {
+  std::map<std::string, Histogram*> out;
+  for (const auto& h : irqoff_by_site_list_) {
+    auto& slot = out[h->name()];
+    if (!slot) {
+      slot = h;
+    } else {
+      slot->merge(*h);  // the same name from two places: one row
+    }
+  }
+  return out;
 }
 
 void Kernel::preempt_off_begin(Cpu& c, const char* site) {

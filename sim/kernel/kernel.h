@@ -240,8 +240,9 @@ class Kernel : public IrqHandler {
   };
   const Section& max_irqs_off() const { return max_irqoff_; }
   const Section& max_preempt_off() const { return max_preemptoff_; }
-  // Irq-off sections by the function that began them (sorted by name).
-  const std::map<std::string, std::unique_ptr<Histogram>>& irqs_off_by_site() const { return irqoff_by_site_; }
+  // Irq-off sections by the function that began them (sorted by name). Computed at the end
+  // of a run: it may merge histograms.
+  std::map<std::string, Histogram*> irqs_off_by_site() const;
   std::vector<std::string> log() const;  // printk records
   std::string describe_cpu(int cpu);
 
@@ -383,7 +384,10 @@ class Kernel : public IrqHandler {
   int next_pid_ = 1;
   Section max_irqoff_, max_preemptoff_;
   StatGroup irqoff_sites_{nullptr, "irqs_off_by_site"};
-  std::map<std::string, std::unique_ptr<Histogram>> irqoff_by_site_;
+  FlatMap<std::unique_ptr<Histogram>> irqoff_by_site_;  // by the site's address
+  std::vector<Histogram*> irqoff_by_site_list_;         // in first-seen order
+  sc_core::sc_object* last_process_ = nullptr;
+  Task* last_task_ = nullptr;
   KernelOutcome outcome_;
   Time last_progress_ = 0;
   std::vector<std::unique_ptr<RawSpinLock>> owned_locks_;

@@ -6,11 +6,13 @@
 // at an interrupt's arrival so the handler starts on the arrival cycle.
 //
 // Time: each core keeps a local offset ahead of SystemC time (TLM-2.0 quantum keeping).
-// Core-private work (compute, flag changes) only adds to it. With quantum 0 ("exact") a
-// core synchronises before anything another core can see (memory, IPIs) and, while its
-// interrupts are on, never runs further ahead than the controller's lookahead (the least
-// time any other process needs to make an interrupt arrive here), so every interaction
-// and every interrupt happens at its exact time. With a quantum q > 0 memory operations
+// Core-private work (compute, flag changes) only adds to it. With quantum 0 ("exact"),
+// conservatively as in parallel discrete-event simulation: a core does anything another
+// core can see (memory, IPIs) only at a local time before the next activity of any other
+// process (SystemC's pending activity), synchronising first otherwise; and while its
+// interrupts are on it never runs further ahead than that activity plus the controller's
+// lookahead (the least time from any post to its arrival). So every interaction and every
+// interrupt happens at its exact time, in the order synchronising before each would give. With a quantum q > 0 memory operations
 // use local time without synchronising and a core runs up to q ahead: faster, approximate.
 #include <systemc>
 #include <tlm>
@@ -150,9 +152,18 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   }
   void check_point() {
     Time t = now();
-    if (t >= horizon_ && (irq_enabled_ || quantum_ > 0)) sync();
+    if (t >= horizon_ && (irq_enabled_ || quantum_ > 0) && !extend_horizon(t)) sync();
     if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
   }
+  // Exact mode: the global time before which no other process can act (kTimeMax if none
+  // has anything pending).
+  Time others_quiet_until() const;
+  // Exact mode: a later horizon when nobody else can act before `t`; false otherwise.
+  bool extend_horizon(Time t);
+  // Exact mode, before a shared operation at local time `t`: synchronise unless nobody
+  // else can act first. After it (it may have woken someone), pull the horizon in.
+  void before_shared();
+  void after_shared();
   void take_interrupts();
   void sleep_on_wake_event();
 

@@ -288,12 +288,13 @@ INSTANTIATE_TEST_SUITE_P(
                  1e6 / std::sqrt(12.0),
                  500 * kNs,
                  {}},
-        DistCase{"normal", "{dist: normal, mean: 1us, stddev: 100ns}", 1e6, 1e5, 0, {}},
+        // Normal and lognormal are truncated at 6 sigma (dist.h): mean - 6 sd = 400ns.
+        DistCase{"normal", "{dist: normal, mean: 1us, stddev: 100ns}", 1e6, 1e5, 400 * kNs, {}},
         DistCase{"lognormal",
                  "{dist: lognormal, median: 1us, sigma: 0.25}",
                  kLognormalMean,
                  kLognormalMean* std::sqrt(std::exp(0.25 * 0.25) - 1),
-                 0,
+                 223130,  // 1us * e^(-6 * 0.25), the 6-sigma truncation, in ps
                  {}},
         DistCase{"exponential",
                  "{dist: exponential, mean: 500ns, min: 200ns}",

@@ -33,6 +33,32 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
 // The payload would free() its extensions; ext_ is a member, not heap-allocated.
 Core::~Core() { payload_.clear_extension(&ext_); }
 
+Time Core::others_quiet_until() const {
+  if (sc_core::sc_pending_activity_at_current_time()) return global_now();
+  if (!sc_core::sc_pending_activity_at_future_time()) return kTimeMax;
+  return global_now() + static_cast<Time>(sc_core::sc_time_to_pending_activity().value());
+}
+
+bool Core::extend_horizon(Time t) {
+  if (quantum_ > 0) return false;
+  const Time quiet = others_quiet_until();
+  const Time cand = quiet == kTimeMax ? kTimeMax : quiet + lookahead_;
+  if (t >= cand) return false;
+  horizon_ = cand;
+  return true;
+}
+
+void Core::before_shared() {
+  if (quantum_ > 0 || offset_ == 0) return;
+  if (now() >= others_quiet_until()) sync();
+}
+
+void Core::after_shared() {
+  if (quantum_ > 0) return;
+  const Time quiet = others_quiet_until();
+  if (quiet != kTimeMax) horizon_ = std::min(horizon_, std::max(quiet, global_now()) + lookahead_);
+}
+
 void Core::sync() {
   if (offset_ > 0) {
     ++syncs;
@@ -61,7 +87,7 @@ void Core::compute(uint64_t cycles) {
 
 uint64_t Core::access(MemOp op, Addr a, uint64_t x, uint64_t y) {
   if (a % 8 != 0) throw std::invalid_argument("unaligned simulated access at " + std::to_string(a));
-  if (quantum_ == 0) sync();  // another core can see this: do it at its exact time
+  before_shared();  // another core can see this: do it at its exact time
   ++mem_ops;
   ext_.op = op;
   ext_.time = now();
@@ -76,6 +102,7 @@ uint64_t Core::access(MemOp op, Addr a, uint64_t x, uint64_t y) {
   offset_ += static_cast<Time>(delay.value());
   const uint64_t result = ext_.result;
   seen_version_ = mem_->line_version(a);
+  after_shared();
   boundary();
   return result;
 }
@@ -113,11 +140,12 @@ void Core::preempt_add(int delta) {
 }
 
 Time Core::send_ipi(int target, IrqId id) {
-  if (quantum_ == 0) sync();
+  before_shared();
   const Time raised = now();
   const Time cost = cost_.ipi_send * period_;
   offset_ += cost;
   Time arrival = irq_->send_sgi(id_, target, id, raised, cost);
+  after_shared();
   boundary();
   return arrival;
 }
