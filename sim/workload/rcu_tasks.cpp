@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/workload/internal/task_params.h"
+
 namespace quiesce {
 namespace {
 
@@ -9,17 +11,16 @@ using kernel::Kernel;
 using kernel::Task;
 using kernel::TaskSpec;
 
-struct LoopParams : ParamGroup {
-  LoopParams(const char* doc, const char* period) : ParamGroup("", doc), period{this, "period", period, "time between iterations (a time or a distribution)"} {
-    priority.range(0, 99);
-    cpu.range(-1, kMaxCores - 1);
+using workload_internal::default_name;
+using workload_internal::spawn_task;
+using workload_internal::spec_of;
+using workload_internal::TaskParams;
+
+struct LoopParams : TaskParams {
+  LoopParams(const char* doc, const char* period)
+      : TaskParams(doc), period{this, "period", period, "time between iterations (a time or a distribution)"} {
     loops.range(0, 1e9);
   }
-  Param<std::string> task{this, "task", "", "workload type"};
-  Param<std::string> name{this, "name", "", "task name (default: the type and the entry's index)"};
-  Param<int64_t> cpu{this, "cpu", "-1", "pin to this CPU (-1: any)"};
-  Param<int64_t> priority{this, "priority", "0", "SCHED_FIFO priority 1..99, or 0 for a normal task"};
-  Param<Duration> start{this, "start", "0ns", "when the task first runs"};
   Param<int64_t> loops{this, "loops", "0", "iterations (0 = until the run ends)"};
   Param<Distribution> period;
 };
@@ -35,22 +36,8 @@ struct ReaderParams : LoopParams {
   Param<Latency> hold{this, "hold", "5us", "time inside each read-side critical section"};
 };
 
-std::string task_name(const ConfigNode& e, size_t index) {
-  return e["name"].present() ? e["name"].scalar() : e["task"].scalar() + std::to_string(index);
-}
-
-TaskSpec spec_of(const LoopParams& p) {
-  TaskSpec s;
-  s.cpu = static_cast<int>(p.cpu());
-  s.policy = p.priority() > 0 ? kernel::Policy::Fifo : kernel::Policy::Normal;
-  s.rt_priority = static_cast<int>(p.priority());
-  return s;
-}
-
 void check_cpu(const ConfigNode& e, const LoopParams& p, const WorkloadEnv& env) {
-  if (p.cpu() >= env.topology.cores) {
-    e["cpu"].fail("CPU " + std::to_string(p.cpu()) + " is past the core count (" + std::to_string(env.topology.cores) + ")");
-  }
+  workload_internal::check_cpu(e, p.cpu(), env.topology);
 }
 
 // A task that runs `step` in a loop with a sleep of `period` between iterations.
@@ -62,8 +49,7 @@ class LoopTask : public Workload {
       : name_(std::move(name)), spec_(spec), start_(start), loops_(loops), period_(std::move(period)),
         rng_(seed, "task." + name_), setup_(std::move(setup)), step_(std::move(step)) {}
   void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
-    Task& t = k->create_task(name_, spec_, [this, k, shared] {
-      if (start_ > 0) k->sleep_until(start_);
+    Task& t = spawn_task(*k, name_, spec_, start_, [this, k, shared] {
       if (setup_) setup_(*k, *shared);
       for (int64_t i = 0; loops_ == 0 || i < loops_; ++i) {
         step_(*k, *shared);
@@ -110,7 +96,7 @@ WorkloadType perf_monitor_type() {
     const std::string target = p.target();
     const Latency hold = p.hold();
     return std::make_unique<LoopTask>(
-        task_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(), env.seed,
+        default_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(), env.seed,
         [target](Kernel& k, SharedObjects& s) { k.perf().attach(*s.tasks.at(target)); },  // perf_event_open
         [target, hold](Kernel& k, SharedObjects& s) {
           Kernel::Frame f(k, "perf_event_read");
@@ -133,7 +119,7 @@ WorkloadType exp_gp_updater_type() {
     LoopParams p("", "200us");
     p.load(e);
     check_cpu(e, p, env);
-    return std::make_unique<LoopTask>(task_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(),
+    return std::make_unique<LoopTask>(default_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(),
                                       env.seed, nullptr,
                                       [](Kernel& k, SharedObjects&) { k.rcu().synchronize_rcu_expedited(); });
   };
@@ -149,7 +135,7 @@ WorkloadType gp_updater_type() {
     LoopParams p("", "1ms");
     p.load(e);
     check_cpu(e, p, env);
-    return std::make_unique<LoopTask>(task_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(),
+    return std::make_unique<LoopTask>(default_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(),
                                       env.seed, nullptr, [](Kernel& k, SharedObjects&) { k.rcu().synchronize_rcu(); });
   };
   return t;
@@ -165,7 +151,7 @@ WorkloadType rcu_reader_type() {
     p.load(e);
     check_cpu(e, p, env);
     const Latency hold = p.hold();
-    return std::make_unique<LoopTask>(task_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(),
+    return std::make_unique<LoopTask>(default_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(),
                                       env.seed, nullptr, [hold](Kernel& k, SharedObjects&) {
                                         Kernel::Frame f(k, "rcu_reader");
                                         k.rcu().rcu_read_lock();
