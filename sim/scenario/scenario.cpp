@@ -222,7 +222,9 @@ WorkloadEnv Scenario::env_for(size_t entry_index) const {
   env.entry_index = entry_index;
   env.seed = static_cast<uint64_t>(params.seed());
   for (size_t i = 0; i < entry_index && i < workload.size(); ++i) {
-    if (workload[i]["irq"].present()) ++env.irq_index;
+    if (workload[i]["irq"].present() || (workload[i]["task"].is_scalar() && workload[i]["task"].scalar() == "irq_load")) {
+      ++env.irq_index;
+    }
   }
   return env;
 }

@@ -406,9 +406,9 @@ WorkloadType cyclictest_type() {
 WorkloadType irq_type() {
   WorkloadType t;
   t.name = "irq";
-  t.doc = "a device interrupt source: `irq: NAME`, `cpu`, `period`, and `handler` time or `program`";
+  t.doc = "a device interrupt source: `irq: NAME` (or `task: irq_load`), `cpu`, `period`, `handler` or `program`";
   t.params = [] { return std::make_unique<DeviceParams>(); };
-  t.extra_keys = {"program"};
+  t.extra_keys = {"program", "task"};
   t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
     DeviceParams p;
     p.load(e);

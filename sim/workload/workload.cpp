@@ -23,8 +23,15 @@ const WorkloadType* find_workload_type(const std::string& name) {
   return nullptr;
 }
 
+namespace {
+// DESIGN.md's `task: irq_load` is a device interrupt source, like an `irq:` entry.
+bool is_irq_entry(const ConfigNode& e) {
+  return e["irq"].present() || (e["task"].is_scalar() && e["task"].scalar() == "irq_load");
+}
+}  // namespace
+
 const WorkloadType& entry_type(const ConfigNode& entry) {
-  const WorkloadType* t = entry["irq"].present()       ? find_workload_type("irq")
+  const WorkloadType* t = is_irq_entry(entry)          ? find_workload_type("irq")
                           : entry["softirq"].present() ? find_workload_type("softirq")
                                                        : find_workload_type(entry["task"].scalar());
   if (!t) throw std::logic_error("entry_type on an unvalidated entry");
@@ -34,7 +41,7 @@ const WorkloadType& entry_type(const ConfigNode& entry) {
 const WorkloadType& validate_workload_entry(const ConfigNode& entry, const WorkloadEnv& env) {
   if (!entry.is_map()) entry.fail("a workload entry is a mapping with 'task:' (or 'irq:' for a device)");
   const WorkloadType* t = nullptr;
-  if (entry["irq"].present()) {
+  if (is_irq_entry(entry)) {
     t = find_workload_type("irq");
   } else if (entry["softirq"].present()) {
     t = find_workload_type("softirq");
@@ -96,7 +103,7 @@ std::vector<LockDecl> parse_locks(const ConfigNode& node) {
 }
 
 std::vector<std::string> entry_task_names(const ConfigNode& entry, size_t index, const Topology& topology) {
-  if (!entry.is_map() || entry["irq"].present() || entry["softirq"].present()) return {};
+  if (!entry.is_map() || is_irq_entry(entry) || entry["softirq"].present()) return {};
   ConfigNode task = entry["task"];
   if (!task.is_scalar()) return {};
   std::string type = task.scalar();

@@ -177,3 +177,28 @@ TEST(Docs, ParameterReferenceIsGeneratedFromTheDeclarations) {
 
 }  // namespace
 }  // namespace quiesce::test
+
+namespace quiesce::test {
+namespace {
+
+TEST(Cli, ListsTheKernelVariants) {
+  CliResult r = run_cli({"list", "variants"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* v : {"kernel.perf.lock_task_context", "preempt_disable | irq_save", "kernel.rcu.unlock_special",
+                        "v4.4 | deferred_softirq | deferred_workqueue | deferred_irq_work", "kernel.printk.stall_warning",
+                        "kernel.lockdep.might_wake"}) {
+    EXPECT_NE(r.out.find(v), std::string::npos) << v << "\n" << r.out;
+  }
+}
+
+TEST(Cli, IrqLoadIsADeviceInterruptSource) {
+  std::string dir = temp_dir("irqload");
+  std::string p = write_temp(dir, "s.yaml",
+                             "name: il\nworkload: [{task: irq_load, irq: nic, cpu: 1, period: 20us, handler: 1us}]\n"
+                             "duration: 1ms\nexpect: {irq.nic.count: \">= 40\"}\n");
+  CliResult r = run_cli({"run", p, "--out", dir + "/out", "-q"});
+  EXPECT_EQ(r.code, 0) << r.err << read_file(dir + "/out/result.json");
+}
+
+}  // namespace
+}  // namespace quiesce::test
