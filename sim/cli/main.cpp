@@ -11,6 +11,7 @@
 #include "sim/base/error.h"
 #include "sim/hw/platform.h"
 #include "sim/kernel/kernel.h"
+#include "sim/run/explain.h"
 #include "sim/run/point.h"
 #include "sim/run/sweep.h"
 #include "sim/scenario/scenario.h"
@@ -30,6 +31,7 @@ const char* kUsage =
     "  sweep SCENARIO.yaml [--jobs N] [--shard I/N] [--resume] [--out DIR]\n"
     "                                                            run every point of its sweep:\n"
     "  merge DIR... [--out DIR]                                  join the outputs of sweep shards\n"
+    "  explain POINT_DIR                                         how a point ended, readably\n"
     "  validate FILE...                                          check scenario or platform files\n"
     "  list platforms|params|workloads|variants [--markdown]     what is available\n"
     "\n"
@@ -57,7 +59,13 @@ int cmd_run(const std::vector<std::string>& args) {
       "override a parameter by dotted path, e.g. --set cores=8 --set irq.ipi.latency=2us")(
       "seed", po::value<uint64_t>(), "seed of every random stream (overrides the scenario's)")(
       "out", po::value<std::string>(), "output directory (default results/<scenario name>)")(
-      "quiet,q", "print nothing but errors")("scenario", po::value<std::string>(), "scenario file");
+      "quiet,q", "print nothing but errors")(
+      "trace", po::value<std::string>(), "write a trace: Chrome/Perfetto JSON, or ftrace text for a .txt name")(
+      "trace-format", po::value<std::string>(), "chrome or ftrace (default: from the --trace name)")(
+      "trace-window", po::value<std::string>(),
+      "keep only this much time, ending at the first deadlock or lockdep report (or at the end), e.g. 2ms")(
+      "vcd", po::value<std::string>(), "write per-CPU signals as a VCD waveform (GTKWave)")(
+      "scenario", po::value<std::string>(), "scenario file");
   po::positional_options_description pos;
   pos.add("scenario", 1);
   auto vm = parse(args, desc, pos);
@@ -74,6 +82,24 @@ int cmd_run(const std::vector<std::string>& args) {
   RunOptions opt;
   if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
   opt.quiet = vm.count("quiet") > 0;
+  if (vm.count("trace")) opt.trace_path = vm["trace"].as<std::string>();
+  if (vm.count("trace-format")) {
+    opt.trace_format = vm["trace-format"].as<std::string>();
+    if (opt.trace_format != "chrome" && opt.trace_format != "ftrace") throw UsageError("--trace-format is chrome or ftrace");
+    if (opt.trace_path.empty()) throw UsageError("--trace-format goes with --trace FILE");
+  }
+  if (vm.count("trace-window")) {
+    try {
+      opt.trace_window = parse_time(vm["trace-window"].as<std::string>());
+    } catch (const UnitError& e) {
+      throw ConfigError("--trace-window", "", e.what());
+    }
+    if (opt.trace_path.empty()) throw UsageError("--trace-window goes with --trace FILE");
+  }
+  if (vm.count("vcd")) opt.vcd_path = vm["vcd"].as<std::string>();
+  if (!sc->needs_kernel && (!opt.trace_path.empty() || !opt.vcd_path.empty())) {
+    throw UsageError("--trace and --vcd record the kernel; this scenario runs bare metal");
+  }
   PointResult r = run_point(*sc, opt, std::cout);
   return r.expectations_failed() ? 1 : 0;
 }
@@ -132,6 +158,22 @@ int cmd_merge(const std::vector<std::string>& args) {
   if (!vm.count("dir")) throw UsageError("quiesce merge needs sweep directories");
   return merge_sweeps(vm["dir"].as<std::vector<std::string>>(), vm.count("out") ? vm["out"].as<std::string>() : "",
                       vm.count("no-plot") == 0, std::cout);
+}
+
+int cmd_explain(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce explain POINT_DIR");
+  desc.add_options()("help,h", "this help")("dir", po::value<std::string>(), "a point's output directory");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\nA readable account of how a point ended: the deadlock's chain with which CPU held what\n"
+                         "since when, the interrupt that opened the window, lockdep's first report, and the trace\n"
+                         "lines around the end when the directory has trace.txt.\n";
+    return 0;
+  }
+  if (!vm.count("dir")) throw UsageError("quiesce explain needs a point directory");
+  return explain_point(vm["dir"].as<std::string>(), std::cout);
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -280,8 +322,9 @@ int main(int argc, char** argv) {
     if (verb == "validate") return cmd_validate(rest);
     if (verb == "sweep") return cmd_sweep(rest);
     if (verb == "merge") return cmd_merge(rest);
+    if (verb == "explain") return cmd_explain(rest);
     if (verb == "list") return cmd_list(rest);
-    std::string hint = did_you_mean(verb, {"run", "sweep", "merge", "validate", "list"});
+    std::string hint = did_you_mean(verb, {"run", "sweep", "merge", "explain", "validate", "list"});
     throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";

@@ -155,6 +155,7 @@ Task& Kernel::create_task(const std::string& comm, const TaskSpec& spec, std::fu
   opts.set_stack_size(static_cast<int>(stack_bytes_));
   sc_core::sc_process_handle h = sc_core::sc_spawn([this, &t] { task_entry(t); }, comm.c_str(), &opts);
   task_of_process_[reinterpret_cast<uintptr_t>(h.get_process_object())] = &t;
+  if (tracer_) tracer_->name_task(t.pid, t.comm, t.rt() ? 99 - t.rt_priority : 120);
   tasks_.push_back(std::move(owned));
   if (spec.start) {
     if (sc_core::sc_is_running()) {
@@ -179,8 +180,9 @@ Task* Kernel::find_task(const std::string& comm) {
 void Kernel::task_entry(Task& t) {
   if (!t.is_idle) {
     sc_core::wait(t.ev_run);
+    Frame f(*this, "schedule_tail");
     finish_task_switch(nullptr);
-    preempt_enable_no_resched();  // schedule_tail: the switcher's schedule() disabled it
+    preempt_enable_no_resched();  // the switcher's schedule() disabled it
   }
   {
     Frame f(*this, t.is_idle ? "cpu_startup_entry" : "kthread");
@@ -211,7 +213,19 @@ void Kernel::compute_for(Time t) {
 
 void Kernel::handle_irq(Core& core, const IrqAck& irq) {
   Cpu& c = cpu_of(core.id());
+  const IrqAck outer = c.cur_irq;
+  c.cur_irq = irq;
   irqs_off_begin(c, irq.taken, "irq_entry");
+  if (tracer_) {
+    const uint64_t flow = irq.source >= 0 ? (static_cast<uint64_t>(irq.source) << 56) ^ static_cast<uint64_t>(irq.raised) : 0;
+    const char* name = irq.id == kIpiReschedule ? "IPI:reschedule" : irq.id == kIpiCallFunction ? "IPI:call_function"
+                       : irq.id == kIpiIrqWork ? "IPI:irq_work" : irq.id == kIpiTimer ? "arch_timer" : "device";
+    if (irq.id >= kFirstDeviceIrq) {
+      size_t i = static_cast<size_t>(irq.id - kFirstDeviceIrq);
+      if (i < device_handlers_.size() && device_handlers_[i].first) name = device_handlers_[i].first;
+    }
+    trace(TraceKind::IrqEntry, irq.id, name, flow);
+  }
   switch (irq.id) {
     case kIpiReschedule: {
       Frame f(*this, "scheduler_ipi");
@@ -241,10 +255,12 @@ void Kernel::handle_irq(Core& core, const IrqAck& irq) {
       }
     }
   }
+  c.cur_irq = outer;
 }
 
 void Kernel::irq_return(Core& core) {
   Cpu& c = cpu_of(core.id());
+  trace(TraceKind::IrqExit);
   if (core.hardirq_depth() == 0) {
     Frame f(*this, "irq_exit");
     do_softirq_at_irq_exit();
@@ -331,12 +347,14 @@ void Kernel::irqs_off_begin(Cpu& c, Time at, const char* site) {
   if (c.irqoff_since >= 0) return;
   c.irqoff_since = at;
   c.irqoff_site = site;
+  trace_at(at, TraceKind::IrqsOff, site);
 }
 
 void Kernel::irqs_off_end(Cpu& c, const char* site, Time extra) {
   if (c.irqoff_since < 0) return;
   const Time now = core(c.id).now() + extra;
   const Time len = now - c.irqoff_since;
+  trace_at(now, TraceKind::IrqsOn, site);
   irqs_off.record(len);
   if (len > max_irqoff_.length) max_irqoff_ = Section{len, c.irqoff_since, c.id, c.irqoff_site, site};
   // Sites are static names: key by pointer on this hot path, join equal names for output.
@@ -375,11 +393,13 @@ void Kernel::preempt_off_begin(Cpu& c, const char* site) {
   if (c.preemptoff_since >= 0) return;
   c.preemptoff_since = core(c.id).now();
   c.preemptoff_site = site;
+  trace(TraceKind::PreemptOff, 0, site);
 }
 
 void Kernel::preempt_off_end(Cpu& c, const char* site) {
   if (c.preemptoff_since < 0) return;
   const Time len = core(c.id).now() - c.preemptoff_since;
+  trace(TraceKind::PreemptOn, 0, site);
   preempt_off.record(len);
   if (len > max_preemptoff_.length) max_preemptoff_ = Section{len, c.preemptoff_since, c.id, c.preemptoff_site, site};
   c.preemptoff_since = -1;
@@ -469,6 +489,79 @@ void Kernel::local_bh_enable() {
   }
 }
 
+// --- tracing ------------------------------------------------------------------------------
+
+void Kernel::enable_trace(Time window, size_t max_events) {
+  tracer_ = std::make_unique<Tracer>(window, max_events);
+  for (const auto& t : tasks_) tracer_->name_task(t->is_idle ? 0 : t->pid, t->comm, t->rt() ? 99 - t->rt_priority : 120);
+}
+
+void Kernel::trace(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid, int arg2) {
+  if (!tracer_) return;
+  Task& t = current();
+  Core& c = core(t.cpu);
+  const Cpu& d = cpu_of(t.cpu);
+  TraceEvent e;
+  e.t = c.now();
+  e.cpu = t.cpu;
+  e.kind = kind;
+  e.pid = t.is_idle ? 0 : t.pid;
+  e.arg = arg;
+  e.arg2 = arg2;
+  e.arg_pid = arg_pid;
+  e.id = id;
+  e.name = name;
+  e.irqs_off = !c.irqs_enabled();
+  e.need_resched = d.need_resched;
+  e.hardirq = c.hardirq_depth() > 0;
+  e.softirq = d.serving_softirq > 0;
+  e.preempt_depth = c.preempt_count();
+  e.nr_running = d.rq.nr_running;
+  tracer_->record(std::move(e));
+}
+
+void Kernel::trace_at(Time t, TraceKind kind, const char* name) {
+  if (!tracer_) return;
+  Task& cur = current();
+  TraceEvent e;
+  e.t = t;
+  e.cpu = cur.cpu;
+  e.kind = kind;
+  e.pid = cur.is_idle ? 0 : cur.pid;
+  e.name = name;
+  e.irqs_off = kind == TraceKind::IrqsOff;
+  e.preempt_depth = core(cur.cpu).preempt_count();
+  tracer_->record(std::move(e));
+}
+
+void Kernel::trace_new_reports() {
+  if (!tracer_) return;
+  const auto& reports = lockdep_.reports();
+  for (; traced_reports_ < reports.size(); ++traced_reports_) {
+    trace(TraceKind::Report, 0, reports[traced_reports_].title.c_str());
+    tracer_->trigger(reports[traced_reports_].when);
+  }
+}
+
+void Kernel::trace_vcd(sc_core::sc_trace_file* tf) {
+  for (int c = 0; c < nr_cpus(); ++c) {
+    const std::string p = "cpu" + std::to_string(c);
+    core(c).trace_vcd(tf, p);
+    sc_core::sc_trace(tf, cpu_of(c).serving_softirq, p + ".in_softirq");
+    sc_core::sc_trace(tf, cpu_of(c).vcd_task, p + ".task");
+    sc_core::sc_trace(tf, cpu_of(c).vcd_spinning, p + ".spinning");
+  }
+}
+
+void Kernel::send_ipi(int target, IrqId id) {
+  Core& c = this_core();
+  if (tracer_) {
+    const uint64_t flow = (static_cast<uint64_t>(this_cpu()) << 56) ^ static_cast<uint64_t>(c.now());
+    trace(TraceKind::IpiRaise, target, "", flow, -1, id);
+  }
+  c.send_ipi(target, id);
+}
+
 // --- memory -------------------------------------------------------------------------------
 
 Addr Kernel::alloc(int64_t bytes) {
@@ -482,6 +575,11 @@ Addr Kernel::alloc(int64_t bytes) {
 
 void Kernel::end_run(const std::string& kind, const std::string& detail, Time when) {
   if (!outcome_.kind.empty()) return;
+  if (tracer_) {
+    tracer_->trigger(when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()));
+    tracer_->record(TraceEvent{when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()), 0,
+                               TraceKind::Report, 0, -1, 0, 0, 0, kind, false, false, false, false, 0});
+  }
   outcome_.kind = kind;
   outcome_.when = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
   outcome_.detail = detail;
@@ -497,6 +595,15 @@ std::string Kernel::describe_cpu(int cpu) {
     << (co.irqs_enabled() ? "on" : "off") << ", preempt_count " << co.preempt_count()
     << (co.hardirq_depth() ? ", in hardirq" : "") << (c.softirq_count ? ", bh/softirq" : "");
   if (t) {
+    bool in_special = false;
+    for (const char* f : t->frames) in_special = in_special || std::string(f) == "rcu_read_unlock_special";
+    if (in_special && t->rcu.exp_ipi_from >= 0) {
+      s << "\n  in rcu_read_unlock_special(): the expedited-GP IPI from CPU" << t->rcu.exp_ipi_from << " (raised at "
+        << format_time(t->rcu.exp_ipi_raised) << ", handled at " << format_time(t->rcu.exp_ipi_handled)
+        << ") found it inside an RCU reader; rcu_read_unlock() is reporting the quiescent state";
+    }
+    s << "\n  call stack:";
+    for (auto it = t->frames.rbegin(); it != t->frames.rend(); ++it) s << " " << *it;
     s << "\n  held locks:";
     if (t->held_locks.empty()) s << " none";
     for (const HeldLock& h : t->held_locks) {

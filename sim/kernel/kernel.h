@@ -31,6 +31,7 @@
 #include "sim/kernel/perf/perf.h"
 #include "sim/kernel/rcu/rcu.h"
 #include "sim/kernel/sched/task.h"
+#include "sim/kernel/trace.h"
 
 namespace quiesce::kernel {
 
@@ -116,6 +117,16 @@ class Kernel : public IrqHandler {
   Platform& platform() { return platform_; }
   Lockdep& lockdep() { return lockdep_; }
   Rcu& rcu() { return *rcu_; }
+  // Tracing (off until enabled; see trace.h). Call before the simulation starts.
+  void enable_trace(Time window, size_t max_events);
+  Tracer* tracer() { return tracer_.get(); }
+  // Records an event for the current task, with the ftrace flags of the moment.
+  void trace(TraceKind kind, int arg = 0, const char* name = "", uint64_t id = 0, int arg_pid = -1, int arg2 = 0);
+  void trace_at(Time t, TraceKind kind, const char* name = "");
+  // Per-CPU signals in a VCD: the cores' flags, plus softirq, current task id, spinning.
+  void trace_vcd(sc_core::sc_trace_file* tf);
+  // IPIs the kernel sends, traced with a flow to the handler they start.
+  void send_ipi(int target, IrqId id);
   Perf& perf() { return *perf_; }
   Time tick_period() const { return tick_period_; }
   // Things worth telling the user that are not metrics (first RCU violation, ...).
@@ -148,6 +159,8 @@ class Kernel : public IrqHandler {
   // Sleeps until woken or `d` has passed (whichever first), like schedule_timeout().
   void schedule_timeout(Time d);
   void set_need_resched() { this_cpu_data().need_resched = true; }
+  // The interrupt this CPU is handling (valid inside a handler).
+  const IrqAck& current_irq() { return this_cpu_data().cur_irq; }
   bool bh_disabled() { return this_cpu_data().softirq_count > 0; }
   void cond_resched();
   void compute(uint64_t cycles) { this_core().compute(cycles); }
@@ -282,6 +295,9 @@ class Kernel : public IrqHandler {
     bool need_resched = false;
     int softirq_count = 0;    // bh-disable depth, including while serving softirqs
     int serving_softirq = 0;  // inside __do_softirq (lockdep's softirq context)
+    IrqAck cur_irq;
+    int vcd_task = 0;         // the current task's pid (0: idle), for VCD
+    bool vcd_spinning = false;
     uint32_t softirq_pending = 0;
     Task* ksoftirqd = nullptr;
     Task* kworker = nullptr;
@@ -394,6 +410,9 @@ class Kernel : public IrqHandler {
   std::vector<std::pair<std::string, std::string>> notes_;
   std::unique_ptr<Rcu> rcu_;
   std::unique_ptr<Perf> perf_;
+  std::unique_ptr<Tracer> tracer_;
+  size_t traced_reports_ = 0;
+  void trace_new_reports();
 };
 
 }  // namespace quiesce::kernel

@@ -54,7 +54,9 @@ void Kernel::__do_softirq() {
     for (int nr = 0; nr < NR_SOFTIRQS; ++nr) {
       if (!(pending & (1u << nr)) || !softirq_vec_[static_cast<size_t>(nr)]) continue;
       ++softirqs;
+      trace(TraceKind::SoftirqEntry, nr, softirq_name(nr));
       softirq_vec_[static_cast<size_t>(nr)]();
+      trace(TraceKind::SoftirqExit, nr, softirq_name(nr));
     }
     local_irq_disable();
   }
@@ -85,7 +87,7 @@ bool Kernel::irq_work_queue(IrqWork& w) {
   const bool flags = local_irq_save();
   Cpu& c = this_cpu_data();
   c.irq_work_list.push_back(&w);
-  if (c.irq_work_list.size() == 1) this_core().send_ipi(c.id, kIpiIrqWork);  // arch_irq_work_raise
+  if (c.irq_work_list.size() == 1) send_ipi(c.id, kIpiIrqWork);  // arch_irq_work_raise
   local_irq_restore(flags);
   return true;
 }
@@ -160,6 +162,7 @@ void Kernel::printk(const std::string& text) {
   const bool flags = raw_spin_lock_irqsave(*logbuf_lock_);
   log_.push_back(dmesg_stamp(now()) + text);
   ++printks;
+  trace(TraceKind::Print, 0, text.c_str());
   this_core().compute(200);
   raw_spin_unlock_irqrestore(*logbuf_lock_, flags);
   wake_up(log_wait_);  // wake klogd / console waiters
@@ -204,7 +207,7 @@ void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wa
     fn();
     if (wait) this_core().store(csd, 0);
   });
-  core.send_ipi(cpu, kIpiCallFunction);
+  send_ipi(cpu, kIpiCallFunction);
   if (wait) core.spin_until(csd, [](uint64_t v) { return v == 0; });
 }
 

@@ -13,6 +13,7 @@
 #include "sim/output/files.h"
 #include "sim/output/json.h"
 #include "sim/output/stats_txt.h"
+#include "sim/output/trace_files.h"
 
 namespace quiesce {
 namespace {
@@ -151,6 +152,15 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, sc.variants, seed, &stats);
     shared.kernel = kern.get();
     shared.create_locks(sc.locks);
+    if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, kMaxTraceEvents);
+  }
+  sc_core::sc_trace_file* vcd = nullptr;
+  if (kern && !options.vcd_path.empty()) {
+    std::string base = options.vcd_path;
+    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
+    vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
+    vcd->set_time_unit(1, sc_core::SC_PS);
+    kern->trace_vcd(vcd);
   }
   std::vector<std::unique_ptr<Workload>> workloads;
   size_t remaining = 0;
@@ -168,6 +178,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
   sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
+  if (vcd) sc_core::sc_close_vcd_trace_file(vcd);
   result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
   // A core may have run ahead of SystemC time into the event that ended the run.
   if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
@@ -201,6 +212,13 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   write_file_atomic(result.out_dir + "/result.json", result_json(sc, result));
   write_file_atomic(result.out_dir + "/stats.txt", format_stats_txt(stats));
   if (kern) write_file_atomic(result.out_dir + "/lockdep.log", kern->lockdep().log());
+  if (kern && kern->tracer()) {
+    const bool ftrace = options.trace_format == "ftrace" ||
+                        (options.trace_format.empty() && options.trace_path.size() > 4 &&
+                         options.trace_path.compare(options.trace_path.size() - 4, 4, ".txt") == 0);
+    write_file_atomic(options.trace_path, ftrace ? ftrace_text(*kern->tracer(), platform->cores())
+                                                 : chrome_trace(*kern->tracer(), platform->cores()));
+  }
   result.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 
   if (!options.quiet) {

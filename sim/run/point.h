@@ -15,7 +15,13 @@ namespace quiesce {
 struct RunOptions {
   std::string out_dir;  // empty: results/<scenario name>
   bool quiet = false;
+  std::string trace_path;    // Chrome/Perfetto JSON, or ftrace text
+  std::string trace_format;  // chrome | ftrace; empty: from the file name (.txt = ftrace)
+  Time trace_window = 0;     // 0: the whole run
+  std::string vcd_path;
 };
+
+inline constexpr size_t kMaxTraceEvents = 4000000;
 
 struct ExpectationResult {
   Expectation expect;

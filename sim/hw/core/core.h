@@ -19,6 +19,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include <cstdint>
+#include <string>
 
 #include "sim/base/params.h"
 #include "sim/base/stats.h"
@@ -122,6 +123,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
 
   // Brings SystemC time up to local time (a synchronisation point).
   void sync();
+  // Records irqs-disabled, preempt count and hardirq depth in a VCD; from then on the core
+  // synchronises at every instruction boundary so changes land at their own time.
+  void trace_vcd(sc_core::sc_trace_file* tf, const std::string& prefix);
 
   // IrqTarget / LineWatcher
   void irq_posted(Time arrival) override;
@@ -148,7 +152,12 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // End of an instruction: synchronise if past the horizon, take a pending interrupt.
   void boundary() {
     ++ops;
+    if (sync_every_op_) sync();
     check_point();
+  }
+  void set_irqs(bool on) {
+    irq_enabled_ = on;
+    irqs_disabled_ = !on;
   }
   void check_point() {
     Time t = now();
@@ -179,6 +188,8 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   Time offset_ = 0;
   Time horizon_ = 0;
   bool irq_enabled_ = true;
+  bool irqs_disabled_ = false;  // the same, as a signal for VCD tracing
+  bool sync_every_op_ = false;
   int preempt_count_ = 0;
   int hardirq_depth_ = 0;
   bool sleeping_ = false;

@@ -83,6 +83,7 @@ void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
   if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
   Core& core = this_core();
   l.cls->hold_time.record(core.now() - l.acquired_at);
+  trace(TraceKind::LockReleased, 0, l.cls->name.c_str(), l.addr);
   l.owner = nullptr;
   l.owner_cpu = -1;
   core.fetch_add(l.addr, 1);
@@ -97,13 +98,18 @@ void Kernel::raw_spin_lock(RawSpinLock& l) {
   const uint64_t old = core.fetch_add(l.addr, kTicketOne);
   const uint64_t ticket = next_of(old);
   const bool contended = owner_of(old) != ticket;
+  if (tracer_) trace_new_reports();
   if (contended) {
+    trace(TraceKind::LockSpin, 0, l.cls->name.c_str(), l.addr);
     auto cycle = deadlock_.wait_begin(cpu, &l);
     if (!cycle.empty()) report_deadlock(cycle);
+    cpu_of(cpu).vcd_spinning = true;
     core.spin_until(l.addr, [ticket](uint64_t v) { return owner_of(v) == ticket; });
+    cpu_of(this_cpu()).vcd_spinning = false;
     deadlock_.wait_end(cpu);
   }
   lock_acquired(l, start, contended);
+  trace(TraceKind::LockAcquired, 0, l.cls->name.c_str(), l.addr);
 }
 
 bool Kernel::raw_spin_trylock(RawSpinLock& l) {
@@ -156,6 +162,7 @@ void Kernel::raw_spin_unlock_bh(RawSpinLock& l) {
 
 void Kernel::might_sleep() {
   if (lockdep_.enabled()) lockdep_.might_sleep(lockdep_ctx(), current().held_locks, site());
+  if (tracer_) trace_new_reports();
 }
 
 void Kernel::might_wake() {
@@ -221,7 +228,7 @@ void Kernel::report_deadlock(const std::vector<std::pair<int, const RawSpinLock*
     outcome_.cpus.push_back(cpu);
     outcome_.classes.push_back(lock->cls->name);
   }
-  end_run("deadlock", s.str());
+  end_run("deadlock", s.str(), t);
 }
 
 }  // namespace quiesce::kernel

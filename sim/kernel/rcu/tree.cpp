@@ -141,6 +141,7 @@ bool Rcu::in_reader() { return k_.current().rcu.nesting > 0; }
 void Rcu::rcu_read_lock() {
   Task& t = k_.current();
   if (t.rcu.nesting++ == 0) {
+    k_.trace(TraceKind::RcuReadLock);
     t.rcu.read_start = k_.now();
     t.rcu.irqs_on_inside = !k_.irqs_disabled();
   }
@@ -162,6 +163,7 @@ void Rcu::rcu_read_unlock() {
   if (t.rcu.irqs_on_inside) k_.might_wake();
   if (t.rcu.blocked || t.rcu.need_qs || t.rcu.exp_need_qs) rcu_read_unlock_special(t);
   t.rcu.nesting = 0;
+  k_.trace(TraceKind::RcuReadUnlock);
 }
 
 void Rcu::rcu_read_unlock_special(Task& t) {
@@ -395,6 +397,7 @@ void Rcu::gp_kthread() {
     check_guarantee(gp_start_, "grace period");
     completed_ = gp;
     ++gps;
+    k_.trace(TraceKind::Counter, static_cast<int>(completed_), "rcu.gp_seq");
     if (!callbacks_.empty() && callbacks_.back().gp > completed_) gp_requested_ = true;
     // Ready callbacks run in RCU_SOFTIRQ at the next tick on any CPU.
   }
@@ -495,6 +498,9 @@ void Rcu::exp_handler() {
   Task& t = k_.current();
   if (!break_exp_ && t.rcu.nesting > 0 && !t.rcu.blocked) {
     t.rcu.exp_need_qs = true;  // the reader reports at rcu_read_unlock()
+    t.rcu.exp_ipi_from = k_.current_irq().source;
+    t.rcu.exp_ipi_raised = k_.current_irq().raised;
+    t.rcu.exp_ipi_handled = k_.now();
     return;
   }
   report_exp_cpu(t.cpu, true);
@@ -541,6 +547,7 @@ void Rcu::synchronize_rcu_expedited() {
   exp_in_progress_ = false;
   check_guarantee(exp_start_, "expedited grace period");
   ++exp_gps;
+  k_.trace(TraceKind::Counter, static_cast<int>(exp_seq_), "rcu.exp_seq");
   k_.mutex_unlock(*exp_mutex_);
   exp_latency.record(k_.now() - start);
 }

@@ -64,7 +64,7 @@ void Kernel::resched_curr(int cpu) {
   c.need_resched = true;
   if (cpu == this_cpu()) return;
   ++resched_ipis;
-  this_core().send_ipi(cpu, kIpiReschedule);
+  send_ipi(cpu, kIpiReschedule);
 }
 
 void Kernel::set_current_state(TaskState s) {
@@ -132,7 +132,12 @@ void Kernel::__schedule(bool preempt) {
 
 void Kernel::context_switch(Cpu& c, Task* prev, Task* next) {
   this_core().sync();
+  if (tracer_) {
+    trace(TraceKind::Switch, static_cast<int>(prev->state), "", next->wake_flow, next->is_idle ? 0 : next->pid);
+    next->wake_flow = 0;
+  }
   c.rq.curr = next;
+  c.vcd_task = next->is_idle ? 0 : next->pid;
   prev->on_cpu = false;
   next->on_cpu = true;
   next->on_rq = true;
@@ -185,6 +190,10 @@ bool Kernel::try_to_wake_up(Task& p) {
       p.cpu = cpu;
       p.state = TaskState::Runnable;
       enqueue(rq, p);
+      if (tracer_) {
+        p.wake_flow = (uint64_t{0xff} << 56) ^ (static_cast<uint64_t>(p.pid) << 40) ^ static_cast<uint64_t>(now());
+        trace(TraceKind::Wakeup, cpu, p.comm.c_str(), p.wake_flow, p.pid);
+      }
       if (should_preempt(*rq.curr, p)) resched_curr(cpu);
     }
     this_core().compute(static_cast<uint64_t>(wakeup_cost_));

@@ -30,6 +30,9 @@ struct RcuTaskState {
   uint64_t blocks_exp = 0;   // the expedited GP it holds open, 0 if none
   Time read_start = -1;      // outermost rcu_read_lock(), for the guarantee checker
   bool irqs_on_inside = false;  // interrupts were on at some point in this reader
+  // The expedited IPI that found it inside a reader (what opened the 2015 window).
+  int exp_ipi_from = -1;
+  Time exp_ipi_raised = 0, exp_ipi_handled = 0;
 };
 
 inline constexpr int kMaxCpus = quiesce::kMaxCores;
@@ -62,7 +65,8 @@ struct Task {
 
   RcuTaskState rcu;
   PerfContext* perf_ctx = nullptr;  // task->perf_event_ctxp
-  Time expected_wake = -1;  // the timer expiry a pending wakeup answers (wakeup latency)
+  Time expected_wake = -1;
+  uint64_t wake_flow = 0;  // the trace flow from its last wakeup to its next switch-in  // the timer expiry a pending wakeup answers (wakeup latency)
   Histogram* wakeup_latency = nullptr;
   std::function<void(Time)> on_wakeup_latency;  // a probe's own record (cyclictest's histogram)
   uint64_t switches = 0;

@@ -59,6 +59,13 @@ void Core::after_shared() {
   if (quiet != kTimeMax) horizon_ = std::min(horizon_, std::max(quiet, global_now()) + lookahead_);
 }
 
+void Core::trace_vcd(sc_core::sc_trace_file* tf, const std::string& prefix) {
+  sc_core::sc_trace(tf, irqs_disabled_, prefix + ".irqs_disabled");
+  sc_core::sc_trace(tf, preempt_count_, prefix + ".preempt_count");
+  sc_core::sc_trace(tf, hardirq_depth_, prefix + ".in_hardirq");
+  sync_every_op_ = true;
+}
+
 void Core::sync() {
   if (offset_ > 0) {
     ++syncs;
@@ -109,27 +116,27 @@ uint64_t Core::access(MemOp op, Addr a, uint64_t x, uint64_t y) {
 
 void Core::local_irq_disable() {
   charge(cost_.irq_flag);
-  irq_enabled_ = false;
+  set_irqs(false);
   boundary();
 }
 
 void Core::local_irq_enable() {
   charge(cost_.irq_flag);
-  irq_enabled_ = true;
+  set_irqs(true);
   boundary();
 }
 
 bool Core::local_irq_save() {
   bool was = irq_enabled_;
   charge(cost_.irq_flag);
-  irq_enabled_ = false;
+  set_irqs(false);
   boundary();
   return was;
 }
 
 void Core::local_irq_restore(bool was_enabled) {
   charge(cost_.irq_flag);
-  irq_enabled_ = was_enabled;
+  set_irqs(was_enabled);
   boundary();
 }
 
@@ -169,7 +176,7 @@ void Core::take_interrupts() {
     if (!ack) return;
     ++irqs;
     ack->taken = now();
-    irq_enabled_ = false;
+    set_irqs(false);
     ++hardirq_depth_;
     charge(cost_.irq_entry);
     if (irq_kind(ack->id) == IrqKind::Sgi) charge(irq_->receive_cost_cycles());
@@ -183,7 +190,7 @@ void Core::take_interrupts() {
     if (handler_) handler_->irq_return(*this);
     seen_version_ = interrupted_seen;
     charge(cost_.irq_exit);
-    irq_enabled_ = true;
+    set_irqs(true);
     // The return itself is a boundary: keep the horizon honest before looking again.
     if (now() >= horizon_) sync();
   }

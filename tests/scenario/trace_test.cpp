@@ -1,0 +1,137 @@
+// The tracing issue's acceptance: the Chrome trace's structure and IPI flows, the ftrace
+// text layout (golden), the VCD through GTKWave's vcd2fst, and quiesce explain.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "tests/scenario/run_cli.h"
+
+namespace quiesce::test {
+namespace {
+
+struct JsonTrace {
+  YAML::Node events;
+};
+
+JsonTrace load(const std::string& path) { return {YAML::LoadFile(path)["traceEvents"]}; }
+
+TEST(ChromeTrace, EveryBeginHasItsEndOnItsTrackAndTimeNeverGoesBack) {
+  std::string dir = temp_dir("trace-json");
+  CliResult r = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "-q", "--trace", dir + "/trace.json",
+                         "--trace-window", "200us"});
+  ASSERT_NE(read_file(dir + "/trace.json"), "") << r.err;
+  JsonTrace t = load(dir + "/trace.json");
+  ASSERT_TRUE(t.events.IsSequence());
+  std::map<int, std::vector<std::string>> open;  // per track
+  std::map<int, double> last_ts;
+  std::map<std::string, int> phases;
+  for (const auto& e : t.events) {
+    const std::string ph = e["ph"].as<std::string>();
+    ++phases[ph];
+    if (ph == "M") continue;
+    const int tid = e["tid"].as<int>();
+    const double ts = e["ts"].as<double>();
+    EXPECT_GE(ts, last_ts[tid]) << "time went back on track " << tid;
+    last_ts[tid] = ts;
+    if (ph == "B") open[tid].push_back(e["name"].as<std::string>());
+    if (ph == "E") {
+      ASSERT_FALSE(open[tid].empty()) << "an E without its B on track " << tid;
+      open[tid].pop_back();
+    }
+  }
+  for (const auto& [tid, st] : open) EXPECT_TRUE(st.empty()) << "unclosed slices on track " << tid;
+  for (const char* ph : {"B", "E", "b", "e", "s", "f", "C", "i"}) EXPECT_GT(phases[ph], 0) << ph;
+  // The window: the 200 us that end at lockdep's first report.
+  YAML::Node other = YAML::LoadFile(dir + "/trace.json")["otherData"];
+  const double trigger_us = other["trigger_ps"].as<double>() / 1e6;
+  EXPECT_EQ(other["window_ps"].as<int64_t>(), 200000000);
+  double lo = 1e300, hi = -1;
+  for (const auto& e : t.events) {
+    if (e["ph"].as<std::string>() == "M") continue;
+    lo = std::min(lo, e["ts"].as<double>());
+    hi = std::max(hi, e["ts"].as<double>());
+  }
+  EXPECT_LE(hi, trigger_us + 1e-6);
+  EXPECT_GE(lo, trigger_us - 200 - 1e-6);
+}
+
+TEST(ChromeTrace, TheDeadlockPointsIpiFlowsConnectSenderAndHandler) {
+  // Lockdep off, so the window ends at the deadlock rather than at lockdep's first report.
+  std::string dir = temp_dir("trace-flow");
+  run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "-q", "--trace", dir + "/trace.json", "--trace-window",
+           "30us", "--set", "kernel.lockdep.enabled=false"});
+  ASSERT_NE(read_file(dir + "/result.json").find("\"outcome\": \"deadlock\""), std::string::npos);
+  JsonTrace t = load(dir + "/trace.json");
+  std::map<std::string, std::pair<int, double>> starts, finishes;
+  std::map<int, std::string> track_names;
+  for (const auto& e : t.events) {
+    const std::string ph = e["ph"].as<std::string>();
+    if (ph == "M" && e["name"].as<std::string>() == "thread_name") {
+      track_names[e["tid"].as<int>()] = e["args"]["name"].as<std::string>();
+    }
+    if ((ph == "s" || ph == "f") && e["name"].as<std::string>() == "ipi") {
+      auto& m = ph == "s" ? starts : finishes;
+      m[e["id"].as<std::string>()] = {e["tid"].as<int>(), e["ts"].as<double>()};
+    }
+  }
+  int connected = 0, cross_cpu = 0;
+  for (const auto& [id, f] : finishes) {
+    auto s = starts.find(id);
+    if (s == starts.end()) continue;  // sent before the window
+    ++connected;
+    EXPECT_LE(s->second.second, f.second) << "an IPI arrives after it is sent";
+    if (s->second.first != f.first) ++cross_cpu;
+  }
+  EXPECT_GT(connected, 0);
+  EXPECT_GT(cross_cpu, 0) << "IPIs from one CPU's track to another's";
+  EXPECT_EQ(track_names[1], "CPU0");
+}
+
+TEST(FtraceText, GoldenLayoutForASmallScenario) {
+  std::string dir = temp_dir("trace-txt");
+  CliResult r = run_cli({"run", "tests/scenario/trace/small.yaml", "--out", dir, "-q", "--trace", dir + "/trace.txt"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string got = read_file(dir + "/trace.txt");
+  const std::string golden_path = std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/golden/ftrace_small.txt";
+  if (std::getenv("QUIESCE_UPDATE_GOLDEN")) std::ofstream(golden_path, std::ios::binary) << got;
+  EXPECT_EQ(got, read_file(golden_path)) << "regenerate with QUIESCE_UPDATE_GOLDEN=1 after checking the change";
+  for (const char* event : {"sched_switch: prev_comm=", "sched_wakeup: comm=worker", "irq_handler_entry: irq=32 name=nic",
+                            "irq_handler_exit: irq=32 ret=handled", "ipi_raise: target_mask=", "ipi_entry: (",
+                            "print: hello from waker"}) {
+    EXPECT_NE(got.find(event), std::string::npos) << event;
+  }
+}
+
+TEST(Vcd, GtkwaveConvertsIt) {
+  if (std::system("command -v vcd2fst >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "vcd2fst (Debian's gtkwave) is not installed; scripts/bootstrap installs it";
+  }
+  std::string dir = temp_dir("vcd");
+  CliResult r = run_cli({"run", "tests/scenario/trace/small.yaml", "--out", dir, "-q", "--vcd", dir + "/w.vcd"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string vcd = read_file(dir + "/w.vcd");
+  for (const char* sig : {"irqs_disabled", "preempt_count", "in_hardirq", "in_softirq", "task", "spinning"}) {
+    EXPECT_NE(vcd.find(sig), std::string::npos) << sig;
+  }
+  EXPECT_EQ(std::system(("vcd2fst " + dir + "/w.vcd " + dir + "/w.fst >/dev/null 2>&1").c_str()), 0);
+  EXPECT_GT(read_file(dir + "/w.fst").size(), 100u);
+}
+
+TEST(Explain, NamesTheCpusTheFourLockClassesAndTheIpi) {
+  std::string dir = temp_dir("explain");
+  run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "-q", "--trace", dir + "/trace.txt", "--trace-window",
+           "10us"});
+  CliResult r = run_cli({"explain", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* s : {"Outcome: deadlock", "CPU0", "CPU1", "&rq->lock", "&ctx->lock", "rcu_node_0", "&p->pi_lock",
+                        "the expedited-GP IPI from CPU1", "rcu_read_unlock_special", "lines of the trace"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  }
+  EXPECT_EQ(run_cli({"explain", "/nonexistent"}).code, 2);
+}
+
+}  // namespace
+}  // namespace quiesce::test
