@@ -192,7 +192,7 @@ class ChromeWriter {
              ", \"name\": " + json_escape(e.name) + ", \"cat\": \"report\"}");
         break;
       case TraceKind::Counter:
-        emit("{\"ph\": \"C\", \"pid\": 0, \"ts\": " + us(e.t) + ", \"name\": " + json_escape(e.name) +
+        emit("{\"ph\": \"C\", \"pid\": 0, \"tid\": 0, \"ts\": " + us(e.t) + ", \"name\": " + json_escape(e.name) +
              ", \"args\": {\"value\": " + std::to_string(e.arg) + "}}");
         break;
     }
