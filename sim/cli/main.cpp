@@ -38,7 +38,8 @@ const char* kUsage =
     "  quiesce <verb> --help   options of a verb\n"
     "  quiesce --version\n"
     "\n"
-    "exit codes: 0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal error\n";
+    "exit codes: 0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal error,\n"
+    "            4 (sweep, merge) a point crashed, timed out or was invalid\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;

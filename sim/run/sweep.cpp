@@ -417,8 +417,11 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
 
   std::vector<PointRecord> points = collect(dir, spec);
   write_joined(dir, info, points);
-  size_t bad = 0;
-  for (const auto& p : points) bad += p.ok ? 0 : 1;
+  size_t bad = 0, broken = 0;
+  for (const auto& p : points) {
+    bad += p.ok ? 0 : 1;
+    broken += p.broken() ? 1 : 0;
+  }
   const bool complete = points.size() == spec.total;
   if (!opt.quiet) {
     human << points.size() << "/" << spec.total << " points have results; " << bad << " failed their expectations"
@@ -433,7 +436,7 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
     human << "wrote " << dir << "/points.csv, points.jsonl, summary.md, junit.xml\n";
   }
   if (complete) maybe_plot(dir, opt.plot, human, opt.quiet);
-  return bad ? 1 : 0;
+  return broken ? kExitBroken : bad ? 1 : 0;
 }
 
 int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_arg, bool plot, std::ostream& human) {
@@ -497,12 +500,15 @@ int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_ar
   }
   std::vector<PointRecord> points = collect(out, spec);
   write_joined(out, info, points);
-  size_t bad = 0;
-  for (const auto& p : points) bad += p.ok ? 0 : 1;
+  size_t bad = 0, broken = 0;
+  for (const auto& p : points) {
+    bad += p.ok ? 0 : 1;
+    broken += p.broken() ? 1 : 0;
+  }
   human << "merged " << dirs.size() << " director" << (dirs.size() == 1 ? "y" : "ies") << " into " << out << ": "
         << points.size() << "/" << info.total << " points, " << bad << " failed\n";
   if (points.size() == info.total) maybe_plot(out, plot, human, false);
-  return bad ? 1 : 0;
+  return broken ? kExitBroken : bad ? 1 : 0;
 }
 
 }  // namespace quiesce

@@ -15,6 +15,11 @@
 
 namespace quiesce {
 
+// Exit codes of sweep and merge: 0 every point met its expectations, 1 some did not,
+// 4 some points crashed, timed out or were invalid for their values (batch systems should
+// treat only this one, or 2/3, as a failed job).
+inline constexpr int kExitBroken = 4;
+
 struct SweepOptions {
   std::string out_dir;  // default results/<scenario name>
   int jobs = 0;         // 0: the number of CPUs

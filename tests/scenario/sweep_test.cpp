@@ -174,7 +174,7 @@ TEST(Sweep, CrashedAndTimedOutPointsAreRecordedAndTheSweepGoesOn) {
   setenv("QUIESCE_TEST_CRASH_POINT", "2", 1);
   CliResult r = run_cli({"sweep", slow, "--out", dir + "/a", "-q", "--no-plot"});
   unsetenv("QUIESCE_TEST_CRASH_POINT");
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 4) << "a crashed point is a broken sweep, not a failed expectation";
   std::string jsonl = read_file(dir + "/a/points.jsonl");
   EXPECT_NE(jsonl.find("\"id\": \"p000002\", \"params\": {\"seed\": \"3\"}, \"outcome\": \"crashed\", \"ok\": false"),
             std::string::npos)
@@ -186,7 +186,7 @@ TEST(Sweep, CrashedAndTimedOutPointsAreRecordedAndTheSweepGoesOn) {
 
   write_temp(dir, "slow.yaml", std::regex_replace(text, std::regex("\\{D\\}"), "100s"));
   r = run_cli({"sweep", slow, "--out", dir + "/b", "-q", "--no-plot", "--point-timeout", "0.3", "--jobs", "3"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 4);
   EXPECT_LT(r.seconds, 10);
   jsonl = read_file(dir + "/b/points.jsonl");
   EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 3);
