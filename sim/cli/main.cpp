@@ -13,6 +13,7 @@
 #include "sim/kernel/kernel.h"
 #include "sim/run/explain.h"
 #include "sim/run/point.h"
+#include "sim/run/slurm.h"
 #include "sim/run/sweep.h"
 #include "sim/scenario/scenario.h"
 
@@ -28,9 +29,10 @@ const char* kUsage =
     "\n"
     "verbs:\n"
     "  run SCENARIO.yaml [--set k=v]... [--seed N] [--out DIR]   run one scenario point\n"
-    "  sweep SCENARIO.yaml [--jobs N] [--shard I/N] [--resume] [--out DIR]\n"
+    "  sweep SCENARIO.yaml [--jobs N] [--shard I/N] [--resume] [--out DIR] [--slurm ...]\n"
     "                                                            run every point of its sweep:\n"
     "  merge DIR... [--out DIR]                                  join the outputs of sweep shards\n"
+    "  status DIR                                                a sweep's progress (and its Slurm jobs)\n"
     "  explain POINT_DIR                                         how a point ended, readably\n"
     "  validate FILE...                                          check scenario or platform files\n"
     "  list platforms|params|workloads|variants [--markdown]     what is available\n"
@@ -114,6 +116,12 @@ int cmd_sweep(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(), "override a parameter for every point")(
       "point-timeout", po::value<double>(), "seconds of host time a point may take; then it is recorded as timeout")(
       "no-plot", "do not run scripts/plot at the end")("quiet,q", "print nothing but errors")(
+      "slurm", "submit to Slurm: job arrays of shards and a merge job (see README)")(
+      "points-per-task", po::value<int>(), "with --slurm: points each array task runs (default 1)")(
+      "partition", po::value<std::string>(), "with --slurm: the partition to submit to")(
+      "time", po::value<std::string>(), "with --slurm: each task's time limit (Slurm's formats, e.g. 30:00)")(
+      "sbatch-arg", po::value<std::vector<std::string>>()->composing(), "with --slurm: passed to every sbatch")(
+      "dry-run", "with --slurm: write and print the job scripts, submit nothing")(
       "scenario", po::value<std::string>(), "scenario file");
   po::positional_options_description pos;
   pos.add("scenario", 1);
@@ -142,6 +150,19 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   opt.plot = vm.count("no-plot") == 0;
   opt.quiet = vm.count("quiet") > 0;
+  if (vm.count("slurm")) {
+    SlurmOptions so;
+    if (vm.count("points-per-task")) so.points_per_task = vm["points-per-task"].as<int>();
+    if (vm.count("partition")) so.partition = vm["partition"].as<std::string>();
+    if (vm.count("time")) so.time_limit = vm["time"].as<std::string>();
+    if (vm.count("sbatch-arg")) so.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
+    so.dry_run = vm.count("dry-run") > 0;
+    if (vm.count("shard")) throw UsageError("--shard and --slurm don't mix: --slurm makes the shards");
+    return slurm_sweep(vm["scenario"].as<std::string>(), opt, so, std::cout);
+  }
+  for (const char* k : {"points-per-task", "partition", "time", "sbatch-arg", "dry-run"}) {
+    if (vm.count(k)) throw UsageError(std::string("--") + k + " goes with --slurm");
+  }
   return run_sweep(vm["scenario"].as<std::string>(), opt, std::cout);
 }
 
@@ -159,6 +180,21 @@ int cmd_merge(const std::vector<std::string>& args) {
   if (!vm.count("dir")) throw UsageError("quiesce merge needs sweep directories");
   return merge_sweeps(vm["dir"].as<std::vector<std::string>>(), vm.count("out") ? vm["out"].as<std::string>() : "",
                       vm.count("no-plot") == 0, std::cout);
+}
+
+int cmd_status(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce status DIR");
+  desc.add_options()("help,h", "this help")("dir", po::value<std::string>(), "a sweep directory");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\nPoints done, failed, broken and missing; for a Slurm sweep, its jobs' states.\n"
+                         "Exit code 0 when every point has a result.\n";
+    return 0;
+  }
+  if (!vm.count("dir")) throw UsageError("quiesce status needs a sweep directory");
+  return sweep_status(vm["dir"].as<std::string>(), std::cout);
 }
 
 int cmd_explain(const std::vector<std::string>& args) {
@@ -324,8 +360,9 @@ int main(int argc, char** argv) {
     if (verb == "sweep") return cmd_sweep(rest);
     if (verb == "merge") return cmd_merge(rest);
     if (verb == "explain") return cmd_explain(rest);
+    if (verb == "status") return cmd_status(rest);
     if (verb == "list") return cmd_list(rest);
-    std::string hint = did_you_mean(verb, {"run", "sweep", "merge", "explain", "validate", "list"});
+    std::string hint = did_you_mean(verb, {"run", "sweep", "merge", "status", "explain", "validate", "list"});
     throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";

@@ -23,16 +23,16 @@
 namespace fs = std::filesystem;
 
 namespace quiesce {
-namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_signal(int) { g_interrupted = 1; }
-
 std::string point_id(uint64_t index) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "p%06llu", static_cast<unsigned long long>(index));
   return buf;
 }
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void on_signal(int) { g_interrupted = 1; }
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -268,6 +268,50 @@ std::string eta_text(double seconds) {
 
 }  // namespace
 
+std::string sweep_manifest(const Scenario& sc, const std::vector<Override>& sets) {
+  return sweep_json(sc, sweep_info(sc), sets);
+}
+
+SweepCensus census(const std::string& dir) {
+  const std::string m = dir + "/sweep.json";
+  if (!fs::exists(m)) throw ConfigError(dir, "", "not a sweep directory (no sweep.json)");
+  YAML::Node manifest;
+  try {
+    manifest = YAML::LoadFile(m);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(m, "", "unreadable: " + e.msg);
+  }
+  SweepCensus c;
+  c.total = manifest["total_points"].as<uint64_t>();
+  for (uint64_t i = 0; i < c.total; ++i) {
+    const std::string r = dir + "/points/" + point_id(i) + "/result.json";
+    if (!fs::exists(r)) {
+      c.missing.push_back(i);
+      continue;
+    }
+    std::string outcome = "crashed";
+    bool ok = false;
+    try {
+      YAML::Node doc = YAML::LoadFile(r);
+      if (doc["outcome"]) outcome = doc["outcome"].as<std::string>();
+      ok = true;
+      if (doc["expectations"]) {
+        for (const auto& e : doc["expectations"]) ok = ok && e["ok"].as<std::string>() == "true";
+      }
+    } catch (const YAML::Exception&) {
+    }
+    if (outcome == "crashed" || outcome == "timeout" || outcome == "invalid") {
+      ++c.broken;
+      c.broken_points.push_back(i);
+    } else if (ok) {
+      ++c.ok;
+    } else {
+      ++c.failed;
+    }
+  }
+  return c;
+}
+
 void parse_shard(const std::string& text, int* index, int* count) {
   auto slash = text.find('/');
   const std::string origin = "--shard " + text;
@@ -417,14 +461,18 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
 
   std::vector<PointRecord> points = collect(dir, spec);
   write_joined(dir, info, points);
+  // The exit code speaks for this shard's points only: shards sharing an output tree
+  // (Slurm array tasks) must not fail for a point another shard broke.
   size_t bad = 0, broken = 0;
   for (const auto& p : points) {
+    if (static_cast<int>(p.index % static_cast<uint64_t>(opt.shard_count)) != opt.shard_index - 1) continue;
     bad += p.ok ? 0 : 1;
     broken += p.broken() ? 1 : 0;
   }
   const bool complete = points.size() == spec.total;
   if (!opt.quiet) {
-    human << points.size() << "/" << spec.total << " points have results; " << bad << " failed their expectations"
+    human << points.size() << "/" << spec.total << " points have results; " << bad
+          << (opt.shard_count > 1 ? " of this shard's failed their expectations" : " failed their expectations")
           << (complete ? "" : " (incomplete: run the other shards, or --resume)") << "\n";
     // The per-variant table, as the study's one-screen answer.
     const std::string summary = summary_md(info, points);

@@ -39,4 +39,15 @@ int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out, b
 // Parses "I/N" (1 <= I <= N); throws ConfigError naming --shard.
 void parse_shard(const std::string& text, int* index, int* count);
 
+// A sweep directory's manifest (sweep.json) for `scenario` with sweep-level overrides.
+std::string sweep_manifest(const Scenario& scenario, const std::vector<Override>& sets);
+// The point directory name of point `index` (p000042).
+std::string point_id(uint64_t index);
+// What a sweep directory holds: points with results by kind, and which are missing.
+struct SweepCensus {
+  uint64_t total = 0, ok = 0, failed = 0, broken = 0;
+  std::vector<uint64_t> missing, broken_points;
+};
+SweepCensus census(const std::string& dir);
+
 }  // namespace quiesce

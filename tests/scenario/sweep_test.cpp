@@ -184,6 +184,14 @@ TEST(Sweep, CrashedAndTimedOutPointsAreRecordedAndTheSweepGoesOn) {
   EXPECT_NE(junit.find("<error message=\"crashed; killed by signal 6\" type=\"crashed\">"), std::string::npos) << junit;
   EXPECT_NE(junit.find("crashing point 2 on request"), std::string::npos) << "the point's stderr is kept";
 
+  // Shards share an output tree: each one's exit code speaks for its own points only.
+  setenv("QUIESCE_TEST_CRASH_POINT", "2", 1);
+  r = run_cli({"sweep", slow, "--out", dir + "/s", "-q", "--no-plot", "--shard", "1/2"});
+  EXPECT_EQ(r.code, 4) << "shard 1/2 holds the crashed point 2";
+  r = run_cli({"sweep", slow, "--out", dir + "/s", "-q", "--no-plot", "--shard", "2/2"});
+  unsetenv("QUIESCE_TEST_CRASH_POINT");
+  EXPECT_EQ(r.code, 0) << "shard 2/2 ran point 1 fine; point 2's crash is shard 1's\n" << r.err;
+
   write_temp(dir, "slow.yaml", std::regex_replace(text, std::regex("\\{D\\}"), "100s"));
   r = run_cli({"sweep", slow, "--out", dir + "/b", "-q", "--no-plot", "--point-timeout", "0.3", "--jobs", "3"});
   EXPECT_EQ(r.code, 4);
