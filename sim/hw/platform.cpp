@@ -38,6 +38,20 @@ void PlatformConfig::load(const ConfigNode& tree) {
   if (irq.default_priority() < 0 || irq.default_priority() > 255) {
     at("irq.default_priority").fail("priorities are 0..255");
   }
+  if (fault.stall_cpu() >= platform.cores()) {
+    at("fault.core.stall.cpu").fail("no CPU " + std::to_string(fault.stall_cpu()) + " on a " +
+                                    std::to_string(platform.cores()) + "-core platform");
+  }
+  if (fault.stuck_irq() >= 0) {
+    if (fault.stuck_irq() < kFirstSpi || fault.stuck_irq() >= kFirstSpi + irq.spis()) {
+      at("fault.irq.stuck.id").fail("a stuck line is a device interrupt: an SPI id from " + std::to_string(kFirstSpi) +
+                                    " to " + std::to_string(kFirstSpi + irq.spis() - 1));
+    }
+    if (fault.stuck_cpu() >= platform.cores()) {
+      at("fault.irq.stuck.cpu").fail("no CPU " + std::to_string(fault.stuck_cpu()) + " on a " +
+                                     std::to_string(platform.cores()) + "-core platform");
+    }
+  }
 }
 
 Topology PlatformConfig::topology() const {
@@ -49,7 +63,7 @@ Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatR
     : name_(cfg.platform.name()),
       topo_(cfg.topology()),
       period_(cfg.platform.clock().period_ps()) {
-  irq_ = std::make_unique<InterruptController>("gic", topo_.cores, cfg.irq, seed, stats);
+  irq_ = std::make_unique<InterruptController>("gic", topo_.cores, cfg.irq, cfg.fault, seed, stats);
   std::vector<Time> periods(static_cast<size_t>(topo_.cores), period_);
   mem_ = std::make_unique<MemorySystem>("mem", topo_, cfg.mem, periods, period_, stats);
   lookahead_ = irq_->lookahead(cfg.core.ipi_send().value * period_);
@@ -59,6 +73,9 @@ Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatR
                                        irq_.get(), stats);
     core->out_mem_.bind(mem_->port(c));
     core->bind_memory(mem_.get());
+    if (c == cfg.fault.stall_cpu() && cfg.fault.stall_for().ps > 0) {
+      core->inject_stall(cfg.fault.stall_at().ps, cfg.fault.stall_for().ps);
+    }
     cores_.push_back(std::move(core));
   }
 }

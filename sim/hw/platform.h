@@ -9,6 +9,7 @@
 #include "sim/base/params.h"
 #include "sim/base/stats.h"
 #include "sim/hw/core/core.h"
+#include "sim/hw/fault.h"
 #include "sim/hw/irq/controller.h"
 #include "sim/hw/mem/memory.h"
 #include "sim/hw/topology.h"
@@ -34,7 +35,8 @@ struct PlatformConfig {
   CoreParams core;
   MemParams mem;
   IrqParams irq;
-  std::vector<const ParamGroup*> groups() const { return {&platform, &core, &mem, &irq}; }
+  FaultParams fault;
+  std::vector<const ParamGroup*> groups() const { return {&platform, &core, &mem, &irq, &fault}; }
   // Reads and validates `tree` (unknown keys, types, units, ranges, consistency).
   void load(const ConfigNode& tree);
   Topology topology() const;

@@ -6,6 +6,10 @@
 #include <sstream>
 
 namespace quiesce::kernel {
+namespace {
+// An interrupt handler that finds its device idle still reads the status register.
+constexpr uint64_t kStatusReadCycles = 200;
+}  // namespace
 
 const char* task_state_name(TaskState s) {
   switch (s) {
@@ -247,15 +251,58 @@ void Kernel::handle_irq(Core& core, const IrqAck& irq) {
       timer_interrupt();
       break;
     }
-    default: {
-      size_t i = static_cast<size_t>(irq.id - kFirstDeviceIrq);
-      if (irq.id >= kFirstDeviceIrq && i < device_handlers_.size() && device_handlers_[i].second) {
-        Frame f(*this, device_handlers_[i].first);
-        device_handlers_[i].second();
-      }
-    }
+    default:
+      if (irq.id >= kFirstDeviceIrq) note_interrupt(c, irq, device_irq(c, irq));
   }
   c.cur_irq = outer;
+}
+
+bool Kernel::device_irq(Cpu&, const IrqAck& irq) {
+  const size_t i = static_cast<size_t>(irq.id - kFirstDeviceIrq);
+  if (i >= device_handlers_.size() || !device_handlers_[i].second) return false;
+  Frame f(*this, device_handlers_[i].first);
+  // The handler reads its device's status: it has work if an event arrived by the time the
+  // interrupt was acknowledged (each such arrival made this interrupt pending, or merged
+  // into it). A line that is asserted with nothing behind it gets IRQ_NONE.
+  DeviceLine& d = device_lines_[i];
+  bool work = false;
+  while (!d.events.empty() && d.events.front() <= irq.taken) {
+    d.events.pop_front();
+    work = true;
+  }
+  if (!work) {
+    this_core().compute(kStatusReadCycles);
+    return false;
+  }
+  device_handlers_[i].second();
+  return true;
+}
+
+// note_interrupt(): 99,900 unclaimed of 100,000 interrupts (unclaimed ones less than HZ/10
+// apart) is a line stuck asserted: report it, disable it, and end the run as stuck_irq.
+void Kernel::note_interrupt(Cpu& c, const IrqAck& irq, bool handled) {
+  Frame f(*this, "note_interrupt");
+  DeviceLine& d = device_lines_[static_cast<size_t>(irq.id - kFirstDeviceIrq)];
+  const Time now = this_core().now();
+  if (!handled) {
+    ++spurious_irqs;
+    d.unhandled = d.last_unhandled >= 0 && now - d.last_unhandled > kSec / 10 ? 1 : d.unhandled + 1;
+    d.last_unhandled = now;
+  }
+  if (++d.count < 100000) return;
+  d.count = 0;
+  if (d.unhandled > 99900) {
+    Frame report(*this, "__report_bad_irq");
+    const size_t i = static_cast<size_t>(irq.id - kFirstDeviceIrq);
+    std::ostringstream msg;
+    msg << "irq " << irq.id << ": nobody cared (try booting with the \"irqpoll\" option)\n"
+        << describe_cpu(c.id) << "\nhandlers:\n[<" << irq.id << ">] " << device_handlers_[i].first
+        << "\nDisabling IRQ #" << irq.id;
+    printk(msg.str());
+    platform_.irq().set_enabled(c.id, irq.id, false);
+    end_run("stuck_irq", msg.str());
+  }
+  d.unhandled = 0;
 }
 
 void Kernel::irq_return(Core& core) {
@@ -277,10 +324,14 @@ void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> hand
     throw std::out_of_range("device irq " + std::to_string(irq) + " is not an SPI of this platform");
   }
   if (device_handlers_.size() <= i) device_handlers_.resize(i + 1);
+  if (device_lines_.size() <= i) device_lines_.resize(i + 1);
   device_handlers_[i] = {name, std::move(handler)};
 }
 
-void Kernel::raise_device_irq(int cpu, IrqId irq, Time arrival) { platform_.irq().post(cpu, irq, arrival, arrival); }
+void Kernel::raise_device_irq(int cpu, IrqId irq, Time arrival) {
+  device_lines_.at(static_cast<size_t>(irq - kFirstDeviceIrq)).events.push_back(arrival);
+  platform_.irq().post(cpu, irq, arrival, arrival);
+}
 
 // --- timers -------------------------------------------------------------------------------
 
@@ -289,6 +340,17 @@ void Kernel::hrtimer_start(Time expires, Task* t) {
   c.timers.push_back(HrTimer{expires, timer_seq_++, t});
   std::push_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
   program_timer(c);
+}
+
+void Kernel::hrtimer_cancel(Task* t) {
+  // Not reprogrammed: an expiry already programmed for it finds nothing to do (as a
+  // cancelled hrtimer's lazily left clock event does).
+  for (Cpu& c : cpus_) {
+    auto it = std::remove_if(c.timers.begin(), c.timers.end(), [t](const HrTimer& h) { return h.task == t; });
+    if (it == c.timers.end()) continue;
+    c.timers.erase(it, c.timers.end());
+    std::make_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
+  }
 }
 
 void Kernel::program_timer(Cpu& c) {
@@ -305,6 +367,7 @@ void Kernel::timer_interrupt() {
   c.programmed = -1;
   if (now >= c.next_tick) {
     ++ticks;
+    c.last_tick = now;
     while (c.next_tick <= now) c.next_tick += tick_period_;
     scheduler_tick();
   }
@@ -635,6 +698,14 @@ void Kernel::start_watchdog() {
                 end_run("hard_lockup", "NMI watchdog: Watchdog detected hard LOCKUP on cpu " + std::to_string(c.id) +
                                            ": interrupts off since " + format_time(c.irqoff_since) + " (" +
                                            c.irqoff_site + ")\n" + describe_cpu(c.id));
+                return;
+              }
+              // The NMI watchdog's own test: the CPU has served no timer interrupt for the
+              // threshold, with interrupts on as far as the kernel knows (a stalled core).
+              if (c.irqoff_since < 0 && now - c.last_tick > hardlockup_ + tick_period_) {
+                end_run("hard_lockup", "NMI watchdog: Watchdog detected hard LOCKUP on cpu " + std::to_string(c.id) +
+                                           ": no timer interrupt served since " + format_time(c.last_tick) +
+                                           " although interrupts are enabled\n" + describe_cpu(c.id));
                 return;
               }
             }

@@ -201,6 +201,8 @@ class Kernel : public IrqHandler {
   WaitQueue make_wait_queue(const std::string& name);
   // Sleeps until `cond` holds (checked under no lock, as wait_event does).
   void wait_event(WaitQueue& wq, const std::function<bool()>& cond);
+  // The same, giving up after `timeout`: returns whether `cond` held (wait_event_timeout).
+  bool wait_event_timeout(WaitQueue& wq, const std::function<bool()>& cond, Time timeout);
   void wake_up(WaitQueue& wq);
   void init_completion(Completion& c, const std::string& name);
   void wait_for_completion(Completion& c);
@@ -269,6 +271,7 @@ class Kernel : public IrqHandler {
   Counter works{&stats_, "works", "workqueue items run", "count"};
   Counter printks{&stats_, "printks", "printk records", "count"};
   Counter ticks{&stats_, "ticks", "scheduler ticks", "count"};
+  Counter spurious_irqs{&stats_, "spurious_irqs", "device interrupts no handler claimed (IRQ_NONE)", "count"};
   Histogram wakeup_latency{&stats_, "wakeup_latency", "timer expiry to the woken task running", "ps"};
   Histogram irqs_off{&stats_, "irqs_off", "interrupts-off sections", "ps"};
   Histogram preempt_off{&stats_, "preempt_off", "preemption-off sections", "ps"};
@@ -311,6 +314,7 @@ class Kernel : public IrqHandler {
     std::unique_ptr<RawSpinLock> call_lock;
     Time irqoff_since = -1;
     const char* irqoff_site = "";
+    Time last_tick = 0;  // the last timer interrupt served (the hard-lockup watchdog's count)
     Time preemptoff_since = -1;
     const char* preemptoff_site = "";
   };
@@ -386,6 +390,16 @@ class Kernel : public IrqHandler {
   FlatMap<Task*> task_of_process_;
   std::vector<std::function<void()>> softirq_vec_;
   std::vector<std::pair<const char*, std::function<void()>>> device_handlers_;
+  // Per device line: its events (arrival times) not yet served, and note_interrupt()'s
+  // spurious-interrupt bookkeeping (kernel/irq/spurious.c).
+  struct DeviceLine {
+    std::deque<Time> events;
+    uint64_t count = 0, unhandled = 0;
+    Time last_unhandled = -1;
+  };
+  std::vector<DeviceLine> device_lines_;
+  bool device_irq(Cpu& c, const IrqAck& irq);
+  void note_interrupt(Cpu& c, const IrqAck& irq, bool handled);
   LockClass* pi_lock_class_ = nullptr;
   std::vector<std::unique_ptr<RawSpinLock>> task_pi_locks_;
   std::unique_ptr<RawSpinLock> logbuf_lock_;

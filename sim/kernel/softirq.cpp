@@ -203,11 +203,15 @@ void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wa
   const Addr csd = alloc(8);
   Core& core = this_core();
   if (wait) core.store(csd, 1);
-  cpu_of(cpu).call_queue.push_back([this, fn = std::move(fn), csd, wait] {
+  // As llist_add() does: only the request that finds the queue empty sends the IPI; the
+  // handler runs every queued request. (So one lost IPI strands the queue.)
+  auto& queue = cpu_of(cpu).call_queue;
+  const bool first = queue.empty();
+  queue.push_back([this, fn = std::move(fn), csd, wait] {
     fn();
     if (wait) this_core().store(csd, 0);
   });
-  send_ipi(cpu, kIpiCallFunction);
+  if (first) send_ipi(cpu, kIpiCallFunction);
   if (wait) core.spin_until(csd, [](uint64_t v) { return v == 0; });
 }
 

@@ -67,6 +67,7 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"rcu.blocked_readers", static_cast<double>(rcu.blocked_readers.value()), "count"});
   m.push_back({"rcu.deferred_qs", static_cast<double>(rcu.deferred_qs.value()), "count"});
   m.push_back({"rcu.stall_warnings", static_cast<double>(rcu.stall_warnings.value()), "count"});
+  m.push_back({"rcu.exp_stall_warnings", static_cast<double>(rcu.exp_stall_warnings.value()), "count"});
   hist(m, "rcu.gp_latency", rcu.gp_latency);
   hist(m, "rcu.exp_latency", rcu.exp_latency);
   const double period = static_cast<double>(k.platform().period());
@@ -84,6 +85,7 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"irq_works", static_cast<double>(k.irq_works.value()), "count"});
   m.push_back({"works", static_cast<double>(k.works.value()), "count"});
   m.push_back({"printks", static_cast<double>(k.printks.value()), "count"});
+  m.push_back({"spurious_irqs", static_cast<double>(k.spurious_irqs.value()), "count"});
   if (!out.kind.empty()) d.emplace_back("outcome", out.detail);
 }
 

@@ -183,6 +183,8 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   // A core may have run ahead of SystemC time into the event that ended the run.
   if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
   result.outcome = remaining == 0 ? "ok" : "incomplete";
+  // RCU stall warnings do not stop a kernel, but a run that printed one is not "ok".
+  if (kern && kern->rcu().stall_warnings.value() > 0) result.outcome = "rcu_stall";
   if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
   result.events = count_events(stats);
 
@@ -211,7 +213,12 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   result.expectations = check(sc.expect, result);
   write_file_atomic(result.out_dir + "/result.json", result_json(sc, result));
   write_file_atomic(result.out_dir + "/stats.txt", format_stats_txt(stats));
-  if (kern) write_file_atomic(result.out_dir + "/lockdep.log", kern->lockdep().log());
+  if (kern) {
+    write_file_atomic(result.out_dir + "/lockdep.log", kern->lockdep().log());
+    std::string dmesg;
+    for (const auto& line : kern->log()) dmesg += line + "\n";
+    write_file_atomic(result.out_dir + "/dmesg.txt", dmesg);  // the printk buffer, as dmesg shows it
+  }
   if (kern && kern->tracer()) {
     const bool ftrace = options.trace_format == "ftrace" ||
                         (options.trace_format.empty() && options.trace_path.size() > 4 &&
@@ -229,7 +236,8 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
       for (const auto& r : kern->lockdep().reports()) {
         human << "lockdep at " << format_time(r.when) << " on CPU" << r.cpu << ": " << r.title << "\n";
       }
-      if (!kern->outcome().kind.empty()) human << kern->outcome().detail;
+      const std::string& detail = kern->outcome().detail;
+      if (!detail.empty()) human << detail << (detail.back() == '\n' ? "" : "\n");
       for (const auto& m : result.metrics) {
         if (m.name == "irq_latency.max_ns" || m.name == "irqs_off.max_ns" || m.name == "wakeup_latency.max_ns" ||
             m.name == "context_switches") {
@@ -248,7 +256,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
       human << (e.ok ? "  ok    " : "  FAIL  ") << "expect " << e.expect.key << " " << e.expect.op << " "
             << e.expect.text << " (actual " << e.actual << ")" << (e.ok ? "" : "  [" + e.expect.where + "]") << "\n";
     }
-    human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log" : "");
+    human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log, dmesg.txt" : "");
     for (const auto& f : extra_files) human << ", " << f;
     human << "\n";
   }

@@ -30,6 +30,9 @@
 
 namespace quiesce {
 
+// How far past global time a core may run when no other process has anything pending.
+inline constexpr Time kMaxRunAhead = 100 * kUs;
+
 struct CoreParams : ParamGroup {
   CoreParams() : ParamGroup("core.op", "op-cost table of every core, in cycles") {}
   Param<Cycles> alu{this, "alu", "1", "one ALU instruction"};
@@ -126,6 +129,12 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // Records irqs-disabled, preempt count and hardirq depth in a VCD; from then on the core
   // synchronises at every instruction boundary so changes land at their own time.
   void trace_vcd(sc_core::sc_trace_file* tf, const std::string& prefix);
+  // Fault injection: from the first instruction boundary at or after `at`, the core
+  // retires nothing and takes no interrupt for `length`.
+  void inject_stall(Time at, Time length) {
+    stall_at_ = at;
+    stall_len_ = length;
+  }
 
   // IrqTarget / LineWatcher
   void irq_posted(Time arrival) override;
@@ -140,6 +149,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   Counter syncs{&stats_, "syncs", "synchronisations with SystemC time (waits)", "count"};
   Counter spin_waits{&stats_, "spin_waits", "sleeps while spinning on a line", "count"};
   Counter wfi{&stats_, "wfi", "waits for interrupt", "count"};
+  Counter stalls{&stats_, "fault.stalls", "injected stalls (fault.core.stall)", "count"};
 
  private:
   struct Costs {
@@ -152,9 +162,11 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // End of an instruction: synchronise if past the horizon, take a pending interrupt.
   void boundary() {
     ++ops;
+    if (stall_len_ > 0 && now() >= stall_at_) stall();
     if (sync_every_op_) sync();
     check_point();
   }
+  void stall();
   void set_irqs(bool on) {
     irq_enabled_ = on;
     irqs_disabled_ = !on;
@@ -162,6 +174,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   void check_point() {
     Time t = now();
     if (t >= horizon_ && (irq_enabled_ || quantum_ > 0) && !extend_horizon(t)) sync();
+    if (offset_ > kMaxRunAhead) sync();  // however long interrupts stay off
     if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
   }
   // Exact mode: the global time before which no other process can act (kTimeMax if none
@@ -198,6 +211,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   CoherenceExt ext_;
   uint64_t data_ = 0;
   uint64_t seen_version_ = 0;  // the line's write count when the last load was served
+  Time stall_at_ = 0, stall_len_ = 0;  // an injected stall still to come (length 0 = none)
 };
 
 }  // namespace quiesce

@@ -14,7 +14,10 @@
 //
 // Guarantee used by the exact mode of the cores: every arrival is posted at least
 // lookahead() after the global time of the process that posts it, except a core's own
-// timer, which that core sees at once.
+// timer and a stuck line's re-assertion at its own EOI, which that core sees at once.
+//
+// Injected faults (sim/hw/fault.h): IPIs lost, delayed or duplicated in send_sgi; a line
+// stuck asserted re-pends at every EOI on its CPU.
 #include <systemc>
 
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include "sim/base/rng.h"
 #include "sim/base/stats.h"
 #include "sim/base/units.h"
+#include "sim/hw/fault.h"
 
 namespace quiesce {
 
@@ -72,7 +76,7 @@ class IrqTarget {
 class InterruptController : public sc_core::sc_module {
  public:
   InterruptController(sc_core::sc_module_name name, int cpus, const IrqParams& params,
-                      uint64_t seed, StatRegistry* stats);
+                      const FaultParams& faults, uint64_t seed, StatRegistry* stats);
 
   void attach(int cpu, IrqTarget* target) { cpus_.at(cpu).target = target; }
   int cpus() const { return static_cast<int>(cpus_.size()); }
@@ -115,6 +119,10 @@ class InterruptController : public sc_core::sc_module {
   Histogram latency_sgi{&stats_, "latency.sgi", "SGI raise to handler entry", "ps"};
   Histogram latency_ppi{&stats_, "latency.ppi", "PPI (timer) raise to handler entry", "ps"};
   Histogram latency_spi{&stats_, "latency.spi", "SPI (device) raise to handler entry", "ps"};
+  Counter ipis_lost{&stats_, "fault.ipis_lost", "IPIs dropped by fault.ipi.loss", "count"};
+  Counter ipis_delayed{&stats_, "fault.ipis_delayed", "IPIs delayed by fault.ipi.delay", "count"};
+  Counter ipis_duplicated{&stats_, "fault.ipis_duplicated", "IPIs delivered twice (fault.ipi.duplicate)", "count"};
+  Counter stuck_reasserts{&stats_, "fault.stuck_reasserts", "re-assertions of the stuck line at EOI", "count"};
 
  private:
   struct Arrival {
@@ -148,6 +156,13 @@ class InterruptController : public sc_core::sc_module {
   const Time params_ipi_floor_;
   const Time receive_cost_;
   Rng rng_;
+  // Faults: off unless set; a fault that is off draws nothing from fault_rng_.
+  const double ipi_loss_, ipi_delay_p_, ipi_dup_p_;
+  const Distribution ipi_delay_, ipi_dup_gap_;
+  const IrqId stuck_id_;
+  const int stuck_cpu_;
+  const Time stuck_at_;
+  Rng fault_rng_;
   std::vector<Cpu> cpus_;
   uint64_t seq_ = 0;
 };

@@ -90,7 +90,8 @@ class Rcu {
   Counter violations{&stats_, "violations", "grace periods that ended under a pre-existing reader", "count"};
   Counter blocked_readers{&stats_, "blocked_readers", "readers preempted inside their critical section", "count"};
   Counter deferred_qs{&stats_, "deferred_qs", "expedited quiescent states deferred by the variant", "count"};
-  Counter stall_warnings{&stats_, "stall_warnings", "RCU CPU-stall warnings printed", "count"};
+  Counter stall_warnings{&stats_, "stall_warnings", "RCU CPU-stall warnings printed (normal and expedited)", "count"};
+  Counter exp_stall_warnings{&stats_, "exp_stall_warnings", "expedited-GP stall warnings printed", "count"};
   Counter callbacks{&stats_, "callbacks", "call_rcu callbacks invoked", "count"};
   Histogram gp_latency{&stats_, "gp_latency", "synchronize_rcu() call to return", "ps"};
   Histogram exp_latency{&stats_, "exp_latency", "synchronize_rcu_expedited() call to return", "ps"};
@@ -115,6 +116,7 @@ class Rcu {
   void end_gp();
   void rcu_softirq();
   void check_stall();
+  void exp_stall_warning();
   void check_guarantee(Time gp_start, const char* what);
 
   Kernel& k_;

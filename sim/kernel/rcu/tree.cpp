@@ -506,6 +506,32 @@ void Rcu::exp_handler() {
   report_exp_cpu(t.cpu, true);
 }
 
+void Rcu::exp_stall_warning() {
+  ++stall_warnings;
+  ++exp_stall_warnings;
+  Kernel::Frame f(k_, "synchronize_sched_expedited_wait");
+  const Time now = k_.now();
+  std::ostringstream msg;
+  msg << "INFO: rcu_preempt detected expedited stalls on CPUs/tasks: {";
+  std::vector<int> stalled;
+  for (size_t c = 0; c < cpus_.size(); ++c) {
+    const CpuData& d = cpus_[c];
+    if (nodes_[static_cast<size_t>(d.leaf)].expmask & d.bit) {
+      msg << " " << c << "-...";
+      stalled.push_back(static_cast<int>(c));
+    }
+  }
+  for (const Node& n : nodes_) {
+    for (Task* t : n.blkd_tasks) {
+      if (t->rcu.blocks_exp == exp_seq_) msg << " P" << t->pid;
+    }
+  }
+  msg << " } " << (now - exp_start_) / k_.tick_period() << " jiffies s: " << exp_seq_ << " root: 0x" << std::hex
+      << nodes_[0].expmask << std::dec << "/" << (nodes_[0].blkd_tasks.empty() ? "." : "T");
+  for (int c : stalled) msg << "\nTask dump for CPU " << c << ":\n" << k_.describe_cpu(c);
+  k_.printk(msg.str());
+}
+
 void Rcu::synchronize_rcu_expedited() {
   Kernel::Frame f(k_, "synchronize_rcu_expedited");
   k_.might_sleep();
@@ -543,7 +569,17 @@ void Rcu::synchronize_rcu_expedited() {
       k_.smp_call_function_single(c, [this] { exp_handler(); }, false);
     }
   }
-  k_.wait_event(*exp_wq_, [this] { return exp_done(nodes_[0]); });
+  // synchronize_sched_expedited_wait(): warn of a stall after the stall timeout, then
+  // every three timeouts, and go on waiting.
+  if (stall_timeout_ > 0) {
+    Time wait = stall_timeout_;
+    while (!k_.wait_event_timeout(*exp_wq_, [this] { return exp_done(nodes_[0]); }, wait)) {
+      exp_stall_warning();
+      wait = 3 * stall_timeout_;
+    }
+  } else {
+    k_.wait_event(*exp_wq_, [this] { return exp_done(nodes_[0]); });
+  }
   exp_in_progress_ = false;
   check_guarantee(exp_start_, "expedited grace period");
   ++exp_gps;

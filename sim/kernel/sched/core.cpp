@@ -249,6 +249,36 @@ void Kernel::wait_event(WaitQueue& wq, const std::function<bool()>& cond) {
   raw_spin_unlock_irqrestore(*wq.lock, flags);
 }
 
+bool Kernel::wait_event_timeout(WaitQueue& wq, const std::function<bool()>& cond, Time timeout) {
+  Frame f(*this, "wait_event_timeout");
+  might_sleep();
+  Task& me = current();
+  const Time deadline = now() + timeout;
+  bool armed = false, ok = false;
+  while (true) {
+    bool flags = raw_spin_lock_irqsave(*wq.lock);
+    if (std::find(wq.waiters.begin(), wq.waiters.end(), &me) == wq.waiters.end()) wq.waiters.push_back(&me);
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irqrestore(*wq.lock, flags);
+    if (cond()) {
+      ok = true;
+      break;
+    }
+    if (now() >= deadline) break;
+    if (!armed) {
+      hrtimer_start(deadline, &me);
+      armed = true;
+    }
+    schedule();
+  }
+  if (armed) hrtimer_cancel(&me);
+  set_current_state(TaskState::Running);
+  bool flags = raw_spin_lock_irqsave(*wq.lock);
+  wq.waiters.erase(std::remove(wq.waiters.begin(), wq.waiters.end(), &me), wq.waiters.end());
+  raw_spin_unlock_irqrestore(*wq.lock, flags);
+  return ok;
+}
+
 void Kernel::wake_up(WaitQueue& wq) {
   Frame f(*this, "__wake_up");
   might_wake();

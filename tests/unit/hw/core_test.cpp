@@ -431,3 +431,29 @@ TEST(CoreQuantum, PingPongCompletesWithinAQuantumOfExact) {
 
 }  // namespace
 }  // namespace quiesce::hw_test
+
+namespace quiesce::hw_test {
+namespace {
+
+// Regression: with nothing else pending, exact mode let a core run ahead without bound, so
+// a core that never stops (here a loop with interrupts off; before, an interrupt storm)
+// kept SystemC time from reaching the end of the run: sc_start never returned.
+TEST(CoreProgress, ACoreThatNeverStopsStillLetsTheRunEnd) {
+  Machine m;
+  Time reached = 0;
+  m.spawn("loop", [&] {
+    Core& c = m.core(0);
+    c.local_irq_disable();
+    while (true) {
+      c.compute(100);
+      reached = c.now();
+    }
+  });
+  m.run(50 * kUs);
+  EXPECT_EQ(static_cast<Time>(sc_core::sc_time_stamp().value()), 50 * kUs);
+  EXPECT_GE(reached, 50 * kUs);
+  EXPECT_LE(reached, 50 * kUs + kMaxRunAhead + cycles(100));
+}
+
+}  // namespace
+}  // namespace quiesce::hw_test

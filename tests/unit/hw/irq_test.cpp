@@ -346,3 +346,93 @@ TEST(IpiLatency, DeliveredSgiEntryIsRaisePlusSendLatencyEntryAndReceive) {
 
 }  // namespace
 }  // namespace quiesce::hw_test
+
+// --- injected faults (sim/hw/fault.h) ------------------------------------------------------
+
+namespace quiesce::hw_test {
+namespace {
+
+// Sends `n` SGIs from cpu1 to cpu0, 10 us apart, and records cpu0's handler entries.
+std::vector<IrqRecorder::Entry> sgi_entries(Machine& m, int n) {
+  IrqRecorder rec;
+  m.core(0).set_irq_handler(&rec);
+  m.spawn("sender", [&m, n] {
+    for (int i = 0; i < n; ++i) {
+      m.core(1).send_ipi(0, 3);
+      m.core(1).compute(10'000);
+    }
+  });
+  m.spawn("receiver", [&m] { m.core(0).compute(1'000'000); });
+  m.run(2 * kMs);
+  m.core(0).set_irq_handler(nullptr);
+  return rec.entries;
+}
+
+TEST(IrqFaults, EveryIpiLostWithProbabilityOne) {
+  Machine m(Overrides{{"fault.ipi.loss", "1"}});
+  EXPECT_TRUE(sgi_entries(m, 20).empty());
+  EXPECT_EQ(m.irq().ipis_lost.value(), 20u);
+  EXPECT_EQ(m.irq().sgis_sent.value(), 20u) << "the sender cannot tell";
+}
+
+TEST(IrqFaults, ADuplicatedIpiRunsItsHandlerTwiceTheGapApart) {
+  Machine m({{"fault.ipi.duplicate", "1"}, {"fault.ipi.duplicate_gap", "3us"}});
+  const auto e = sgi_entries(m, 5);
+  ASSERT_EQ(e.size(), 10u);
+  for (size_t i = 0; i < e.size(); i += 2) EXPECT_EQ(e[i + 1].ack.arrived - e[i].ack.arrived, 3 * kUs) << i;
+  EXPECT_EQ(m.irq().ipis_duplicated.value(), 5u);
+}
+
+TEST(IrqFaults, ADelayedIpiArrivesLaterByTheDelay) {
+  Machine m({{"fault.ipi.delay_probability", "1"}, {"fault.ipi.delay", "7us"}});
+  const auto e = sgi_entries(m, 3);
+  ASSERT_EQ(e.size(), 3u);
+  for (const auto& x : e) EXPECT_EQ(x.ack.arrived - x.ack.raised, kIpiSend + kIpiLatency + 7 * kUs);
+  EXPECT_EQ(m.irq().ipis_delayed.value(), 3u);
+}
+
+TEST(IrqFaults, SomeIpisLostAtAnIntermediateProbability) {
+  Machine m(Overrides{{"fault.ipi.loss", "0.5"}});
+  const auto e = sgi_entries(m, 100);
+  EXPECT_EQ(e.size() + m.irq().ipis_lost.value(), 100u);
+  EXPECT_GT(e.size(), 30u);
+  EXPECT_LT(e.size(), 70u);
+}
+
+// The stalled core retires nothing and takes nothing in its window: an SPI that arrives
+// inside it is taken right after, and the core's compute ends the window's length late.
+TEST(CoreFaults, AStalledCoreRetiresNothingAndTakesNoInterruptInItsWindow) {
+  Machine m({{"fault.core.stall.cpu", "0"}, {"fault.core.stall.at", "5us"}, {"fault.core.stall.for", "20us"}});
+  IrqRecorder rec;
+  m.core(0).set_irq_handler(&rec);
+  m.irq().post(0, 40, 10 * kUs, 10 * kUs);
+  Time end = -1;
+  m.spawn("cpu0", [&] {
+    for (int i = 0; i < 100; ++i) m.core(0).compute(100);  // 10 us of work in 100 ns steps
+    end = m.core(0).now();
+  });
+  m.run(100 * kUs);
+  ASSERT_TRUE(m.all_done());
+  ASSERT_EQ(rec.entries.size(), 1u);
+  EXPECT_EQ(rec.entries[0].at, 25 * kUs + kIrqEntry) << "taken at the stall's end";
+  EXPECT_EQ(end, cycles(10'000) + 20 * kUs + kIrqEntry + kIrqExit);
+  EXPECT_EQ(m.core(0).stalls.value(), 1u);
+}
+
+// A stuck line pends again at every EOI: the handler runs back to back from `at`.
+TEST(IrqFaults, AStuckLineRepeatsAtEveryEoi) {
+  Machine m({{"fault.irq.stuck.id", "45"}, {"fault.irq.stuck.cpu", "1"}, {"fault.irq.stuck.at", "2us"}});
+  IrqRecorder rec;
+  rec.work = [](Core& core, const IrqAck&) { core.compute(100); };
+  m.core(1).set_irq_handler(&rec);
+  m.spawn("cpu1", [&] { m.core(1).compute(20'000); });
+  m.run(30 * kUs);
+  ASSERT_GT(rec.entries.size(), 10u);
+  EXPECT_EQ(rec.entries[0].at, 2 * kUs + kIrqEntry);
+  const Time each = kIrqEntry + cycles(100) + kIrqExit;
+  EXPECT_EQ(rec.entries[1].at - rec.entries[0].at, each);
+  for (const auto& e : rec.entries) EXPECT_EQ(e.id, 45);
+}
+
+}  // namespace
+}  // namespace quiesce::hw_test

@@ -42,7 +42,10 @@ Time Core::others_quiet_until() const {
 bool Core::extend_horizon(Time t) {
   if (quantum_ > 0) return false;
   const Time quiet = others_quiet_until();
-  const Time cand = quiet == kTimeMax ? kTimeMax : quiet + lookahead_;
+  // Even when nobody else will ever act, run ahead only so far: a core that never stops
+  // (an interrupt storm, a spin with nothing to wait for) must still let SystemC time reach
+  // the end of the run.
+  const Time cand = quiet == kTimeMax ? global_now() + kMaxRunAhead : quiet + lookahead_;
   if (t >= cand) return false;
   horizon_ = cand;
   return true;
@@ -64,6 +67,15 @@ void Core::trace_vcd(sc_core::sc_trace_file* tf, const std::string& prefix) {
   sc_core::sc_trace(tf, preempt_count_, prefix + ".preempt_count");
   sc_core::sc_trace(tf, hardirq_depth_, prefix + ".in_hardirq");
   sync_every_op_ = true;
+}
+
+void Core::stall() {
+  // Nothing retires and no interrupt is taken: the core's time just moves on. The time is
+  // charged before the next look at interrupts, so those that arrived meanwhile wait.
+  ++stalls;
+  offset_ += stall_len_;
+  stall_len_ = 0;
+  sync();  // frozen in place: nothing this core does is seen before the stall ends
 }
 
 void Core::sync() {

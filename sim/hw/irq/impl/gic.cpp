@@ -15,8 +15,8 @@ const char* irq_kind_name(IrqKind k) {
 }
 
 InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
-                                         const IrqParams& params, uint64_t seed,
-                                         StatRegistry* stats)
+                                         const IrqParams& params, const FaultParams& faults,
+                                         uint64_t seed, StatRegistry* stats)
     : sc_module(name),
       stats_(stats, "irq"),
       num_ids_(kFirstSpi + static_cast<int>(params.spis())),
@@ -24,6 +24,15 @@ InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
       params_ipi_floor_(params.ipi_latency().lower_bound()),
       receive_cost_(params.ipi_receive_cost().value),
       rng_(seed, "irq.ipi"),
+      ipi_loss_(faults.ipi_loss()),
+      ipi_delay_p_(faults.ipi_delay_probability()),
+      ipi_dup_p_(faults.ipi_duplicate()),
+      ipi_delay_(faults.ipi_delay()),
+      ipi_dup_gap_(faults.ipi_duplicate_gap()),
+      stuck_id_(static_cast<IrqId>(faults.stuck_irq())),
+      stuck_cpu_(static_cast<int>(faults.stuck_cpu())),
+      stuck_at_(faults.stuck_at().ps),
+      fault_rng_(seed, "fault.ipi"),
       cpus_(static_cast<size_t>(cpus)) {
   for (auto& c : cpus_) {
     c.pending.assign(static_cast<size_t>(num_ids_), 0);
@@ -33,12 +42,26 @@ InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
     c.pending_info.assign(static_cast<size_t>(num_ids_), IrqAck{});
     c.candidates.assign(static_cast<size_t>((num_ids_ + 63) / 64), 0);
   }
+  if (stuck_id_ >= 0) push(stuck_cpu_, Arrival{stuck_at_, seq_++, stuck_id_, -1, stuck_at_});
 }
 
 Time InterruptController::send_sgi(int src, int target, IrqId id, Time raise_time, Time send_cost) {
   ++sgis_sent;
   Time arrival = raise_time + send_cost + ipi_latency_.sample(rng_);
+  // Faults draw only when on, so that all-zero probabilities leave every stream untouched.
+  if (ipi_loss_ > 0 && fault_rng_.uniform() < ipi_loss_) {
+    ++ipis_lost;
+    return arrival;  // the sender cannot tell
+  }
+  if (ipi_delay_p_ > 0 && fault_rng_.uniform() < ipi_delay_p_) {
+    ++ipis_delayed;
+    arrival += ipi_delay_.sample(fault_rng_);
+  }
   push(target, Arrival{arrival, seq_++, id, src, raise_time});
+  if (ipi_dup_p_ > 0 && fault_rng_.uniform() < ipi_dup_p_) {
+    ++ipis_duplicated;
+    push(target, Arrival{arrival + std::max<Time>(ipi_dup_gap_.sample(fault_rng_), 1), seq_++, id, src, raise_time});
+  }
   return arrival;
 }
 
@@ -165,6 +188,12 @@ void InterruptController::eoi(int cpu, IrqId id) {
   auto it = std::find(c.active_stack.rbegin(), c.active_stack.rend(), id);
   c.active_stack.erase(std::next(it).base());
   refresh(c);
+  if (id == stuck_id_ && cpu == stuck_cpu_ && c.target && c.target->local_now() >= stuck_at_) {
+    // Level-triggered and still asserted: pending again at once, with nothing behind it.
+    ++stuck_reasserts;
+    const Time now = c.target->local_now();
+    push(cpu, Arrival{now, seq_++, id, -1, now});
+  }
 }
 
 void InterruptController::set_priority(int cpu, IrqId id, int priority) {

@@ -79,11 +79,11 @@ TEST(KernelIrqsOff, InterruptRaisedAtSectionStartWaitsExactlyTheSection) {
   k.create_task("t", TaskSpec{1, Policy::Normal, 0, true}, [&] {
     k.sleep_for(5 * kUs);
     raised_out = k.now();  // irqs on: taken at once
-    m.platform->irq().post(1, outside, raised_out, raised_out);
+    k.raise_device_irq(1, outside, raised_out);
     k.compute(100);
     k.local_irq_disable();
     raised_in = k.now();  // the section's first instant: raised now, taken at its end
-    m.platform->irq().post(1, inside, raised_in, raised_in);
+    k.raise_device_irq(1, inside, raised_in);
     k.compute(n - 1);
     k.local_irq_enable();  // the section's last cycle
   });
@@ -185,7 +185,7 @@ TEST(KernelSoftirq, NoPreemptionInsideASoftirq) {
     k.compute(20000);  // 10 us with interrupts on: the tick and the RT wakeup land inside
   });
   k.request_irq(kFirstDeviceIrq, "dev", [&] { k.raise_softirq(NET_RX_SOFTIRQ); });
-  for (Time t = 10 * kUs; t < 2 * kMs; t += 37 * kUs) m.platform->irq().post(1, kFirstDeviceIrq, t, t);
+  for (Time t = 10 * kUs; t < 2 * kMs; t += 37 * kUs) k.raise_device_irq(1, kFirstDeviceIrq, t);
   k.create_task("rt", TaskSpec{1, Policy::Fifo, 50, true}, [&] {
     for (int i = 0; i < 200; ++i) {
       k.sleep_for(9 * kUs);

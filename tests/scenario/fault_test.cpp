@@ -1,0 +1,134 @@
+// Injected hardware faults (sim/hw/fault.h) through the real binary: the kernel reacts as
+// Linux would and the point ends with a named outcome, never a hang; with every fault off
+// the outputs are those of a fault-free run, byte for byte.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/scenario/run_cli.h"
+
+namespace quiesce::test {
+namespace {
+
+struct FaultRun {
+  CliResult cli;
+  std::string dir, json, dmesg;
+};
+
+FaultRun run(const std::string& scenario, const std::vector<std::string>& extra = {},
+             const std::string& name = "f") {
+  FaultRun r;
+  r.dir = temp_dir("fault-" + name);
+  std::vector<std::string> args = {"run", scenario, "--out", r.dir};
+  args.insert(args.end(), extra.begin(), extra.end());
+  r.cli = run_cli(args);
+  r.json = read_file(r.dir + "/result.json");
+  r.dmesg = read_file(r.dir + "/dmesg.txt");
+  return r;
+}
+
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+TEST(Faults, LostIpiDuringAnExpeditedGracePeriodEndsInAReportedStall) {
+  FaultRun r = run("tests/scenario/fault/lost_ipi_exp_gp.yaml");
+  EXPECT_EQ(r.cli.code, 0) << "its expect: block holds (outcome rcu_stall)\n"
+                           << r.cli.out << r.cli.err;
+  EXPECT_LT(r.cli.seconds, 10) << "no hang";
+  EXPECT_TRUE(has(
+      r.dmesg, "INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-... 2-... 3-... }"))
+      << r.dmesg;
+  EXPECT_TRUE(has(r.dmesg, "Task dump for CPU 2:\nCPU2: busy/"))
+      << "names the task on each stalled CPU\n"
+      << r.dmesg;
+  // First warning at the stall timeout (2 ms after the GP began), the next three later.
+  EXPECT_TRUE(std::regex_search(
+      r.dmesg, std::regex(R"(\[    0\.002\d{3}\] INFO: rcu_preempt detected expedited)")))
+      << r.dmesg;
+  EXPECT_TRUE(has(r.json, "\"outcome\": \"rcu_stall\"")) << r.json;
+}
+
+TEST(Faults, AStalledCoreTripsTheHardLockupWatchdog) {
+  FaultRun r = run("tests/scenario/fault/stalled_core.yaml");
+  EXPECT_EQ(r.cli.code, 0) << r.cli.out << r.cli.err;
+  EXPECT_TRUE(
+      has(r.cli.out,
+          "NMI watchdog: Watchdog detected hard LOCKUP on cpu 1: no timer interrupt served since"))
+      << r.cli.out;
+  EXPECT_TRUE(has(r.json, "\"outcome\": \"hard_lockup\"")) << r.json;
+  // Within the threshold (10 ms) plus a tick and a watchdog period of the stall's start.
+  EXPECT_TRUE(
+      std::regex_search(r.cli.out, std::regex(R"(outcome: hard_lockup after 1[2-5](\.\d+)?ms)")))
+      << r.cli.out;
+  EXPECT_TRUE(has(read_file(r.dir + "/stats.txt"), "cpu1.fault.stalls")) << "the stall is counted";
+}
+
+TEST(Faults, AStuckInterruptIsReportedAndDisabled) {
+  FaultRun r = run("tests/scenario/fault/stuck_irq.yaml");
+  EXPECT_EQ(r.cli.code, 0) << r.cli.out << r.cli.err;
+  EXPECT_TRUE(has(r.dmesg, "irq 32: nobody cared (try booting with the \"irqpoll\" option)"))
+      << r.dmesg;
+  EXPECT_TRUE(has(r.dmesg, "handlers:\n[<32>] sensor\nDisabling IRQ #32")) << r.dmesg;
+  EXPECT_TRUE(has(r.cli.out, "Disabling IRQ #32\n")) << "the outcome's detail ends its line\n"
+                                                     << r.cli.out;
+  EXPECT_TRUE(has(r.json, "\"outcome\": \"stuck_irq\"")) << r.json;
+  EXPECT_LT(r.cli.seconds, 10);
+}
+
+TEST(Faults, DuplicatedAndDelayedIpisKeepTheKernelCorrect) {
+  for (const char* fault : {"fault.ipi.duplicate=0.5", "fault.ipi.delay_probability=0.5"}) {
+    FaultRun r =
+        run("scenarios/perf-rcu-2015.yaml", {"--set", fault, "--set", "duration=5ms", "-q"}, "dup");
+    EXPECT_LE(r.cli.code, 1) << fault << r.cli.err;
+    EXPECT_TRUE(std::regex_search(r.json, std::regex(R"re("rcu\.violations": 0\b)re")))
+        << fault << r.json;
+    EXPECT_TRUE(std::regex_search(r.json, std::regex(R"re("rcu\.exp_gps": [1-9])re")))
+        << fault << ": GPs still end";
+    const std::string stats = read_file(r.dir + "/stats.txt");
+    EXPECT_TRUE(
+        std::regex_search(stats, std::regex(R"(irq\.fault\.ipis_(duplicated|delayed) +[1-9])")))
+        << stats;
+  }
+}
+
+// With every fault at zero (and a fault's distribution set but never drawn), every output
+// file equals the fault-free run's, byte for byte.
+TEST(Faults, ZeroProbabilitiesEqualTheFaultFreeRunByteForByte) {
+  FaultRun plain = run("scenarios/perf-rcu-2015.yaml", {"--set", "duration=5ms", "-q"}, "plain");
+  FaultRun zero = run(
+      "scenarios/perf-rcu-2015.yaml",
+      {"--set", "duration=5ms", "-q", "--set", "fault.ipi.loss=0", "--set", "fault.ipi.duplicate=0",
+       "--set", "fault.ipi.delay_probability=0", "--set", "fault.ipi.delay=50us", "--set",
+       "fault.core.stall.cpu=-1", "--set", "fault.irq.stuck.id=-1"},
+      "zero");
+  ASSERT_LE(plain.cli.code, 1) << plain.cli.err;
+  ASSERT_LE(zero.cli.code, 1) << zero.cli.err;
+  for (const char* f : {"/stats.txt", "/lockdep.log", "/dmesg.txt"}) {
+    EXPECT_EQ(read_file(plain.dir + f), read_file(zero.dir + f)) << f;
+  }
+  // result.json holds no host timing; only its echo of the configuration names the settings.
+  auto results = [](const std::string& json) { return json.substr(0, json.find("\"config\": {")); };
+  EXPECT_EQ(results(plain.json), results(zero.json));
+  EXPECT_NE(read_file(plain.dir + "/lockdep.log").find("circular locking"), std::string::npos)
+      << "a run with events";
+}
+
+TEST(Faults, BadFaultSettingsAreInputErrors) {
+  struct Case {
+    std::string set, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"fault.ipi.loss=1.5", "fault.ipi.loss"},
+           {"fault.core.stall.cpu=9", "no CPU 9 on a 4-core platform"},
+           {"fault.irq.stuck.id=5", "a stuck line is a device interrupt"},
+           {"fault.ipi.delay=-3us", "fault.ipi.delay"},
+       }) {
+    CliResult r = run_cli({"run", "tests/scenario/fault/stalled_core.yaml", "--set", c.set, "-q"});
+    EXPECT_EQ(r.code, 2) << c.set << ": " << r.err;
+    EXPECT_TRUE(has(r.err, c.message)) << c.set << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace quiesce::test
