@@ -1,9 +1,179 @@
 #include "sim/base/config.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "sim/base/internal/utf8.h"
+
 namespace quiesce {
+namespace {
+
+std::string size_text(size_t bytes) {
+  if (bytes % (size_t{1} << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+// UTF-8 only, and no control characters but tab and line breaks (as YAML requires).
+void check_characters(const std::string& text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  if (n >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF))) {
+    throw YamlTextError{0, 0, "not UTF-8: the file begins with a UTF-16 byte-order mark (save it as UTF-8)"};
+  }
+  int line = 0, column = 0;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t cp = 0;
+    const size_t len = internal::decode_utf8(s + i, n - i, &cp);
+    char buf[96];
+    if (len == 0) {
+      std::snprintf(buf, sizeof buf, "not UTF-8: byte 0x%02X does not begin a valid character (save the file as UTF-8)",
+                    s[i]);
+      throw YamlTextError{line, column, buf};
+    }
+    if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F) {
+      std::snprintf(buf, sizeof buf, "control character U+%04X (YAML allows only tab and line breaks)",
+                    static_cast<unsigned>(cp));
+      throw YamlTextError{line, column, buf};
+    }
+    if (cp == '\n') {
+      ++line;
+      column = 0;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+}
+
+// Walks the parse events of one document and refuses it past the depth or node limits,
+// counting what every alias would repeat, before any tree exists.
+class LimitCheck : public YAML::EventHandler {
+ public:
+  explicit LimitCheck(const YamlLimits& limits) : limits_(limits) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnAnchor(const YAML::Mark&, const std::string& name) override { pending_name_ = name; }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
+    leaf(mark, anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const Anchor* a = anchor < anchors_.size() ? &anchors_[anchor] : nullptr;
+    const std::string name = a ? "*" + a->name : std::string("an alias");
+    if (!a || !a->done) fail(mark, "alias '" + name + "' is inside the node it names (a cycle)");
+    aliased_ = true;
+    add(mark, a->nodes, "alias '" + name + "' repeats " + std::to_string(a->nodes) + " nodes and ");
+    grow(mark, a->height);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Anchor {
+    std::string name;
+    size_t nodes = 0;
+    int height = 0;  // collections nested in it, itself included
+    bool done = false;
+  };
+  struct Open {
+    YAML::anchor_t anchor;
+    size_t first;  // nodes_ before it
+    int height_below = 0;
+  };
+
+  [[noreturn]] static void fail(const YAML::Mark& mark, const std::string& message) {
+    throw YamlTextError{mark.line, mark.column, message};
+  }
+  void add(const YAML::Mark& mark, size_t n, const std::string& why = "") {
+    nodes_ += n;
+    if (nodes_ > limits_.max_nodes) {
+      fail(mark, why + "the document has more than " + std::to_string(limits_.max_nodes) + " nodes" +
+                     (aliased_ ? " (counting what aliases repeat)" : "") + ", the limit on YAML input");
+    }
+  }
+  // A node of `height` nested collections begins here, inside the open ones.
+  void grow(const YAML::Mark& mark, int height) {
+    if (static_cast<int>(open_.size()) + height > limits_.max_depth) {
+      fail(mark, "collections nest deeper than " + std::to_string(limits_.max_depth) + " levels" +
+                     (aliased_ ? " (counting what aliases repeat)" : "") + ", the limit on YAML input");
+    }
+    if (!open_.empty()) open_.back().height_below = std::max(open_.back().height_below, height);
+  }
+  void define(YAML::anchor_t anchor) {
+    if (anchor == YAML::NullAnchor) return;
+    if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+    anchors_[anchor].name = pending_name_;
+    pending_name_.clear();
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    define(anchor);
+    add(mark, 1);
+    grow(mark, 0);
+    if (anchor != YAML::NullAnchor) {
+      anchors_[anchor].nodes = 1;
+      anchors_[anchor].done = true;
+    }
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    define(anchor);
+    grow(mark, 1);
+    open_.push_back({anchor, nodes_});
+    add(mark, 1);
+  }
+  void close() {
+    Open o = open_.back();
+    open_.pop_back();
+    const int height = o.height_below + 1;
+    if (!open_.empty()) open_.back().height_below = std::max(open_.back().height_below, height);
+    if (o.anchor != YAML::NullAnchor) {
+      Anchor& a = anchors_[o.anchor];
+      a.nodes = nodes_ - o.first;
+      a.height = height;
+      a.done = true;
+    }
+  }
+
+  const YamlLimits limits_;
+  std::vector<Anchor> anchors_;  // by yaml-cpp's anchor id (1, 2, ...)
+  std::vector<Open> open_;
+  std::string pending_name_;
+  size_t nodes_ = 0;
+  bool aliased_ = false;
+};
+
+}  // namespace
+
+YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    throw YamlTextError{-1, -1, "larger than " + size_text(limits.max_bytes) + ", the limit on YAML input"};
+  }
+  check_characters(text);
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    LimitCheck check(limits);
+    parser.HandleNextDocument(check);
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw YamlTextError{e.mark.line, e.mark.column, "YAML syntax: " + e.msg};
+  }
+}
 
 ConfigNode::ConfigNode(YAML::Node node, std::shared_ptr<ConfigSource> source, std::string path,
                        std::string fallback_where)
@@ -142,26 +312,36 @@ void ConfigNode::expect_keys(const std::vector<std::string>& allowed) const {
   }
 }
 
-ConfigNode parse_yaml(const std::string& text, const std::string& file_name) {
+ConfigNode parse_yaml(const std::string& text, const std::string& file_name, const YamlLimits& limits) {
   auto source = std::make_shared<ConfigSource>();
   source->file = file_name;
   try {
-    return ConfigNode(YAML::Load(text), source, "");
-  } catch (const YAML::Exception& e) {
+    return ConfigNode(load_yaml_text(text, limits), source, "");
+  } catch (const YamlTextError& e) {
     std::string where = file_name;
-    if (e.mark.line >= 0) {
-      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-    }
-    throw ConfigError(where, "", "YAML syntax: " + e.msg);
+    if (e.line >= 0) where += ":" + std::to_string(e.line + 1) + ":" + std::to_string(e.column + 1);
+    throw ConfigError(where, "", e.message);
   }
 }
 
-ConfigNode load_yaml_file(const std::string& path) {
+std::string read_yaml_file(const std::string& path, const YamlLimits& limits) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path, "", "is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, "", "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_yaml(ss.str(), path);
+  // Never more than the limit (and one byte to know it is exceeded): /dev/zero is a file too.
+  std::string text(limits.max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw ConfigError(path, "", "cannot read file");
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > limits.max_bytes) {
+    throw ConfigError(path, "", "the file is larger than " + size_text(limits.max_bytes) + ", the limit on YAML input");
+  }
+  return text;
+}
+
+ConfigNode load_yaml_file(const std::string& path, const YamlLimits& limits) {
+  return parse_yaml(read_yaml_file(path, limits), path, limits);
 }
 
 std::string override_key_origin(const ConfigNode& root, const std::string& path) {
@@ -186,7 +366,11 @@ void set_by_path(ConfigNode& root, const std::string& dotted, const YAML::Node& 
                         std::string("cannot set '") + dotted + "': '" + path + "' is a " +
                             (next.IsSequence() ? "list" : "single value") + ", not a mapping");
     }
-    if (!next.IsDefined() || next.IsNull()) cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    if (!next.IsDefined() || next.IsNull()) {
+      cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      // A mapping made here has no place in a file: errors about it name the override.
+      root.source()->origins.emplace(path, ConfigOrigin{origin, origin});
+    }
     YAML::Node child = cur[parts[i]];
     cur.reset(child);
   }

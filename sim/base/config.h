@@ -69,10 +69,37 @@ class ConfigNode {
   std::string fallback_where_;
 };
 
-// Parses YAML text; a syntax error becomes a ConfigError at the offending line.
-ConfigNode parse_yaml(const std::string& text, const std::string& file_name);
-// Reads and parses a file; a missing file is a ConfigError naming it.
-ConfigNode load_yaml_file(const std::string& path);
+// Limits on every YAML input (scenario and platform files, `--set` values), checked on the
+// bytes and on yaml-cpp's parse events before a tree is built: tree walks (copies, the
+// emitter, validation) recurse and expand what aliases share, so a small hostile file could
+// otherwise exhaust the stack, memory or time. Each is refused with one line naming it.
+inline constexpr size_t kMaxYamlBytes = size_t{1} << 20;  // 1 MiB per file or value
+inline constexpr int kMaxYamlDepth = 64;                  // collections nested in one another
+inline constexpr size_t kMaxYamlNodes = 100000;           // nodes, counting each alias's copy
+struct YamlLimits {
+  size_t max_bytes = kMaxYamlBytes;
+  int max_depth = kMaxYamlDepth;
+  size_t max_nodes = kMaxYamlNodes;
+};
+
+// Why a YAML text was refused: a syntax error or a limit, and where (0-based line and
+// column; -1 when unknown).
+struct YamlTextError {
+  int line = -1, column = -1;
+  std::string message;
+};
+// Parses the first document of `text` within `limits`: UTF-8 only (a byte-order mark
+// allowed), no control characters but tab and line breaks, no alias inside the node it
+// names. Throws YamlTextError.
+YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits = {});
+
+// Parses YAML text; a syntax error or a limit becomes a ConfigError at the offending line.
+ConfigNode parse_yaml(const std::string& text, const std::string& file_name, const YamlLimits& limits = {});
+// Reads a file (at most limits.max_bytes of it); a missing, unreadable or oversized file is
+// a ConfigError naming it.
+std::string read_yaml_file(const std::string& path, const YamlLimits& limits = {});
+// read_yaml_file(), then parse_yaml().
+ConfigNode load_yaml_file(const std::string& path, const YamlLimits& limits = {});
 
 // Writes `value` at `dotted` inside `root` (creating maps on the way), recording where the
 // override's key and value are written. A path that runs through a list or a scalar is a

@@ -142,7 +142,7 @@ Time Distribution::sample(Rng& rng) const {
       break;
     }
   }
-  if (v > 9e18) v = 9e18;
+  if (!(v < static_cast<double>(kMaxInputTime))) return kMaxInputTime;  // (and NaN)
   return static_cast<Time>(std::llround(v));
 }
 

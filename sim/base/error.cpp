@@ -1,9 +1,49 @@
 #include "sim/base/error.h"
 
 #include <algorithm>
+#include <cstdio>
+
+#include "sim/base/internal/utf8.h"
 
 namespace quiesce {
 namespace {
+
+// The longest where, key path and message a ConfigError carries (bytes of user text).
+constexpr size_t kMaxWhere = 300;
+constexpr size_t kMaxPath = 200;
+constexpr size_t kMaxMessage = 600;
+
+void append_escaped(std::string_view text, std::string* out) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  size_t i = 0;
+  while (i < text.size()) {
+    uint32_t cp = 0;
+    const size_t len = internal::decode_utf8(s + i, text.size() - i, &cp);
+    char buf[16];
+    if (len == 0 || cp < 0x20 || cp == 0x7F) {
+      if (cp == '\n' && len) *out += "\\n";
+      else if (cp == '\t' && len) *out += "\\t";
+      else if (cp == '\r' && len) *out += "\\r";
+      else {
+        std::snprintf(buf, sizeof buf, "\\x%02X", s[i]);
+        *out += buf;
+      }
+      i += len ? len : 1;
+      continue;
+    }
+    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {  // C1 controls, line breaks
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(cp));
+      *out += buf;
+    } else {
+      out->append(text.substr(i, len));
+    }
+    i += len;
+  }
+}
+
+bool continuation(std::string_view text, size_t i) {
+  return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+}
 
 std::string render(const std::string& where, const std::string& path, const std::string& msg) {
   std::string s = where.empty() ? std::string("error: ") : where + ": error: ";
@@ -28,16 +68,38 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 ConfigError::ConfigError(std::string where, std::string path, std::string message)
-    : std::runtime_error(render(where, path, message)),
-      where_(std::move(where)),
-      path_(std::move(path)),
-      message_(std::move(message)) {}
+    : std::runtime_error(
+          render(printable(where, kMaxWhere), printable(path, kMaxPath), printable(message, kMaxMessage))),
+      where_(printable(where, kMaxWhere)),
+      path_(printable(path, kMaxPath)),
+      message_(printable(message, kMaxMessage)) {}
+
+std::string printable(std::string_view text, size_t max_bytes) {
+  std::string out;
+  if (text.size() <= max_bytes) {
+    append_escaped(text, &out);
+    return out;
+  }
+  // Keep the start and the end (where a message's closing quote and hint are).
+  size_t head = max_bytes * 2 / 3;
+  size_t tail = text.size() - (max_bytes - head);
+  while (head > 0 && continuation(text, head)) --head;
+  while (continuation(text, tail)) ++tail;
+  append_escaped(text.substr(0, head), &out);
+  out += "...(" + std::to_string(tail - head) + " bytes left out)...";
+  append_escaped(text.substr(tail), &out);
+  return out;
+}
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
   // Close enough: a third of the word, at least two edits, but never the whole word.
   size_t best_d = std::min(std::max<size_t>(2, word.size() / 3) + 1, word.size());
   for (const auto& c : candidates) {
+    // The distance is at least the difference in length: skip the quadratic work (a
+    // megabyte-long key costs nothing).
+    const size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (gap >= best_d) continue;
     size_t d = edit_distance(word, c);
     if (d < best_d) {
       best_d = d;

@@ -1,9 +1,12 @@
 #pragma once
 // Errors in user input. Every ConfigError names where it happened (file:line:column, or
 // the command-line option that set the value) and the dotted key path, so a user can jump
-// straight to the offending line. The CLI turns them into exit code 2.
+// straight to the offending line. The CLI turns them into exit code 2. Its text is always
+// one line of bounded length, whatever user text it quotes (see printable()).
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace quiesce {
@@ -20,6 +23,11 @@ class ConfigError : public std::runtime_error {
   std::string path_;
   std::string message_;
 };
+
+// User text made fit for a one-line message: control characters escaped (\n, \t, \xNN),
+// bytes that are not UTF-8 shown as \xNN, and the middle of text longer than `max_bytes`
+// elided with a count of what was left out.
+std::string printable(std::string_view text, size_t max_bytes = 200);
 
 // The closest candidate by edit distance, or "" when none is close enough to suggest.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);

@@ -1,6 +1,8 @@
 #include "sim/base/params.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -21,11 +23,20 @@ ConfigNode config_from_text(const std::string& text, const std::string& origin,
   auto source = std::make_shared<ConfigSource>();
   source->file = origin;
   source->origins[path] = ConfigOrigin{origin, origin};
-  try {
-    return ConfigNode(YAML::Load(text), source, path);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(origin, path, "YAML syntax: " + e.msg);
+  // Defaults are the program's own few texts, parsed once each: every scenario load reads
+  // every default, and a sweep's validation loads the scenario once per value.
+  static std::mutex mutex;
+  static std::map<std::string, YAML::Node> parsed;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = parsed.find(text);
+  if (it == parsed.end()) {
+    try {
+      it = parsed.emplace(text, load_yaml_text(text)).first;
+    } catch (const YamlTextError& e) {
+      throw ConfigError(origin, path, e.message);
+    }
   }
+  return ConfigNode(YAML::Clone(it->second), source, path);
 }
 
 void ParamGroup::load(const ConfigNode& root) {

@@ -138,7 +138,7 @@ struct ParamRow {
 };
 std::vector<ParamRow> describe(const ParamGroup& group);
 
-// Parses a default or override text as YAML and wraps it as a ConfigNode with an origin.
+// Parses a default text as YAML (each distinct text once), as a ConfigNode with an origin.
 ConfigNode config_from_text(const std::string& text, const std::string& origin,
                             const std::string& path);
 

@@ -51,7 +51,9 @@ NumberAndSuffix split_number(std::string_view text, const char* what) {
 Time scaled(double v, double mult, std::string_view text) {
   double ps = v * mult;
   if (ps < 0) throw UnitError("negative time \"" + std::string(trim(text)) + "\"");
-  if (ps >= 9.2e18) throw UnitError("time \"" + std::string(trim(text)) + "\" is too large");
+  if (ps > static_cast<double>(kMaxInputTime)) {
+    throw UnitError("time \"" + std::string(trim(text)) + "\" is too large (at most " + format_time(kMaxInputTime) + ")");
+  }
   return static_cast<Time>(std::llround(ps));
 }
 
@@ -71,7 +73,8 @@ bool is_cycles_word(const std::string& u) { return u == "cycles" || u == "cycle"
 
 Time Latency::to_ps(Time period_ps) const {
   double ps = cycles ? value * static_cast<double>(period_ps) : value;
-  return static_cast<Time>(std::llround(ps));
+  if (!(ps < static_cast<double>(kMaxInputTime))) return kMaxInputTime;
+  return ps > 0 ? static_cast<Time>(std::llround(ps)) : 0;
 }
 
 Time parse_time(std::string_view text) {
@@ -114,7 +117,7 @@ double parse_frequency(std::string_view text) {
   else if (u == "GHz") mult = 1e9;
   else throw UnitError("frequency \"" + std::string(trim(text)) + "\" needs a unit (Hz, kHz, MHz, GHz)");
   double hz = v * mult;
-  if (hz <= 0) throw UnitError("frequency must be positive: \"" + std::string(trim(text)) + "\"");
+  if (hz < 1) throw UnitError("frequency must be at least 1 Hz: \"" + std::string(trim(text)) + "\"");
   if (hz > 1e12) throw UnitError("frequency \"" + std::string(trim(text)) + "\" is above 1 THz");
   return hz;
 }
@@ -136,15 +139,18 @@ int64_t parse_size(std::string_view text) {
 std::string format_time(Time t) {
   static const struct { Time mult; const char* unit; } kUnits[] = {
       {kSec, "s"}, {kMs, "ms"}, {kUs, "us"}, {kNs, "ns"}};
+  // The magnitude as unsigned: -t overflows for the most negative time.
+  const uint64_t m = t < 0 ? 0 - static_cast<uint64_t>(t) : static_cast<uint64_t>(t);
+  const std::string sign = t < 0 ? "-" : "";
   for (const auto& u : kUnits) {
-    if (t >= u.mult || -t >= u.mult) {
+    const auto mult = static_cast<uint64_t>(u.mult);
+    if (m >= mult) {
       // Exact: the integer part, then the remainder's digits without trailing zeros.
-      std::string s = std::to_string(t / u.mult);
-      Time rem = (t < 0 ? -t : t) % u.mult;
-      if (rem) {
+      std::string s = sign + std::to_string(m / mult);
+      if (const uint64_t rem = m % mult) {
         std::string frac = std::to_string(rem);
         int width = 0;
-        for (Time m = u.mult; m > 1; m /= 10) ++width;
+        for (Time x = u.mult; x > 1; x /= 10) ++width;
         frac = std::string(static_cast<size_t>(width) - frac.size(), '0') + frac;
         while (!frac.empty() && frac.back() == '0') frac.pop_back();
         s += "." + frac;

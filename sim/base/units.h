@@ -18,6 +18,9 @@ inline constexpr Time kUs = 1000 * kNs;
 inline constexpr Time kMs = 1000 * kUs;
 inline constexpr Time kSec = 1000 * kMs;
 inline constexpr Time kTimeMax = std::numeric_limits<Time>::max();
+// The largest time any input may give, about 11.6 days: far beyond any run (at most
+// kMaxDuration), and small enough that sums of a few such times never overflow 64 bits.
+inline constexpr Time kMaxInputTime = 1000000 * kSec;
 
 class UnitError : public std::runtime_error {
  public:
@@ -28,17 +31,19 @@ class UnitError : public std::runtime_error {
 struct Latency {
   double value = 0;
   bool cycles = false;
-  // Picoseconds at the given clock period (ps per cycle); rounds to the nearest ps.
+  // Picoseconds at the given clock period (ps per cycle); rounds to the nearest ps and
+  // saturates at kMaxInputTime (1e15 cycles of a slow clock would overflow).
   Time to_ps(Time period_ps) const;
 };
 
-// "150ns", "2 us", "1.5ms", "3s", "500ps". A bare number is an error (units are required).
+// "150ns", "2 us", "1.5ms", "3s", "500ps". A bare number is an error (units are required), as
+// is a negative time or one above kMaxInputTime.
 Time parse_time(std::string_view text);
 // "300", "300 cycles", "1 cycle".
 int64_t parse_cycles(std::string_view text);
 // Either of the above forms; a bare number means cycles.
 Latency parse_latency(std::string_view text);
-// "2GHz", "800 MHz", "100kHz", "50Hz": returns hertz.
+// "2GHz", "800 MHz", "100kHz", "50Hz": returns hertz, from 1 Hz to 1 THz.
 double parse_frequency(std::string_view text);
 // "64", "64B", "32KiB", "8MiB", "1GiB": returns bytes.
 int64_t parse_size(std::string_view text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 namespace quiesce {
 namespace {
@@ -73,6 +74,10 @@ ConfigNode load_platform(const ConfigNode& spec) {
   return load_yaml_file(path);
 }
 
+// Loads and validates a scenario from its text; `with_sweep` false skips expanding the sweep.
+std::unique_ptr<Scenario> load(const std::string& text, const std::string& file, const std::vector<Override>& overrides,
+                               std::optional<uint64_t> seed, bool with_sweep);
+
 void apply_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin,
                     const std::string& value_origin = "") {
   if (key.empty()) throw ConfigError(origin, "", "empty key in override");
@@ -104,9 +109,9 @@ Override parse_set(const std::string& kv) {
   o.key = kv.substr(0, eq);
   o.key_origin = o.value_origin = origin;
   try {
-    o.value = YAML::Load(kv.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(origin, o.key, "YAML syntax in value: " + e.msg);
+    o.value = load_yaml_text(kv.substr(eq + 1));
+  } catch (const YamlTextError& e) {
+    throw ConfigError(origin, o.key, "in the value: " + e.message);
   }
   return o;
 }
@@ -132,6 +137,11 @@ std::vector<Override> point_overrides(const SweepSpec& spec, uint64_t index, con
 }
 
 void validate_sweep_values(const std::string& path, const SweepSpec& spec, const std::vector<Override>& base) {
+  validate_sweep_values_text(read_yaml_file(path), path, spec, base);
+}
+
+void validate_sweep_values_text(const std::string& text, const std::string& file, const SweepSpec& spec,
+                                const std::vector<Override>& base) {
   for (size_t a = 0; a < spec.axes.size(); ++a) {
     for (size_t i = 0; i < spec.axes[a].rows.size(); ++i) {
       std::vector<Override> ov = base;
@@ -142,16 +152,29 @@ void validate_sweep_values(const std::string& path, const SweepSpec& spec, const
           ov.push_back(Override{spec.axes[b].keys[k], YAML::Load(row[k].text), kw, row[k].where});
         }
       }
-      load_scenario(path, ov);
+      // The sweep itself is not expanded again: once per value would be quadratic.
+      load(text, file, ov, std::nullopt, false);
     }
   }
 }
 
 std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<Override>& overrides,
                                         std::optional<uint64_t> seed) {
+  return load(read_yaml_file(path), path, overrides, seed, true);
+}
+
+std::unique_ptr<Scenario> load_scenario_text(const std::string& text, const std::string& file,
+                                             const std::vector<Override>& overrides, std::optional<uint64_t> seed) {
+  return load(text, file, overrides, seed, true);
+}
+
+namespace {
+
+std::unique_ptr<Scenario> load(const std::string& text, const std::string& file, const std::vector<Override>& overrides,
+                               std::optional<uint64_t> seed, bool with_sweep) {
   auto s = std::make_unique<Scenario>();
-  s->file = path;
-  s->doc = load_yaml_file(path);
+  s->file = file;
+  s->doc = parse_yaml(text, file);
   if (!s->doc.present()) s->doc.fail("the scenario file is empty");
   if (!s->doc.is_map()) s->doc.fail("a scenario is a mapping (name:, platform:, workload:, ...)");
   s->doc.expect_keys(kScenarioKeys);
@@ -171,7 +194,8 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
 
   check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel, &s->variants},
                    {"platform", "set", "workload", "locks", "expect", "sweep"});
-  s->sweep = parse_sweep(s->doc["sweep"]);
+  s->sweep_params.load(s->doc);
+  if (with_sweep) s->sweep = parse_sweep(s->doc["sweep"], static_cast<uint64_t>(s->sweep_params.max_points()));
   s->params.load(s->doc);
   s->sim.load(s->doc);
   s->kernel.load(s->doc);
@@ -191,12 +215,18 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
   ConfigNode wl = s->doc["workload"];
   if (!wl.present()) s->doc.fail("missing 'workload:' (what to run)");
   if (!wl.is_list() || wl.size() == 0) wl.fail("'workload:' is a non-empty list of entries");
-  for (const auto& entry : wl.items()) s->workload.push_back(entry);
+  int irqs = 0;  // counted once here, not per entry in env_for(): there may be thousands
+  for (const auto& entry : wl.items()) {
+    s->irq_sources_before.push_back(irqs);
+    if (entry["irq"].present() || (entry["task"].is_scalar() && entry["task"].scalar() == "irq_load")) ++irqs;
+    s->workload.push_back(entry);
+  }
   // Task names first (wake targets, duplicates), then each entry with the whole picture.
   std::vector<std::string> names;
+  std::set<std::string> seen;  // a workload may have thousands of entries
   for (size_t i = 0; i < s->workload.size(); ++i) {
     for (const auto& n : entry_task_names(s->workload[i], i, s->platform.topology())) {
-      if (std::find(names.begin(), names.end(), n) != names.end()) {
+      if (!seen.insert(n).second) {
         ConfigNode at = s->workload[i]["name"].present() ? s->workload[i]["name"] : s->workload[i];
         at.fail("duplicate task name '" + n + "'");
       }
@@ -214,6 +244,8 @@ std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vect
   return s;
 }
 
+}  // namespace
+
 WorkloadEnv Scenario::env_for(size_t entry_index) const {
   WorkloadEnv env;
   env.topology = platform.topology();
@@ -221,11 +253,7 @@ WorkloadEnv Scenario::env_for(size_t entry_index) const {
   env.task_names = task_names;
   env.entry_index = entry_index;
   env.seed = static_cast<uint64_t>(params.seed());
-  for (size_t i = 0; i < entry_index && i < workload.size(); ++i) {
-    if (workload[i]["irq"].present() || (workload[i]["task"].is_scalar() && workload[i]["task"].scalar() == "irq_load")) {
-      ++env.irq_index;
-    }
-  }
+  if (entry_index < irq_sources_before.size()) env.irq_index = irq_sources_before[entry_index];
   return env;
 }
 
@@ -233,8 +261,10 @@ std::vector<ParamTable> all_param_tables() {
   std::vector<ParamTable> out;
   ScenarioParams sp;
   SimParams sim;
+  SweepParams sweep;
   out.push_back({"Scenario (top-level keys)", describe(sp)});
   out.push_back({"Simulation (sim.*)", describe(sim)});
+  out.push_back({"Sweep settings (in `sweep:`, beside the axes)", describe(sweep)});
   kernel::KernelParams kp;
   out.push_back({"Kernel (kernel.*)", describe(kp)});
   kernel::VariantParams vp;

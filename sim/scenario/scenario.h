@@ -61,9 +61,11 @@ struct Scenario {
   std::vector<Expectation> expect;
   bool needs_kernel = false;
   std::vector<std::string> task_names;
+  SweepParams sweep_params;
   SweepSpec sweep;  // `quiesce run` ignores it (runs the base point); `quiesce sweep` expands it
   // What validation knew about every entry, reused to build them.
   WorkloadEnv env_for(size_t entry_index) const;
+  std::vector<int> irq_sources_before;  // [i]: device interrupt sources among entries 0..i-1
 };
 
 // One override by dotted path, with where its key and value were written.
@@ -79,6 +81,10 @@ Override parse_set(const std::string& key_equals_value);
 // Applies, in order: the file's `set:`, then `overrides`, then `seed`.
 std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<Override>& overrides,
                                         std::optional<uint64_t> seed = std::nullopt);
+// The same from text already read; `file` names it in messages and in Scenario::file.
+std::unique_ptr<Scenario> load_scenario_text(const std::string& text, const std::string& file,
+                                             const std::vector<Override>& overrides,
+                                             std::optional<uint64_t> seed = std::nullopt);
 // `sets` are "key=value" texts from the command line.
 std::unique_ptr<Scenario> load_scenario(const std::string& path, const std::vector<std::string>& sets,
                                         std::optional<uint64_t> seed = std::nullopt);
@@ -87,6 +93,8 @@ std::vector<Override> point_overrides(const SweepSpec& spec, uint64_t index, con
 // Loads the scenario once per value of every sweep axis (the others at their first value),
 // so a bad value fails with its own location before a sweep starts.
 void validate_sweep_values(const std::string& path, const SweepSpec& spec, const std::vector<Override>& base);
+void validate_sweep_values_text(const std::string& text, const std::string& file, const SweepSpec& spec,
+                                const std::vector<Override>& base);
 
 // The scenario-level keys that `set:` paths may start with.
 bool is_scenario_key(const std::string& first_segment);

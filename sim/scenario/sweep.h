@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/base/config.h"
+#include "sim/base/params.h"
 
 namespace quiesce {
 
@@ -40,10 +41,23 @@ struct SweepSpec {
   std::vector<SweepPointParam> point(uint64_t index) const;
 };
 
-inline constexpr uint64_t kMaxSweepPoints = 1000000;
+// The one setting written among the axes: `sweep: {max_points: N, ...}`.
+struct SweepParams : ParamGroup {
+  static constexpr const char* kMaxPointsKey = "max_points";
+  SweepParams() : ParamGroup("sweep", "sweep settings (beside the axes in `sweep:`)") { max_points.range(1, 1e7); }
+  Param<int64_t> max_points{this, kMaxPointsKey, "1000000",
+                            "most points the sweep may expand to; more is refused before anything is made or run"};
+};
 
-// Parses `sweep:`; an absent node gives one point with no parameters. More than
-// `max_points` points is a ConfigError naming the count.
+inline constexpr uint64_t kMaxSweepPoints = 1000000;  // sweep.max_points's default
+
+// A value as YAML flow text that parses back to the same value (quoted when yaml-cpp's plain
+// form would not); "" when there is none.
+std::string sweep_value_text(const YAML::Node& value);
+
+// Parses `sweep:` (its axes; `max_points` is not one); an absent node gives one point with
+// no parameters. More than `max_points` points is a ConfigError naming the count, found
+// from the axes' lengths before any value is made.
 SweepSpec parse_sweep(const ConfigNode& sweep, uint64_t max_points = kMaxSweepPoints);
 
 }  // namespace quiesce

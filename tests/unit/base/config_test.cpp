@@ -76,5 +76,47 @@ TEST(Config, DidYouMeanOnlySuggestsCloseWords) {
   EXPECT_EQ(did_you_mean("B", {"A"}), "") << "a one-letter name is not a typo of another";
 }
 
+TEST(Config, RefusesHostileYamlBeforeBuildingATree) {
+  auto message = [](const std::string& text, const YamlLimits& limits = {}) {
+    try {
+      parse_yaml(text, "h.yaml", limits);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message(std::string(70, '[') + std::string(70, ']')),
+            "h.yaml:1:65: error: collections nest deeper than 64 levels, the limit on YAML input");
+  EXPECT_EQ(message("a: &a [x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b]\n", YamlLimits{1 << 20, 64, 20}),
+            "h.yaml:3:5: error: alias '*b' repeats 10 nodes and the document has more than 20 nodes "
+            "(counting what aliases repeat), the limit on YAML input");
+  EXPECT_EQ(message("a: &a [1, *a]\n"), "h.yaml:1:11: error: alias '*a' is inside the node it names (a cycle)");
+  EXPECT_EQ(message("a: caf\xe9\n"),
+            "h.yaml:1:7: error: not UTF-8: byte 0xE9 does not begin a valid character (save the file as UTF-8)");
+  EXPECT_EQ(message(std::string("a: b\0c\n", 8)),
+            "h.yaml:1:5: error: control character U+0000 (YAML allows only tab and line breaks)");
+  EXPECT_EQ(message(std::string(100, 'x'), YamlLimits{64, 64, 100}),
+            "h.yaml: error: larger than 64 bytes, the limit on YAML input");
+  EXPECT_EQ(message("a: caf\xc3\xa9\n"), "accepted");
+  EXPECT_EQ(message("\xef\xbb\xbf" "a: 1\n"), "accepted");  // a UTF-8 byte-order mark
+}
+
+TEST(Config, MessagesAreOneLineOfBoundedLength) {
+  ConfigError e("f.yaml:1:1", "a\nb", "unknown key '" + std::string(100000, 'k') + "\n'; did you mean 'x'?");
+  const std::string what = e.what();
+  EXPECT_EQ(what.find('\n'), std::string::npos);
+  EXPECT_LT(what.size(), 1000u);
+  EXPECT_NE(what.find("'a\\nb'"), std::string::npos) << what;
+  EXPECT_NE(what.find("bytes left out"), std::string::npos) << what;
+  EXPECT_NE(what.find("\\n'; did you mean 'x'?"), std::string::npos) << what;
+  EXPECT_EQ(printable("caf\xe9"), "caf\\xE9");
+}
+
+TEST(Config, AMappingMadeByAnOverrideIsNamedByIt) {
+  ConfigNode doc = parse_yaml("sim: {}\n", "s.yaml");
+  set_by_path(doc, "sim.quantum.x", YAML::Node("1"), "--set sim.quantum.x=1");
+  EXPECT_EQ(doc.at_path("sim.quantum").where(), "--set sim.quantum.x=1");
+}
+
 }  // namespace
 }  // namespace quiesce

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
+#include "sim/base/params.h"
+
 namespace quiesce {
 namespace {
 
@@ -62,6 +66,23 @@ TEST(Units, FormatsTimesExactly) {
   EXPECT_EQ(format_time(50 * kMs), "50ms");
   EXPECT_EQ(format_time(0), "0ps");
   EXPECT_EQ(parse_time(format_time(123456789)), 123456789);
+}
+
+TEST(Units, TimesStayWellInsideSixtyFourBits) {
+  EXPECT_EQ(parse_time("1000000s"), kMaxInputTime);
+  EXPECT_THROW(parse_time("1000001s"), UnitError);
+  EXPECT_THROW(parse_time("9223372036854775807ps"), UnitError);
+  // Found by fuzzing: 1e15 cycles of a slow clock overflowed to a negative time.
+  EXPECT_EQ((Latency{921337245380245, true}).to_ps(1000000), kMaxInputTime);
+  EXPECT_EQ((Latency{300, true}).to_ps(500), 150000);
+  EXPECT_THROW(parse_frequency("1e-9Hz"), UnitError);
+  EXPECT_EQ(Frequency{1}.period_ps(), kSec);
+}
+
+TEST(Units, FormatsTheMostNegativeTime) {
+  // Found by fuzzing (UBSan): negating the most negative time overflowed.
+  EXPECT_EQ(format_time(std::numeric_limits<Time>::min()), "-9223372.036854775808s");
+  EXPECT_EQ(format_time(-1500000), "-1.5us");
 }
 
 }  // namespace
