@@ -67,6 +67,7 @@ int cmd_run(const std::vector<std::string>& args) {
       "trace-format", po::value<std::string>(), "chrome or ftrace (default: from the --trace name)")(
       "trace-window", po::value<std::string>(),
       "keep only this much time, ending at the first deadlock or lockdep report (or at the end), e.g. 2ms")(
+      "trace-max-events", po::value<uint64_t>(), "most trace events kept, the newest (default 4000000; at most 50000000)")(
       "vcd", po::value<std::string>(), "write per-CPU signals as a VCD waveform (GTKWave)")(
       "scenario", po::value<std::string>(), "scenario file");
   po::positional_options_description pos;
@@ -99,12 +100,22 @@ int cmd_run(const std::vector<std::string>& args) {
     }
     if (opt.trace_path.empty()) throw UsageError("--trace-window goes with --trace FILE");
   }
+  if (vm.count("trace-max-events")) {
+    const uint64_t n = vm["trace-max-events"].as<uint64_t>();
+    if (n < 1000 || n > kMaxTraceEvents) {
+      throw ConfigError("--trace-max-events " + std::to_string(n), "",
+                        "must be between 1000 and " + std::to_string(kMaxTraceEvents));
+    }
+    if (opt.trace_path.empty()) throw UsageError("--trace-max-events goes with --trace FILE");
+    opt.trace_max_events = static_cast<size_t>(n);
+  }
   if (vm.count("vcd")) opt.vcd_path = vm["vcd"].as<std::string>();
   if (!sc->needs_kernel && (!opt.trace_path.empty() || !opt.vcd_path.empty())) {
     throw UsageError("--trace and --vcd record the kernel; this scenario runs bare metal");
   }
   PointResult r = run_point(*sc, opt, std::cout);
-  return r.expectations_failed() ? 1 : 0;
+  if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
+  return r.exit_code();
 }
 
 int cmd_sweep(const std::vector<std::string>& args) {

@@ -82,6 +82,38 @@ Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatR
 
 Platform::~Platform() = default;
 
+void Platform::halt(const std::string& kind, const std::string& detail) {
+  if (!halt_.kind.empty()) return;
+  halt_ = Halt{kind, detail, static_cast<Time>(sc_core::sc_time_stamp().value())};
+  sc_core::sc_stop();
+}
+
+void Platform::set_guards(uint64_t max_events, uint64_t max_delta_cycles) {
+  guards_.max_ops = max_events;
+  guards_.max_deltas = max_delta_cycles;
+  guards_.on_limit = [this, max_events] {
+    halt("event_limit", "more than " + std::to_string(max_events) + " events (sim.max_events) by " +
+                            format_time(static_cast<Time>(sc_core::sc_time_stamp().value())) +
+                            " simulated: the point stopped there; raise the cap with --set sim.max_events=N");
+  };
+  guards_.on_livelock = [this, max_delta_cycles](Core& by) {
+    const Time t = by.last_wake_time();
+    std::string who;
+    for (const auto& c : cores_) {
+      if (c->last_wake_time() == t && c->wakes_at_last_time() > 0) {
+        who += (who.empty() ? "" : ", ") + std::string(c->name()) + " (" + std::to_string(c->wakes_at_last_time()) +
+               " wakes)";
+      }
+    }
+    halt("livelock", "simulated time stopped advancing at " + format_time(t) + ": more than " +
+                         std::to_string(max_delta_cycles) +
+                         " delta cycles (sim.max_delta_cycles) without time passing; processes waking again and "
+                         "again at that time: " +
+                         who + "; the current process: " + sc_core::sc_get_current_process_handle().name());
+  };
+  for (auto& c : cores_) c->set_guards(&guards_);
+}
+
 std::string platforms_dir() {
   if (const char* root = std::getenv("QUIESCE_ROOT")) return std::string(root) + "/platforms";
 #ifdef QUIESCE_SOURCE_DIR

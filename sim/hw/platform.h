@@ -57,7 +57,19 @@ class Platform {
   Time lookahead() const { return lookahead_; }
   const std::string& name() const { return name_; }
 
+  // Progress guards: more than `max_events` instruction boundaries in all, or one
+  // simulated time held for more than `max_delta_cycles` delta cycles (a zero-time loop),
+  // stop the run (sc_stop) with outcome event_limit or livelock and a message naming
+  // what was stuck.
+  void set_guards(uint64_t max_events, uint64_t max_delta_cycles);
+  struct Halt {
+    std::string kind, detail;
+    Time when = -1;
+  };
+  const Halt& halted() const { return halt_; }
+
  private:
+  void halt(const std::string& kind, const std::string& detail);
   const std::string name_;
   const Topology topo_;
   const Time period_;
@@ -65,6 +77,8 @@ class Platform {
   std::unique_ptr<InterruptController> irq_;
   std::unique_ptr<MemorySystem> mem_;
   std::vector<std::unique_ptr<Core>> cores_;
+  Core::Guards guards_;
+  Halt halt_;
 };
 
 // Finds a preset by name in the platforms directory (QUIESCE_ROOT or the install's).

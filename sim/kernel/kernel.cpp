@@ -85,12 +85,14 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
                                  [this] { ksoftirqd_loop(); });
     cpu.kworker = &create_task("kworker/" + std::to_string(c) + ":0", TaskSpec{c, Policy::Normal, 0, false},
                                [this] { kworker_loop(); });
+    cpu.ksoftirqd->kthread = cpu.kworker->kthread = true;
     // The first tick, posted before time starts (later ones the CPU programs itself).
     cpu.next_tick = tick_period_;
     cpu.programmed = tick_period_;
     platform_.irq().post(c, kIpiTimer, tick_period_, tick_period_);
   }
   klogd_ = &create_task("klogd", TaskSpec{}, [this] { klogd_loop(); });
+  klogd_->kthread = true;
   perf_ = std::make_unique<Perf>(*this, variants.lock_task_context().value == "irq_save", variants.lookup_cost().value);
   rcu_ = std::make_unique<Rcu>(*this, variants, stats);
   rcu_->start();
@@ -677,6 +679,39 @@ std::string Kernel::describe_cpu(int cpu) {
   return s.str();
 }
 
+bool Kernel::nothing_can_wake() const {
+  if (!device_handlers_.empty()) return false;  // a device may yet interrupt
+  bool user_sleeps = false;
+  for (const auto& t : tasks_) {
+    if (t->is_idle || t->state == TaskState::Dead) continue;
+    if (t->state != TaskState::Sleeping) return false;
+    user_sleeps = user_sleeps || !t->kthread;
+  }
+  if (!user_sleeps) return false;  // only kernel threads waiting for work: an idle system
+  for (const Cpu& c : cpus_) {
+    for (const HrTimer& h : c.timers) {
+      if (!h.task->is_idle) return false;  // a timer will wake someone
+    }
+    if (c.softirq_pending || !c.call_queue.empty() || !c.irq_work_list.empty() || !c.worklist.empty()) return false;
+  }
+  return true;
+}
+
+std::string Kernel::sleepers() const {
+  std::ostringstream s;
+  s << "sleeping tasks:";
+  for (const auto& t : tasks_) {
+    if (t->is_idle || t->kthread || t->state != TaskState::Sleeping) continue;
+    s << "\n  " << t->comm << "/" << t->pid << " (CPU" << t->cpu << ") in";
+    for (auto it = t->frames.rbegin(); it != t->frames.rend(); ++it) s << " " << *it;
+    if (const Mutex* m = t->blocked_on) {
+      s << "\n    waiting for mutex " << m->name << " (" << m->cls->name << "), held by "
+        << (m->owner ? m->owner->comm + "/" + std::to_string(m->owner->pid) : std::string("nobody"));
+    }
+  }
+  return s.str();
+}
+
 void Kernel::start_watchdog() {
   if (hardlockup_ <= 0 && stall_ <= 0) return;
   Time period = kTimeMax;
@@ -689,6 +724,7 @@ void Kernel::start_watchdog() {
       [this, period] {
         uint64_t last_switches = 0;
         Time last_change = 0;
+        int quiet_samples = 0;
         while (true) {
           sc_core::wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(period)));
           const Time now = static_cast<Time>(sc_core::sc_time_stamp().value());
@@ -716,8 +752,14 @@ void Kernel::start_watchdog() {
             if (busy || context_switches.value() != last_switches) {
               last_switches = context_switches.value();
               last_change = now;
+              quiet_samples = 0;
             } else if (now - last_change > stall_) {
-              end_run("stall", "no task but idle has run for " + format_time(now - last_change));
+              end_run("stall", "no task but idle has run for " + format_time(now - last_change) + "\n" + sleepers());
+              return;
+            } else if (nothing_can_wake() && ++quiet_samples >= 2) {
+              // Two samples a watchdog period apart with nothing run and nothing pending:
+              // waiting longer cannot change anything.
+              end_run("stall", "every task sleeps and nothing pending can wake one\n" + sleepers());
               return;
             }
           }

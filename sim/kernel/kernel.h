@@ -369,6 +369,10 @@ class Kernel : public IrqHandler {
   void report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain);
   void end_run(const std::string& kind, const std::string& detail, Time when = -1);
   void start_watchdog();
+  // The stall watchdog's tests: nothing runs and nothing pending (timer, device, softirq,
+  // irq_work, work, cross-CPU call) can wake a sleeping task; and who sleeps where.
+  bool nothing_can_wake() const;
+  std::string sleepers() const;
 
   Platform& platform_;
   const int64_t hz_;

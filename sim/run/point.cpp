@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <iostream>
 #include <ostream>
 
 #include "sim/metrics/kernel_metrics.h"
@@ -146,13 +147,14 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   StatRegistry stats;
   const uint64_t seed = static_cast<uint64_t>(sc.params.seed());
   auto platform = std::make_unique<Platform>(sc.platform, sc.sim.quantum().ps, seed, &stats);
+  platform->set_guards(static_cast<uint64_t>(sc.sim.max_events()), static_cast<uint64_t>(sc.sim.max_delta_cycles()));
   std::unique_ptr<kernel::Kernel> kern;
   SharedObjects shared;
   if (sc.needs_kernel) {
     kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, sc.variants, seed, &stats);
     shared.kernel = kern.get();
     shared.create_locks(sc.locks);
-    if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, kMaxTraceEvents);
+    if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, options.trace_max_events);
   }
   sc_core::sc_trace_file* vcd = nullptr;
   if (kern && !options.vcd_path.empty()) {
@@ -186,6 +188,12 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   // RCU stall warnings do not stop a kernel, but a run that printed one is not "ok".
   if (kern && kern->rcu().stall_warnings.value() > 0) result.outcome = "rcu_stall";
   if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
+  const Platform::Halt& halt = platform->halted();
+  if (!halt.kind.empty() && (!kern || kern->outcome().kind.empty())) {
+    result.outcome = halt.kind;
+    result.details.emplace_back("outcome", halt.detail);
+    if (halt.kind == "event_limit") result.limit_error = halt.detail;
+  }
   result.events = count_events(stats);
 
   std::string tables;
@@ -225,6 +233,11 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
                          options.trace_path.compare(options.trace_path.size() - 4, 4, ".txt") == 0);
     write_file_atomic(options.trace_path, ftrace ? ftrace_text(*kern->tracer(), platform->cores())
                                                  : chrome_trace(*kern->tracer(), platform->cores()));
+    if (kern->tracer()->dropped() > 0) {
+      std::cerr << "warning: " << options.trace_path << " holds the last " << options.trace_max_events
+                << " trace events; " << kern->tracer()->dropped()
+                << " earlier ones were dropped (raise --trace-max-events, or use --trace-window)\n";
+    }
   }
   result.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 
@@ -238,6 +251,9 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
       }
       const std::string& detail = kern->outcome().detail;
       if (!detail.empty()) human << detail << (detail.back() == '\n' ? "" : "\n");
+    }
+    if (!halt.kind.empty()) human << halt.detail << "\n";
+    if (kern) {
       for (const auto& m : result.metrics) {
         if (m.name == "irq_latency.max_ns" || m.name == "irqs_off.max_ns" || m.name == "wakeup_latency.max_ns" ||
             m.name == "context_switches") {

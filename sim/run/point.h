@@ -18,10 +18,12 @@ struct RunOptions {
   std::string trace_path;    // Chrome/Perfetto JSON, or ftrace text
   std::string trace_format;  // chrome | ftrace; empty: from the file name (.txt = ftrace)
   Time trace_window = 0;     // 0: the whole run
+  size_t trace_max_events = 4000000;  // a ring: the oldest go first (about 100 B each)
   std::string vcd_path;
 };
 
-inline constexpr size_t kMaxTraceEvents = 4000000;
+// --trace-max-events may not go above this (about 5 GB of trace events in memory).
+inline constexpr size_t kMaxTraceEvents = 50000000;
 
 struct ExpectationResult {
   Expectation expect;
@@ -30,7 +32,8 @@ struct ExpectationResult {
 };
 
 struct PointResult {
-  std::string outcome;  // ok | incomplete | deadlock | hard_lockup | stall
+  // ok | incomplete | deadlock | hard_lockup | stall | rcu_stall | stuck_irq | livelock | event_limit
+  std::string outcome;
   Time simulated = 0;
   double host_seconds = 0;
   uint64_t events = 0;  // HAL ops + coherence requests + interrupts (see README)
@@ -39,6 +42,9 @@ struct PointResult {
   std::vector<ExpectationResult> expectations;
   bool expectations_failed() const;
   std::string out_dir;
+  // A resource cap stopped the point (sim.max_events): the message, and exit code 2.
+  std::string limit_error;
+  int exit_code() const { return !limit_error.empty() ? 2 : expectations_failed() ? 1 : 0; }
 };
 
 PointResult run_point(const Scenario& scenario, const RunOptions& options, std::ostream& human);

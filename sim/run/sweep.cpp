@@ -229,7 +229,8 @@ struct Running {
     ro.out_dir = pdir;
     ro.quiet = true;
     PointResult r = run_point(*sc, ro, std::cout);
-    code = r.expectations_failed() ? 1 : 0;
+    if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
+    code = r.exit_code();
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";
     code = 2;

@@ -30,9 +30,18 @@ struct ScenarioParams : ParamGroup {
 };
 
 struct SimParams : ParamGroup {
-  SimParams() : ParamGroup("sim", "simulation kernel settings") {}
   Param<Duration> quantum{this, "quantum", "0ns",
                           "0 = exact; larger lets each core run ahead this far (faster, approximate)"};
+  Param<int64_t> max_events{this, "max_events", "1000000000",
+                            "most simulated events (instruction boundaries) per point; past it the point stops "
+                            "with outcome event_limit (exit code 2)"};
+  Param<int64_t> max_delta_cycles{this, "max_delta_cycles", "1000000",
+                                  "most delta cycles at one simulated time; past it the point stops with outcome "
+                                  "livelock, naming the processes still waking"};
+  SimParams() : ParamGroup("sim", "simulation kernel settings") {
+    max_events.range(1, 1e15);
+    max_delta_cycles.range(1000, 1e12);
+  }
 };
 
 inline constexpr Time kMaxDuration = 3600 * kSec;

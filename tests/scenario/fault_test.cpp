@@ -3,6 +3,7 @@
 // the outputs are those of a fault-free run, byte for byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "tests/scenario/run_cli.h"
@@ -112,6 +113,61 @@ TEST(Faults, ZeroProbabilitiesEqualTheFaultFreeRunByteForByte) {
   EXPECT_EQ(results(plain.json), results(zero.json));
   EXPECT_NE(read_file(plain.dir + "/lockdep.log").find("circular locking"), std::string::npos)
       << "a run with events";
+}
+
+// A sleeping-lock deadlock: no CPU spins, so only the stall watchdog can see it. It ends
+// the run as soon as nothing pending can wake either task, naming both and their mutexes.
+TEST(Progress, TasksThatCanNeverBeWokenEndTheRunAsAStall) {
+  FaultRun r = run("tests/scenario/fault/mutex_abba.yaml");
+  EXPECT_EQ(r.cli.code, 0) << r.cli.out << r.cli.err;
+  EXPECT_TRUE(has(r.cli.out, "every task sleeps and nothing pending can wake one")) << r.cli.out;
+  EXPECT_TRUE(has(r.cli.out, "ab/15 (CPU0) in __schedule schedule mutex_lock take_a_then_b"))
+      << r.cli.out;
+  EXPECT_TRUE(has(r.cli.out, "waiting for mutex B (mutex_B), held by ba/16")) << r.cli.out;
+  EXPECT_TRUE(has(r.cli.out, "waiting for mutex A (mutex_A), held by ab/15")) << r.cli.out;
+  // Within two watchdog periods (2.5 ms each) of the deadlock, not kernel.watchdog.stall (1 s).
+  EXPECT_TRUE(
+      std::regex_search(r.cli.out, std::regex(R"(outcome: stall after [0-9.]+ms simulated)")))
+      << r.cli.out;
+  EXPECT_LT(r.cli.seconds, 5);
+}
+
+TEST(Caps, TheEventCapStopsAPointWithAClearErrorAndExitCode2) {
+  FaultRun r = run("scenarios/perf-rcu-2015.yaml", {"--set", "sim.max_events=20000", "-q"}, "cap");
+  EXPECT_EQ(r.cli.code, 2);
+  EXPECT_TRUE(has(r.cli.err, "error: more than 20000 events (sim.max_events) by ")) << r.cli.err;
+  EXPECT_TRUE(has(r.cli.err, "raise the cap with --set sim.max_events=N")) << r.cli.err;
+  EXPECT_EQ(std::count(r.cli.err.begin(), r.cli.err.end(), '\n'), 1) << r.cli.err;
+  EXPECT_TRUE(has(r.json, "\"outcome\": \"event_limit\"")) << r.json;
+  EXPECT_LT(r.cli.seconds, 5);
+  CliResult bad =
+      run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "sim.max_events=0", "-q"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(has(bad.err, "sim.max_events")) << bad.err;
+}
+
+TEST(Caps, TheTraceKeepsItsNewestEventsAndSaysHowManyWereDropped) {
+  const std::string dir = temp_dir("trace-cap");
+  CliResult r = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "duration=2ms", "-q",
+                         "--out", dir, "--trace", dir + "/t.txt", "--trace-max-events", "1000"});
+  EXPECT_LE(r.code, 1) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.err,
+      std::regex(
+          R"(warning: .*t\.txt holds the last 1000 trace events; [0-9]+ earlier ones were dropped)")))
+      << r.err;
+  const std::string trace = read_file(dir + "/t.txt");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(trace, m,
+                                std::regex(R"(# entries-in-buffer/entries-written: (\d+)/(\d+))")));
+  EXPECT_LE(std::stoul(m[1]), 1000u) << "at most the cap is kept";
+  EXPECT_GT(std::stoul(m[2]), 10000u) << "and the header counts every event written";
+  for (const char* n : {"999", "60000000"}) {
+    CliResult bad = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--trace", dir + "/u.txt",
+                             "--trace-max-events", n});
+    EXPECT_EQ(bad.code, 2) << n;
+    EXPECT_TRUE(has(bad.err, "must be between 1000 and 50000000")) << bad.err;
+  }
 }
 
 TEST(Faults, BadFaultSettingsAreInputErrors) {

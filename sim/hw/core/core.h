@@ -19,6 +19,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "sim/base/params.h"
@@ -135,6 +136,18 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     stall_at_ = at;
     stall_len_ = length;
   }
+  // Progress guards (set by the platform): `ops` counts instruction boundaries of every
+  // core; past `max_ops` `on_limit` runs once. Waking more than `max_deltas` delta cycles
+  // at one simulated time runs `on_livelock`.
+  struct Guards {
+    uint64_t ops = 0, max_ops = UINT64_MAX, max_deltas = UINT64_MAX;
+    std::function<void()> on_limit;
+    std::function<void(Core&)> on_livelock;
+  };
+  void set_guards(Guards* g) { guards_ = g; }
+  // This core's wakes at the simulated time it last woke (what a livelock report lists).
+  Time last_wake_time() const { return wake_time_; }
+  uint64_t wakes_at_last_time() const { return wakes_here_; }
 
   // IrqTarget / LineWatcher
   void irq_posted(Time arrival) override;
@@ -162,6 +175,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // End of an instruction: synchronise if past the horizon, take a pending interrupt.
   void boundary() {
     ++ops;
+    if (++guards_->ops > guards_->max_ops) guards_->on_limit();
     if (stall_len_ > 0 && now() >= stall_at_) stall();
     if (sync_every_op_) sync();
     check_point();
@@ -212,6 +226,10 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   uint64_t data_ = 0;
   uint64_t seen_version_ = 0;  // the line's write count when the last load was served
   Time stall_at_ = 0, stall_len_ = 0;  // an injected stall still to come (length 0 = none)
+  Guards own_guards_;
+  Guards* guards_ = &own_guards_;
+  Time wake_time_ = -1;
+  uint64_t wake_delta0_ = 0, wakes_here_ = 0;
 };
 
 }  // namespace quiesce

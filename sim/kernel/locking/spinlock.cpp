@@ -188,8 +188,10 @@ void Kernel::mutex_lock(Mutex& m) {
     contended = true;
     if (std::find(m.waiters.begin(), m.waiters.end(), &me) == m.waiters.end()) m.waiters.push_back(&me);
     set_current_state(TaskState::Sleeping);
+    me.blocked_on = &m;
     raw_spin_unlock_irqrestore(*m.wait_lock, flags);
     schedule();
+    me.blocked_on = nullptr;
   }
   m.owner = &me;
   m.acquired_at = now();

@@ -132,6 +132,7 @@ Rcu::~Rcu() = default;
 void Rcu::start() {
   k_.open_softirq(RCU_SOFTIRQ, [this] { rcu_softirq(); });
   gp_task_ = &k_.create_task("rcu_preempt", TaskSpec{}, [this] { gp_kthread(); });
+  gp_task_->kthread = true;
 }
 
 // --- read side -------------------------------------------------------------------------------

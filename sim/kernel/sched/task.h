@@ -50,6 +50,8 @@ struct Task {
   bool on_rq = false;   // runnable or running
   bool on_cpu = false;  // some CPU's current task
   bool is_idle = false;
+  bool kthread = false;  // the kernel's own threads (ksoftirqd, kworker, klogd, rcu_preempt)
+  const struct Mutex* blocked_on = nullptr;  // the mutex it sleeps on (task->blocked_on)
   int cpu = 0;  // the CPU it runs on, or will run on when woken
   std::bitset<kMaxCpus> allowed;
   Time slice_left = 0;

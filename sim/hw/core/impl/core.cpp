@@ -212,6 +212,15 @@ void Core::sleep_on_wake_event() {
   sleeping_ = true;
   wait(ev_wake_);
   sleeping_ = false;
+  // Every zero-time loop in the model wakes some core again and again at one time.
+  const Time g = global_now();
+  if (g != wake_time_) {
+    wake_time_ = g;
+    wake_delta0_ = sc_core::sc_delta_count();
+    wakes_here_ = 1;
+  } else if (++wakes_here_, sc_core::sc_delta_count() - wake_delta0_ > guards_->max_deltas && guards_->on_livelock) {
+    guards_->on_livelock(*this);
+  }
   horizon_ = global_now() + (quantum_ > 0 ? quantum_ : lookahead_);
 }
 
