@@ -1,5 +1,6 @@
 #include "sim/base/units.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,7 @@ std::string_view trim(std::string_view s) {
 struct NumberAndSuffix {
   double value;
   std::string suffix;
+  std::string number;  // the number as written
 };
 
 NumberAndSuffix split_number(std::string_view text, const char* what) {
@@ -45,24 +47,54 @@ NumberAndSuffix split_number(std::string_view text, const char* what) {
   if (end != num.c_str() + num.size() || !std::isfinite(v)) {
     throw UnitError(std::string("expected a ") + what + ", got \"" + s + "\"");
   }
-  return {v, std::string(trim(std::string_view(s).substr(i)))};
+  return {v, std::string(trim(std::string_view(s).substr(i))), num};
 }
 
-Time scaled(double v, double mult, std::string_view text) {
-  double ps = v * mult;
-  if (ps < 0) throw UnitError("negative time \"" + std::string(trim(text)) + "\"");
-  if (ps > static_cast<double>(kMaxInputTime)) {
-    throw UnitError("time \"" + std::string(trim(text)) + "\" is too large (at most " + format_time(kMaxInputTime) + ")");
+// A number as split_number() accepted it, times 10^pow10, rounded to the nearest whole
+// (halves up), computed exactly in decimal: a double holds whole picoseconds only up to
+// 2^53 (2.5 hours), so format_time() would not parse back. Throws above kMaxInputTime.
+Time exact_ps(const std::string& number, int pow10, std::string_view text) {
+  size_t i = 0;
+  bool negative = false;
+  if (number[i] == '+' || number[i] == '-') negative = number[i++] == '-';
+  std::string digits;
+  long exp10 = pow10;
+  bool fraction = false;
+  for (; i < number.size() && number[i] != 'e' && number[i] != 'E'; ++i) {
+    if (number[i] == '.') {
+      fraction = true;
+      continue;
+    }
+    if (digits.empty() && number[i] == '0') {  // leading zeros (still shift the fraction)
+      if (fraction) --exp10;
+      continue;
+    }
+    digits += number[i];
+    if (fraction) --exp10;
   }
-  return static_cast<Time>(std::llround(ps));
+  if (i < number.size()) exp10 += std::clamp(std::strtol(number.c_str() + i + 1, nullptr, 10), -100000L, 100000L);
+  if (digits.empty()) return 0;
+  if (negative) throw UnitError("negative time \"" + std::string(trim(text)) + "\"");
+  const long whole = static_cast<long>(digits.size()) + exp10;  // digits before the point
+  const auto too_large = [&] {
+    return UnitError("time \"" + std::string(trim(text)) + "\" is too large (at most " + format_time(kMaxInputTime) + ")");
+  };
+  if (whole > 19) throw too_large();
+  uint64_t v = 0;
+  for (long d = 0; d < whole; ++d) {
+    v = v * 10 + (d < static_cast<long>(digits.size()) ? static_cast<uint64_t>(digits[d] - '0') : 0);
+  }
+  if (whole >= 0 && whole < static_cast<long>(digits.size()) && digits[whole] >= '5') ++v;
+  if (v > static_cast<uint64_t>(kMaxInputTime)) throw too_large();
+  return static_cast<Time>(v);
 }
 
-bool time_multiplier(const std::string& u, double* mult) {
-  if (u == "ps") *mult = 1;
-  else if (u == "ns") *mult = 1e3;
-  else if (u == "us" || u == "\xC2\xB5s") *mult = 1e6;
-  else if (u == "ms") *mult = 1e9;
-  else if (u == "s") *mult = 1e12;
+bool time_pow10(const std::string& u, int* pow10) {
+  if (u == "ps") *pow10 = 0;
+  else if (u == "ns") *pow10 = 3;
+  else if (u == "us" || u == "\xC2\xB5s") *pow10 = 6;
+  else if (u == "ms") *pow10 = 9;
+  else if (u == "s") *pow10 = 12;
   else return false;
   return true;
 }
@@ -78,20 +110,21 @@ Time Latency::to_ps(Time period_ps) const {
 }
 
 Time parse_time(std::string_view text) {
-  auto [v, u] = split_number(text, "time such as 150ns or 2us");
-  double mult = 0;
+  auto [v, u, number] = split_number(text, "time such as 150ns or 2us");
+  (void)v;
+  int pow10 = 0;
   if (u.empty()) {
     throw UnitError("time \"" + std::string(trim(text)) + "\" needs a unit (ps, ns, us, ms, s)");
   }
-  if (!time_multiplier(u, &mult)) {
+  if (!time_pow10(u, &pow10)) {
     throw UnitError("unknown time unit \"" + u + "\" in \"" + std::string(trim(text)) +
                     "\" (use ps, ns, us, ms or s)");
   }
-  return scaled(v, mult, text);
+  return exact_ps(number, pow10, text);
 }
 
 int64_t parse_cycles(std::string_view text) {
-  auto [v, u] = split_number(text, "cycle count");
+  auto [v, u, number] = split_number(text, "cycle count");
   if (!u.empty() && !is_cycles_word(u)) {
     throw UnitError("expected a cycle count such as 300 or \"300 cycles\", got \"" +
                     std::string(trim(text)) + "\"");
@@ -103,13 +136,13 @@ int64_t parse_cycles(std::string_view text) {
 }
 
 Latency parse_latency(std::string_view text) {
-  auto [v, u] = split_number(text, "latency such as 150ns or 300 cycles");
+  auto [v, u, number] = split_number(text, "latency such as 150ns or 300 cycles");
   if (u.empty() || is_cycles_word(u)) return {static_cast<double>(parse_cycles(text)), true};
   return {static_cast<double>(parse_time(text)), false};
 }
 
 double parse_frequency(std::string_view text) {
-  auto [v, u] = split_number(text, "frequency such as 2GHz");
+  auto [v, u, number] = split_number(text, "frequency such as 2GHz");
   double mult = 0;
   if (u == "Hz") mult = 1;
   else if (u == "kHz") mult = 1e3;
@@ -123,7 +156,7 @@ double parse_frequency(std::string_view text) {
 }
 
 int64_t parse_size(std::string_view text) {
-  auto [v, u] = split_number(text, "size such as 32KiB");
+  auto [v, u, number] = split_number(text, "size such as 32KiB");
   double mult = 0;
   if (u.empty() || u == "B") mult = 1;
   else if (u == "KiB") mult = 1024.0;

@@ -53,11 +53,13 @@ Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
   return e;
 }
 
-ConfigNode load_platform(const ConfigNode& spec) {
+ConfigNode load_platform(const ConfigNode& spec, const std::string& text) {
   if (!spec.present()) return load_yaml_file(platforms_dir() + "/generic-smp.yaml");
   if (spec.is_map()) {
-    // Inline platform: a copy, so overrides don't write into the scenario document.
-    return ConfigNode(YAML::Clone(spec.yaml()), spec.source(), "", spec.where());
+    // Inline platform: a copy, so overrides don't write into the scenario document. Parsed
+    // again rather than YAML::Clone()d, which loses every line and column (errors said 1:1).
+    ConfigNode copy = parse_yaml(text, spec.source()->file);
+    return ConfigNode(copy.yaml()["platform"], spec.source(), "", spec.where());
   }
   std::string name = spec.scalar("a platform name or an inline mapping");
   std::string path = platforms_dir() + "/" + name + ".yaml";
@@ -178,7 +180,7 @@ std::unique_ptr<Scenario> load(const std::string& text, const std::string& file,
   if (!s->doc.present()) s->doc.fail("the scenario file is empty");
   if (!s->doc.is_map()) s->doc.fail("a scenario is a mapping (name:, platform:, workload:, ...)");
   s->doc.expect_keys(kScenarioKeys);
-  s->platform_tree = load_platform(s->doc["platform"]);
+  s->platform_tree = load_platform(s->doc["platform"], text);
   if (!s->platform_tree.is_map()) s->platform_tree.fail("a platform is a mapping of parameters");
 
   ConfigNode set = s->doc["set"];

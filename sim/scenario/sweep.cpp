@@ -154,10 +154,10 @@ void check_key(const ConfigNode& at, const std::string& key) {
 }
 
 uint64_t checked_mul(uint64_t a, uint64_t b, uint64_t cap, const ConfigNode& at) {
-  if (b != 0 && a > cap / b) {
+  uint64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) {
     at.fail("the sweep expands to more than " + std::to_string(cap) + " points (sweep.max_points)");
   }
-  const uint64_t r = a * b;
   if (r > cap) {
     at.fail("the sweep expands to " + std::to_string(r) + " points, more than " + std::to_string(cap) +
             " (sweep.max_points)");

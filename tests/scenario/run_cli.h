@@ -1,6 +1,7 @@
 #pragma once
 // Runs the quiesce binary as a child process and captures exit code, stdout, stderr and
 // host time, for end-to-end tests.
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ struct CliResult {
   int code = -1;
   std::string out, err;
   double seconds = 0;
+  long max_rss_kb = 0;  // peak resident memory of the quiesce process (run_cli_measured only)
 };
 
 inline std::string read_file(const std::string& path) {
@@ -55,6 +57,40 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_file(dir + "/out");
   r.err = read_file(dir + "/err");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+// Like run_cli, but runs the binary itself (no shell in between) and reports its own peak
+// resident memory, from wait4()'s rusage of exactly that child.
+inline CliResult run_cli_measured(const std::vector<std::string>& args) {
+  const std::string dir = temp_dir("cli-measured");
+  const std::string out = dir + "/out", err = dir + "/err";
+  std::vector<std::string> argv_s = {QUIESCE_BIN};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);  // else the child's freopen would write this process's buffered output
+  std::fflush(stderr);
+  auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(QUIESCE_SOURCE_DIR) != 0) ::_exit(126);
+    ::setenv("QUIESCE_ROOT", QUIESCE_SOURCE_DIR, 1);
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  ::wait4(pid, &status, 0, &ru);
+  CliResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.max_rss_kb = ru.ru_maxrss;
+  r.out = read_file(out);
+  r.err = read_file(err);
   std::filesystem::remove_all(dir);
   return r;
 }

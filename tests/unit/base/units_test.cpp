@@ -79,6 +79,22 @@ TEST(Units, TimesStayWellInsideSixtyFourBits) {
   EXPECT_EQ(Frequency{1}.period_ps(), kSec);
 }
 
+TEST(Units, TimesParseExactlyAndFormatBackExactly) {
+  // Found by fuzzing: through a double, times past 2^53 ps (2.5 hours) lost their last digits.
+  EXPECT_EQ(parse_time("138562338564775807ps"), 138562338564775807);
+  EXPECT_EQ(parse_time(format_time(138562338564775807)), 138562338564775807);
+  EXPECT_EQ(parse_time("138562.338564775807s"), 138562338564775807);
+  EXPECT_EQ(parse_time("0.5ps"), 1);
+  EXPECT_EQ(parse_time("0.49ps"), 0);
+  EXPECT_EQ(parse_time("0.05ns"), 50);
+  EXPECT_EQ(parse_time("100.50us"), 100500000);
+  EXPECT_EQ(parse_time("1e-3us"), 1000);
+  EXPECT_EQ(parse_time("-0ns"), 0);
+  EXPECT_THROW(parse_time("-0.001ps"), UnitError);
+  EXPECT_THROW(parse_time("1e99999999999s"), UnitError);
+  EXPECT_EQ(parse_time("1e-99999999999s"), 0);
+}
+
 TEST(Units, FormatsTheMostNegativeTime) {
   // Found by fuzzing (UBSan): negating the most negative time overflowed.
   EXPECT_EQ(format_time(std::numeric_limits<Time>::min()), "-9223372.036854775808s");
