@@ -1,6 +1,7 @@
 #include "sim/run/sweep.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,7 +211,11 @@ struct Running {
 
 // The child: load the point's scenario, run it, exit with run's code.
 [[noreturn]] void child_main(const std::string& path, const SweepSpec& spec, uint64_t index, const SweepOptions& opt,
-                             const std::string& pdir) {
+                             const std::string& pdir, pid_t parent) {
+  // A point dies with its sweep (a SIGKILLed sweep must not leave points running that a
+  // resumed one would run again beside them).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(137);
   int err = ::open((pdir + "/stderr.txt.tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int null = ::open("/dev/null", O_WRONLY);
   if (err >= 0) ::dup2(err, 2);
@@ -357,6 +362,18 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
     todo.push_back(i);
   }
   write_file_atomic(manifest_path, manifest);
+  if (opt.shard_count == 1) {
+    // The only writer of this tree: what a killed run left half made goes. (Shards may share
+    // the tree with others still writing, so they leave other points' leftovers alone.)
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.is_regular_file() && e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
+    }
+    for (const auto& e : fs::directory_iterator(dir + "/points", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0) fs::remove_all(e.path());
+    }
+  }
 
   int jobs = opt.jobs > 0 ? opt.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool tty = ::isatty(2);
@@ -392,8 +409,11 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
       last_line = std::chrono::steady_clock::now();
     }
   };
+  // A point runs in points/pNNNNNN.part and becomes points/pNNNNNN, whole, when it ends:
+  // whatever kills the sweep, a point directory under its final name is complete.
   auto finish = [&](const Running& r, int status, bool timed_out) {
-    const std::string pdir = dir + "/points/" + point_id(r.index);
+    const std::string final_dir = dir + "/points/" + point_id(r.index);
+    const std::string pdir = final_dir + ".part";
     std::error_code ec;
     fs::rename(pdir + "/stderr.txt.tmp", pdir + "/stderr.txt", ec);
     const std::string err = read_text(pdir + "/stderr.txt");
@@ -407,6 +427,8 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
                      WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                          : "exit code " + std::to_string(WEXITSTATUS(status)));
     }
+    fs::remove_all(final_dir);
+    fs::rename(pdir, final_dir);
     PointRecord rec;
     if (!read_record(dir, spec, r.index, &rec) || !rec.ok) ++failed;
     ++done;
@@ -416,13 +438,15 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
   while ((next < todo.size() || !running.empty()) && !g_interrupted) {
     while (next < todo.size() && static_cast<int>(running.size()) < jobs) {
       const uint64_t index = todo[next++];
-      const std::string pdir = dir + "/points/" + point_id(index);
+      const std::string pdir = dir + "/points/" + point_id(index) + ".part";
+      fs::remove_all(pdir);  // left by a killed sweep
       make_dirs(pdir);
       std::cout.flush();
       std::cerr.flush();
+      const pid_t parent = ::getpid();
       pid_t pid = ::fork();
       if (pid < 0) throw std::runtime_error("fork failed");
-      if (pid == 0) child_main(path, spec, index, opt, pdir);
+      if (pid == 0) child_main(path, spec, index, opt, pdir, parent);
       running.push_back({pid, index, std::chrono::steady_clock::now()});
     }
     int status = 0;
