@@ -114,6 +114,15 @@ int explain_point(const std::string& dir, std::ostream& out) {
     out << "What happened:\n" << str(details["outcome"]) << "\n";
   } else if (outcome == "ok") {
     out << "The run reached its end without a deadlock, a hard lockup or a stall.\n\n";
+  } else if (outcome == "rcu_stall") {
+    // The kernel went on; its first stall warning (with the task dumps) says who held it up.
+    const std::string dmesg = read_text(dir + "/dmesg.txt");
+    const size_t at = dmesg.find("INFO: rcu_preempt detected");
+    if (at != std::string::npos) {
+      size_t end = dmesg.find("\n[", at);
+      out << "What happened: RCU stall warnings (dmesg.txt); the first:\n"
+          << dmesg.substr(at, end == std::string::npos ? std::string::npos : end - at) << "\n\n";
+    }
   }
   const YAML::Node m = r["metrics"];
   first_splat(read_text(dir + "/lockdep.log"), out);

@@ -48,6 +48,11 @@ TEST(Faults, LostIpiDuringAnExpeditedGracePeriodEndsInAReportedStall) {
       r.dmesg, std::regex(R"(\[    0\.002\d{3}\] INFO: rcu_preempt detected expedited)")))
       << r.dmesg;
   EXPECT_TRUE(has(r.json, "\"outcome\": \"rcu_stall\"")) << r.json;
+  CliResult why = run_cli({"explain", r.dir});
+  EXPECT_EQ(why.code, 0) << why.err;
+  EXPECT_TRUE(has(why.out, "What happened: RCU stall warnings (dmesg.txt); the first:\nINFO: rcu_preempt detected "
+                           "expedited stalls on CPUs/tasks: { 1-... 2-... 3-... }"))
+      << why.out;
 }
 
 TEST(Faults, AStalledCoreTripsTheHardLockupWatchdog) {
