@@ -80,6 +80,17 @@ ConfigNode load_platform(const ConfigNode& spec, const std::string& text) {
 std::unique_ptr<Scenario> load(const std::string& text, const std::string& file, const std::vector<Override>& overrides,
                                std::optional<uint64_t> seed, bool with_sweep);
 
+// The name becomes a directory (results/<name>/): one path component of sane length (a
+// 300-character name failed to create its directory, exit 3).
+void check_name(const std::string& name, const ConfigNode& at) {
+  bool plain = !name.empty() && name.size() <= kMaxNameBytes && name.front() != '.';
+  for (unsigned char c : name) plain = plain && c >= 0x20 && c != 0x7F && c != '/' && c != '\\';
+  if (!plain) {
+    at.fail("the name names the output directory: 1 to " + std::to_string(kMaxNameBytes) +
+            " bytes, no '/', '\\' or control characters, not beginning with '.'");
+  }
+}
+
 void apply_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin,
                     const std::string& value_origin = "") {
   if (key.empty()) throw ConfigError(origin, "", "empty key in override");
@@ -212,6 +223,7 @@ std::unique_ptr<Scenario> load(const std::string& text, const std::string& file,
     s->doc["duration"].fail("duration must be above 0 and at most 3600s");
   }
   if (s->params.seed() < 0) s->doc["seed"].fail("seed must be 0 or more");
+  check_name(s->params.name(), s->doc["name"]);
   s->platform.load(s->platform_tree);
 
   ConfigNode wl = s->doc["workload"];

@@ -45,6 +45,7 @@ struct SimParams : ParamGroup {
 };
 
 inline constexpr Time kMaxDuration = 3600 * kSec;
+inline constexpr size_t kMaxNameBytes = 100;  // a scenario's name is its output directory
 
 // One `expect:` assertion: a metric (or `outcome`) and what it must satisfy.
 struct Expectation {
