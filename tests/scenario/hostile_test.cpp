@@ -115,6 +115,8 @@ std::vector<Hostile> cases() {
        {"validate", "run"},
        {},
        R"(: error: the file is larger than 1 MiB, )" + kLimit},
+      {"a_directory", "", std::string(QUIESCE_SOURCE_DIR) + "/scenarios", {"validate", "run"}, {},
+       R"(: error: is a directory, not a file)"},
       {"random_bytes",
        random_bytes(64 << 10),
        "",
