@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,7 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kScenario = std::string(QUIESCE_SOURCE_DIR) + "/scenarios/perf-rcu-2015.yaml";
+const std::string kScenario = std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/sweep/kill.yaml";
 
 pid_t start_sweep(const std::string& out, bool resume) {
   std::vector<std::string> args = {QUIESCE_BIN, "sweep", kScenario, "--set", "duration=5ms",
@@ -64,7 +65,12 @@ std::map<std::string, std::string> final_files(const std::string& root) {
       continue;
     }
     if (!it->is_regular_file() || name.find(".tmp.") != std::string::npos) continue;
-    out[fs::relative(it->path(), root).string()] = read_file(it->path().string());
+    // Under the sanitizer build each point's stderr.txt starts with the ASan runtime's own
+    // warning about SystemC's stack switches, stamped with the pid and stack addresses.
+    static const std::regex asan(
+        R"(==\d+==WARNING: ASan is ignoring requested __asan_handle_no_return[^\n]*)");
+    out[fs::relative(it->path(), root).string()] =
+        std::regex_replace(read_file(it->path().string()), asan, "(ASan warning)");
   }
   return out;
 }
@@ -79,7 +85,7 @@ TEST(KillAnytime, TenSigkillsAndResumesEndByteIdenticalWithNoPartialFileUnderIts
   const double full = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_LE(ref_code, 1) << "the uninterrupted run";
   const auto reference = final_files(ref);
-  ASSERT_GT(reference.size(), 120u * 4) << "120 points and their files";
+  ASSERT_GT(reference.size(), 24u * 4) << "24 points and their files";
   std::set<std::string> ref_points;
   for (const auto& [path, _] : reference) {
     if (path.rfind("points/", 0) == 0) ref_points.insert(path.substr(0, path.find('/', 7)));
