@@ -13,32 +13,30 @@ constexpr size_t kMaxWhere = 300;
 constexpr size_t kMaxPath = 200;
 constexpr size_t kMaxMessage = 600;
 
-void append_escaped(std::string_view text, std::string* out) {
+// Appends the escaped form of the code point (or stray byte) at text[i]; returns how many
+// bytes of text it covers.
+size_t escape_one(std::string_view text, size_t i, std::string* out) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  size_t i = 0;
-  while (i < text.size()) {
-    uint32_t cp = 0;
-    const size_t len = internal::decode_utf8(s + i, text.size() - i, &cp);
-    char buf[16];
-    if (len == 0 || cp < 0x20 || cp == 0x7F) {
-      if (cp == '\n' && len) *out += "\\n";
-      else if (cp == '\t' && len) *out += "\\t";
-      else if (cp == '\r' && len) *out += "\\r";
-      else {
-        std::snprintf(buf, sizeof buf, "\\x%02X", s[i]);
-        *out += buf;
-      }
-      i += len ? len : 1;
-      continue;
-    }
-    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {  // C1 controls, line breaks
-      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(cp));
+  uint32_t cp = 0;
+  const size_t len = internal::decode_utf8(s + i, text.size() - i, &cp);
+  char buf[16];
+  if (len == 0 || cp < 0x20 || cp == 0x7F) {
+    if (cp == '\n' && len) *out += "\\n";
+    else if (cp == '\t' && len) *out += "\\t";
+    else if (cp == '\r' && len) *out += "\\r";
+    else {
+      std::snprintf(buf, sizeof buf, "\\x%02X", s[i]);
       *out += buf;
-    } else {
-      out->append(text.substr(i, len));
     }
-    i += len;
+    return len ? len : 1;
   }
+  if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {  // C1 controls, line breaks
+    std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(cp));
+    *out += buf;
+  } else {
+    out->append(text.substr(i, len));
+  }
+  return len;
 }
 
 bool continuation(std::string_view text, size_t i) {
@@ -75,19 +73,44 @@ ConfigError::ConfigError(std::string where, std::string path, std::string messag
       message_(printable(message, kMaxMessage)) {}
 
 std::string printable(std::string_view text, size_t max_bytes) {
+  // The bound is on what is printed: escaping makes a stray byte four (\xNN), so text
+  // that fits in max_bytes may still be elided.
   std::string out;
-  if (text.size() <= max_bytes) {
-    append_escaped(text, &out);
-    return out;
-  }
+  size_t i = 0;
+  while (i < text.size() && out.size() <= max_bytes) i += escape_one(text, i, &out);
+  if (i == text.size() && out.size() <= max_bytes) return out;
   // Keep the start and the end (where a message's closing quote and hint are).
-  size_t head = max_bytes * 2 / 3;
-  size_t tail = text.size() - (max_bytes - head);
-  while (head > 0 && continuation(text, head)) --head;
-  while (continuation(text, tail)) ++tail;
-  append_escaped(text.substr(0, head), &out);
+  const size_t head_budget = max_bytes * 2 / 3, tail_budget = max_bytes - head_budget;
+  out.clear();
+  size_t head = 0;
+  std::string piece;
+  while (head < text.size()) {
+    piece.clear();
+    const size_t len = escape_one(text, head, &piece);
+    if (out.size() + piece.size() > head_budget) break;
+    out += piece;
+    head += len;
+  }
+  size_t tail = text.size() - std::min(text.size() - head, tail_budget);
+  // Not inside a character (at most 3 continuation bytes follow its first; more are strays).
+  for (int k = 0; k < 3 && continuation(text, tail); ++k) ++tail;
+  std::string end;
+  std::vector<size_t> pieces;  // bytes of text and of escaped output, in pairs
+  for (size_t j = tail; j < text.size();) {
+    const size_t before = end.size();
+    const size_t len = escape_one(text, j, &end);
+    pieces.push_back(len);
+    pieces.push_back(end.size() - before);
+    j += len;
+  }
+  size_t drop = 0, dropped_out = 0;
+  for (size_t k = 0; end.size() - dropped_out > tail_budget && k < pieces.size(); k += 2) {
+    drop += pieces[k];
+    dropped_out += pieces[k + 1];
+  }
+  tail += drop;
   out += "...(" + std::to_string(tail - head) + " bytes left out)...";
-  append_escaped(text.substr(tail), &out);
+  out.append(end, dropped_out, std::string::npos);
   return out;
 }
 

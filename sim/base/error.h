@@ -25,8 +25,8 @@ class ConfigError : public std::runtime_error {
 };
 
 // User text made fit for a one-line message: control characters escaped (\n, \t, \xNN),
-// bytes that are not UTF-8 shown as \xNN, and the middle of text longer than `max_bytes`
-// elided with a count of what was left out.
+// bytes that are not UTF-8 shown as \xNN, and the middle elided, with a count of the bytes
+// left out, when the escaped text would be longer than `max_bytes`.
 std::string printable(std::string_view text, size_t max_bytes = 200);
 
 // The closest candidate by edit distance, or "" when none is close enough to suggest.

@@ -1,6 +1,7 @@
 #include "sim/scenario/scenario.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -62,8 +63,14 @@ ConfigNode load_platform(const ConfigNode& spec, const std::string& text) {
     return ConfigNode(copy.yaml()["platform"], spec.source(), "", spec.where());
   }
   std::string name = spec.scalar("a platform name or an inline mapping");
-  std::string path = platforms_dir() + "/" + name + ".yaml";
-  if (!std::filesystem::exists(path)) {
+  // A name is a file name in platforms/, never a path (a 1,000-byte name made the file
+  // system throw: exit 3, internal error; found by fuzzing).
+  bool plain = !name.empty() && name.size() <= kMaxNameBytes && name.front() != '.';
+  for (unsigned char c : name)
+    plain = plain && (std::isalnum(c) || c == '.' || c == '_' || c == '-');
+  const std::string path = platforms_dir() + "/" + name + ".yaml";
+  std::error_code ec;
+  if (!plain || !std::filesystem::is_regular_file(path, ec)) {
     auto names = list_platforms();
     std::string msg = "unknown platform '" + name + "'";
     std::string hint = did_you_mean(name, names);

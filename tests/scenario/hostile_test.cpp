@@ -216,6 +216,21 @@ std::vector<Hostile> cases() {
        kFileVerbs,
        {},
        R"(:1:7: error: 'name': the name names the output directory: .*)"},
+      // A platform name is a file name in platforms/: a 1,000-byte one made the file system
+      // throw (exit 3, internal error; found by fuzzing), a path could reach any YAML file.
+      {"platform_name_of_1000_bytes",
+       "platform: " + std::string(1000, 'p') + "\n" + kWorkload,
+       "",
+       kFileVerbs,
+       {},
+       R"(:1:11: error: 'platform': unknown platform 'p+\.\.\.\(\d+ bytes left out\)\.\.\.p+' \(available: )"
+       R"(arm-multicluster-soc, generic-smp, x86-2s-server\))"},
+      {"platform_name_climbing_out_of_platforms",
+       "platform: ../scenarios/perf-rcu-2015\n" + kWorkload,
+       "",
+       kFileVerbs,
+       {},
+       R"(:1:11: error: 'platform': unknown platform '\.\./scenarios/perf-rcu-2015' \(available: .*\))"},
       {"sweep_of_1e12_points",
        kWorkload + "sweep:\n  seed: {range: [1, 1000000]}\n  cores: {range: [1, 1000000]}\n",
        "",

@@ -112,6 +112,27 @@ TEST(Config, MessagesAreOneLineOfBoundedLength) {
   EXPECT_EQ(printable("caf\xe9"), "caf\\xE9");
 }
 
+// The bound is on the printed text: 300 stray bytes fit in 600 bytes but print as 1,200
+// (\xNN each); a --set key of them gave a 4 KB message (found by fuzzing).
+TEST(Config, PrintableBoundsTheEscapedText) {
+  for (size_t n : {10, 150, 151, 300, 5000}) {
+    const std::string bytes(n, '\x8C');
+    const std::string p = printable(bytes, 600);
+    EXPECT_LE(p.size(), 600u + 40u) << n;
+    if (4 * n <= 600) {
+      EXPECT_EQ(p.size(), 4 * n) << n;
+    } else {
+      EXPECT_NE(p.find("bytes left out"), std::string::npos) << n;
+      EXPECT_EQ(p.rfind("\\x8C"), p.size() - 4) << n;  // the end is kept, whole escapes only
+    }
+  }
+  const std::string mixed = std::string(100, 'a') + std::string(1000, '\x01') + "caf\xc3\xa9 end";
+  const std::string p = printable(mixed, 200);
+  EXPECT_LE(p.size(), 240u);
+  EXPECT_EQ(p.substr(0, 100), std::string(100, 'a'));
+  EXPECT_EQ(p.substr(p.size() - 9), "caf\xc3\xa9 end");
+}
+
 TEST(Config, AMappingMadeByAnOverrideIsNamedByIt) {
   ConfigNode doc = parse_yaml("sim: {}\n", "s.yaml");
   set_by_path(doc, "sim.quantum.x", YAML::Node("1"), "--set sim.quantum.x=1");
