@@ -2,7 +2,9 @@
 // raw SystemC baseline (empty SC_THREADs doing timed waits) measured in the same run.
 // Each measurement runs in its own child process (SystemC elaborates once per process).
 //
-//   bench_hw_storm [--cores N] [--sim-us T] [--baseline-wakeups N]
+//   bench_hw_storm [--cores N] [--sim-us T] [--baseline-wakeups N] [--only exact|q1]
+//
+// --only runs one storm in this process (no baseline, no ratio): for profiling it alone.
 //
 // Simulated events = instruction boundaries retired by the cores + coherence requests that
 // reach the directory + interrupts delivered (the count result.json reports).
@@ -146,12 +148,25 @@ int main(int argc, char** argv) {
   int cores = 64;
   double sim_us = 200;
   long base_wakeups = 4000000;
+  const char* only = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--cores")) cores = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--sim-us")) sim_us = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--baseline-wakeups")) base_wakeups = std::atol(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
   }
   const Time sim = static_cast<Time>(sim_us * kUs);
+  if (only) {
+    if (std::strcmp(only, "exact") && std::strcmp(only, "q1")) {
+      std::fprintf(stderr, "bench: --only takes exact or q1\n");
+      return 2;
+    }
+    quiet_systemc();
+    Figures f = storm(cores, std::strcmp(only, "q1") ? 0 : kUs, sim);
+    std::printf("storm %s: %.0f events in %.3f s: %.1f host ns/event\n", only, f.events, f.host_s,
+                1e9 * f.host_s / f.events);
+    return 0;
+  }
   Figures base = in_child([&] { return baseline(64, base_wakeups); });
   Figures exact = in_child([&] { return storm(cores, 0, sim); });
   Figures q1 = in_child([&] { return storm(cores, kUs, sim); });

@@ -168,7 +168,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   struct Costs {
     int64_t alu, atomic, irq_flag, preempt, irq_entry, irq_exit, ipi_send, pipeline_flush, timer_program;
   };
-  static Time global_now() { return static_cast<Time>(sc_core::sc_time_stamp().value()); }
+  // SystemC's current time, read in place (sc_time_stamp() is an out-of-line call, and
+  // now() runs at every instruction boundary).
+  Time global_now() const { return static_cast<Time>(clock_->value()); }
   uint64_t access(MemOp op, Addr a, uint64_t x, uint64_t y);
   void wait_for_line(Addr a, uint64_t seen_version);
   void charge(int64_t cycles) { offset_ += cycles * period_; }
@@ -208,6 +210,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   const Time quantum_;
   const Time lookahead_;
   const Costs cost_;
+  const sc_core::sc_time* const clock_;
   InterruptController* irq_;
   class MemorySystem* mem_ = nullptr;
   IrqHandler* handler_ = nullptr;

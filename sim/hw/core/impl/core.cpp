@@ -18,6 +18,7 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
       cost_{p.alu().value,       p.atomic().value,    p.irq_flag().value,
             p.preempt().value,   p.irq_entry().value, p.irq_exit().value,
             p.ipi_send().value,  p.pipeline_flush().value, p.timer_program().value},
+      clock_(&sc_core::sc_get_curr_simcontext()->time_stamp()),
       irq_(irq) {
   payload_.set_data_ptr(reinterpret_cast<unsigned char*>(&data_));
   payload_.set_data_length(8);
