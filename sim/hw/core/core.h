@@ -104,6 +104,10 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     }
   }
 
+  // The write count of the line of the last access when it was done (a spinner sleeps only
+  // while the line's count still equals it).
+  uint64_t seen_line_version() const { return seen_version_; }
+
   bool irqs_enabled() const { return irq_enabled_; }
   // What one interrupt-flag instruction costs (an irqs-off section ends when the enabling
   // instruction retires).

@@ -32,6 +32,8 @@ struct CoherenceExt : tlm::tlm_extension<CoherenceExt> {
   Time hold = 0;              // the RMW's own execution, during which the line stays busy
   uint64_t arg0 = 0, arg1 = 0;  // store value / CAS expected, CAS desired / addend
   uint64_t result = 0;        // loaded value, or the old value of an RMW
+  uint64_t version = 0;       // the line's write count once the access is done
+  uint64_t* words = nullptr;  // set by the directory on a miss: the line's backing values
 
   tlm_extension_base* clone() const override { return new CoherenceExt(*this); }
   void copy_from(const tlm_extension_base& other) override {

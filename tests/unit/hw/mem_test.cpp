@@ -7,7 +7,9 @@
 #include "tests/unit/hw/machine.h"
 
 #include <algorithm>
+#include <map>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -427,6 +429,57 @@ TEST(MesiEviction, ModifiedVictimIsWrittenBackAndTheLineServedFromTheLlc) {
   EXPECT_EQ(at_end.writebacks, 1u) << "a clean victim is not written back";
   EXPECT_EQ(at_end.c2c, 1u) << "only the reload of A was a transfer";
   EXPECT_EQ(at_end.dram, 3u);
+}
+
+// --- 6c'. values and write counts under random traffic -----------------------------------
+
+// Four cores doing random loads, stores and RMWs on six lines of a 2-way, 2-set L1 (so
+// lines are evicted, refetched, shared, upgraded silently and stolen): every value is what
+// a plain memory would hold, and the write count a core saw at each access (what its L1
+// keeps per line, and a spinner sleeps on) is the directory's.
+TEST(MesiRandomTraffic, ValuesAndWriteCountsMatchAPlainMemory) {
+  Machine m(Overrides{{"cores", "4"}, {"mem.l1.size", "256B"}, {"mem.l1.ways", "2"}});
+  Driver d(m);
+  std::map<Addr, uint64_t> plain;
+  int value_errors = 0, version_errors = 0, ops = 0;
+  m.spawn("driver", [&] {
+    std::mt19937_64 gen(7);
+    for (int i = 0; i < 4000; ++i) {
+      const int cpu = static_cast<int>(gen() % 4);
+      const Addr a = 0x40000 + (gen() % 6) * 64 + (gen() % 2) * 8;
+      const auto op = static_cast<MemOp>(gen() % 5);
+      const uint64_t x = gen() % 4, y = gen() % 4;
+      uint64_t got = 0;
+      d.op(cpu, op, a, x, y, &got);
+      uint64_t& want = plain[a];
+      if (op != MemOp::Store && got != want) ++value_errors;
+      switch (op) {
+        case MemOp::Load:
+          break;
+        case MemOp::Store:
+          want = x;
+          break;
+        case MemOp::Cas:
+          if (want == x) want = y;
+          break;
+        case MemOp::FetchAdd:
+          want += x;
+          break;
+        case MemOp::Xchg:
+          want = x;
+          break;
+      }
+      if (m.core(cpu).seen_line_version() != m.mem().line_version(a)) ++version_errors;
+      ++ops;
+    }
+  });
+  m.run(100 * kMs);
+  ASSERT_TRUE(m.all_done());
+  EXPECT_EQ(ops, 4000);
+  EXPECT_EQ(value_errors, 0);
+  EXPECT_EQ(version_errors, 0);
+  EXPECT_GT(m.counter("cpu0.l1", "evictions"), 0u);
+  EXPECT_GT(m.counter("cpu0.l1", "hits"), 0u);
 }
 
 // --- 6d. contention ------------------------------------------------------------------------

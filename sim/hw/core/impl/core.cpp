@@ -121,7 +121,7 @@ uint64_t Core::access(MemOp op, Addr a, uint64_t x, uint64_t y) {
   out_mem_->b_transport(payload_, delay);
   offset_ += static_cast<Time>(delay.value());
   const uint64_t result = ext_.result;
-  seen_version_ = mem_->line_version(a);
+  seen_version_ = ext_.version;
   after_shared();
   boundary();
   return result;

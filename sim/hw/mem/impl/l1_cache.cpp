@@ -65,8 +65,8 @@ void L1Cache::snoop(Addr line, Mesi to) {
   }
 }
 
-void L1Cache::perform(CoherenceExt& ext, Addr a) {
-  uint64_t& w = dir_->word(a);
+void L1Cache::perform(CoherenceExt& ext, Addr a, uint64_t* words) {
+  uint64_t& w = words[(a & ((Addr{1} << line_shift_) - 1)) >> 3];
   const uint64_t old = w;
   ext.result = old;
   switch (ext.op) {
@@ -93,7 +93,7 @@ void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) 
     w->lru = ++tick_;
     delay += hit_ + sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(ext->hold));
     if (write && st == Mesi::E) {
-      dir_->silent_upgrade(cpu_, line, ext->time + static_cast<Time>(delay.value()));
+      w->version = dir_->silent_upgrade(cpu_, line, ext->time + static_cast<Time>(delay.value()));
     }
     if (write) w->state = Mesi::M;
   } else {
@@ -104,8 +104,11 @@ void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) 
     if (!w) w = allocate(line);
     w->state = ext->grant;
     w->lru = ++tick_;
+    w->version = ext->version;
+    w->words = ext->words;
   }
-  perform(*ext, a);
+  ext->version = w->version;
+  perform(*ext, a, w->words);
   p.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

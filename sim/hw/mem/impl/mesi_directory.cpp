@@ -19,13 +19,16 @@ uint64_t Directory::read(Addr a) const {
   return e->words[(a & ((Addr{1} << line_shift_) - 1)) >> 3];
 }
 
-uint64_t& Directory::word(Addr a) {
-  Entry& e = lines_[a >> line_shift_];
+uint64_t* Directory::words_of(Entry& e) {
   if (!e.words) {
     const size_t n = size_t{1} << (line_shift_ - 3);
     e.words = std::make_unique<uint64_t[]>(n);
   }
-  return e.words[(a & ((Addr{1} << line_shift_) - 1)) >> 3];
+  return e.words.get();
+}
+
+uint64_t& Directory::word(Addr a) {
+  return words_of(lines_[a >> line_shift_])[(a & ((Addr{1} << line_shift_) - 1)) >> 3];
 }
 
 void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
@@ -99,6 +102,8 @@ void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& 
   }
   e.touched = true;
   e.ready_at = start + lat;
+  ext->version = e.version;
+  ext->words = words_of(e);
   delay += sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(start + lat - issue));
 }
 
@@ -111,7 +116,7 @@ void Directory::evict(int cpu, Addr line, Mesi state) {
   e.sharers.remove(cpu);
 }
 
-void Directory::silent_upgrade(int cpu, Addr line, Time done) {
+uint64_t Directory::silent_upgrade(int cpu, Addr line, Time done) {
   Entry& e = lines_[line];
   ++e.version;
   e.write_done = std::max(e.write_done, done);
@@ -119,6 +124,7 @@ void Directory::silent_upgrade(int cpu, Addr line, Time done) {
     if (w->watcher_id() != cpu) w->line_changed(done);
   }
   e.watchers.clear();
+  return e.version;
 }
 
 void Directory::watch(Addr line, LineWatcher* w) {

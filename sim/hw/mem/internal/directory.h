@@ -66,7 +66,8 @@ class Directory : public sc_core::sc_module {
   void evict(int cpu, Addr line, Mesi state);
   // `cpu` wrote its E copy (a silent E -> M upgrade, no traffic), done at `done`: still a
   // write that watchers must hear of, since a watcher's own copy may have been evicted.
-  void silent_upgrade(int cpu, Addr line, Time done);
+  // Returns the line's new write count.
+  uint64_t silent_upgrade(int cpu, Addr line, Time done);
   void watch(Addr line, LineWatcher* w);
   // Bumped by every GetM/Upgrade and silent E -> M upgrade; with the time that write completes.
   uint64_t version(Addr line) const;
@@ -99,6 +100,8 @@ class Directory : public sc_core::sc_module {
     TrackedLine* tracked = nullptr;
     std::unique_ptr<uint64_t[]> words;  // the line's values, allocated on first access
   };
+  // The line's values (allocated on first use; the array never moves, so L1s keep a pointer).
+  uint64_t* words_of(Entry& e);
   void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   void set_l1(int cpu, Addr line, Mesi s);
 

@@ -38,12 +38,16 @@ class L1Cache : public sc_core::sc_module {
     Addr tag = 0;  // line + 1; 0 = invalid
     Mesi state = Mesi::I;
     uint64_t lru = 0;
+    // While the copy is valid only this core can write the line, so the directory's
+    // write count for it is the one seen at the fill or at this core's own upgrade.
+    uint64_t version = 0;
+    uint64_t* words = nullptr;  // the line's backing values (the directory's array)
   };
   void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   Way* find(Addr line);
   const Way* find(Addr line) const;
   Way* allocate(Addr line);
-  void perform(CoherenceExt& ext, Addr a);
+  void perform(CoherenceExt& ext, Addr a, uint64_t* words);
 
   const int cpu_;
   const int sets_;
