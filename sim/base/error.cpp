@@ -74,23 +74,21 @@ ConfigError::ConfigError(std::string where, std::string path, std::string messag
 
 std::string printable(std::string_view text, size_t max_bytes) {
   // The bound is on what is printed: escaping makes a stray byte four (\xNN), so text
-  // that fits in max_bytes may still be elided.
-  std::string out;
-  size_t i = 0;
-  while (i < text.size() && out.size() <= max_bytes) i += escape_one(text, i, &out);
-  if (i == text.size() && out.size() <= max_bytes) return out;
-  // Keep the start and the end (where a message's closing quote and hint are).
+  // that fits in max_bytes may still be elided. Escape until the text ends or the output
+  // passes the bound, remembering how much of it fits the head's share: when elided, the
+  // output keeps that start and the end (where a message's closing quote and hint are).
   const size_t head_budget = max_bytes * 2 / 3, tail_budget = max_bytes - head_budget;
-  out.clear();
-  size_t head = 0;
-  std::string piece;
-  while (head < text.size()) {
-    piece.clear();
-    const size_t len = escape_one(text, head, &piece);
-    if (out.size() + piece.size() > head_budget) break;
-    out += piece;
-    head += len;
+  std::string out;
+  size_t i = 0, head = 0, head_out = 0;
+  while (i < text.size() && out.size() <= max_bytes) {
+    i += escape_one(text, i, &out);
+    if (out.size() <= head_budget) {
+      head = i;
+      head_out = out.size();
+    }
   }
+  if (i == text.size() && out.size() <= max_bytes) return out;
+  out.resize(head_out);
   size_t tail = text.size() - std::min(text.size() - head, tail_budget);
   // Not inside a character (at most 3 continuation bytes follow its first; more are strays).
   for (int k = 0; k < 3 && continuation(text, tail); ++k) ++tail;

@@ -1,7 +1,6 @@
 #include "sim/scenario/scenario.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -54,6 +53,16 @@ Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
   return e;
 }
 
+// One path component of sane length: what a scenario's name (its output directory) and a
+// platform's name (a file in platforms/) must be. A 300-character scenario name failed to
+// create its directory, and a 1,000-byte platform name made the file system throw (exit 3,
+// internal error; found by fuzzing); '../x' reached outside results/ or platforms/.
+bool plain_name(const std::string& name) {
+  bool plain = !name.empty() && name.size() <= kMaxNameBytes && name.front() != '.';
+  for (unsigned char c : name) plain = plain && c >= 0x20 && c != 0x7F && c != '/' && c != '\\';
+  return plain;
+}
+
 ConfigNode load_platform(const ConfigNode& spec, const std::string& text) {
   if (!spec.present()) return load_yaml_file(platforms_dir() + "/generic-smp.yaml");
   if (spec.is_map()) {
@@ -63,14 +72,9 @@ ConfigNode load_platform(const ConfigNode& spec, const std::string& text) {
     return ConfigNode(copy.yaml()["platform"], spec.source(), "", spec.where());
   }
   std::string name = spec.scalar("a platform name or an inline mapping");
-  // A name is a file name in platforms/, never a path (a 1,000-byte name made the file
-  // system throw: exit 3, internal error; found by fuzzing).
-  bool plain = !name.empty() && name.size() <= kMaxNameBytes && name.front() != '.';
-  for (unsigned char c : name)
-    plain = plain && (std::isalnum(c) || c == '.' || c == '_' || c == '-');
   const std::string path = platforms_dir() + "/" + name + ".yaml";
   std::error_code ec;
-  if (!plain || !std::filesystem::is_regular_file(path, ec)) {
+  if (!plain_name(name) || !std::filesystem::is_regular_file(path, ec)) {
     auto names = list_platforms();
     std::string msg = "unknown platform '" + name + "'";
     std::string hint = did_you_mean(name, names);
@@ -87,12 +91,9 @@ ConfigNode load_platform(const ConfigNode& spec, const std::string& text) {
 std::unique_ptr<Scenario> load(const std::string& text, const std::string& file, const std::vector<Override>& overrides,
                                std::optional<uint64_t> seed, bool with_sweep);
 
-// The name becomes a directory (results/<name>/): one path component of sane length (a
-// 300-character name failed to create its directory, exit 3).
+// The name becomes a directory (results/<name>/).
 void check_name(const std::string& name, const ConfigNode& at) {
-  bool plain = !name.empty() && name.size() <= kMaxNameBytes && name.front() != '.';
-  for (unsigned char c : name) plain = plain && c >= 0x20 && c != 0x7F && c != '/' && c != '\\';
-  if (!plain) {
+  if (!plain_name(name)) {
     at.fail("the name names the output directory: 1 to " + std::to_string(kMaxNameBytes) +
             " bytes, no '/', '\\' or control characters, not beginning with '.'");
   }
