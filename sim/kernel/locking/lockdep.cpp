@@ -87,10 +87,28 @@ std::string trace_lines(const LockTrace& trace, size_t spaces) {
   return out;
 }
 
+// The reports of ___might_sleep(), which is the scheduler's check, not lockdep's.
+bool is_might_sleep(const std::string& kind) {
+  return kind == "invalid_context" || kind == "rcu_sleep";
+}
+
 }  // namespace
 
-Lockdep::Lockdep(bool enabled, bool might_wake_enabled)
-    : enabled_(enabled), might_wake_enabled_(might_wake_enabled) {}
+LockdepLayout lockdep_layout_for(int major, int minor) {
+  // "lockdep: Use "WARNING" tag on lockdep splats" (Paul E. McKenney), first in v4.12
+  if (major < 4 || (major == 4 && minor < 12)) return LockdepLayout::V4_4;
+  // d92a8cfcb37e "locking/lockdep: Rework FS_RECLAIM annotation", first in v4.14
+  if (major == 4 && minor < 14) return LockdepLayout::V4_12;
+  return LockdepLayout::V4_14;
+}
+
+// __print_lock_name(), v4.4: the class name, then "/<subclass>" for a nonzero subclass.
+std::string lockdep_subclass_name(const std::string& name, int subclass) {
+  return subclass == 0 ? name : name + "/" + std::to_string(subclass);
+}
+
+Lockdep::Lockdep(bool enabled, bool might_wake_enabled, AfterReport after_report)
+    : enabled_(enabled), might_wake_enabled_(might_wake_enabled), after_report_(after_report) {}
 
 void Lockdep::set_kernel_ident(const std::string& release, const std::string& version) {
   release_ = release;
@@ -114,6 +132,19 @@ ClassId Lockdep::register_class(const std::string& name, WaitType wait, bool sch
   classes_.push_back(std::move(c));
   class_by_name_.emplace(name, id);
   return id;
+}
+
+ClassId Lockdep::subclass_of(ClassId cls, int subclass) {
+  // look_up_lock_class(), v4.4: "BUG: looking up invalid subclass" past MAX_LOCKDEP_SUBCLASSES
+  if (subclass < 0 || subclass >= kLockdepSubclasses)
+    throw std::out_of_range("lockdep: subclass " + std::to_string(subclass) + " of \"" +
+                            classes_.at(cls).name + "\" is not in 0.." +
+                            std::to_string(kLockdepSubclasses - 1));
+  if (subclass == 0) return cls;
+  const ClassInfo& c = classes_.at(cls);
+  const WaitType wait = c.wait;
+  const bool scheduler = c.scheduler;
+  return register_class(lockdep_subclass_name(c.name, subclass), wait, scheduler);
 }
 
 LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site) const {
@@ -140,10 +171,14 @@ LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site
 void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                       const std::string& site, bool trylock) {
   const int irq_ctx = irq_context(ctx);
-  if (enabled_) {
+  // mutex_lock()'s might_sleep() is the scheduler's check: it runs with lockdep off too.
+  if (enabled_ && classes_.at(cls).wait == WaitType::Sleep && !trylock)
+    might_sleep(ctx, held, site);
+  // After a report that turned lockdep off, every step below stops (as __lock_acquire()
+  // returns); the stack is still kept.
+  if (checking()) {
     ClassInfo& c = classes_.at(cls);
     ++c.ops;
-    if (c.wait == WaitType::Sleep && !trylock) might_sleep(ctx, held, site);
 
     uint8_t wanted = 0;
     if (!trylock) {
@@ -156,11 +191,11 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
     }
     if ((c.usage & wanted) != wanted) mark_usage(ctx, held, cls, site, site, wanted);
 
-    check_wait_context(ctx, held, cls, site, trylock);
+    if (debug_locks_) check_wait_context(ctx, held, cls, site, trylock);
 
-    if (!trylock && !check_recursion(ctx, held, cls, site) && !held.empty() &&
+    if (debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site) && !held.empty() &&
         held.back().irq_context == irq_ctx) {
-      for (size_t i = held.size(); i-- > 0;) {
+      for (size_t i = held.size(); i-- > 0 && debug_locks_;) {
         const HeldLock& prev = held[i];
         add_dependency(ctx, held, prev, cls, site);
         if (!prev.trylock) break;
@@ -182,10 +217,11 @@ void Lockdep::release(const LockdepContext& /*ctx*/, std::vector<HeldLock>& held
 
 void Lockdep::irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                            const std::string& site) {
-  if (!enabled_ || !ctx.hardirqs_enabled) return;
+  if (!checking() || !ctx.hardirqs_enabled) return;
   uint8_t wanted = bit(Usage::EnabledHardirq);
   if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
   for (const HeldLock& h : held) {
+    if (!debug_locks_) return;
     if ((classes_[h.cls].usage & wanted) != wanted)
       mark_usage(ctx, held, h.cls, h.site, site, wanted);
   }
@@ -211,8 +247,11 @@ void Lockdep::check_wait_context(const LockdepContext& ctx, const std::vector<He
   if (!first_time("invalid_wait_context", classes_[cls].name + '\0' + classes_[innermost].name))
     return;
 
-  const std::string title = "[ BUG: Invalid wait context ]";
-  std::string out = banner(ctx, title, 29);
+  // print_lock_invalid_wait_context(), v5.7 (the check is v5.7's; every layout prints this)
+  std::string title;
+  std::string out = banner(
+      ctx, {"[ BUG: Invalid wait context ]", 29, 29, "[ BUG: Invalid wait context ]", 29, 29},
+      title);
   out += who(ctx) + " is trying to lock:\n";
   out += lock_name(cls) + ", at: " + site + "\n";
   out += "other info that might help us debug this:\n";
@@ -236,8 +275,12 @@ bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldL
   if (!first_time("recursive", classes_[cls].name)) return true;
 
   const std::string& name = classes_[cls].name;
-  const std::string title = "WARNING: possible recursive locking detected";
-  std::string out = banner(ctx, title, 44);
+  // print_deadlock_bug(), v4.4 and v4.12
+  std::string title;
+  std::string out = banner(ctx,
+                           {"[ INFO: possible recursive locking detected ]", 45, 45,
+                            "WARNING: possible recursive locking detected", 44, 44},
+                           title);
   out += who(ctx) + " is trying to acquire lock:\n";
   out += lock_name(cls) + ", at: " + site + "\n";
   out += "\nbut task is already holding lock:\n";
@@ -268,10 +311,12 @@ void Lockdep::add_dependency(const LockdepContext& ctx, const std::vector<HeldLo
     report_circular(ctx, held, prev, next, site, path);
   } else {
     check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInHardirq);
-    check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInSoftirq);
+    if (debug_locks_) check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInSoftirq);
   }
-  // The edge is recorded even when it closes a cycle: it did happen, and later searches
-  // then only find cycles that exist.
+  // Turned off by that report: nothing more is recorded (check_prev_add() returns early).
+  if (!debug_locks_) return;
+  // Otherwise the edge is recorded even when it closes a cycle: it did happen, and later
+  // searches then only find cycles that exist.
   edges_.emplace(key, static_cast<uint32_t>(edge_traces_.size()));
   edge_traces_.push_back(make_trace(ctx, site));
   classes_[prev.cls].after.push_back(next);
@@ -312,6 +357,7 @@ void Lockdep::mark_usage(const LockdepContext& ctx, const std::vector<HeldLock>&
                          const std::string& lock_site, const std::string& trace_site,
                          uint8_t wanted) {
   for (Usage u : kMarkOrder) {
+    if (!debug_locks_) return;
     ClassInfo& c = classes_[cls];
     if (!(wanted & bit(u)) || (c.usage & bit(u))) continue;
     c.usage |= bit(u);
@@ -336,8 +382,12 @@ void Lockdep::report_inconsistent(const LockdepContext& ctx, const std::vector<H
   const std::string& name = classes_[cls].name;
   if (!first_time("inconsistent", name + '\0' + state_name(now))) return;
 
-  const std::string title = "WARNING: inconsistent lock state";
-  std::string out = banner(ctx, title, 32);
+  // print_usage_bug(), v4.4 and v4.12
+  std::string title;
+  std::string out = banner(
+      ctx,
+      {"[ INFO: inconsistent lock state ]", 33, 33, "WARNING: inconsistent lock state", 32, 32},
+      title);
   out += std::string("inconsistent {") + usage_str(prev) + "} -> {" + usage_str(now) + "} usage.\n";
   out += who(ctx) + " " + irq_flags(ctx) + " takes:\n";
   out += lock_name(cls) + ", at: " + lock_site + "\n";
@@ -370,8 +420,12 @@ void Lockdep::report_inversion(const LockdepContext& ctx, const std::vector<Held
                   irqclass + '\0' + classes_[safe].name + '\0' + classes_[unsafe].name))
     return;
 
-  const std::string title = "WARNING: possible irq lock inversion dependency detected";
-  std::string out = banner(ctx, title, 56);
+  // print_irq_inversion_bug(), v4.4 and v4.12
+  std::string title;
+  std::string out = banner(ctx,
+                           {"[ INFO: possible irq lock inversion dependency detected ]", 57, 57,
+                            "WARNING: possible irq lock inversion dependency detected", 56, 56},
+                           title);
   out += who(ctx) + " just changed the state of lock:\n";
   out += lock_name(cls) + ", at: " + lock_site + "\n";
   if (forwards)
@@ -409,10 +463,12 @@ void Lockdep::check_irq_dependency(const LockdepContext& ctx, const std::vector<
                   irqclass + '\0' + classes_[safe].name + '\0' + classes_[unsafe].name))
     return;
 
-  const std::string title =
-      "WARNING: " + irqclass + "-safe -> " + irqclass + "-unsafe lock order detected";
+  // print_bad_irq_dependency(), v4.4 and v4.12
+  const std::string order = irqclass + "-safe -> " + irqclass + "-unsafe lock order detected";
   const LockTrace current = make_trace(ctx, site);
-  std::string out = banner(ctx, title, 53);
+  std::string title;
+  std::string out =
+      banner(ctx, {"[ INFO: " + order + " ]", 54, 54, "WARNING: " + order, 53, 53}, title);
   out += who(ctx) + " " + irq_flags(ctx) + " is trying to acquire:\n";
   out += lock_name(next) + ", at: " + site + "\n";
   out += "\nand this task is already holding:\n";
@@ -455,8 +511,12 @@ void Lockdep::report_circular(const LockdepContext& ctx, const std::vector<HeldL
 
   // path runs next -> ... -> prev; Linux prints it from prev back to next (#0, the new lock,
   // with the current stack), then the 3-class summary "next --> parent --> prev".
-  const std::string title = "WARNING: possible circular locking dependency detected";
-  std::string out = banner(ctx, title, 54);
+  // print_circular_bug_header(), v4.4 (its row of '-' is one longer) and v4.12
+  std::string title;
+  std::string out = banner(ctx,
+                           {"[ INFO: possible circular locking dependency detected ]", 54, 55,
+                            "WARNING: possible circular locking dependency detected", 54, 54},
+                           title);
   out += who(ctx) + " is trying to acquire lock:\n";
   out += lock_name(next) + ", at: " + site + "\n";
   out += "\nbut task is already holding lock:\n";
@@ -496,6 +556,10 @@ void Lockdep::report_circular(const LockdepContext& ctx, const std::vector<HeldL
 // ---------------------------------------------------------------------------------------
 // might_sleep / might_wake
 
+// ___might_sleep(), v4.4: in_atomic() or irqs off, or (preempt_count_equals() adds
+// rcu_preempt_depth()) inside a preemptible-RCU reader. Under CONFIG_PREEMPT_RCU its
+// rcu_sleep_check() does not test rcu_lock_map, so a reader that sleeps gets this splat, with
+// in_atomic() 0, not "suspicious RCU usage".
 void Lockdep::might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                           const std::string& site) {
   if (!enabled_) return;
@@ -503,19 +567,63 @@ void Lockdep::might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>
   for (const HeldLock& h : held) holds_spin |= classes_[h.cls].wait != WaitType::Sleep;
   const bool in_atomic = ctx.preempt_count > 0 || ctx.in_hardirq || ctx.in_softirq || holds_spin;
   const bool irqs_disabled = !ctx.hardirqs_enabled;
-  if (!in_atomic && !irqs_disabled) return;
-  if (!first_time("invalid_context", site)) return;
+  const bool in_rcu_reader = ctx.rcu_depth > 0;
+  if (!in_atomic && !irqs_disabled && !in_rcu_reader) return;
+  const char* kind = in_atomic || irqs_disabled ? "invalid_context" : "rcu_sleep";
+  if (!first_time(kind, site)) return;
 
   const std::string title = "BUG: sleeping function called from invalid context at " + site;
   std::string out = timestamp(ctx.now) + title + "\n";
   out += "in_atomic(): " + std::to_string(in_atomic ? 1 : 0) +
          ", irqs_disabled(): " + std::to_string(irqs_disabled ? 1 : 0) +
          ", pid: " + std::to_string(ctx.pid) + ", name: " + ctx.task + "\n";
-  out += held_locks_text(ctx, held);
+  // debug_show_held_locks(), v4.4
+  out += debug_locks_ ? held_locks_text(ctx, held) : "INFO: lockdep is turned off.\n";
   out += backtrace_text(ctx, site);
   std::vector<ClassId> classes;
   for (const HeldLock& h : held) classes.push_back(h.cls);
-  emit("invalid_context", title, std::move(out), ctx, classes);
+  emit(kind, title, std::move(out), ctx, classes);
+}
+
+void Lockdep::bad_unlock(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                         const std::string& site) {
+  if (!checking()) return;
+  const std::string& name = classes_.at(cls).name;
+  if (!first_time("bad_unlock", name + '\0' + site)) return;
+
+  // print_unlock_imbalance_bug(), v4.4 and v4.12; print_ip_sym() without the address
+  std::string title;
+  std::string out = banner(ctx,
+                           {"[ BUG: bad unlock balance detected! ]", 37, 37,
+                            "WARNING: bad unlock balance detected!", 37, 37},
+                           title);
+  out += who(ctx) + " is trying to release lock (" + name + ") at:\n";
+  out += site + "\n";
+  out += "but there are no more locks to release!\n";
+  out += "\nother info that might help us debug this:\n";
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  emit("bad_unlock", title, std::move(out), ctx, {cls});
+}
+
+void Lockdep::check_no_locks_held(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                                  const std::string& site) {
+  if (!checking() || held.empty()) return;
+  if (!first_time("held_at_exit", who(ctx))) return;
+
+  // print_held_locks_bug(), v4.4 and v4.12: fixed rows, however long the task's name
+  std::string title;
+  std::string out = banner(ctx,
+                           {"[ BUG: " + who(ctx) + " still has locks held! ]", 37, 37,
+                            "WARNING: " + who(ctx) + " still has locks held!", 36, 36},
+                           title);
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  std::vector<ClassId> classes;
+  for (const HeldLock& h : held) classes.push_back(h.cls);
+  emit("held_at_exit", title, std::move(out), ctx, classes);
 }
 
 bool Lockdep::nests_under_scheduler(ClassId cls) {
@@ -531,7 +639,7 @@ bool Lockdep::nests_under_scheduler(ClassId cls) {
 
 void Lockdep::might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                          const std::string& site) {
-  if (!enabled_ || !might_wake_enabled_) return;
+  if (!checking() || !might_wake_enabled_) return;
   // At most one report per call: the most recent hazardous lock not yet reported here.
   for (size_t i = held.size(); i-- > 0;) {
     const HeldLock& h = held[i];
@@ -553,9 +661,16 @@ void Lockdep::report_might_wake(const LockdepContext& ctx, const std::vector<Hel
   const std::string& s_name = classes_[sched].name;
   const std::string& l_name = classes_[lock.cls].name;
 
-  const std::string title =
-      "WARNING: possible wakeup while holding a scheduler lock or a lock that nests under one";
-  std::string out = banner(ctx, title, title.size());
+  // Shaped as print_circular_bug() in the layout of the release (a proposal, never merged)
+  const std::string what =
+      "possible wakeup while holding a scheduler lock or a lock that nests under one";
+  const std::string old_title = "[ INFO: " + what + " ]";
+  const std::string new_title = "WARNING: " + what;
+  std::string title;
+  std::string out = banner(ctx,
+                           {old_title, old_title.size(), old_title.size(), new_title,
+                            new_title.size(), new_title.size()},
+                           title);
   out += who(ctx) + " is trying to wake a task, which takes scheduler lock:\n";
   out += lock_name(sched) + ", at: " + site + "\n";
   out += "\nbut task is already holding lock:\n";
@@ -610,6 +725,11 @@ bool Lockdep::first_time(const std::string& kind, const std::string& key) {
 
 void Lockdep::emit(const std::string& kind, const std::string& title, std::string text,
                    const LockdepContext& ctx, const std::vector<ClassId>& classes) {
+  if (!is_might_sleep(kind)) {
+    if (!debug_locks_) return;
+    // debug_locks_off(), v4.4: the first report is the last
+    if (after_report_ == AfterReport::Off) debug_locks_ = false;
+  }
   Report r;
   r.kind = kind;
   r.title = title;
@@ -622,10 +742,13 @@ void Lockdep::emit(const std::string& kind, const std::string& title, std::strin
   reports_.push_back(std::move(r));
 }
 
-std::string Lockdep::banner(const LockdepContext& ctx, const std::string& title,
-                            size_t width) const {
-  return timestamp(ctx.now) + std::string(width, '=') + "\n" + title + "\n" + release_ + " " +
-         version_ + " Not tainted\n" + std::string(width, '-') + "\n";
+std::string Lockdep::banner(const LockdepContext& ctx, const Heading& h, std::string& title) const {
+  const bool old = old_headings();
+  title = old ? h.old_title : h.title;
+  // print_kernel_ident() between the heading and the row of '-'
+  return timestamp(ctx.now) + std::string(old ? h.old_equals : h.equals, '=') + "\n" + title +
+         "\n" + release_ + " " + version_ + " Not tainted\n" +
+         std::string(old ? h.old_dashes : h.dashes, '-') + "\n";
 }
 
 std::string Lockdep::lock_name(ClassId cls) const {
@@ -635,6 +758,8 @@ std::string Lockdep::lock_name(ClassId cls) const {
   out += '.';  // hardirq read: we model no read locks
   out += usage_char(c.usage, Usage::UsedInSoftirq);
   out += '.';  // softirq read
+  // get_usage_chars(), v4.4: RECLAIM_FS write and read, never used here (gone in v4.14)
+  if (layout_ != LockdepLayout::V4_14) out += "..";
   out += '}';
   return out;
 }

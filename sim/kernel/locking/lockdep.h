@@ -6,8 +6,15 @@
 // Checked as in Linux: cycles in the class dependency graph; hardirq/softirq-safe -> -unsafe
 // orderings (when an edge is added and when a class's usage changes); inconsistent irq usage
 // of one class; recursive acquisition; wait-type nesting (v5.7+); might_sleep() in atomic
-// context. Added: might_wake() (Peter Zijlstra's 2015 proposal, never merged), a wakeup while
-// holding a scheduler lock or a lock that the graph already orders after one.
+// context, counting preemptible-RCU read nesting as v4.4's ___might_sleep() does; unlock of a
+// lock not held (bad unlock balance); locks held at task exit (debug_check_no_locks_held()).
+// Added: might_wake() (Peter Zijlstra's 2015 proposal, never merged), a wakeup while holding
+// a scheduler lock or a lock that the graph already orders after one.
+//
+// Like Linux, lockdep turns itself off after its first report (debug_locks_off()): it then
+// checks and records nothing more, unless told to continue (AfterReport::Continue). The
+// might_sleep() bugs are the scheduler's, not lockdep's: they neither turn it off nor stop.
+// The splats follow the layout of a release (LockdepLayout).
 //
 // Edges are added as Linux's check_prevs_add() adds them: from the most recent held lock
 // and, past it, through consecutive trylocks down to the first non-trylock, never across an
@@ -33,6 +40,23 @@ namespace quiesce::kernel {
 enum class WaitType { RawSpin, Spin, Sleep };
 using ClassId = int;
 
+// The splat layout of a range of releases (what changed is in lockdep_layout_for()).
+enum class LockdepLayout {
+  V4_4,   // up to 4.11: "[ INFO: ... ]" and "[ BUG: ... ]" headings, six usage characters
+  V4_12,  // 4.12 and 4.13: "WARNING: ..." headings, six usage characters
+  V4_14,  // from 4.14: "WARNING: ..." headings, four usage characters (no RECLAIM_FS pair)
+};
+// The layout release major.minor prints (from 2.6.39 on; earlier releases are not modelled).
+LockdepLayout lockdep_layout_for(int major, int minor);
+
+// What lockdep does after a report: turn itself off as Linux does, or keep checking.
+enum class AfterReport { Off, Continue };
+
+// spin_lock_nested()'s subclasses: 0 is the class itself, 1..7 are classes of their own.
+inline constexpr int kLockdepSubclasses = 8;  // MAX_LOCKDEP_SUBCLASSES
+// The class name Linux prints for `subclass` of `name`: "&rq->lock/1" (subclass 0: `name`).
+std::string lockdep_subclass_name(const std::string& name, int subclass);
+
 // Who is acquiring, and in what context.
 struct LockdepContext {
   int cpu = 0;
@@ -43,6 +67,7 @@ struct LockdepContext {
   bool hardirqs_enabled = true;
   bool softirqs_enabled = true;
   int preempt_count = 0;  // preempt_disable() depth (held spin locks count as atomic anyway)
+  int rcu_depth = 0;      // rcu_preempt_depth(): preemptible-RCU read nesting (might_sleep)
   Time now = 0;           // simulated time, for the splat's timestamp
   // Kernel-model function names, innermost first. A trace is the acquisition site followed
   // by this (the site is not repeated when it is already the innermost frame).
@@ -79,7 +104,7 @@ class Lockdep {
  public:
   struct Report {
     // "circular", "recursive", "inconsistent", "irq_safe_unsafe", "invalid_context",
-    // "invalid_wait_context" or "might_wake".
+    // "rcu_sleep", "invalid_wait_context", "might_wake", "bad_unlock" or "held_at_exit".
     std::string kind;
     std::string title;  // the splat's heading line, e.g. "WARNING: inconsistent lock state"
     std::string text;   // the whole splat, first line prefixed with "[    0.001234] "
@@ -90,30 +115,47 @@ class Lockdep {
     std::vector<std::string> classes;  // involved classes; for a chain, in chain order
   };
 
-  explicit Lockdep(bool enabled = true, bool might_wake_enabled = false);
+  explicit Lockdep(bool enabled = true, bool might_wake_enabled = false,
+                   AfterReport after_report = AfterReport::Off);
 
   // The "<release> <version>" the splats print ("4.4.0-quiesce #1" unless set).
   void set_kernel_ident(const std::string& release, const std::string& version);
+  // The splat layout (V4_14 unless set); set it before the first report.
+  void set_layout(LockdepLayout layout) { layout_ = layout; }
+  LockdepLayout layout() const { return layout_; }
 
   // Registering an existing name returns its class (one class for all per-CPU rq->lock
   // instances); a different wait type or scheduler flag for it throws std::logic_error.
   // Nest two instances of one class the way spin_lock_nested() does, with a subclass
   // registered as "&rq->lock/1". scheduler_lock marks rq->lock and p->pi_lock (might_wake).
   ClassId register_class(const std::string& name, WaitType wait, bool scheduler_lock = false);
+  // `subclass` (0..7) of `cls`: itself for 0, else "<name>/<subclass>" with the same wait
+  // type and scheduler flag, registered on first use. Throws std::out_of_range past 7.
+  ClassId subclass_of(ClassId cls, int subclass);
 
   // Checks and records an acquisition of `cls` by `ctx`, whose held-lock stack is `held`,
-  // then pushes it onto `held` (also when disabled). A Sleep class (not trylock) is also a
-  // might_sleep() at `site`.
+  // then pushes it onto `held` (also when disabled or turned off: the kernel model reads the
+  // stack). A Sleep class (not trylock) is also a might_sleep() at `site`.
   void acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                const std::string& site, bool trylock = false);
-  // Pops the most recent entry of `cls` (any order); a class not held is ignored.
+  // Pops the most recent entry of `cls` (any order); a class not held is ignored here: the
+  // caller, who knows the lock instance, reports that with bad_unlock().
   void release(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls);
+  // An unlock at `site` of a lock of class `cls` that the task does not hold: "bad unlock
+  // balance". `held` is left as it is.
+  void bad_unlock(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
+                  const std::string& site);
+  // A task exits (at `site`) with `held` not empty: "still has locks held", once per task.
+  void check_no_locks_held(const LockdepContext& ctx, const std::vector<HeldLock>& held,
+                           const std::string& site);
   // Hardirqs or softirqs were just enabled (ctx shows the new state) with `held` held: the
   // held classes become irq-unsafe, as trace_hardirqs_on() marks them in Linux.
   void irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                     const std::string& site);
   // A bug in atomic context: preempt_count > 0, hardirqs off, in an irq, or holding a spin
-  // lock of either kind. Reported once per site.
+  // lock of either kind ("invalid_context"); or, none of these, inside a preemptible-RCU
+  // reader (ctx.rcu_depth > 0: "rcu_sleep"). Each kind reported once per site, also after
+  // lockdep turned itself off.
   void might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                    const std::string& site);
   // A wakeup (pi_lock, then rq->lock) at `site`: a hazard while holding a scheduler class, or
@@ -128,11 +170,13 @@ class Lockdep {
   size_t dependency_count() const { return edge_traces_.size(); }
 
   bool enabled() const { return enabled_; }
+  // Linux's debug_locks: false once a report turned lockdep off (AfterReport::Off).
+  bool debug_locks() const { return debug_locks_; }
   bool might_wake_enabled() const { return might_wake_enabled_; }
   size_t class_count() const { return classes_.size(); }
   const std::string& class_name(ClassId cls) const { return classes_.at(cls).name; }
   bool has_usage(ClassId cls, Usage u) const;
-  std::string usage_chars(ClassId cls) const;  // "{-.+.}"
+  std::string usage_chars(ClassId cls) const;  // "{-.+.}", or "{-.+...}" before V4_14
   // Where a usage state or a dependency was first seen; nullptr if never.
   const LockTrace* usage_trace(ClassId cls, Usage u) const;
   const LockTrace* dependency_trace(ClassId from, ClassId to) const;
@@ -152,6 +196,13 @@ class Lockdep {
     bool under_sched = false;
   };
   enum class Dir { Forwards, Backwards };
+  // A report's heading before 4.12 and from 4.12, each with its rows of '=' and '-'.
+  struct Heading {
+    std::string old_title;
+    size_t old_equals, old_dashes;
+    std::string title;
+    size_t equals, dashes;
+  };
 
   static uint64_t edge_key(ClassId from, ClassId to) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(from)) << 32) | static_cast<uint32_t>(to);
@@ -187,11 +238,16 @@ class Lockdep {
   template <typename Match>
   std::vector<ClassId> bfs(ClassId start, Dir dir, Match match) const;
 
-  // Reporting: first_time() is asked before any text is built.
+  // Checks and records run while enabled and not turned off by a report.
+  bool checking() const { return enabled_ && debug_locks_; }
+  bool old_headings() const { return layout_ == LockdepLayout::V4_4; }
+  // Reporting: first_time() is asked before any text is built. A lockdep report (any kind
+  // but might_sleep()'s) turns lockdep off unless it continues after reports.
   bool first_time(const std::string& kind, const std::string& key);
   void emit(const std::string& kind, const std::string& title, std::string text,
             const LockdepContext& ctx, const std::vector<ClassId>& classes);
-  std::string banner(const LockdepContext& ctx, const std::string& title, size_t width) const;
+  // The layout's heading (its line is stored in `title`), with the timestamp first.
+  std::string banner(const LockdepContext& ctx, const Heading& h, std::string& title) const;
   std::string lock_name(ClassId cls) const;  // " (&rq->lock){-.-.}"
   std::string held_locks_text(const LockdepContext& ctx, const std::vector<HeldLock>& held) const;
   std::string backtrace_text(const LockdepContext& ctx, const std::string& site) const;
@@ -202,6 +258,9 @@ class Lockdep {
 
   const bool enabled_;
   const bool might_wake_enabled_;
+  const AfterReport after_report_;
+  bool debug_locks_ = true;
+  LockdepLayout layout_ = LockdepLayout::V4_14;
   std::string release_ = "4.4.0-quiesce";
   std::string version_ = "#1";
   std::vector<ClassInfo> classes_;

@@ -42,6 +42,10 @@ struct Who {
     ctx.preempt_count = n;
     return *this;
   }
+  Who& rcu_reader(int depth = 1) {  // inside rcu_read_lock() (preemptible RCU)
+    ctx.rcu_depth = depth;
+    return *this;
+  }
   Who& at(Time t) {
     ctx.now = t;
     return *this;
@@ -63,6 +67,11 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// Several reports in one run: lockdep goes on after the first (AfterReport::Continue).
+Lockdep continuing(bool might_wake = false) {
+  return Lockdep(true, might_wake, AfterReport::Continue);
+}
+
 // Golden files pin the splat layouts. QUIESCE_UPDATE_GOLDEN=1 rewrites them (then read the
 // diff before committing).
 void expect_golden(const std::string& name, const std::string& text) {
@@ -78,6 +87,25 @@ void expect_golden(const std::string& name, const std::string& text) {
   ss << in.rdbuf();
   EXPECT_EQ(text, ss.str()) << "splat differs from " << path;
 }
+
+// Splats whose layout changed between releases, in each layout: "<name>.txt" is the layout
+// of 4.14 on (Lockdep's default), "<name>_v4_4.txt" that of the releases up to 4.11.
+class LockdepSplat : public ::testing::TestWithParam<LockdepLayout> {
+ protected:
+  bool old() const { return GetParam() == LockdepLayout::V4_4; }
+  std::string golden(const std::string& name) const {
+    return name + (old() ? "_v4_4.txt" : ".txt");
+  }
+  // The heading before 4.12, or from 4.12.
+  std::string heading(const std::string& before, const std::string& from) const {
+    return old() ? before : from;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Layouts, LockdepSplat,
+                         ::testing::Values(LockdepLayout::V4_14, LockdepLayout::V4_4),
+                         [](const ::testing::TestParamInfo<LockdepLayout>& i) {
+                           return std::string(i.param == LockdepLayout::V4_4 ? "V4_4" : "V4_14");
+                         });
 
 // ---------------------------------------------------------------------------------------
 // Classes and usage states
@@ -250,8 +278,9 @@ TEST(LockdepRelease, OutOfOrderReleaseRemovesThatClass) {
 // ---------------------------------------------------------------------------------------
 // Circular dependencies
 
-TEST(LockdepCircular, TwoLockInversionPrintsTheClassicTable) {
+TEST_P(LockdepSplat, TwoLockInversionPrintsTheClassicTable) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId a = ld.register_class("&dev->lock", WaitType::Spin);
   const ClassId b = ld.register_class("&port->lock", WaitType::Spin);
   std::vector<HeldLock> h1, h2;
@@ -279,19 +308,21 @@ TEST(LockdepCircular, TwoLockInversionPrintsTheClassicTable) {
              h2, a, "dev_kick");
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"circular"});
   const Lockdep::Report& r = ld.reports()[0];
-  EXPECT_EQ(r.title, "WARNING: possible circular locking dependency detected");
+  EXPECT_EQ(r.title, heading("[ INFO: possible circular locking dependency detected ]",
+                             "WARNING: possible circular locking dependency detected"));
   EXPECT_EQ(r.when, 3 * kMs + 17 * kUs);
   EXPECT_EQ(r.cpu, 1);
   EXPECT_EQ(r.task, "ttyd");
   EXPECT_EQ(r.classes, (std::vector<std::string>{"&dev->lock", "&port->lock"}));
-  expect_golden("circular_two_locks.txt", r.text);
+  expect_golden(golden("circular_two_locks"), r.text);
 }
 
 // The 2015 perf/RCU bug (DESIGN.md section 1): rq->lock -> ctx->lock (perf sched-out),
 // rnp->lock -> pi_lock -> rq->lock (the expedited GP's wakeup), then a task holding
 // ctx->lock reports an expedited quiescent state from rcu_read_unlock_special().
-TEST(LockdepCircular, PerfRcu2015CycleMatchesGolden) {
+TEST_P(LockdepSplat, PerfRcu2015CycleMatchesGolden) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId rq = ld.register_class("&rq->lock", WaitType::RawSpin, true);
   const ClassId ctx = ld.register_class("&ctx->lock", WaitType::RawSpin);
   const ClassId rnp = ld.register_class("&rnp->lock", WaitType::RawSpin);
@@ -390,12 +421,12 @@ TEST(LockdepCircular, PerfRcu2015CycleMatchesGolden) {
             (std::vector<std::string>{"&rnp->lock", "&p->pi_lock", "&rq->lock", "&ctx->lock"}));
   EXPECT_EQ(r.when, t0 + 400 * kUs);
   EXPECT_EQ(r.cpu, 0);
-  expect_golden("circular_perf_rcu_2015.txt", r.text);
+  expect_golden(golden("circular_perf_rcu_2015"), r.text);
   EXPECT_EQ(ld.log(), r.text);
 }
 
 TEST(LockdepCircular, EachCycleIsReportedOnce) {
-  Lockdep ld;
+  Lockdep ld = continuing();
   const ClassId a = ld.register_class("a", WaitType::RawSpin);
   const ClassId b = ld.register_class("b", WaitType::RawSpin);
   const ClassId c = ld.register_class("c", WaitType::RawSpin);
@@ -423,8 +454,9 @@ TEST(LockdepCircular, EachCycleIsReportedOnce) {
 // ---------------------------------------------------------------------------------------
 // Recursive locking
 
-TEST(LockdepRecursive, SameClassTwicePrintsRecursiveSplat) {
+TEST_P(LockdepSplat, SameClassTwicePrintsRecursiveSplat) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId rq = ld.register_class("&rq->lock", WaitType::RawSpin, true);
   const ClassId other = ld.register_class("&p->pi_lock", WaitType::RawSpin, true);
   std::vector<HeldLock> held;
@@ -437,9 +469,10 @@ TEST(LockdepRecursive, SameClassTwicePrintsRecursiveSplat) {
   ld.acquire(t, held, rq, "double_rq_lock");  // the other CPU's rq->lock, no nesting notation
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"recursive"});
   const Lockdep::Report& r = ld.reports()[0];
-  EXPECT_EQ(r.title, "WARNING: possible recursive locking detected");
+  EXPECT_EQ(r.title, heading("[ INFO: possible recursive locking detected ]",
+                             "WARNING: possible recursive locking detected"));
   EXPECT_EQ(r.classes, std::vector<std::string>{"&rq->lock"});
-  expect_golden("recursive.txt", r.text);
+  expect_golden(golden("recursive"), r.text);
   EXPECT_EQ(held.size(), 3u);
   EXPECT_EQ(ld.dependency_count(), 1u);  // the recursion adds no rq -> rq edge
 
@@ -463,8 +496,9 @@ TEST(LockdepRecursive, TrylockAndNestedSubclassAreNotRecursion) {
 // ---------------------------------------------------------------------------------------
 // Inconsistent lock state
 
-TEST(LockdepInconsistent, HardirqSafeThenTakenWithIrqsOn) {
+TEST_P(LockdepSplat, HardirqSafeThenTakenWithIrqsOn) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId a = ld.register_class("&nic->lock", WaitType::Spin);
   std::vector<HeldLock> held;
   ld.acquire(Who("swapper/3", 0, 3)
@@ -479,9 +513,10 @@ TEST(LockdepInconsistent, HardirqSafeThenTakenWithIrqsOn) {
   ld.acquire(t, held, a, "nic_set_rx_mode");  // spin_lock(), not spin_lock_irqsave()
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"inconsistent"});
   const Lockdep::Report& r = ld.reports()[0];
-  EXPECT_EQ(r.title, "WARNING: inconsistent lock state");
+  EXPECT_EQ(r.title,
+            heading("[ INFO: inconsistent lock state ]", "WARNING: inconsistent lock state"));
   EXPECT_TRUE(contains(r.text, "inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage.\n"));
-  expect_golden("inconsistent_hardirq.txt", r.text);
+  expect_golden(golden("inconsistent_hardirq"), r.text);
 }
 
 TEST(LockdepInconsistent, IrqsOnThenTakenInHardirqReportsTheOtherOrder) {
@@ -552,8 +587,9 @@ TEST(LockdepInconsistent, EnablingIrqsWhileHoldingMarksTheHeldLocks) {
 // ---------------------------------------------------------------------------------------
 // irq-safe -> irq-unsafe
 
-TEST(LockdepIrqSafety, NewEdgeFromHardirqSafeToUnsafeThroughAChain) {
+TEST_P(LockdepSplat, NewEdgeFromHardirqSafeToUnsafeThroughAChain) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId safe = ld.register_class("&desc->lock", WaitType::RawSpin);
   const ClassId mid = ld.register_class("&chip->lock", WaitType::RawSpin);
   const ClassId unsafe = ld.register_class("&cfg->lock", WaitType::RawSpin);
@@ -580,9 +616,10 @@ TEST(LockdepIrqSafety, NewEdgeFromHardirqSafeToUnsafeThroughAChain) {
              held, unsafe, "cfg_read");
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"irq_safe_unsafe"});
   const Lockdep::Report& r = ld.reports()[0];
-  EXPECT_EQ(r.title, "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected");
+  EXPECT_EQ(r.title, heading("[ INFO: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected ]",
+                             "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"));
   EXPECT_EQ(r.classes, (std::vector<std::string>{"&desc->lock", "&cfg->lock"}));
-  expect_golden("hardirq_safe_unsafe.txt", r.text);
+  expect_golden(golden("hardirq_safe_unsafe"), r.text);
 }
 
 TEST(LockdepIrqSafety, NewEdgeFromSoftirqSafeToUnsafe) {
@@ -618,8 +655,9 @@ TEST(LockdepIrqSafety, NewEdgeFromSoftirqSafeToUnsafe) {
                        "    lock(&sk->sk_lock.slock);\n"));
 }
 
-TEST(LockdepIrqSafety, BecomingUnsafeAfterTheEdgeIsAnIrqInversion) {
+TEST_P(LockdepSplat, BecomingUnsafeAfterTheEdgeIsAnIrqInversion) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId safe = ld.register_class("&host->lock", WaitType::Spin);
   const ClassId unsafe = ld.register_class("&q->queue_lock", WaitType::Spin);
   std::vector<HeldLock> held;
@@ -638,9 +676,10 @@ TEST(LockdepIrqSafety, BecomingUnsafeAfterTheEdgeIsAnIrqInversion) {
              "blk_flush");
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"irq_safe_unsafe"});
   const Lockdep::Report& r = ld.reports()[0];
-  EXPECT_EQ(r.title, "WARNING: possible irq lock inversion dependency detected");
+  EXPECT_EQ(r.title, heading("[ INFO: possible irq lock inversion dependency detected ]",
+                             "WARNING: possible irq lock inversion dependency detected"));
   EXPECT_EQ(r.classes, (std::vector<std::string>{"&host->lock", "&q->queue_lock"}));
-  expect_golden("irq_inversion.txt", r.text);
+  expect_golden(golden("irq_inversion"), r.text);
 
   // Becoming safe after the edge, forwards: a lock that took an unsafe one.
   Lockdep ld2;
@@ -723,8 +762,9 @@ TEST(LockdepMightSleep, SleepingInAtomicContextIsABug) {
   EXPECT_EQ(ld.reports()[5].classes, std::vector<std::string>{"&inode->i_lock"});
 }
 
-TEST(LockdepMightSleep, TakingASleepingLockUnderASpinLockMatchesGolden) {
+TEST_P(LockdepSplat, TakingASleepingLockUnderASpinLockMatchesGolden) {
   Lockdep ld;
+  ld.set_layout(GetParam());
   const ClassId spin = ld.register_class("&ctx->lock", WaitType::RawSpin);
   const ClassId mutex = ld.register_class("&event->child_mutex", WaitType::Sleep);
   std::vector<HeldLock> held;
@@ -738,7 +778,7 @@ TEST(LockdepMightSleep, TakingASleepingLockUnderASpinLockMatchesGolden) {
   const Lockdep::Report& r = ld.reports()[0];
   EXPECT_EQ(r.kind, "invalid_context");
   EXPECT_EQ(r.classes, std::vector<std::string>{"&ctx->lock"});
-  expect_golden("might_sleep.txt", r.text);
+  expect_golden(golden("might_sleep"), r.text);
   // a mutex_trylock() does not sleep, but still nests wrongly
   Lockdep ld2;
   const ClassId s2 = ld2.register_class("&ctx->lock", WaitType::RawSpin);
@@ -793,7 +833,7 @@ TEST(LockdepWaitType, ProperNestingAndOtherIrqContextsAreFine) {
 // might_wake
 
 struct MightWake : ::testing::Test {
-  Lockdep ld{true, true};
+  Lockdep ld{true, true, AfterReport::Continue};
   ClassId rq = ld.register_class("&rq->lock", WaitType::RawSpin, true);
   ClassId pi = ld.register_class("&p->pi_lock", WaitType::RawSpin, true);
   ClassId ctx = ld.register_class("&ctx->lock", WaitType::RawSpin);
@@ -879,6 +919,280 @@ TEST(LockdepMightWakeOff, DisabledAnnotationReportsNothing) {
   ld.might_wake(t, held, "wake_up");
   EXPECT_FALSE(ld.might_wake_enabled());
   EXPECT_TRUE(ld.reports().empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Sleeping in a preemptible-RCU reader
+
+TEST_P(LockdepSplat, SleepingInsideAnRcuReaderMatchesGolden) {
+  Lockdep ld;
+  ld.set_layout(GetParam());
+  const ClassId mutex = ld.register_class("&dev->mutex", WaitType::Sleep);
+  std::vector<HeldLock> held;
+  const LockdepContext t = Who("reader", 310, 2)
+                               .rcu_reader()
+                               .at(2 * kMs + 5 * kUs)
+                               .stack({"schedule_hrtimeout", "dev_poll", "kthread"});
+  ld.acquire(Who("reader", 310, 2).stack({"dev_poll", "kthread"}), held, mutex, "dev_poll");
+  ld.might_sleep(t, held, "schedule_hrtimeout");
+  ASSERT_EQ(kinds(ld), std::vector<std::string>{"rcu_sleep"});
+  const Lockdep::Report& r = ld.reports()[0];
+  EXPECT_EQ(r.title, "BUG: sleeping function called from invalid context at schedule_hrtimeout");
+  EXPECT_TRUE(contains(r.text, "in_atomic(): 0, irqs_disabled(): 0, pid: 310, name: reader\n"));
+  expect_golden(golden("rcu_sleep"), r.text);
+  EXPECT_TRUE(ld.debug_locks()) << "___might_sleep() is not lockdep: it does not turn it off";
+  ld.might_sleep(t, held, "schedule_hrtimeout");  // once per site
+  EXPECT_EQ(ld.reports().size(), 1u);
+}
+
+TEST(LockdepRcuSleep, AtomicContextInsideAReaderIsTheAtomicBug) {
+  Lockdep ld;
+  const ClassId mutex = ld.register_class("&dev->mutex", WaitType::Sleep);
+  std::vector<HeldLock> held;
+  ld.might_sleep(Who("t", 1, 0), held, "outside");
+  ld.might_sleep(Who("t", 1, 0).rcu_reader(0), held, "depth_zero");
+  EXPECT_TRUE(ld.reports().empty());
+  ld.might_sleep(Who("t", 1, 0).rcu_reader(2).preempt(1), held, "preempt_off_in_reader");
+  ld.acquire(Who("t", 1, 0).rcu_reader(), held, mutex, "mutex_lock_nested");  // might_sleep()
+  ASSERT_EQ(kinds(ld), (std::vector<std::string>{"invalid_context", "rcu_sleep"}));
+  EXPECT_TRUE(contains(ld.reports()[0].text, "in_atomic(): 1, irqs_disabled(): 0"));
+  EXPECT_EQ(ld.reports()[1].title,
+            "BUG: sleeping function called from invalid context at mutex_lock_nested");
+}
+
+// ---------------------------------------------------------------------------------------
+// Unlock balance and locks held at exit
+
+TEST_P(LockdepSplat, UnlockingALockNotHeldIsABadUnlockBalance) {
+  Lockdep ld;
+  ld.set_layout(GetParam());
+  const ClassId dev = ld.register_class("&dev->lock", WaitType::Spin);
+  const ClassId port = ld.register_class("&port->lock", WaitType::Spin);
+  std::vector<HeldLock> held;
+  ld.acquire(Who("ttyd", 402, 1).irqs_off().stack({"dev_open", "tty_open"}), held, dev, "dev_open");
+  const LockdepContext t =
+      Who("ttyd", 402, 1).irqs_off().at(4 * kMs).stack({"port_close", "tty_release"});
+  ld.bad_unlock(t, held, port, "port_close");
+  ASSERT_EQ(kinds(ld), std::vector<std::string>{"bad_unlock"});
+  const Lockdep::Report& r = ld.reports()[0];
+  EXPECT_EQ(r.title, heading("[ BUG: bad unlock balance detected! ]",
+                             "WARNING: bad unlock balance detected!"));
+  EXPECT_EQ(r.classes, std::vector<std::string>{"&port->lock"});
+  EXPECT_TRUE(contains(r.text,
+                       "ttyd/402 is trying to release lock (&port->lock) at:\n"
+                       "port_close\n"
+                       "but there are no more locks to release!\n"));
+  expect_golden(golden("bad_unlock"), r.text);
+  EXPECT_EQ(held.size(), 1u) << "the held stack is left as it was";
+}
+
+TEST(LockdepBadUnlock, ReleaseOfAClassNotHeldIsLeftToTheCaller) {
+  Lockdep ld = continuing();
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  const ClassId b = ld.register_class("b", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  ld.acquire(Who("t", 1, 0), held, a, "take_a");
+  ld.release(Who("t", 1, 0), held, b);
+  EXPECT_EQ(held.size(), 1u);
+  EXPECT_TRUE(ld.reports().empty());
+  ld.bad_unlock(Who("t", 1, 0), held, b, "drop_b");
+  ld.bad_unlock(Who("t", 1, 0), held, b, "drop_b");  // each (class, site) once
+  ld.bad_unlock(Who("t", 1, 0), held, b, "drop_b_again");
+  EXPECT_EQ(kinds(ld), (std::vector<std::string>{"bad_unlock", "bad_unlock"}));
+}
+
+TEST_P(LockdepSplat, ExitingWithLocksHeldMatchesGolden) {
+  Lockdep ld;
+  ld.set_layout(GetParam());
+  const ClassId mutex = ld.register_class("&dev->mutex", WaitType::Sleep);
+  const ClassId spin = ld.register_class("&dev->stats_lock", WaitType::Spin);
+  std::vector<HeldLock> held;
+  const LockdepContext body = Who("leaky", 77, 3).stack({"leaky_thread", "kthread"});
+  ld.acquire(body, held, mutex, "leaky_thread");
+  ld.acquire(body, held, spin, "leaky_stats");
+  const LockdepContext exit =
+      Who("leaky", 77, 3).at(6 * kMs).stack({"debug_check_no_locks_held", "do_exit", "kthread"});
+  ld.check_no_locks_held(exit, held, "debug_check_no_locks_held");
+  ASSERT_EQ(kinds(ld), std::vector<std::string>{"held_at_exit"});
+  const Lockdep::Report& r = ld.reports()[0];
+  EXPECT_EQ(r.title, heading("[ BUG: leaky/77 still has locks held! ]",
+                             "WARNING: leaky/77 still has locks held!"));
+  EXPECT_EQ(r.classes, (std::vector<std::string>{"&dev->mutex", "&dev->stats_lock"}));
+  // Fixed rows, whatever the name: 37 before 4.12, 36 from it.
+  EXPECT_TRUE(contains(r.text, "] " + std::string(old() ? 37 : 36, '=') + "\n")) << r.text;
+  expect_golden(golden("held_at_exit"), r.text);
+}
+
+TEST(LockdepHeldAtExit, NothingHeldIsFineAndEachTaskIsReportedOnce) {
+  Lockdep ld = continuing();
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  std::vector<HeldLock> none, held;
+  ld.check_no_locks_held(Who("clean", 5, 0), none, "debug_check_no_locks_held");
+  EXPECT_TRUE(ld.reports().empty());
+  ld.acquire(Who("leaky", 6, 0), held, a, "take");
+  ld.check_no_locks_held(Who("leaky", 6, 0), held, "debug_check_no_locks_held");
+  ld.check_no_locks_held(Who("leaky", 6, 0), held, "debug_check_no_locks_held");
+  ld.check_no_locks_held(Who("leaky", 7, 0), held, "debug_check_no_locks_held");
+  EXPECT_EQ(kinds(ld), (std::vector<std::string>{"held_at_exit", "held_at_exit"}));
+}
+
+// ---------------------------------------------------------------------------------------
+// Subclasses (spin_lock_nested)
+
+TEST(LockdepSubclass, NestingTwoInstancesOfAClassNeedsASubclass) {
+  Lockdep ld;
+  const ClassId dev = ld.register_class("&dev->lock", WaitType::Spin);
+  const ClassId dev1 = ld.subclass_of(dev, 1);
+  EXPECT_EQ(ld.class_name(dev1), "&dev->lock/1");
+  EXPECT_EQ(ld.subclass_of(dev, 0), dev);
+  EXPECT_EQ(ld.subclass_of(dev, 1), dev1);
+  EXPECT_EQ(ld.register_class("&dev->lock/1", WaitType::Spin), dev1);
+  EXPECT_THROW(ld.subclass_of(dev, kLockdepSubclasses), std::out_of_range);
+  EXPECT_THROW(ld.subclass_of(dev, -1), std::out_of_range);
+  std::vector<HeldLock> held;
+  const LockdepContext t = Who("t", 1, 0).irqs_off();
+  ld.acquire(t, held, dev, "dev_link");
+  ld.acquire(t, held, dev1, "dev_link");  // spin_lock_nested(&other->lock, 1)
+  EXPECT_TRUE(ld.reports().empty());
+  EXPECT_NE(ld.dependency_trace(dev, dev1), nullptr);
+
+  Lockdep plain;
+  const ClassId d = plain.register_class("&dev->lock", WaitType::Spin);
+  held.clear();
+  plain.acquire(t, held, d, "dev_link");
+  plain.acquire(t, held, d, "dev_link");  // the second instance without the annotation
+  EXPECT_EQ(kinds(plain), std::vector<std::string>{"recursive"});
+}
+
+TEST(LockdepSubclass, KeepsTheWaitTypeAndSchedulerFlag) {
+  Lockdep ld;
+  const ClassId rq = ld.register_class("&rq->lock", WaitType::RawSpin, true);
+  const ClassId rq1 = ld.subclass_of(rq, 1);
+  EXPECT_EQ(ld.register_class("&rq->lock/1", WaitType::RawSpin, true), rq1);
+  EXPECT_THROW(ld.register_class("&rq->lock/1", WaitType::RawSpin, false), std::logic_error);
+  EXPECT_EQ(lockdep_subclass_name("&rq->lock", 0), "&rq->lock");
+  EXPECT_EQ(lockdep_subclass_name("&rq->lock", 7), "&rq->lock/7");
+}
+
+// ---------------------------------------------------------------------------------------
+// Layouts by release
+
+TEST(LockdepLayoutFor, HeadingsChangeIn4_12AndUsageStringsIn4_14) {
+  EXPECT_EQ(lockdep_layout_for(2, 6), LockdepLayout::V4_4);
+  EXPECT_EQ(lockdep_layout_for(3, 10), LockdepLayout::V4_4);
+  EXPECT_EQ(lockdep_layout_for(4, 4), LockdepLayout::V4_4);
+  EXPECT_EQ(lockdep_layout_for(4, 11), LockdepLayout::V4_4);
+  EXPECT_EQ(lockdep_layout_for(4, 12), LockdepLayout::V4_12);
+  EXPECT_EQ(lockdep_layout_for(4, 13), LockdepLayout::V4_12);
+  EXPECT_EQ(lockdep_layout_for(4, 14), LockdepLayout::V4_14);
+  EXPECT_EQ(lockdep_layout_for(4, 19), LockdepLayout::V4_14);
+  EXPECT_EQ(lockdep_layout_for(5, 10), LockdepLayout::V4_14);
+}
+
+TEST(LockdepLayoutFor, UsageStringsHaveTheReclaimFsPairBefore4_14) {
+  Lockdep ld;
+  EXPECT_EQ(ld.layout(), LockdepLayout::V4_14);
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  const ClassId b = ld.register_class("b", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  ld.acquire(Who("t", 1, 0).hardirq(), held, a, "irq");
+  ld.release(Who("t", 1, 0), held, a);
+  ld.acquire(Who("t", 1, 0), held, b, "on");
+  ld.release(Who("t", 1, 0), held, b);
+  EXPECT_EQ(ld.usage_chars(a), "{-...}");
+  EXPECT_EQ(ld.usage_chars(b), "{+.+.}");
+  ld.set_layout(LockdepLayout::V4_12);
+  EXPECT_EQ(ld.usage_chars(a), "{-.....}");
+  EXPECT_EQ(ld.usage_chars(b), "{+.+...}");
+  ld.set_layout(LockdepLayout::V4_4);
+  EXPECT_EQ(ld.usage_chars(b), "{+.+...}");
+}
+
+TEST(LockdepLayoutFor, V4_12HasWarningHeadingsAndSixUsageCharacters) {
+  Lockdep ld;
+  ld.set_layout(LockdepLayout::V4_12);
+  const ClassId a = ld.register_class("&a->lock", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  ld.acquire(Who("t", 1, 0).irqs_off(), held, a, "first");
+  ld.acquire(Who("t", 1, 0).irqs_off(), held, a, "second");
+  ASSERT_EQ(kinds(ld), std::vector<std::string>{"recursive"});
+  const std::string& text = ld.reports()[0].text;
+  EXPECT_EQ(ld.reports()[0].title, "WARNING: possible recursive locking detected");
+  EXPECT_TRUE(contains(text, " (&a->lock){......}, at: second\n")) << text;
+}
+
+// ---------------------------------------------------------------------------------------
+// After the first report
+
+TEST(LockdepAfterReport, OffStopsCheckingAndRecordingButKeepsTheHeldStack) {
+  Lockdep ld;  // AfterReport::Off, as Linux
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  const ClassId b = ld.register_class("b", WaitType::RawSpin);
+  const ClassId c = ld.register_class("c", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  const LockdepContext t = Who("t", 1, 0).irqs_off();
+  ld.acquire(t, held, a, "a1");
+  ld.acquire(t, held, b, "b1");  // a -> b
+  ld.acquire(t, held, b, "b2");  // recursive: the one report
+  ASSERT_EQ(kinds(ld), std::vector<std::string>{"recursive"});
+  EXPECT_FALSE(ld.debug_locks());
+  EXPECT_TRUE(ld.enabled());
+  EXPECT_EQ(held.size(), 3u);
+  const size_t deps = ld.dependency_count();
+  held.clear();
+
+  // Nothing more is checked or recorded: a cycle, a new edge, new usage, irq enabling.
+  ld.acquire(t, held, b, "b3");
+  ld.acquire(t, held, a, "a2");  // b -> a closes a cycle
+  ld.acquire(t, held, c, "c1");  // a -> c, new
+  EXPECT_EQ(held.size(), 3u) << "the stack is still kept";
+  ld.release(t, held, c);
+  ld.release(t, held, a);
+  ld.release(t, held, b);
+  EXPECT_TRUE(held.empty());
+  ld.acquire(Who("t", 1, 0).hardirq(), held, c, "irq");
+  ld.irqs_enabled(Who("t", 1, 0), held, "local_irq_enable");
+  ld.bad_unlock(t, held, a, "drop_a");
+  ld.check_no_locks_held(t, held, "debug_check_no_locks_held");
+  EXPECT_EQ(ld.reports().size(), 1u) << ld.log();
+  EXPECT_EQ(ld.dependency_count(), deps);
+  EXPECT_EQ(ld.usage_chars(c), "{....}");
+
+  // The scheduler's might_sleep() check still reports, without the held locks.
+  ld.might_sleep(Who("t", 1, 0).preempt(1), held, "msleep");
+  ASSERT_EQ(kinds(ld), (std::vector<std::string>{"recursive", "invalid_context"}));
+  EXPECT_TRUE(contains(ld.reports()[1].text, "\nINFO: lockdep is turned off.\n"));
+}
+
+TEST(LockdepAfterReport, ContinueGoesOnReporting) {
+  Lockdep ld = continuing();
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  const ClassId b = ld.register_class("b", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  const LockdepContext t = Who("t", 1, 0).irqs_off();
+  ld.acquire(t, held, a, "a1");
+  ld.acquire(t, held, a, "a2");  // recursive
+  held.clear();
+  ld.acquire(t, held, a, "a1");
+  ld.acquire(t, held, b, "b1");
+  held.clear();
+  ld.acquire(t, held, b, "b1");
+  ld.acquire(t, held, a, "a1");  // circular
+  EXPECT_EQ(kinds(ld), (std::vector<std::string>{"recursive", "circular"}));
+  EXPECT_TRUE(ld.debug_locks());
+}
+
+TEST(LockdepAfterReport, MightSleepBugsLeaveLockdepOn) {
+  Lockdep ld;
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  ld.might_sleep(Who("t", 1, 0).irqs_off(), held, "early");
+  ld.might_sleep(Who("t", 1, 0).rcu_reader(), held, "reader");
+  EXPECT_TRUE(ld.debug_locks());
+  ld.acquire(Who("t", 1, 0).irqs_off(), held, a, "a1");
+  ld.acquire(Who("t", 1, 0).irqs_off(), held, a, "a2");
+  EXPECT_EQ(kinds(ld), (std::vector<std::string>{"invalid_context", "rcu_sleep", "recursive"}));
+  EXPECT_FALSE(ld.debug_locks());
 }
 
 // ---------------------------------------------------------------------------------------
