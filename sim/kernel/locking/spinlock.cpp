@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <stdexcept>
 
 #include "sim/kernel/kernel.h"
 
@@ -15,6 +16,27 @@ namespace {
 constexpr uint64_t kTicketOne = uint64_t{1} << 32;
 uint64_t owner_of(uint64_t v) { return v & 0xffffffffULL; }
 uint64_t next_of(uint64_t v) { return v >> 32; }
+
+// might_sleep() counts the task's preemptible-RCU read nesting (-1 while leaving: not inside).
+LockdepContext with_rcu_depth(LockdepContext ctx, const Task& t) {
+  ctx.rcu_depth = std::max(0, t.rcu.nesting);
+  return ctx;
+}
+
+// raw_spin_lock_nested()'s class: `cls` itself for subclass 0, else "<name>/<subclass>".
+LockClass& subclass_of(Kernel& k, LockClass& cls, int subclass) {
+  if (subclass < 0 || subclass >= kLockdepSubclasses) {
+    throw std::out_of_range("raw_spin_lock_nested: subclass " + std::to_string(subclass) + " of " +
+                            cls.name + " is not in 0.." + std::to_string(kLockdepSubclasses - 1));
+  }
+  LockClass*& sub = cls.subclasses[static_cast<size_t>(subclass)];
+  if (!sub) {
+    sub = subclass == 0
+              ? &cls
+              : &k.lock_class(lockdep_subclass_name(cls.name, subclass), cls.wait, cls.scheduler);
+  }
+  return *sub;
+}
 
 }  // namespace
 
@@ -32,8 +54,8 @@ std::string stat_safe(const std::string& name) {
   return out.empty() ? "lock" : out;
 }
 
-LockClass::LockClass(StatRegistry* r, const std::string& n, ClassId i, WaitType w)
-    : name(n), id(i), wait(w), stats_(r, "lock." + stat_safe(n)) {}
+LockClass::LockClass(StatRegistry* r, const std::string& n, ClassId i, WaitType w, bool s)
+    : name(n), id(i), wait(w), scheduler(s), stats_(r, "lock." + stat_safe(n)) {}
 
 LockClass& Kernel::lock_class(const std::string& name, WaitType wait, bool scheduler) {
   for (auto& c : classes_) {
@@ -41,7 +63,7 @@ LockClass& Kernel::lock_class(const std::string& name, WaitType wait, bool sched
   }
   ClassId id = lockdep_.register_class(name, wait, scheduler);
   if (static_cast<size_t>(id) != classes_.size()) throw std::logic_error("lock class ids out of step");
-  classes_.push_back(std::make_unique<LockClass>(registry_, name, id, wait));
+  classes_.push_back(std::make_unique<LockClass>(registry_, name, id, wait, scheduler));
   return *classes_.back();
 }
 
@@ -76,22 +98,34 @@ void Kernel::lock_acquired(RawSpinLock& l, Time wait_start, bool contended) {
   l.owner = &t;
   l.acquired_at = now();
   l.acquired_site = site();
-  l.cls->note_acquired(contended, l.acquired_at - wait_start);
+  l.taken_as->note_acquired(contended, l.acquired_at - wait_start);
 }
 
 void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
-  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  if (l.owner != &current()) {
+    // lock_release() finds no such held lock: print_unlock_imbalance_bug(), v4.4. The lock
+    // is left alone: releasing a ticket nobody took would let a later locker's ticket wait
+    // for ever (Linux's debug spinlock would complain "already unlocked" or "wrong owner").
+    if (lockdep_watching())
+      lockdep_.bad_unlock(lockdep_ctx(), current().held_locks, l.cls->id, site());
+    if (tracer_) trace_new_reports();
+    return;
+  }
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.taken_as->id);
   Core& core = this_core();
-  l.cls->hold_time.record(core.now() - l.acquired_at);
-  trace(TraceKind::LockReleased, 0, l.cls->name.c_str(), l.addr);
+  l.taken_as->hold_time.record(core.now() - l.acquired_at);
+  trace(TraceKind::LockReleased, 0, l.taken_as->name.c_str(), l.addr);
   l.owner = nullptr;
   l.owner_cpu = -1;
   core.fetch_add(l.addr, 1);
 }
 
-void Kernel::raw_spin_lock(RawSpinLock& l) {
+void Kernel::raw_spin_lock(RawSpinLock& l) { raw_spin_lock_nested(l, 0); }
+
+void Kernel::raw_spin_lock_nested(RawSpinLock& l, int subclass) {
+  LockClass& as = subclass_of(*this, *l.cls, subclass);
   preempt_disable();
-  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site());
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, as.id, site());
   Core& core = this_core();
   const int cpu = this_cpu();
   const Time start = core.now();
@@ -100,7 +134,7 @@ void Kernel::raw_spin_lock(RawSpinLock& l) {
   const bool contended = owner_of(old) != ticket;
   if (tracer_) trace_new_reports();
   if (contended) {
-    trace(TraceKind::LockSpin, 0, l.cls->name.c_str(), l.addr);
+    trace(TraceKind::LockSpin, 0, as.name.c_str(), l.addr);
     auto cycle = deadlock_.wait_begin(cpu, &l);
     if (!cycle.empty()) report_deadlock(cycle);
     cpu_of(cpu).vcd_spinning = true;
@@ -108,8 +142,9 @@ void Kernel::raw_spin_lock(RawSpinLock& l) {
     cpu_of(this_cpu()).vcd_spinning = false;
     deadlock_.wait_end(cpu);
   }
+  l.taken_as = &as;
   lock_acquired(l, start, contended);
-  trace(TraceKind::LockAcquired, 0, l.cls->name.c_str(), l.addr);
+  trace(TraceKind::LockAcquired, 0, as.name.c_str(), l.addr);
 }
 
 bool Kernel::raw_spin_trylock(RawSpinLock& l) {
@@ -120,14 +155,17 @@ bool Kernel::raw_spin_trylock(RawSpinLock& l) {
     preempt_enable();
     return false;
   }
-  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site(), true);
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site(), true);
+  l.taken_as = l.cls;
   lock_acquired(l, core.now(), false);
   return true;
 }
 
+// A bad unlock changes neither the lock nor the preemption (or bh) count it did not raise.
 void Kernel::raw_spin_unlock(RawSpinLock& l) {
+  const bool held = l.owner == &current();
   do_raw_spin_unlock(l);
-  preempt_enable();
+  if (held) preempt_enable();
 }
 
 bool Kernel::raw_spin_lock_irqsave(RawSpinLock& l) {
@@ -138,9 +176,10 @@ bool Kernel::raw_spin_lock_irqsave(RawSpinLock& l) {
 
 void Kernel::raw_spin_unlock_irqrestore(RawSpinLock& l, bool flags) {
   // Unlock, restore interrupts, then preempt_enable (which may reschedule).
+  const bool held = l.owner == &current();
   do_raw_spin_unlock(l);
   local_irq_restore(flags);
-  preempt_enable();
+  if (held) preempt_enable();
 }
 
 void Kernel::raw_spin_lock_irq(RawSpinLock& l) {
@@ -156,24 +195,30 @@ void Kernel::raw_spin_lock_bh(RawSpinLock& l) {
 }
 
 void Kernel::raw_spin_unlock_bh(RawSpinLock& l) {
+  const bool held = l.owner == &current();
   raw_spin_unlock(l);
-  local_bh_enable();
+  if (held) local_bh_enable();
 }
 
 void Kernel::might_sleep() {
-  if (lockdep_.enabled()) lockdep_.might_sleep(lockdep_ctx(), current().held_locks, site());
+  if (lockdep_watching()) {
+    lockdep_.might_sleep(with_rcu_depth(lockdep_ctx(), current()), current().held_locks, site());
+  }
   if (tracer_) trace_new_reports();
 }
 
 void Kernel::might_wake() {
-  if (lockdep_.enabled() && lockdep_.might_wake_enabled()) {
+  if (lockdep_watching() && lockdep_.might_wake_enabled()) {
     lockdep_.might_wake(lockdep_ctx(), current().held_locks, site());
   }
 }
 
 void Kernel::mutex_lock(Mutex& m) {
   const char* caller = site();
-  if (lockdep_.enabled()) lockdep_.acquire(lockdep_ctx(), current().held_locks, m.cls->id, caller);
+  if (lockdep_watching()) {
+    lockdep_.acquire(with_rcu_depth(lockdep_ctx(), current()), current().held_locks, m.cls->id,
+                     caller);
+  }
   Frame f(*this, "mutex_lock");
   Task& me = current();
   const Time start = now();
@@ -200,7 +245,15 @@ void Kernel::mutex_lock(Mutex& m) {
 
 void Kernel::mutex_unlock(Mutex& m) {
   Frame f(*this, "mutex_unlock");
-  if (lockdep_.enabled()) lockdep_.release(lockdep_ctx(), current().held_locks, m.cls->id);
+  if (m.owner != &current()) {
+    // mutex_release() finds no such held lock: print_unlock_imbalance_bug(), v4.4. The mutex
+    // is left alone (its owner's, or nobody's; debug_mutex_unlock() would warn "owner").
+    if (lockdep_watching())
+      lockdep_.bad_unlock(lockdep_ctx(), current().held_locks, m.cls->id, site());
+    if (tracer_) trace_new_reports();
+    return;
+  }
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, m.cls->id);
   m.cls->hold_time.record(now() - m.acquired_at);
   m.owner = nullptr;
   this_core().store(m.addr, 0);

@@ -4,6 +4,7 @@
 // transfers are real; waiters spin with Core::spin_until (one event per change of the
 // line). A mutex sleeps. Each lock belongs to a class (lockdep's unit, and the unit of
 // the /proc/lock_stat-like statistics).
+#include <array>
 #include <deque>
 #include <string>
 
@@ -16,10 +17,13 @@ namespace quiesce::kernel {
 struct Task;
 
 struct LockClass {
-  LockClass(StatRegistry* r, const std::string& name, ClassId id, WaitType wait);
+  LockClass(StatRegistry* r, const std::string& name, ClassId id, WaitType wait, bool scheduler);
   std::string name;  // as lockdep prints it: "&rq->lock"
   ClassId id;
   WaitType wait;
+  bool scheduler;
+  // Its subclasses under raw_spin_lock_nested() ([0] is itself), made on first use.
+  std::array<LockClass*, kLockdepSubclasses> subclasses{};
   StatGroup stats_;
   Counter acquisitions{&stats_, "acquisitions", "times acquired", "count"};
   Counter contentions{&stats_, "contentions", "acquisitions that had to wait", "count"};
@@ -36,7 +40,8 @@ struct LockClass {
 struct RawSpinLock {
   std::string name;  // instance name, e.g. "rq[2].lock"
   LockClass* cls = nullptr;
-  Addr addr = 0;  // owner word; next-ticket word at addr + 8
+  LockClass* taken_as = nullptr;  // cls, or its subclass under raw_spin_lock_nested()
+  Addr addr = 0;                  // owner word; next-ticket word at addr + 8
   int owner_cpu = -1;
   Task* owner = nullptr;
   Time acquired_at = 0;
