@@ -31,7 +31,7 @@ const Simple kLockOps[] = {
     {"mutex_unlock", Op::Kind::MutexUnlock},
 };
 const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", "wait_on", "complete", "wait_for_completion", "raise_softirq", "queue_work",
-                        "printk", "printk_deferred", "repeat", "choose", "frame"};
+                        "printk", "printk_deferred", "repeat", "choose", "frame", "lock_nested"};
 
 std::vector<std::string> all_op_names() {
   std::vector<std::string> v;
@@ -123,6 +123,15 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
       check_lock(v, op.name, env, op.kind == Op::Kind::MutexLock || op.kind == Op::Kind::MutexUnlock);
       return op;
     }
+  }
+  if (key == "lock_nested") {
+    op.kind = Op::Kind::LockNested;
+    if (!v.is_map()) v.fail("expected {lock: LOCK, subclass: 0..7}");
+    v.expect_keys({"lock", "subclass"});
+    op.name = v["lock"].scalar("a lock name");
+    check_lock(v["lock"], op.name, env, false);
+    op.n = whole(v["subclass"], "a lockdep subclass", 0, kernel::kLockdepSubclasses - 1);
+    return op;
   }
   if (key == "compute") {
     std::string s = v.scalar("cycles or a time");
@@ -257,6 +266,7 @@ void ProgramRunner::run(const std::vector<Op>& program) {
         k_.rcu().synchronize_rcu_expedited();
         break;
       case Op::Kind::Lock: k_.raw_spin_lock(*shared_.locks.at(op.name)); break;
+      case Op::Kind::LockNested: k_.raw_spin_lock_nested(*shared_.locks.at(op.name), static_cast<int>(op.n)); break;
       case Op::Kind::Unlock: k_.raw_spin_unlock(*shared_.locks.at(op.name)); break;
       case Op::Kind::LockIrqsave: saved_flags_.push_back(k_.raw_spin_lock_irqsave(*shared_.locks.at(op.name))); break;
       case Op::Kind::UnlockIrqrestore: {

@@ -10,7 +10,9 @@
 // Primitives: local_irq_save/local_irq_restore (a stack), local_irq_disable/enable,
 // preempt_disable/enable, local_bh_disable/enable, might_sleep, might_wake, wait (sleep
 // until woken), rcu_read_lock/rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited; {lock|unlock|lock_irqsave|unlock_irqrestore|lock_irq|unlock_irq|lock_bh|
-// unlock_bh|trylock: LOCK} for raw spinlocks, {mutex_lock|mutex_unlock: LOCK} for mutexes;
+// unlock_bh|trylock: LOCK} for raw spinlocks, {lock_nested: {lock: LOCK, subclass: 0..7}}
+// (spin_lock_nested(): lockdep sees class "<class>/<subclass>"), {mutex_lock|mutex_unlock:
+// LOCK} for mutexes;
 // {compute: CYCLES or TIME}; {load: VAR}; {store: VAR}; {sleep: TIME or distribution};
 // {wake: TASK}; {wake_up: QUEUE} (wake a named wait queue's waiters, if any);
 // {wait_on: QUEUE} (sleep on it until woken); {complete: NAME} and
@@ -33,14 +35,14 @@ struct Op {
   enum class Kind {
     IrqSave, IrqRestore, IrqDisable, IrqEnable, PreemptDisable, PreemptEnable, BhDisable, BhEnable,
     MightSleep, MightWake, Wait, RcuReadLock, RcuReadUnlock, SynchronizeRcu, SynchronizeRcuExpedited,
-    Lock, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
+    Lock, LockNested, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
     MutexLock, MutexUnlock,
     Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq, QueueWork, Printk, PrintkDeferred,
     Repeat, Choose, Frame
   };
   Kind kind = Kind::Compute;
   std::string name;  // lock, variable, task, text or function
-  int64_t n = 0;     // cycles, count, softirq number, cpu
+  int64_t n = 0;     // cycles, count, softirq number, cpu, lockdep subclass
   Time t = 0;
   std::shared_ptr<Distribution> dist;
   std::vector<Op> body;

@@ -48,7 +48,8 @@ TEST_P(KernelScenario, MeetsItsExpectations) {
 INSTANTIATE_TEST_SUITE_P(Files, KernelScenario,
                          ::testing::Values("aa_recursive.yaml", "irq_inconsistent.yaml", "clean_hierarchy.yaml",
                                            "sleep_in_atomic.yaml", "might_wake.yaml", "hard_lockup.yaml", "deferred_work.yaml",
-                                           "cyclictest.yaml"),
+                                           "cyclictest.yaml", "rcu_sleep.yaml", "bad_unlock.yaml", "held_at_exit.yaml",
+                                           "lock_nested.yaml", "same_class_nested.yaml"),
                          [](const ::testing::TestParamInfo<const char*>& i) {
                            std::string n = i.param;
                            return n.substr(0, n.find('.'));
@@ -60,7 +61,7 @@ TEST(Abba, EverySeedWarnsAndOverlappingSeedsDeadlock) {
     PointRun r = run("abba.yaml", {"--seed", std::to_string(seed)});
     ASSERT_EQ(r.cli.code, 0) << r.cli.err;
     EXPECT_EQ(metric(r.json, "lockdep.circular"), 1) << "seed " << seed;
-    EXPECT_NE(r.lockdep.find("WARNING: possible circular locking dependency detected"), std::string::npos);
+    EXPECT_NE(r.lockdep.find("possible circular locking dependency detected"), std::string::npos);
     EXPECT_NE(r.lockdep.find("lock(lock_A);"), std::string::npos);
     if (outcome(r.json) == "deadlock") {
       ++deadlocks;
@@ -89,6 +90,72 @@ TEST(MightWake, OffReportsNothing) {
   EXPECT_EQ(r.cli.code, 1) << "its expect: asks for the report";
   EXPECT_EQ(metric(r.json, "lockdep_reports"), 0);
   EXPECT_EQ(r.lockdep, "");
+}
+
+// Linux's debug_locks_off(): one report, then lockdep is quiet; after_report=continue goes on.
+TEST(AfterReport, OffStopsAtTheFirstReport) {
+  PointRun off = run("might_wake.yaml", {"--set", "kernel.lockdep.after_report=off"});
+  EXPECT_EQ(off.cli.code, 1) << "its expect: asks for two reports";
+  EXPECT_EQ(metric(off.json, "lockdep_reports"), 1);
+  PointRun on = run("might_wake.yaml");
+  EXPECT_EQ(on.cli.code, 0) << on.cli.err;
+  EXPECT_EQ(metric(on.json, "lockdep_reports"), 2);
+}
+
+TEST(BadUnlock, ReportsAndLeavesTheTicketLockWorking) {
+  PointRun r = run("bad_unlock.yaml");
+  ASSERT_EQ(r.cli.code, 0) << r.cli.err << r.json;
+  EXPECT_EQ(outcome(r.json), "ok") << "both programs took the lock again and finished";
+  EXPECT_NE(r.lockdep.find("bad unlock balance detected!\n"), std::string::npos) << r.lockdep;
+  EXPECT_NE(r.lockdep.find(" is trying to release lock (lock_A) at:\ndouble_unlock\n"
+                           "but there are no more locks to release!\n"),
+            std::string::npos)
+      << r.lockdep;
+  EXPECT_NE(r.lockdep.find("no locks held by doubler/"), std::string::npos) << r.lockdep;
+  EXPECT_NE(r.lockdep.find(" is trying to release lock (&dev->mutex) at:\nmutex_unlock\n"), std::string::npos)
+      << r.lockdep;
+}
+
+TEST(RcuSleep, SleepInAReaderIsASleepingFunctionBugOutsideAtomicContext) {
+  PointRun r = run("rcu_sleep.yaml");
+  ASSERT_EQ(r.cli.code, 0) << r.cli.err << r.json;
+  EXPECT_NE(r.lockdep.find("BUG: sleeping function called from invalid context at "), std::string::npos);
+  EXPECT_NE(r.lockdep.find("in_atomic(): 0, irqs_disabled(): 0, pid: "), std::string::npos) << r.lockdep;
+  EXPECT_NE(r.lockdep.find("bad_reader"), std::string::npos) << r.lockdep;
+}
+
+TEST(HeldAtExit, ListsTheLocksTheTaskDiedWith) {
+  PointRun r = run("held_at_exit.yaml");
+  ASSERT_EQ(r.cli.code, 0) << r.cli.err << r.json;
+  EXPECT_NE(r.lockdep.find("still has locks held!"), std::string::npos) << r.lockdep;
+  EXPECT_NE(r.lockdep.find(" #0:  (&dev->mutex){"), std::string::npos) << r.lockdep;
+  EXPECT_NE(r.lockdep.find(" debug_check_no_locks_held\n do_exit\n"), std::string::npos) << r.lockdep;
+}
+
+TEST(LockNested, ASubclassSilencesRecursionBetweenTwoInstances) {
+  PointRun nested = run("lock_nested.yaml");
+  EXPECT_EQ(nested.cli.code, 0) << nested.cli.err << nested.json;
+  EXPECT_EQ(nested.lockdep, "");
+  PointRun plain = run("same_class_nested.yaml");
+  EXPECT_EQ(plain.cli.code, 0) << plain.cli.err << plain.json;
+  EXPECT_NE(plain.lockdep.find("possible recursive locking detected"), std::string::npos) << plain.lockdep;
+  EXPECT_NE(plain.lockdep.find(" (&dev->lock){"), std::string::npos) << plain.lockdep;
+}
+
+TEST(KernelInput, LockNestedTakesALockAndASubclass) {
+  std::string dir = temp_dir("knest");
+  std::string p = write_temp(dir, "s.yaml",
+                             "name: x\nlocks: {A: {}}\nworkload:\n  - task: program\n"
+                             "    program: [{lock_nested: {lock: A, subclass: 8}}]\n");
+  CliResult r = run_cli({"run", p});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("expected a lockdep subclass from 0 to 7, got \"8\""), std::string::npos) << r.err;
+  p = write_temp(dir, "t.yaml",
+                 "name: x\nlocks: {A: {}}\nworkload:\n  - task: program\n"
+                 "    program: [{lock_nested: {lock: A, subclas: 1}}]\n");
+  r = run_cli({"run", p});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'subclass'?"), std::string::npos) << r.err;
 }
 
 TEST(KernelDeterminism, SameSeedSameBytes) {
