@@ -35,7 +35,8 @@ const char* kUsage =
     "  status DIR                                                a sweep's progress (and its Slurm jobs)\n"
     "  explain POINT_DIR                                         how a point ended, readably\n"
     "  validate FILE...                                          check scenario or platform files\n"
-    "  list platforms|params|workloads|variants [--markdown]     what is available\n"
+    "  list platforms|params|workloads|variants|releases [--markdown]\n"
+    "                                                      what is available\n"
     "\n"
     "  quiesce <verb> --help   options of a verb\n"
     "  quiesce --version\n"
@@ -281,7 +282,7 @@ void print_table(const ParamTable& t, bool markdown) {
 }
 
 int cmd_list(const std::vector<std::string>& args) {
-  po::options_description desc("quiesce list platforms|params|workloads [--markdown]");
+  po::options_description desc("quiesce list platforms|params|workloads|variants|releases [--markdown]");
   desc.add_options()("help,h", "this help")("markdown", "params as Markdown tables")(
       "what", po::value<std::string>(), "platforms, params or workloads");
   po::positional_options_description pos;
@@ -291,7 +292,7 @@ int cmd_list(const std::vector<std::string>& args) {
     std::cout << desc;
     return 0;
   }
-  if (!vm.count("what")) throw UsageError("quiesce list needs one of: platforms, params, workloads");
+  if (!vm.count("what")) throw UsageError("quiesce list needs one of: platforms, params, workloads, variants, releases");
   std::string what = vm["what"].as<std::string>();
   if (what == "platforms") {
     for (const auto& name : list_platforms()) {
@@ -337,15 +338,31 @@ int cmd_list(const std::vector<std::string>& args) {
     std::printf("%-32s %s\n  %s (default %s)\n", "kernel.lockdep.might_wake", "true | false",
                 "report wakeups under scheduler locks or locks nesting under one (Peter Zijlstra's 2015 proposal)",
                 "false");
-    std::printf("%-32s %s\n  %s (default %s)\n", "kernel.printk.wakeup", "direct | deferred",
-                "printk wakes klogd itself, or hands the wakeup to an irq_work", "direct");
+    std::printf("%-32s %s\n  %s (default %s)\n", "kernel.printk.wakeup", "release | direct | deferred",
+                "how printk wakes klogd: as the release does (the tick before 3.9, an irq_work after), by itself, "
+                "or through an irq_work",
+                "release");
+    std::printf("%-32s %s\n  %s (default %s)\n", "kernel.release", "2.6.39 .. 5.10 (quiesce list releases)",
+                "the Linux release modelled; every variant set to `release` follows it", "4.4");
+    return 0;
+  }
+  if (what == "releases") {
+    // The releases the model names, then each behaviour that changed, keyed to its commit.
+    std::printf("releases: %s to %s; listed:", kernel::kOldestRelease, kernel::kNewestRelease);
+    for (const auto& r : kernel::listed_releases()) std::printf(" %s", r.c_str());
+    std::printf("\n(default %s; any version in the range parses; see docs/kernel-model.md)\n", "4.4");
+    std::printf("since   commit (?: id not checked, release bracketed from trees)  behaviour and subject\n");
+    for (const auto& c : kernel::release_changes()) {
+      std::printf("%-7s %-13s %-38s %s\n", c.since, *c.commit ? (std::string(c.commit) + (c.id_checked ? "" : "?")).c_str() : "-",
+                  c.key, c.subject);
+    }
     return 0;
   }
   if (what == "workloads") {
     for (const auto& t : workload_types()) std::printf("%-16s %s\n", t.name.c_str(), t.doc.c_str());
     return 0;
   }
-  throw UsageError("unknown list '" + what + "' (platforms, params, workloads or variants)");
+  throw UsageError("unknown list '" + what + "' (platforms, params, workloads, variants or releases)");
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, uint64_t seed, StatReg
 Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& variants, uint64_t, StatRegistry* stats)
     : stats_(stats, "kernel"),
       platform_(platform),
+      release_(Release::parse(variants.release())),
       hz_(p.hz()),
       tick_period_(kSec / p.hz()),
       timeslice_(p.timeslice().ps),
@@ -53,20 +54,34 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
       switch_cost_(p.switch_cost().value),
       wakeup_cost_(p.wakeup_cost().value),
       stack_bytes_(static_cast<size_t>(p.stack().value)),
-      printk_deferred_wakeup_(p.printk_wakeup().value == "deferred"),
-      lockdep_(p.lockdep(), p.might_wake()),
+      klogd_wake_(p.printk_wakeup().value == "direct"     ? KlogdWake::Direct
+                  : p.printk_wakeup().value == "deferred" ? KlogdWake::IrqWork
+                  : release_.has(Change::PrintkKlogdIrqWork) ? KlogdWake::IrqWork
+                                                             : KlogdWake::Tick),
+      printk_lockdep_visible_(release_.has(Change::PrintkLockdepVisible)),
+      ttwu_queue_(release_.has(Change::TtwuQueue)),
+      ttwu_queue_llc_(release_.has(Change::TtwuQueueLlc)),
+      lockdep_(p.lockdep(), p.might_wake(),
+               p.lockdep_after_report().value == "continue" ? AfterReport::Continue : AfterReport::Off),
       deadlock_(platform.cores()),
       registry_(stats),
       cpus_(static_cast<size_t>(platform.cores())),
       softirq_vec_(NR_SOFTIRQS) {
+  // lockdep's report layout and banner as the release prints them.
+  lockdep_.set_layout(lockdep_layout_for(release_.version().major, release_.version().minor));
+  lockdep_.set_kernel_ident(release_.uname(), "#1");
   LockClass& rq_cls = lock_class("&rq->lock", WaitType::RawSpin, true);
   pi_lock_class_ = &lock_class("&p->pi_lock", WaitType::RawSpin, true);
   LockClass& pool_cls = lock_class("&pool->lock", WaitType::RawSpin);
   LockClass& log_cls = lock_class("logbuf_lock", WaitType::RawSpin);
   logbuf_lock_ = make_lock("logbuf_lock", log_cls);
+  console_sem_lock_ = make_lock("console_sem.lock", lock_class("(console_sem).lock"));
   log_wait_ = make_wait_queue("log_wait");
   klogd_work_.name = "wake_up_klogd_work_func";
-  klogd_work_.func = [this] { wake_up(log_wait_); };
+  klogd_work_.func = [this] {
+    ++klogd_irq_work_wakeups;
+    wake_up(log_wait_);
+  };
 
   for (int c = 0; c < nr_cpus(); ++c) {
     Cpu& cpu = cpu_of(c);
@@ -93,8 +108,15 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   }
   klogd_ = &create_task("klogd", TaskSpec{}, [this] { klogd_loop(); });
   klogd_->kthread = true;
-  perf_ = std::make_unique<Perf>(*this, variants.lock_task_context().value == "irq_save", variants.lookup_cost().value);
-  rcu_ = std::make_unique<Rcu>(*this, variants, stats);
+  const std::string ltc = variants.lock_task_context().value;
+  const Perf::Mode perf_mode = ltc == "irq_save"          ? Perf::Mode::IrqSave
+                               : ltc == "preempt_disable" ? Perf::Mode::PreemptDisable
+                               : ltc == "rcu_only"        ? Perf::Mode::RcuOnly
+                               : release_.has(Change::PerfIrqSave)        ? Perf::Mode::IrqSave
+                               : release_.has(Change::PerfPreemptDisable) ? Perf::Mode::PreemptDisable
+                                                                          : Perf::Mode::RcuOnly;
+  perf_ = std::make_unique<Perf>(*this, perf_mode, variants.lookup_cost().value);
+  rcu_ = std::make_unique<Rcu>(*this, variants, release_, stats);
   rcu_->start();
   start_watchdog();
 }
@@ -115,6 +137,11 @@ Task& Kernel::current() {
 }
 
 bool Kernel::in_softirq() { return this_cpu_data().softirq_count > 0; }
+
+bool Kernel::cpu_in_idle(int cpu) {
+  const Cpu& c = cpu_of(cpu);
+  return c.rq.curr && c.rq.curr->is_idle && core(cpu).hardirq_depth() == 0;
+}
 
 LockdepContext Kernel::lockdep_ctx() {
   Task& t = current();
@@ -196,6 +223,9 @@ void Kernel::task_entry(Task& t) {
   }
   // do_exit: leave the CPU for good.
   Frame f(*this, "do_exit");
+  // debug_check_no_locks_held(), v4.4: an exiting task holds no lock
+  if (lockdep_watching()) lockdep_.check_no_locks_held(lockdep_ctx(), t.held_locks, "debug_check_no_locks_held");
+  if (tracer_) trace_new_reports();
   preempt_disable();
   set_current_state(TaskState::Dead);
   __schedule(false);
@@ -235,7 +265,11 @@ void Kernel::handle_irq(Core& core, const IrqAck& irq) {
   switch (irq.id) {
     case kIpiReschedule: {
       Frame f(*this, "scheduler_ipi");
-      c.need_resched = true;
+      if (c.wake_list.empty()) {
+        c.need_resched = true;
+      } else {
+        sched_ttwu_pending();
+      }
       break;
     }
     case kIpiCallFunction: {
@@ -372,6 +406,12 @@ void Kernel::timer_interrupt() {
     c.last_tick = now;
     while (c.next_tick <= now) c.next_tick += tick_period_;
     scheduler_tick();
+    if (c.printk_pending) {  // printk_tick() from update_process_times(), before 3.9
+      Frame pf(*this, "printk_tick");
+      c.printk_pending = false;
+      ++klogd_tick_wakeups;
+      wake_up(log_wait_);
+    }
   }
   while (!c.timers.empty() && c.timers.front().expires <= now) {
     std::pop_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
@@ -497,8 +537,7 @@ void Kernel::local_irq_enable() {
   const bool was = core.irqs_enabled();
   if (!was) irqs_off_end(this_cpu_data(), site(), core.irq_flag_cost());
   Task& t = current();
-  if (t.rcu.nesting > 0) t.rcu.irqs_on_inside = true;
-  if (!was && lockdep_.enabled() && !t.held_locks.empty()) {
+  if (!was && lockdep_watching() && !t.held_locks.empty()) {
     // Held locks become hardirq-unsafe (trace_hardirqs_on); check before the enabling
     // instruction, which may take an interrupt at once.
     LockdepContext ctx = lockdep_ctx();
@@ -538,7 +577,7 @@ void Kernel::local_bh_enable() {
   Cpu& c = this_cpu_data();
   --c.softirq_count;
   Task& t = current();
-  if (c.softirq_count == 0 && lockdep_.enabled() && !t.held_locks.empty()) {
+  if (c.softirq_count == 0 && lockdep_watching() && !t.held_locks.empty()) {
     lockdep_.irqs_enabled(lockdep_ctx(), t.held_locks, site());
   }
   this_core().alu();

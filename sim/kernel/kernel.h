@@ -30,6 +30,7 @@
 #include "sim/kernel/locking/spinlock.h"
 #include "sim/kernel/perf/perf.h"
 #include "sim/kernel/rcu/rcu.h"
+#include "sim/kernel/release.h"
 #include "sim/kernel/sched/task.h"
 #include "sim/kernel/trace.h"
 
@@ -39,13 +40,17 @@ struct KernelParams : ParamGroup {
   KernelParams() : ParamGroup("kernel", "the kernel model") {
     hz.range(10, 10000);
     softirq_restart.range(1, 100);
-    printk_wakeup.choices({"direct", "deferred"});
+    printk_wakeup.choices({"release", "direct", "deferred"});
+    lockdep_after_report.choices({"off", "continue"});
   }
   Param<int64_t> hz{this, "hz", "1000", "timer ticks per second (CONFIG_HZ)"};
   Param<Duration> timeslice{this, "sched.timeslice", "4ms", "round-robin slice of normal tasks"};
   Param<bool> lockdep{this, "lockdep.enabled", "true", "run lockdep (potential deadlock reports)"};
   Param<bool> might_wake{this, "lockdep.might_wake", "false",
                          "report wakeups (printk, wake_up, raise_softirq) under scheduler locks or locks nesting under one"};
+  Param<Choice> lockdep_after_report{this, "lockdep.after_report", "off",
+                                     "off: lockdep turns itself off after its first report, as Linux's "
+                                     "debug_locks_off() does; continue: it goes on checking and reporting"};
   Param<Duration> hardlockup{this, "watchdog.hardlockup", "10ms",
                              "interrupts off on a CPU longer than this ends the run as hard_lockup (0 = off)"};
   Param<Duration> stall{this, "watchdog.stall", "1s",
@@ -55,8 +60,9 @@ struct KernelParams : ParamGroup {
   Param<Cycles> switch_cost{this, "sched.switch_cost", "400", "cycles for switch_mm/switch_to"};
   Param<Cycles> wakeup_cost{this, "sched.wakeup_cost", "150", "cycles of try_to_wake_up's own work"};
   Param<Bytes> stack{this, "task_stack", "256KiB", "host stack of each task's coroutine"};
-  Param<Choice> printk_wakeup{this, "printk.wakeup", "direct",
-                              "direct: printk wakes klogd itself (pi_lock, rq->lock); deferred: through an irq_work"};
+  Param<Choice> printk_wakeup{this, "printk.wakeup", "release",
+                              "how printk wakes klogd: release (from the tick before 3.9, an irq_work after), "
+                              "direct (printk wakes it itself: pi_lock, rq->lock), deferred (an irq_work)"};
 };
 
 enum SoftirqNr {
@@ -128,6 +134,7 @@ class Kernel : public IrqHandler {
   // IPIs the kernel sends, traced with a flow to the handler they start.
   void send_ipi(int target, IrqId id);
   Perf& perf() { return *perf_; }
+  const Release& release() const { return release_; }
   Time tick_period() const { return tick_period_; }
   // Things worth telling the user that are not metrics (first RCU violation, ...).
   void note_event(const std::string& key, const std::string& text) { notes_.emplace_back(key, text); }
@@ -144,6 +151,10 @@ class Kernel : public IrqHandler {
   bool in_softirq();
   bool in_interrupt() { return in_irq() || in_softirq(); }
   bool irqs_disabled() { return !this_core().irqs_enabled(); }
+  // `cpu` runs its idle task outside any interrupt (dyntick-idle, as RCU sees it).
+  bool cpu_in_idle(int cpu);
+  // Lockdep is on and this task is not inside lockdep_off() (printk before 4.11).
+  bool lockdep_watching() { return lockdep_.enabled() && current().lockdep_recursion == 0; }
   int preempt_count() { return this_core().preempt_count(); }
 
   // --- tasks and scheduling -----------------------------------------------------------
@@ -152,7 +163,7 @@ class Kernel : public IrqHandler {
   Task* find_task(const std::string& comm);
   void schedule();
   bool try_to_wake_up(Task& p);
-  bool wake_up_process(Task& p) { return try_to_wake_up(p); }
+  bool wake_up_process(Task& p);
   void set_current_state(TaskState s);
   void sleep_for(Time d);            // hrtimer sleep; wakeup latency recorded
   void sleep_until(Time t);
@@ -184,6 +195,8 @@ class Kernel : public IrqHandler {
                                          const RawSpinLock* share_line_with = nullptr);
   std::unique_ptr<Mutex> make_mutex(const std::string& name, LockClass& cls);
   void raw_spin_lock(RawSpinLock& l);
+  // spin_lock_nested(): lockdep sees subclass 1..7 as class "<name>/<subclass>" (0: plain).
+  void raw_spin_lock_nested(RawSpinLock& l, int subclass);
   bool raw_spin_trylock(RawSpinLock& l);
   void raw_spin_unlock(RawSpinLock& l);
   bool raw_spin_lock_irqsave(RawSpinLock& l);
@@ -265,6 +278,9 @@ class Kernel : public IrqHandler {
   Counter context_switches{&stats_, "context_switches", "context switches", "count"};
   Counter wakeups{&stats_, "wakeups", "try_to_wake_up calls that woke a task", "count"};
   Counter resched_ipis{&stats_, "resched_ipis", "reschedule IPIs sent", "count"};
+  Counter ttwu_queued{&stats_, "ttwu_queued", "remote wakeups queued to the target CPU (TTWU_QUEUE)", "count"};
+  Counter klogd_tick_wakeups{&stats_, "klogd_tick_wakeups", "klogd wakeups from the tick (printk_tick)", "count"};
+  Counter klogd_irq_work_wakeups{&stats_, "klogd_irq_work_wakeups", "klogd wakeups from an irq_work", "count"};
   Counter softirqs{&stats_, "softirqs", "softirq handler runs", "count"};
   Counter ksoftirqd_wakeups{&stats_, "ksoftirqd_wakeups", "softirq work handed to ksoftirqd", "count"};
   Counter irq_works{&stats_, "irq_works", "irq_work items run", "count"};
@@ -303,6 +319,8 @@ class Kernel : public IrqHandler {
     bool vcd_spinning = false;
     uint32_t softirq_pending = 0;
     Task* ksoftirqd = nullptr;
+    std::deque<Task*> wake_list;  // rq->wake_list: remote wakeups for this CPU to finish (TTWU_QUEUE)
+    bool printk_pending = false;  // before 3.9: wake klogd at the next tick (printk_tick)
     Task* kworker = nullptr;
     std::vector<IrqWork*> irq_work_list;
     std::unique_ptr<RawSpinLock> pool_lock;
@@ -343,6 +361,9 @@ class Kernel : public IrqHandler {
   void context_switch(Cpu& c, Task* prev, Task* next);
   void finish_task_switch(Task* prev);
   void scheduler_tick();
+  bool ttwu_queues(int from, int to) const;
+  void ttwu_queue_remote(Task& p, int cpu);
+  void sched_ttwu_pending();
 
   // timers, ticks (kernel.cpp)
   void hrtimer_start(Time expires, Task* t);
@@ -356,6 +377,10 @@ class Kernel : public IrqHandler {
   void wakeup_softirqd();
   void irq_work_run();
   void call_function_interrupt();
+  void wake_up_klogd();
+  bool console_trylock();
+  void console_unlock();
+  void up_console_sem();
 
   // tracing (kernel.cpp)
   void irqs_off_begin(Cpu& c, Time at, const char* site);
@@ -375,6 +400,7 @@ class Kernel : public IrqHandler {
   std::string sleepers() const;
 
   Platform& platform_;
+  const Release release_;
   const int64_t hz_;
   const Time tick_period_;
   const Time timeslice_;
@@ -384,7 +410,10 @@ class Kernel : public IrqHandler {
   const int64_t switch_cost_;
   const int64_t wakeup_cost_;
   const size_t stack_bytes_;
-  const bool printk_deferred_wakeup_;
+  enum class KlogdWake { Tick, IrqWork, Direct };
+  const KlogdWake klogd_wake_;
+  const bool printk_lockdep_visible_;  // PrintkLockdepVisible (4.11)
+  const bool ttwu_queue_, ttwu_queue_llc_;
   Lockdep lockdep_;
   DeadlockDetector deadlock_;
   StatRegistry* registry_;
@@ -407,6 +436,10 @@ class Kernel : public IrqHandler {
   LockClass* pi_lock_class_ = nullptr;
   std::vector<std::unique_ptr<RawSpinLock>> task_pi_locks_;
   std::unique_ptr<RawSpinLock> logbuf_lock_;
+  // console_sem: a semaphore (count, waiters) whose own lock is "(console_sem).lock".
+  std::unique_ptr<RawSpinLock> console_sem_lock_;
+  int console_sem_count_ = 1;
+  std::deque<Task*> console_sem_waiters_;
   std::vector<std::string> log_;
   size_t log_read_ = 0;
   WaitQueue log_wait_;

@@ -152,29 +152,97 @@ std::string dmesg_stamp(Time t) {
 }
 }  // namespace
 
+// vprintk_emit(), v4.4: the record under logbuf_lock (irqs off), then console_trylock() and,
+// for the owner, console_unlock(): print, up(&console_sem) (which wakes a console_lock()
+// sleeper under the semaphore's lock), and wake_up_klogd(). Before 4.11 all of it runs under
+// lockdep_off(), so lockdep records none of these locks under the caller's. The model has no
+// console driver: printing costs nothing beyond the record.
 void Kernel::printk(const std::string& text) {
-  if (printk_deferred_wakeup_) {
-    printk_deferred(text);
-    return;
-  }
   Frame f(*this, "printk");
-  might_wake();
-  const bool flags = raw_spin_lock_irqsave(*logbuf_lock_);
+  might_wake();  // where Peter Zijlstra's 2015 proposal puts it: printk may wake
+  Task& t = current();
+  // Interrupts off and preemption off around the lockdep_off() regions, as vprintk_emit()
+  // has them: nothing switches this task out while lockdep looks away.
+  const bool flags = local_irq_save();
+  if (!printk_lockdep_visible_) ++t.lockdep_recursion;  // lockdep_off()
+  raw_spin_lock(*logbuf_lock_);
   log_.push_back(dmesg_stamp(now()) + text);
   ++printks;
   trace(TraceKind::Print, 0, text.c_str());
   this_core().compute(200);
-  raw_spin_unlock_irqrestore(*logbuf_lock_, flags);
-  wake_up(log_wait_);  // wake klogd / console waiters
+  raw_spin_unlock(*logbuf_lock_);
+  if (!printk_lockdep_visible_) --t.lockdep_recursion;  // lockdep_on()
+  local_irq_restore(flags);
+  preempt_disable();
+  if (!printk_lockdep_visible_) ++t.lockdep_recursion;
+  if (console_trylock()) console_unlock();
+  if (!printk_lockdep_visible_) --t.lockdep_recursion;
+  preempt_enable();
+  // v4.4 calls it at the end of console_unlock() (inside lockdep_off(), but it takes no lock
+  // there: the irq_work or the tick does the wakeup); here, after, so that the `direct`
+  // what-if's wakeup is one lockdep sees.
+  wake_up_klogd();
 }
 
+// console_trylock() -> down_trylock(&console_sem): the semaphore's lock, count.
+bool Kernel::console_trylock() {
+  Frame f(*this, "console_trylock");
+  const bool flags = raw_spin_lock_irqsave(*console_sem_lock_);
+  const bool got = console_sem_count_ > 0;
+  if (got) --console_sem_count_;
+  raw_spin_unlock_irqrestore(*console_sem_lock_, flags);
+  return got;
+}
+
+void Kernel::console_unlock() {
+  Frame f(*this, "console_unlock");
+  up_console_sem();
+}
+
+// up(&console_sem): a waiter is woken under the semaphore's lock (__up -> wake_up_process).
+void Kernel::up_console_sem() {
+  Frame f(*this, "up");
+  const bool flags = raw_spin_lock_irqsave(*console_sem_lock_);
+  if (console_sem_waiters_.empty()) {
+    ++console_sem_count_;
+  } else {
+    Task* w = console_sem_waiters_.front();
+    console_sem_waiters_.pop_front();
+    wake_up_process(*w);
+  }
+  raw_spin_unlock_irqrestore(*console_sem_lock_, flags);
+}
+
+// wake_up_klogd(): only if klogd waits; from the tick before 3.9 (printk_tick), from a
+// per-CPU irq_work after (74876a98a87a); `direct` wakes it here (a what-if).
+void Kernel::wake_up_klogd() {
+  if (log_wait_.waiters.empty()) return;  // waitqueue_active(&log_wait)
+  switch (klogd_wake_) {
+    case KlogdWake::Tick:
+      this_cpu_data().printk_pending = true;
+      break;
+    case KlogdWake::IrqWork:
+      irq_work_queue(klogd_work_);
+      break;
+    case KlogdWake::Direct:
+      wake_up(log_wait_);
+      break;
+  }
+}
+
+// printk_deferred(): the record only; klogd and the console from the irq_work.
 void Kernel::printk_deferred(const std::string& text) {
   Frame f(*this, "printk_deferred");
-  const bool flags = raw_spin_lock_irqsave(*logbuf_lock_);
+  Task& t = current();
+  const bool flags = local_irq_save();
+  if (!printk_lockdep_visible_) ++t.lockdep_recursion;
+  raw_spin_lock(*logbuf_lock_);
   log_.push_back(dmesg_stamp(now()) + text);
   ++printks;
   this_core().compute(200);
-  raw_spin_unlock_irqrestore(*logbuf_lock_, flags);
+  raw_spin_unlock(*logbuf_lock_);
+  if (!printk_lockdep_visible_) --t.lockdep_recursion;
+  local_irq_restore(flags);
   irq_work_queue(klogd_work_);
 }
 

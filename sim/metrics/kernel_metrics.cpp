@@ -20,9 +20,10 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   if (out.kind == "deadlock") m.push_back({"deadlock.time_ns", static_cast<double>(out.when) / 1e3, "ns"});
   const auto& reports = k.lockdep().reports();
   m.push_back({"lockdep_reports", static_cast<double>(reports.size()), "count"});
+  m.push_back({"lockdep.dependencies", static_cast<double>(k.lockdep().dependency_count()), "count"});
   std::map<std::string, int> by_kind;
   for (const char* kind : {"circular", "recursive", "inconsistent", "irq_safe_unsafe", "invalid_context",
-                           "invalid_wait_context", "might_wake"}) {
+                           "rcu_sleep", "invalid_wait_context", "might_wake", "bad_unlock", "held_at_exit"}) {
     by_kind[kind] = 0;
   }
   for (const auto& r : reports) ++by_kind[r.kind];
@@ -68,6 +69,15 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"rcu.deferred_qs", static_cast<double>(rcu.deferred_qs.value()), "count"});
   m.push_back({"rcu.stall_warnings", static_cast<double>(rcu.stall_warnings.value()), "count"});
   m.push_back({"rcu.exp_stall_warnings", static_cast<double>(rcu.exp_stall_warnings.value()), "count"});
+  m.push_back({"rcu.exp_ipis", static_cast<double>(rcu.exp_ipis.value()), "count"});
+  m.push_back({"rcu.exp_no_ipi", static_cast<double>(rcu.exp_no_ipi.value()), "count"});
+  m.push_back({"rcu.wakeups_under_rnp_lock", static_cast<double>(rcu.wakeups_under_rnp_lock.value()), "count"});
+  m.push_back({"rcu.callbacks", static_cast<double>(rcu.callbacks.value()), "count"});
+  m.push_back({"rcu.callbacks_elsewhere", static_cast<double>(rcu.callbacks_elsewhere.value()), "count"});
+  m.push_back({"ttwu_queued", static_cast<double>(k.ttwu_queued.value()), "count"});
+  m.push_back({"klogd_tick_wakeups", static_cast<double>(k.klogd_tick_wakeups.value()), "count"});
+  m.push_back({"klogd_irq_work_wakeups", static_cast<double>(k.klogd_irq_work_wakeups.value()), "count"});
+  d.emplace_back("kernel.release", k.release().name());
   hist(m, "rcu.gp_latency", rcu.gp_latency);
   hist(m, "rcu.exp_latency", rcu.exp_latency);
   const double period = static_cast<double>(k.platform().period());

@@ -146,6 +146,9 @@ bool read_record(const std::string& dir, const SweepSpec& spec, uint64_t index, 
   if (doc["metrics"] && doc["metrics"].IsMap()) {
     for (const auto& kv : doc["metrics"]) rec->metrics.emplace_back(kv.first.as<std::string>(), number_of(kv.second));
   }
+  // How long the point ran in simulated time (a deadlock ends it early): studies compare
+  // like with like only at equal simulated time.
+  if (doc["simulated_time_ps"]) rec->metrics.emplace_back("simulated_ms", number_of(doc["simulated_time_ps"]) / 1e9);
   rec->ok = !rec->broken();
   if (doc["expectations"] && doc["expectations"].IsSequence()) {
     for (const auto& e : doc["expectations"]) {

@@ -221,6 +221,12 @@ std::unique_ptr<Scenario> load(const std::string& text, const std::string& file,
   s->sim.load(s->doc);
   s->kernel.load(s->doc);
   s->variants.load(s->doc);
+  try {
+    (void)kernel::Release::parse(s->variants.release());
+  } catch (const std::invalid_argument& e) {
+    ConfigNode at = s->doc.at_path("kernel.release");
+    (at.present() ? at : s->doc).fail(e.what());
+  }
   s->locks = parse_locks(s->doc["locks"]);
   ConfigNode expect = s->doc["expect"];
   if (expect.present()) {

@@ -38,7 +38,7 @@ TEST(Faults, LostIpiDuringAnExpeditedGracePeriodEndsInAReportedStall) {
                            << r.cli.out << r.cli.err;
   EXPECT_LT(r.cli.seconds, 10) << "no hang";
   EXPECT_TRUE(has(
-      r.dmesg, "INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-... 2-... 3-... }"))
+      r.dmesg, "INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 2-... }"))
       << r.dmesg;
   EXPECT_TRUE(has(r.dmesg, "Task dump for CPU 2:\nCPU2: busy/"))
       << "names the task on each stalled CPU\n"
@@ -51,7 +51,7 @@ TEST(Faults, LostIpiDuringAnExpeditedGracePeriodEndsInAReportedStall) {
   CliResult why = run_cli({"explain", r.dir});
   EXPECT_EQ(why.code, 0) << why.err;
   EXPECT_TRUE(has(why.out, "What happened: RCU stall warnings (dmesg.txt); the first:\nINFO: rcu_preempt detected "
-                           "expedited stalls on CPUs/tasks: { 1-... 2-... 3-... }"))
+                           "expedited stalls on CPUs/tasks: { 2-... }"))
       << why.out;
 }
 

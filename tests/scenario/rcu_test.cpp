@@ -37,9 +37,9 @@ Point run_point(const std::string& scenario, const std::vector<std::string>& ext
 
 const char* kFlagship = "scenarios/perf-rcu-2015.yaml";
 
-// The first circular splat's dependency chain lists these classes.
+// The first circular splat's dependency chain lists these classes (either release layout).
 bool chain_through(const std::string& log, const std::vector<std::string>& classes) {
-  const size_t start = log.find("WARNING: possible circular locking dependency detected");
+  size_t start = log.find("possible circular locking dependency detected");
   if (start == std::string::npos) return false;
   const size_t end = log.find("*** DEADLOCK ***", start);
   const std::string splat = log.substr(start, end - start);
@@ -49,13 +49,17 @@ bool chain_through(const std::string& log, const std::vector<std::string>& class
   return true;
 }
 
-TEST(Flagship, BuggyKernelWarnsThroughRqCtxRcuNodeAndPiAndDeadlocksOnSomeSeeds) {
+// v4.4 wakes the expedited waiter after dropping the root rcu_node lock: the cycle runs
+// through the wait queue's lock, not rcu_node_0 (docs/kernel-model.md).
+TEST(Flagship, BuggyKernelWarnsThroughRqCtxWaitQueueAndPiAndDeadlocksOnSomeSeeds) {
   int warned = 0, deadlocks = 0;
   for (int seed = 1; seed <= 5; ++seed) {
     Point p = run_point(kFlagship, {"--seed", std::to_string(seed)});
     ASSERT_NE(p.json, "") << p.err;
     EXPECT_EQ(metric(p.json, "rcu.violations"), 0);
-    if (chain_through(p.lockdep, {"&rq->lock", "&ctx->lock", "rcu_node_0", "&p->pi_lock"})) ++warned;
+    if (chain_through(p.lockdep, {"&rq->lock", "&ctx->lock", "&rsp->expedited_wq->lock", "&p->pi_lock"})) ++warned;
+    EXPECT_NE(p.lockdep.find("[ INFO: possible circular locking dependency detected ]"), std::string::npos)
+        << "v4.4's layout\n" << p.lockdep;
     if (p.outcome() == "deadlock") {
       ++deadlocks;
       EXPECT_NE(p.json.find("spins on rq[1].lock (&rq->lock)"), std::string::npos) << p.json;
@@ -103,19 +107,28 @@ TEST(Flagship, DeferredRemediesNeverDeadlockAndReportWhatTheirWakeupsDo) {
   }
 }
 
-TEST(Flagship, MightWakeReportsOnEverySeedPlainLockdepOnlyWhereTheIpiLands) {
-  int plain = 0, annotated = 0;
-  const int seeds = 6;
-  for (int seed = 1; seed <= seeds; ++seed) {
+// might_wake sits in printk() and on the wakeup paths, not inside RCU (docs/kernel-model.md):
+// in the flagship it flags rcu_read_unlock_special()'s wake_up() under ctx->lock, so it finds
+// the bug wherever lockdep does, no later, and names a wakeup site.
+TEST(Flagship, MightWakeFlagsTheWakeupWhereverLockdepFindsTheCycle) {
+  int plain = 0;
+  for (int seed = 1; seed <= 6; ++seed) {
     Point off = run_point("tests/scenario/rcu/might_wake_coverage.yaml", {"--seed", std::to_string(seed)});
     Point on = run_point("tests/scenario/rcu/might_wake_coverage.yaml",
                          {"--seed", std::to_string(seed), "--set", "kernel.lockdep.might_wake=true"});
-    if (metric(off.json, "lockdep_reports") > 0) ++plain;
-    if (metric(on.json, "lockdep.might_wake") > 0) ++annotated;
     EXPECT_EQ(metric(on.json, "rcu.violations"), 0);
+    EXPECT_EQ(on.lockdep.find("at: rcu_read_unlock"), std::string::npos) << on.lockdep;
+    if (metric(off.json, "lockdep_reports") <= 0) continue;
+    ++plain;
+    EXPECT_GT(metric(on.json, "lockdep.might_wake"), 0) << seed;
+    EXPECT_LE(metric(on.json, "detection.first_ns"), metric(off.json, "detection.first_ns")) << seed;
+    EXPECT_NE(on.lockdep.find("is trying to wake a task, which takes scheduler lock:\n (&rq->lock){"),
+              std::string::npos)
+        << on.lockdep;
+    EXPECT_NE(on.lockdep.find("at: __wake_up\n"), std::string::npos) << on.lockdep;
   }
-  EXPECT_EQ(annotated, seeds);
-  EXPECT_LT(plain, seeds) << "some seeds never see the IPI inside perf's reader";
+  EXPECT_GE(plain, 1) << "some seed sees the IPI inside perf's reader";
+  EXPECT_LT(plain, 6) << "and some do not: the window is narrow";
 }
 
 TEST(RcuChecker, BrokenVariantFiresAndTheRealOneHolds) {

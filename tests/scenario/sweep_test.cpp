@@ -132,7 +132,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSweep{"bad_unit", "name: x\n" W "sweep: {irq.ipi.latency: [1us, 2 lightyears]}\n", "3:32", "unknown time unit"},
         BadSweep{"unknown_key", "name: x\n" W "sweep: {mem.c2c.same_sockt: [1ns]}\n", "3:9", "did you mean 'same_socket'?"},
         BadSweep{"unknown_variant", "name: x\n" W "sweep: {kernel.printk.wakeup: [direct, deffered]}\n", "3:40",
-                 "unknown value 'deffered' (choose direct | deferred); did you mean 'deferred'?"},
+                 "unknown value 'deffered' (choose release | direct | deferred); did you mean 'deferred'?"},
         BadSweep{"unknown_platform", "name: x\nplatform: generic\n" W, "2:11", "unknown platform 'generic'"},
         BadSweep{"cpu_past_cores", "name: x\n" W "sweep: {cores: [1, 2]}\n", "2:42", "past the core count (1)"},
         BadSweep{"duplicate_task", "name: x\nworkload: [{task: sleeper, name: s}, {task: sleeper, name: s}]\n", "2:60",

@@ -126,7 +126,7 @@ TEST(Explain, NamesTheCpusTheFourLockClassesAndTheIpi) {
            "10us"});
   CliResult r = run_cli({"explain", dir});
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* s : {"Outcome: deadlock", "CPU0", "CPU1", "&rq->lock", "&ctx->lock", "rcu_node_0", "&p->pi_lock",
+  for (const char* s : {"Outcome: deadlock", "CPU0", "CPU1", "&rq->lock", "&ctx->lock", "&rsp->expedited_wq->lock", "&p->pi_lock",
                         "the expedited-GP IPI from CPU1", "rcu_read_unlock_special", "lines of the trace"}) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   }

@@ -4,7 +4,7 @@
 
 namespace quiesce::kernel {
 
-Perf::Perf(Kernel& k, bool irq_save, int64_t lookup_cost) : k_(k), irq_save_(irq_save), lookup_cost_(lookup_cost) {}
+Perf::Perf(Kernel& k, Mode mode, int64_t lookup_cost) : k_(k), mode_(mode), lookup_cost_(lookup_cost) {}
 
 Perf::~Perf() = default;
 
@@ -20,11 +20,13 @@ PerfContext& Perf::attach(Task& t) {
   return *contexts_.back();
 }
 
+// perf_lock_task_context(), kernel/events/core.c: before 3.11, 3.11-4.3 (058ebd0eba3a) or
+// 4.4+ (2fd59077755c), as mode_ says.
 PerfContext* Perf::perf_lock_task_context(Task& task, bool* flags) {
   Kernel::Frame f(k_, "perf_lock_task_context");
-  if (irq_save_) {
+  if (mode_ == Mode::IrqSave) {
     *flags = k_.local_irq_save();
-  } else {
+  } else if (mode_ == Mode::PreemptDisable) {
     k_.preempt_disable();
   }
   k_.rcu().rcu_read_lock();
@@ -34,7 +36,7 @@ PerfContext* Perf::perf_lock_task_context(Task& task, bool* flags) {
   core.compute(static_cast<uint64_t>(lookup_cost_));
   PerfContext* ctx = task.perf_ctx;
   if (ctx) {
-    if (irq_save_) {
+    if (mode_ == Mode::IrqSave) {
       k_.raw_spin_lock(*ctx->lock);
     } else {
       *flags = k_.raw_spin_lock_irqsave(*ctx->lock);
@@ -42,9 +44,9 @@ PerfContext* Perf::perf_lock_task_context(Task& task, bool* flags) {
     core.fetch_add(ctx->ctxp, 0);  // atomic_inc_not_zero(&ctx->refcount)
   }
   k_.rcu().rcu_read_unlock();
-  if (!irq_save_) {
+  if (mode_ == Mode::PreemptDisable) {
     k_.preempt_enable();
-  } else if (!ctx) {
+  } else if (mode_ == Mode::IrqSave && !ctx) {
     k_.local_irq_restore(*flags);
   }
   return ctx;

@@ -1,12 +1,15 @@
 #pragma once
 // perf's per-task event contexts, in Linux's shape (kernel/events/core.c): each context has
 // a ctx->lock at a simulated address, taken by perf's sched-out/sched-in hooks under
-// rq->lock (so ctx->lock nests under rq->lock), and by perf_lock_task_context(), whose two
-// variants are the 2015 bug and its fix:
-//   preempt_disable (v4.3): preempt_disable; rcu_read_lock; read task->perf_event_ctxp;
-//                   raw_spin_lock_irqsave(ctx->lock); rcu_read_unlock (with ctx->lock
-//                   held, so rcu_read_unlock_special may take rnp->lock, pi_lock, rq->lock)
-//   irq_save (2fd59077755c): local_irq_save across the reader, so no IPI lands inside it.
+// rq->lock (so ctx->lock nests under rq->lock), and by perf_lock_task_context(), in its three
+// historical shapes:
+//   rcu_only (before 3.11): rcu_read_lock; read task->perf_event_ctxp; raw_spin_lock_irqsave
+//                   (ctx->lock); rcu_read_unlock: a reader that may be preempted, then
+//                   unlocks with ctx->lock held (what 058ebd0eba3a fixed)
+//   preempt_disable (3.11-4.3): the same inside preempt_disable; the expedited IPI of 4.4
+//                   can still mark the reader, so rcu_read_unlock_special may take
+//                   rnp->lock, pi_lock, rq->lock under ctx->lock (the 2015 bug)
+//   irq_save (2fd59077755c, 4.4): local_irq_save across the reader, so no IPI lands inside it.
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +31,8 @@ struct PerfContext {
 
 class Perf {
  public:
-  Perf(Kernel& k, bool irq_save, int64_t lookup_cost);
+  enum class Mode { RcuOnly, PreemptDisable, IrqSave };
+  Perf(Kernel& k, Mode mode, int64_t lookup_cost);
   ~Perf();
   // perf_event_alloc() on a task: gives it a context (idempotent).
   PerfContext& attach(Task& t);
@@ -38,11 +42,11 @@ class Perf {
   // The scheduler's hooks, with rq->lock held and interrupts off.
   void sched_out(Task& prev);
   void sched_in(Task& next);
-  bool irq_save() const { return irq_save_; }
+  Mode mode() const { return mode_; }
 
  private:
   Kernel& k_;
-  const bool irq_save_;
+  const Mode mode_;
   const int64_t lookup_cost_;
   std::vector<std::unique_ptr<PerfContext>> contexts_;
   Addr null_ctxp_ = 0;

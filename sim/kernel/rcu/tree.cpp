@@ -1,7 +1,7 @@
 // Preemptible tree RCU: the rcu_node tree, normal grace periods (the rcu_preempt kthread,
-// quiescent states from the tick and context switches, call_rcu callbacks in RCU_SOFTIRQ,
-// stall warnings), expedited grace periods (v4.4 single-stage IPIs), and the read side with
-// rcu_read_unlock_special()'s variants. See rcu.h.
+// quiescent states from the tick and context switches, per-CPU call_rcu callbacks in
+// RCU_SOFTIRQ, stall warnings), expedited grace periods (v4.4 single-stage IPIs, or the
+// stoppers before), and the read side with rcu_read_unlock_special()'s variants. See rcu.h.
 #include <algorithm>
 #include <sstream>
 
@@ -22,6 +22,12 @@ struct Rcu::Node {
   std::deque<Task*> blkd_tasks;
 };
 
+struct Rcu::Callback {
+  uint64_t gp;  // runs once `completed_` reaches it
+  std::function<void()> func;
+  int cpu;  // queued on
+};
+
 struct Rcu::CpuData {
   int leaf = 0;
   uint64_t bit = 0;          // in the leaf's masks
@@ -29,11 +35,9 @@ struct Rcu::CpuData {
   bool passed_qs = false;    // passed one, not yet reported to the tree
   bool deferred_qs = false;  // an expedited QS the variant deferred
   bool irq_work_pending = false;
-};
-
-struct Rcu::Callback {
-  uint64_t gp;  // runs once `completed_` reaches it
-  std::function<void()> func;
+  bool stop_requested = false;  // before 4.4: its stopper has work
+  Addr dynticks = 0;            // rdtp->dynticks, read by the expedited GP's initiator
+  std::deque<Callback> cbs;     // rdp->nxtlist: this CPU's callbacks, oldest first
 };
 
 const char* Rcu::variant() const {
@@ -46,13 +50,29 @@ const char* Rcu::variant() const {
   return "?";
 }
 
-Rcu::Rcu(Kernel& k, const VariantParams& p, StatRegistry* stats)
+namespace {
+// What `rcu.unlock_special: release` means for a release.
+std::string unlock_special_of(const std::string& choice, const Release& r) {
+  if (choice != "release") return choice;
+  if (r.has(Change::DeferredQsIrqWork)) return "deferred_irq_work";
+  if (r.has(Change::DeferredQs)) return "deferred_softirq";
+  return "v4.4";
+}
+}  // namespace
+
+Rcu::Rcu(Kernel& k, const VariantParams& p, const Release& release, StatRegistry* stats)
     : stats_(stats, "rcu"),
       k_(k),
-      variant_(p.unlock_special().value == "deferred_softirq"     ? Variant::Softirq
-               : p.unlock_special().value == "deferred_workqueue" ? Variant::Workqueue
-               : p.unlock_special().value == "deferred_irq_work"  ? Variant::IrqWork
-                                                                  : Variant::V44),
+      variant_(unlock_special_of(p.unlock_special().value, release) == "deferred_softirq"     ? Variant::Softirq
+               : unlock_special_of(p.unlock_special().value, release) == "deferred_workqueue" ? Variant::Workqueue
+               : unlock_special_of(p.unlock_special().value, release) == "deferred_irq_work"  ? Variant::IrqWork
+                                                                                              : Variant::V44),
+      gp_wake_(release.has(Change::GpWakeNeedwake)  ? GpWake::Needwake
+               : release.has(Change::GpWakeIrqWork) ? GpWake::IrqWork
+                                                    : GpWake::AfterUnlock),
+      exp_ipi_(release.has(Change::ExpIpi)),
+      exp_stop_skip_idle_(release.has(Change::ExpSkipIdleStop)),
+      exp_wake_after_unlock_(release.has(Change::ExpWakeAfterUnlock)),
       stall_timeout_(p.stall_timeout().ps),
       stall_printk_under_lock_(p.stall_warning().value != "deferred"),
       break_exp_(p.test_break().value == "exp_ignores_readers"),
@@ -107,9 +127,13 @@ Rcu::Rcu(Kernel& k, const VariantParams& p, StatRegistry* stats)
     CpuData& d = cpus_[static_cast<size_t>(c)];
     d.leaf = first_of_level[0] + c / fanout_leaf_;
     d.bit = uint64_t{1} << (c % fanout_leaf_);
+    d.dynticks = k.alloc(8);
   }
   gp_wq_ = std::make_unique<WaitQueue>(k.make_wait_queue("rsp->gp_wq"));
   exp_wq_ = std::make_unique<WaitQueue>(k.make_wait_queue("rsp->expedited_wq"));
+  gp_wake_work_ = std::make_unique<IrqWork>();
+  gp_wake_work_->name = "rsp_wakeup";
+  gp_wake_work_->func = [this] { k_.wake_up(*gp_wq_); };  // rsp_wakeup(), 3.10-3.14
   exp_mutex_owned_ = k.make_mutex("rsp->expedited_mutex", k.lock_class("&rsp->expedited_mutex", WaitType::Sleep));
   exp_mutex_ = exp_mutex_owned_.get();
   for (int c = 0; c < n; ++c) {
@@ -129,10 +153,27 @@ Rcu::Rcu(Kernel& k, const VariantParams& p, StatRegistry* stats)
 
 Rcu::~Rcu() = default;
 
+bool Rcu::holds_node_lock(const Task& t) const {
+  for (const Node& n : nodes_) {
+    if (n.lock->owner == &t) return true;
+  }
+  return false;
+}
+
 void Rcu::start() {
   k_.open_softirq(RCU_SOFTIRQ, [this] { rcu_softirq(); });
   gp_task_ = &k_.create_task("rcu_preempt", TaskSpec{}, [this] { gp_kthread(); });
   gp_task_->kthread = true;
+  if (exp_ipi_) return;
+  // Before 4.4 an expedited GP forces a context switch through each CPU's stopper
+  // (cpu_stopper_thread, SCHED_FIFO at the top priority).
+  stop_wq_ = std::make_unique<WaitQueue>(k_.make_wait_queue("stop_cpus_wq"));
+  for (int c = 0; c < k_.nr_cpus(); ++c) {
+    Task& t = k_.create_task("migration/" + std::to_string(c), TaskSpec{c, Policy::Fifo, 99, false},
+                             [this, c] { stopper_loop(c); });
+    t.kthread = true;
+    stoppers_.push_back(&t);
+  }
 }
 
 // --- read side -------------------------------------------------------------------------------
@@ -144,11 +185,11 @@ void Rcu::rcu_read_lock() {
   if (t.rcu.nesting++ == 0) {
     k_.trace(TraceKind::RcuReadLock);
     t.rcu.read_start = k_.now();
-    t.rcu.irqs_on_inside = !k_.irqs_disabled();
   }
   k_.this_core().alu();  // ++nesting; barrier()
 }
 
+// __rcu_read_unlock(), v4.4: the INT_MIN sentinel while the special processing runs.
 void Rcu::rcu_read_unlock() {
   Task& t = k_.current();
   k_.this_core().alu();
@@ -158,15 +199,12 @@ void Rcu::rcu_read_unlock() {
   }
   t.rcu.nesting = -1;  // Linux's INT_MIN sentinel: leaving, not in a reader
   t.rcu.read_start = -1;
-  // rcu_read_unlock() may reach rcu_read_unlock_special() and wake the expedited waiter
-  // whenever an interrupt could have marked the reader: the might_wake() annotation says so
-  // on every such outermost unlock, whether or not an IPI landed this time.
-  if (t.rcu.irqs_on_inside) k_.might_wake();
   if (t.rcu.blocked || t.rcu.need_qs || t.rcu.exp_need_qs) rcu_read_unlock_special(t);
   t.rcu.nesting = 0;
   k_.trace(TraceKind::RcuReadUnlock);
 }
 
+// rcu_read_unlock_special(), tree_plugin.h v4.4 (the deferred variants: v5.0 / v5.3).
 void Rcu::rcu_read_unlock_special(Task& t) {
   Kernel::Frame f(k_, "rcu_read_unlock_special");
   const bool flags = k_.local_irq_save();
@@ -181,18 +219,25 @@ void Rcu::rcu_read_unlock_special(Task& t) {
     // The deferred variants report at once only from a clean context.
     const bool clean = flags && k_.preempt_count() == 0 && !k_.in_interrupt() && !k_.bh_disabled();
     if (variant_ == Variant::V44 || clean) {
-      report_exp_cpu(cpu, true);
+      report_exp_cpu(cpu, true);  // rcu_report_exp_rdp()
     } else {
       d.deferred_qs = true;
       ++deferred_qs;
       switch (variant_) {
         case Variant::Softirq:
-          k_.raise_softirq_irqoff(RCU_SOFTIRQ);
+          // v5.0: irqs were off: RCU_SOFTIRQ; only preemption or bh off: need_resched.
+          if (!flags) {
+            k_.raise_softirq_irqoff(RCU_SOFTIRQ);
+          } else {
+            k_.set_need_resched();
+          }
           break;
         case Variant::Workqueue:
           k_.queue_work_on(cpu, *works_[static_cast<size_t>(cpu)]);
           break;
         case Variant::IrqWork:
+          // v5.3 (v5.10's conditions): need_resched, and with irqs off during an expedited
+          // GP a self-IPI irq_work, once while one is pending.
           k_.set_need_resched();
           if (!flags && !d.irq_work_pending && exp_in_progress_) {
             d.irq_work_pending = true;
@@ -205,23 +250,26 @@ void Rcu::rcu_read_unlock_special(Task& t) {
     }
   }
   if (t.rcu.blocked) {
-    Node& n = nodes_[static_cast<size_t>(t.rcu.blocked_node)];
+    // The task leaves its leaf's blocked list; if it was the last task holding the
+    // expedited GP there, it reports on its own behalf (rcu_report_exp_rnp, wake).
     const int node = t.rcu.blocked_node;
+    Node& n = nodes_[static_cast<size_t>(node)];
     k_.raw_spin_lock(*n.lock);
+    const bool empty_exp = exp_done(n);
     n.blkd_tasks.erase(std::remove(n.blkd_tasks.begin(), n.blkd_tasks.end(), &t), n.blkd_tasks.end());
     t.rcu.blocked = false;
     t.rcu.blocked_node = -1;
     const bool held_gp = gp_in_progress_ && t.rcu.blocks_gp == completed_ + 1;
-    const bool held_exp = exp_in_progress_ && t.rcu.blocks_exp == exp_seq_;
     t.rcu.blocks_gp = t.rcu.blocks_exp = 0;
-    if (held_exp && exp_done(n)) {
-      report_exp_node(node, true, false);  // unlocks
-      k_.raw_spin_lock(*n.lock);
-    }
+    const bool empty_exp_now = exp_done(n);
     if (held_gp) {
-      report_qs_node(node, 0, false);  // unlocks
+      report_qs_node(node, 0, false);  // rcu_report_unblock_qs_rnp(): unlocks
     } else {
       k_.raw_spin_unlock(*n.lock);
+    }
+    if (exp_in_progress_ && !empty_exp && empty_exp_now) {
+      k_.raw_spin_lock(*n.lock);
+      report_exp_node(node, true, false);  // unlocks
     }
   }
   k_.local_irq_restore(flags);
@@ -239,6 +287,7 @@ void Rcu::report_deferred_qs(int cpu) {
 
 // --- scheduler and tick hooks ----------------------------------------------------------------------
 
+// rcu_preempt_note_context_switch(), v4.4.
 void Rcu::note_context_switch(bool) {
   Kernel::Frame f(k_, "rcu_note_context_switch");
   Task& t = k_.current();
@@ -252,34 +301,50 @@ void Rcu::note_context_switch(bool) {
     t.rcu.blocked_node = d.leaf;
     n.blkd_tasks.push_back(&t);
     if (gp_in_progress_ && (n.qsmask & d.bit)) t.rcu.blocks_gp = completed_ + 1;
-    if (exp_in_progress_ && (n.expmask & d.bit)) t.rcu.blocks_exp = exp_seq_;
+    const bool cpu_owes_exp = exp_in_progress_ && (n.expmask & d.bit);
+    if (cpu_owes_exp) t.rcu.blocks_exp = exp_seq_;
     ++blocked_readers;
     k_.raw_spin_unlock_irqrestore(*n.lock, flags);
+    // v4.4: an IPI'd reader preempted before its unlock reports the CPU's expedited
+    // quiescent state now; the task itself still holds the GP from the blocked list.
+    if (cpu_owes_exp && t.rcu.exp_need_qs) {
+      t.rcu.exp_need_qs = false;
+      report_exp_cpu(cpu, true);
+    }
   }
   if (d.qs_pending) d.passed_qs = true;  // a context switch is a quiescent state
   if (d.deferred_qs && t.rcu.nesting <= 0) report_deferred_qs(cpu);
 }
 
+// rcu_check_callbacks() -> rcu_pending(): raise RCU_SOFTIRQ when this CPU has work for it.
 void Rcu::check_callbacks() {
   Task& t = k_.current();
-  CpuData& d = cpus_[static_cast<size_t>(t.cpu)];
+  const int cpu = t.cpu;
+  CpuData& d = cpus_[static_cast<size_t>(cpu)];
   if (t.rcu.nesting <= 0) {
     if (d.qs_pending) d.passed_qs = true;
   } else if (d.qs_pending) {
     t.rcu.need_qs = true;  // the reader reports when it leaves
   }
-  const bool ready = !callbacks_.empty() && callbacks_.front().gp <= completed_;
-  if ((d.passed_qs && gp_in_progress_) || d.deferred_qs || ready) k_.raise_softirq_irqoff(RCU_SOFTIRQ);
+  const bool ready = !d.cbs.empty() && d.cbs.front().gp <= completed_;
+  if ((d.passed_qs && gp_in_progress_) || d.deferred_qs || ready || cpu_needs_another_gp(cpu)) {
+    k_.raise_softirq_irqoff(RCU_SOFTIRQ);
+  }
 }
 
+// rcu_process_callbacks() -> __rcu_process_callbacks(), on this CPU's own data.
 void Rcu::rcu_softirq() {
   Kernel::Frame f(k_, "rcu_process_callbacks");
   const int cpu = k_.this_cpu();
+  CpuData& d = cpus_[static_cast<size_t>(cpu)];
   report_deferred_qs(cpu);
-  if (cpus_[static_cast<size_t>(cpu)].passed_qs) report_qs_cpu(cpu);
-  while (!callbacks_.empty() && callbacks_.front().gp <= completed_) {
-    auto func = std::move(callbacks_.front().func);
-    callbacks_.pop_front();
+  if (d.passed_qs) report_qs_cpu(cpu);
+  if (cpu_needs_another_gp(cpu)) start_gp_from_softirq();
+  // rcu_do_batch(): the callbacks this CPU queued whose grace period has ended.
+  while (!d.cbs.empty() && d.cbs.front().gp <= completed_) {
+    auto func = std::move(d.cbs.front().func);
+    if (d.cbs.front().cpu != cpu) ++callbacks_elsewhere;
+    d.cbs.pop_front();
     ++callbacks;
     func();
   }
@@ -301,6 +366,8 @@ void Rcu::report_qs_cpu(int cpu) {
   report_qs_node(d.leaf, 0, flags);
 }
 
+// rcu_report_qs_rnp() up the tree (each child's lock dropped before the parent's is taken),
+// then rcu_report_qs_rsp(): flag the GP kthread, drop the root lock, wake it.
 void Rcu::report_qs_node(int node, uint64_t, bool flags) {
   const uint64_t gp = completed_ + 1;
   while (true) {
@@ -312,8 +379,13 @@ void Rcu::report_qs_node(int node, uint64_t, bool flags) {
       return;
     }
     if (n.parent < 0) {
+      gp_fqs_ = true;
       k_.raw_spin_unlock_irqrestore(*n.lock, flags);
-      if (gp_task_) k_.wake_up_process(*gp_task_);  // rcu_gp_kthread_wake
+      if (gp_wake_ == GpWake::Needwake) {
+        rcu_gp_kthread_wake();
+      } else {
+        k_.wake_up(*gp_wq_);  // before 3.19: a plain wake_up() after the unlock
+      }
       return;
     }
     const uint64_t mask = n.grpmask;
@@ -324,18 +396,48 @@ void Rcu::report_qs_node(int node, uint64_t, bool flags) {
   }
 }
 
+// cpu_needs_another_gp(): callbacks here wait for a GP that nobody has started or asked for.
+bool Rcu::cpu_needs_another_gp(int cpu) const {
+  if (gp_in_progress_ || gp_requested_) return false;
+  const CpuData& d = cpus_[static_cast<size_t>(cpu)];
+  return !d.cbs.empty() && d.cbs.back().gp > completed_;
+}
+
+// From RCU_SOFTIRQ: rcu_start_gp() flags a new GP under the root lock; the kthread is woken
+// as the release does it (GpWakeNeedwake / GpWakeIrqWork in release.h).
+void Rcu::start_gp_from_softirq() {
+  Kernel::Frame f(k_, "rcu_start_gp");
+  Node& root = nodes_[0];
+  const bool flags = k_.raw_spin_lock_irqsave(*root.lock);
+  const bool needwake = !gp_in_progress_ && !gp_requested_;
+  if (needwake) gp_requested_ = true;
+  if (needwake && gp_wake_ == GpWake::IrqWork && &k_.current() != gp_task_) {
+    k_.irq_work_queue(*gp_wake_work_);  // rcu_start_gp_advanced(), 3.10-3.14: no wakeup under the lock
+  }
+  k_.raw_spin_unlock_irqrestore(*root.lock, flags);
+  if (!needwake) return;
+  if (gp_wake_ == GpWake::Needwake) {
+    rcu_gp_kthread_wake();  // 3.15+: after the unlock
+  } else if (gp_wake_ == GpWake::AfterUnlock) {
+    k_.wake_up(*gp_wq_);  // 3.7-3.9: rcu_start_gp() drops the root lock, then wakes
+  }
+}
+
+// rcu_gp_kthread_wake(), 3.15+: not the kthread itself, and only with a flag to act on.
+void Rcu::rcu_gp_kthread_wake() {
+  if (!gp_task_ || &k_.current() == gp_task_ || (!gp_requested_ && !gp_fqs_)) return;
+  k_.wake_up(*gp_wq_);
+}
+
+// call_rcu() -> __call_rcu(), v4.4: onto this CPU's own list with irqs off, no lock taken; the
+// GP it needs is asked for from this CPU's RCU_SOFTIRQ (__call_rcu_core() starts one itself
+// only past qhimark, 10,000 callbacks, which the model does not reach).
 void Rcu::call_rcu(std::function<void()> func) {
   Kernel::Frame f(k_, "call_rcu");
   const bool flags = k_.local_irq_save();
-  callbacks_.push_back({completed_ + (gp_in_progress_ ? 2 : 1), std::move(func)});
-  if (!gp_in_progress_ && !gp_requested_) {
-    // rcu_start_gp(): under the root's lock, flag a GP and wake the GP kthread.
-    Node& root = nodes_[0];
-    k_.raw_spin_lock(*root.lock);
-    gp_requested_ = true;
-    k_.wake_up(*gp_wq_);
-    k_.raw_spin_unlock(*root.lock);
-  }
+  CpuData& d = cpus_[static_cast<size_t>(k_.this_cpu())];
+  d.cbs.push_back({completed_ + (gp_in_progress_ ? 2 : 1), std::move(func), k_.this_cpu()});
+  k_.this_core().alu();
   k_.local_irq_restore(flags);
 }
 
@@ -350,6 +452,17 @@ void Rcu::synchronize_rcu() {
   gp_latency.record(k_.now() - start);
 }
 
+bool Rcu::gp_done() const {
+  const Node& root = nodes_[0];
+  if (root.qsmask) return false;
+  for (Task* t : root.blkd_tasks) {
+    if (t->rcu.blocks_gp == completed_ + 1) return false;
+  }
+  return true;
+}
+
+// rcu_gp_kthread(): wait for a GP to be asked for, set it up, wait for it to end on gp_wq
+// (with force-quiescent-state scans every 3 jiffies), clean up.
 void Rcu::gp_kthread() {
   Kernel::Frame f(k_, "rcu_gp_kthread");
   const Time fqs = 3 * k_.tick_period();
@@ -361,6 +474,7 @@ void Rcu::gp_kthread() {
     // or sees the leaf's bit and the GP in progress; a leaf that finishes early finds its
     // parent ready.
     gp_requested_ = false;
+    gp_fqs_ = false;
     const uint64_t gp = completed_ + 1;
     gp_start_ = k_.now();
     stall_warned_at_ = -1;
@@ -384,56 +498,64 @@ void Rcu::gp_kthread() {
       }
       k_.raw_spin_unlock_irqrestore(*n.lock, flags);
     }
-    // Wait for the tree to clear, checking for stalls (force-quiescent-state scans).
-    while (true) {
-      Node& root = nodes_[0];
-      bool blocked = false;
-      for (Task* t : root.blkd_tasks) blocked = blocked || t->rcu.blocks_gp == gp;
-      if (root.qsmask == 0 && !blocked) break;
-      k_.schedule_timeout(fqs);
+    // Wait for the tree to clear, checking for stalls at each force-quiescent-state scan.
+    while (!k_.wait_event_timeout(*gp_wq_, [this] { return gp_done(); }, fqs)) {
+      gp_fqs_ = false;
       check_stall();
     }
     // rcu_gp_cleanup()
     gp_in_progress_ = false;
+    gp_fqs_ = false;
     check_guarantee(gp_start_, "grace period");
     completed_ = gp;
     ++gps;
     k_.trace(TraceKind::Counter, static_cast<int>(completed_), "rcu.gp_seq");
-    if (!callbacks_.empty() && callbacks_.back().gp > completed_) gp_requested_ = true;
-    // Ready callbacks run in RCU_SOFTIRQ at the next tick on any CPU.
+    // Its own CPU's callbacks may want another GP at once; other CPUs ask from their softirq.
+    if (cpu_needs_another_gp(k_.this_cpu())) gp_requested_ = true;
   }
 }
 
+// print_other_cpu_stall(), v4.4: the root lock only to note the warning, the heading with no
+// lock, each leaf's stalled CPUs and blocked tasks under that leaf's lock.
 void Rcu::check_stall() {
   if (!gp_in_progress_ || stall_timeout_ <= 0) return;
   const Time now = k_.now();
   if (now - gp_start_ < stall_timeout_) return;
   if (stall_warned_at_ >= 0 && now - stall_warned_at_ < 3 * stall_timeout_) return;
-  stall_warned_at_ = now;
-  ++stall_warnings;
   Kernel::Frame f(k_, "print_other_cpu_stall");
   Node& root = nodes_[0];
-  const bool flags = k_.raw_spin_lock_irqsave(*root.lock);
-  std::ostringstream msg;
-  msg << "INFO: rcu_preempt detected stalls on CPUs/tasks: {";
-  for (size_t c = 0; c < cpus_.size(); ++c) {
-    const CpuData& d = cpus_[c];
-    if (nodes_[static_cast<size_t>(d.leaf)].qsmask & d.bit) msg << " " << c;
-  }
-  for (const Node& n : nodes_) {
-    for (Task* t : n.blkd_tasks) {
-      if (t->rcu.blocks_gp == completed_ + 1) msg << " P" << t->pid;
+  bool flags = k_.raw_spin_lock_irqsave(*root.lock);
+  stall_warned_at_ = now;
+  k_.raw_spin_unlock_irqrestore(*root.lock, flags);
+  ++stall_warnings;
+  k_.printk("INFO: rcu_preempt detected stalls on CPUs/tasks:");
+  std::vector<std::string> deferred;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    if (!n.leaf) continue;
+    flags = k_.raw_spin_lock_irqsave(*n.lock);
+    std::ostringstream msg;
+    for (int c = n.grplo; c <= n.grphi; ++c) {
+      if (n.qsmask & cpus_[static_cast<size_t>(c)].bit) msg << "\t" << c << "-...: (" << (now - gp_start_) / k_.tick_period() << " ticks this GP)\n";
     }
+    bool tasks = false;
+    for (Task* t : n.blkd_tasks) {
+      if (t->rcu.blocks_gp != completed_ + 1) continue;
+      if (!tasks) msg << "\tTasks blocked on level-" << n.level << " rcu_node (CPUs " << n.grplo << "-" << n.grphi << "):";
+      tasks = true;
+      msg << " P" << t->pid;
+    }
+    std::string text = msg.str();
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty() && stall_printk_under_lock_) k_.printk(text);  // printk under this leaf's rnp->lock
+    if (!text.empty() && !stall_printk_under_lock_) deferred.push_back(text);
+    k_.raw_spin_unlock_irqrestore(*n.lock, flags);
   }
-  msg << " } (detected by " << k_.this_cpu() << ", t=" << (now - gp_start_) / k_.tick_period() << " jiffies, g="
-      << completed_ + 1 << ", c=" << completed_ << ")";
-  if (stall_printk_under_lock_) {
-    k_.printk(msg.str());  // printk (and its klogd wakeup) under rnp->lock
-    k_.raw_spin_unlock_irqrestore(*root.lock, flags);
-  } else {
-    k_.raw_spin_unlock_irqrestore(*root.lock, flags);
-    k_.printk(msg.str());
-  }
+  for (const std::string& text : deferred) k_.printk(text);
+  std::ostringstream tail;
+  tail << "\t(detected by " << k_.this_cpu() << ", t=" << (now - gp_start_) / k_.tick_period() << " jiffies, g="
+       << completed_ + 1 << ", c=" << completed_ << ")";
+  k_.printk(tail.str());
 }
 
 void Rcu::check_guarantee(Time gp_start, const char* what) {
@@ -459,19 +581,27 @@ bool Rcu::exp_done(const Node& n) const {
   return true;
 }
 
+// rcu_report_exp_rdp(), v4.4.
 void Rcu::report_exp_cpu(int cpu, bool wake) {
+  const CpuData& d = cpus_[static_cast<size_t>(cpu)];
+  report_exp_cpu_mult(d.leaf, d.bit, wake);
+}
+
+// rcu_report_exp_cpu_mult(), v4.4: clear these CPUs' bits in their leaf and report upwards.
+void Rcu::report_exp_cpu_mult(int leaf, uint64_t mask, bool wake) {
   Kernel::Frame f(k_, "rcu_report_exp_rdp");
-  CpuData& d = cpus_[static_cast<size_t>(cpu)];
-  Node& n = nodes_[static_cast<size_t>(d.leaf)];
+  Node& n = nodes_[static_cast<size_t>(leaf)];
   const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
-  if (!exp_in_progress_ || !(n.expmask & d.bit)) {
+  if (!exp_in_progress_ || !(n.expmask & mask)) {
     k_.raw_spin_unlock_irqrestore(*n.lock, flags);
     return;
   }
-  n.expmask &= ~d.bit;
-  report_exp_node(d.leaf, wake, flags);
+  n.expmask &= ~mask;
+  report_exp_node(leaf, wake, flags);
 }
 
+// __rcu_report_exp_rnp(): up the tree while nodes clear; at the root wake the waiter, after
+// dropping the root lock from 3.0 on (131906b0062d), while still holding it in 2.6.39.
 void Rcu::report_exp_node(int node, bool wake, bool flags) {
   Kernel::Frame f(k_, "rcu_report_exp_rnp");
   while (true) {
@@ -481,9 +611,9 @@ void Rcu::report_exp_node(int node, bool wake, bool flags) {
       return;
     }
     if (n.parent < 0) {
-      // At the root: drop the lock, then wake the expedited waiter (its pi_lock, rq->lock).
+      if (wake && !exp_wake_after_unlock_) k_.wake_up(*exp_wq_);
       k_.raw_spin_unlock_irqrestore(*n.lock, flags);
-      if (wake) k_.wake_up(*exp_wq_);
+      if (wake && exp_wake_after_unlock_) k_.wake_up(*exp_wq_);
       return;
     }
     const uint64_t mask = n.grpmask;
@@ -494,6 +624,8 @@ void Rcu::report_exp_node(int node, bool wake, bool flags) {
   }
 }
 
+// sync_rcu_exp_handler(), v4.4: a reader that has not blocked reports at its unlock;
+// anything else (not in a reader, in its unlock, already blocked) reports now.
 void Rcu::exp_handler() {
   Kernel::Frame f(k_, "sync_rcu_exp_handler");
   Task& t = k_.current();
@@ -507,6 +639,93 @@ void Rcu::exp_handler() {
   report_exp_cpu(t.cpu, true);
 }
 
+// sync_rcu_exp_select_cpus(), v4.4: every node owes the GP its children (sync_exp_reset_tree);
+// per leaf, under its lock, the initiator's own CPU and CPUs in dyntick-idle are set aside,
+// the blocked readers snapshotted (exp_tasks); each other CPU gets an IPI; the set-aside CPUs
+// are reported by the initiator without a wakeup.
+void Rcu::sync_rcu_exp_select_cpus() {
+  Kernel::Frame f(k_, "sync_rcu_exp_select_cpus");
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
+    n.expmask = 0;
+    if (n.leaf) {
+      for (int c = n.grplo; c <= n.grphi; ++c) n.expmask |= cpus_[static_cast<size_t>(c)].bit;
+    } else {
+      for (const Node& child : nodes_) {
+        if (child.parent == static_cast<int>(i)) n.expmask |= child.grpmask;
+      }
+    }
+    k_.raw_spin_unlock_irqrestore(*n.lock, flags);
+  }
+  const int me = k_.this_cpu();
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    if (!n.leaf) continue;
+    const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
+    uint64_t mask_ofl_test = 0;
+    for (int c = n.grplo; c <= n.grphi; ++c) {
+      const CpuData& d = cpus_[static_cast<size_t>(c)];
+      if (c == me) {
+        mask_ofl_test |= d.bit;
+        continue;
+      }
+      k_.this_core().load(d.dynticks);  // atomic_add_return(0, &rdtp->dynticks)
+      if (k_.cpu_in_idle(c)) mask_ofl_test |= d.bit;
+    }
+    const uint64_t mask_ofl_ipi = n.expmask & ~mask_ofl_test;
+    for (Task* t : n.blkd_tasks) t->rcu.blocks_exp = exp_seq_;  // rnp->exp_tasks = blkd_tasks.next
+    k_.raw_spin_unlock_irqrestore(*n.lock, flags);
+    for (int c = n.grplo; c <= n.grphi; ++c) {
+      const uint64_t bit = cpus_[static_cast<size_t>(c)].bit;
+      if (mask_ofl_ipi & bit) {
+        ++exp_ipis;
+        k_.smp_call_function_single(c, [this] { exp_handler(); }, false);
+      } else if (mask_ofl_test & bit) {
+        ++exp_no_ipi;
+      }
+    }
+    if (mask_ofl_test) report_exp_cpu_mult(static_cast<int>(i), mask_ofl_test, false);
+  }
+}
+
+// synchronize_sched_expedited() before 4.4: force a context switch on each CPU through its
+// stopper (all online CPUs; from 3.19 not the caller's or idle ones), so that every reader
+// still running is preempted and queued as blocked.
+void Rcu::exp_stop_cpus() {
+  Kernel::Frame f(k_, "synchronize_sched_expedited");
+  const int me = k_.this_cpu();
+  stop_pending_ = 0;
+  for (int c = 0; c < k_.nr_cpus(); ++c) {
+    if (exp_stop_skip_idle_) {
+      if (c == me) continue;
+      k_.this_core().load(cpus_[static_cast<size_t>(c)].dynticks);
+      if (k_.cpu_in_idle(c)) continue;
+    }
+    ++stop_pending_;
+    cpus_[static_cast<size_t>(c)].stop_requested = true;
+    k_.wake_up_process(*stoppers_[static_cast<size_t>(c)]);
+  }
+  k_.wait_event(*stop_wq_, [this] { return stop_pending_ == 0; });
+}
+
+// cpu_stopper_thread() running synchronize_sched_expedited_cpu_stop(): being switched in was
+// the point; say so and sleep again.
+void Rcu::stopper_loop(int cpu) {
+  Kernel::Frame f(k_, "cpu_stopper_thread");
+  CpuData& d = cpus_[static_cast<size_t>(cpu)];
+  while (true) {
+    k_.set_current_state(TaskState::Sleeping);
+    if (!d.stop_requested) k_.schedule();
+    k_.set_current_state(TaskState::Running);
+    if (!d.stop_requested) continue;
+    d.stop_requested = false;
+    --stop_pending_;
+    if (stop_pending_ == 0) k_.wake_up(*stop_wq_);
+  }
+}
+
+// synchronize_sched_expedited_wait()'s warning, v4.4.
 void Rcu::exp_stall_warning() {
   ++stall_warnings;
   ++exp_stall_warnings;
@@ -533,6 +752,8 @@ void Rcu::exp_stall_warning() {
   k_.printk(msg.str());
 }
 
+// synchronize_rcu_expedited(): one at a time (the funnel mutex); v4.4's IPIs or, before, the
+// stoppers and a snapshot of the blocked readers; then wait, warning of stalls.
 void Rcu::synchronize_rcu_expedited() {
   Kernel::Frame f(k_, "synchronize_rcu_expedited");
   k_.might_sleep();
@@ -540,34 +761,24 @@ void Rcu::synchronize_rcu_expedited() {
   k_.mutex_lock(*exp_mutex_);
   ++exp_seq_;
   exp_start_ = k_.now();
-  // sync_rcu_preempt_exp_init(): each leaf owes it its CPUs and its blocked readers,
-  // interior nodes their children. In progress first, nodes top-down (as for normal GPs).
-  exp_in_progress_ = true;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    Node& n = nodes_[i];
-    const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
-    n.expmask = 0;
-    if (n.leaf) {
-      for (int c = n.grplo; c <= n.grphi; ++c) n.expmask |= cpus_[static_cast<size_t>(c)].bit;
-      for (Task* t : n.blkd_tasks) {
-        if (t->rcu.nesting > 0) t->rcu.blocks_exp = exp_seq_;
+  if (exp_ipi_) {
+    exp_in_progress_ = true;
+    sync_rcu_exp_select_cpus();
+  } else {
+    exp_stop_cpus();
+    // sync_rcu_preempt_exp_init(): only the blocked readers hold the GP; a leaf that has
+    // some makes its ancestors owe it (children before parents: leaves come last).
+    for (Node& n : nodes_) n.expmask = 0;
+    exp_in_progress_ = true;
+    for (size_t i = nodes_.size(); i-- > 0;) {
+      Node& n = nodes_[i];
+      const bool flags = k_.raw_spin_lock_irqsave(*n.lock);
+      if (n.leaf) {
+        for (Task* t : n.blkd_tasks) t->rcu.blocks_exp = exp_seq_;
       }
-    } else {
-      for (const Node& child : nodes_) {
-        if (child.parent == static_cast<int>(i)) n.expmask |= child.grpmask;
-      }
-    }
-    k_.raw_spin_unlock_irqrestore(*n.lock, flags);
-  }
-  // One IPI per CPU; this CPU runs the handler itself.
-  const int me = k_.this_cpu();
-  for (int c = 0; c < k_.nr_cpus(); ++c) {
-    if (c == me) {
-      const bool flags = k_.local_irq_save();
-      exp_handler();
-      k_.local_irq_restore(flags);
-    } else {
-      k_.smp_call_function_single(c, [this] { exp_handler(); }, false);
+      const bool owes = !exp_done(n);
+      k_.raw_spin_unlock_irqrestore(*n.lock, flags);
+      if (owes && n.parent >= 0) nodes_[static_cast<size_t>(n.parent)].expmask |= n.grpmask;
     }
   }
   // synchronize_sched_expedited_wait(): warn of a stall after the stall timeout, then

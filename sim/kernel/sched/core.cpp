@@ -175,34 +175,92 @@ void Kernel::finish_task_switch(Task*) {
   }
 }
 
+// try_to_wake_up(), v4.4: p->pi_lock, then either the target CPU's rq->lock or, where
+// TTWU_QUEUE applies (ttwu_queues), the target's wake list and a reschedule IPI.
 bool Kernel::try_to_wake_up(Task& p) {
   Frame f(*this, "try_to_wake_up");
+  if (rcu_ && rcu_->holds_node_lock(current())) ++rcu_->wakeups_under_rnp_lock;
   const bool flags = raw_spin_lock_irqsave(*p.pi_lock);
   bool woke = false;
   if (p.state == TaskState::Sleeping) {
     const int cpu = p.on_cpu ? p.cpu : select_cpu(p);
-    Rq& rq = cpu_of(cpu).rq;
-    raw_spin_lock(*rq.lock);
-    if (p.on_cpu || p.on_rq) {
-      // Still on its CPU, on the way into schedule(): it just keeps running.
-      p.state = TaskState::Running;
+    if (!p.on_cpu && !p.on_rq && ttwu_queues(this_cpu(), cpu)) {
+      ttwu_queue_remote(p, cpu);
     } else {
-      p.cpu = cpu;
-      p.state = TaskState::Runnable;
-      enqueue(rq, p);
-      if (tracer_) {
-        p.wake_flow = (uint64_t{0xff} << 56) ^ (static_cast<uint64_t>(p.pid) << 40) ^ static_cast<uint64_t>(now());
-        trace(TraceKind::Wakeup, cpu, p.comm.c_str(), p.wake_flow, p.pid);
+      Rq& rq = cpu_of(cpu).rq;
+      raw_spin_lock(*rq.lock);
+      if (p.on_cpu || p.on_rq) {
+        // Still on its CPU, on the way into schedule(): it just keeps running.
+        p.state = TaskState::Running;
+      } else {
+        p.cpu = cpu;
+        p.state = TaskState::Runnable;
+        enqueue(rq, p);
+        if (tracer_) {
+          p.wake_flow = (uint64_t{0xff} << 56) ^ (static_cast<uint64_t>(p.pid) << 40) ^ static_cast<uint64_t>(now());
+          trace(TraceKind::Wakeup, cpu, p.comm.c_str(), p.wake_flow, p.pid);
+        }
+        if (should_preempt(*rq.curr, p)) resched_curr(cpu);
       }
-      if (should_preempt(*rq.curr, p)) resched_curr(cpu);
+      raw_spin_unlock(*rq.lock);
     }
     this_core().compute(static_cast<uint64_t>(wakeup_cost_));
     ++wakeups;
     woke = true;
-    raw_spin_unlock(*rq.lock);
   }
   raw_spin_unlock_irqrestore(*p.pi_lock, flags);
   return woke;
+}
+
+bool Kernel::wake_up_process(Task& p) {
+  Frame f(*this, "wake_up_process");
+  might_wake();
+  return try_to_wake_up(p);
+}
+
+// ttwu_queue(): queue to a remote CPU from 3.0 (317f394160e9), and from 3.3 only to one
+// that shares no cache with this one (518cd6234178): here, a CPU in another socket.
+bool Kernel::ttwu_queues(int from, int to) const {
+  if (!ttwu_queue_ || from == to) return false;
+  if (!ttwu_queue_llc_) return true;
+  const Topology topo = platform_.topology();
+  return topo.socket_of(from) != topo.socket_of(to);
+}
+
+// ttwu_queue_remote(), v4.4: the task waits on the target's wake list (TASK_WAKING, not yet
+// on a runqueue); only the wakeup that finds the list empty sends the IPI (llist_add).
+void Kernel::ttwu_queue_remote(Task& p, int cpu) {
+  Frame f(*this, "ttwu_queue_remote");
+  p.cpu = cpu;
+  p.state = TaskState::Runnable;
+  auto& list = cpu_of(cpu).wake_list;
+  const bool first = list.empty();
+  list.push_back(&p);
+  ++ttwu_queued;
+  this_core().alu();
+  if (!first) return;
+  ++resched_ipis;
+  send_ipi(cpu, kIpiReschedule);
+}
+
+// sched_ttwu_pending(), from scheduler_ipi(): this CPU activates the tasks queued to it
+// under its own rq->lock.
+void Kernel::sched_ttwu_pending() {
+  Cpu& c = this_cpu_data();
+  if (c.wake_list.empty()) return;
+  Frame f(*this, "sched_ttwu_pending");
+  std::deque<Task*> list;
+  list.swap(c.wake_list);
+  raw_spin_lock(*c.rq.lock);
+  for (Task* p : list) {
+    enqueue(c.rq, *p);
+    if (tracer_) {
+      p->wake_flow = (uint64_t{0xff} << 56) ^ (static_cast<uint64_t>(p->pid) << 40) ^ static_cast<uint64_t>(now());
+      trace(TraceKind::Wakeup, c.id, p->comm.c_str(), p->wake_flow, p->pid);
+    }
+    if (should_preempt(*c.rq.curr, *p)) resched_curr(c.id);
+  }
+  raw_spin_unlock(*c.rq.lock);
 }
 
 void Kernel::scheduler_tick() {
@@ -312,6 +370,7 @@ void Kernel::wait_for_completion(Completion& c) {
 
 void Kernel::complete(Completion& c) {
   Frame f(*this, "complete");
+  might_wake();
   bool flags = raw_spin_lock_irqsave(*c.wait.lock);
   ++c.done;
   if (!c.wait.waiters.empty()) try_to_wake_up(*c.wait.waiters.front());

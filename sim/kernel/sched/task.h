@@ -29,7 +29,6 @@ struct RcuTaskState {
   uint64_t blocks_gp = 0;    // the normal GP (number) it holds open, 0 if none
   uint64_t blocks_exp = 0;   // the expedited GP it holds open, 0 if none
   Time read_start = -1;      // outermost rcu_read_lock(), for the guarantee checker
-  bool irqs_on_inside = false;  // interrupts were on at some point in this reader
   // The expedited IPI that found it inside a reader (what opened the 2015 window).
   int exp_ipi_from = -1;
   Time exp_ipi_raised = 0, exp_ipi_handled = 0;
@@ -64,6 +63,7 @@ struct Task {
   RawSpinLock* pi_lock = nullptr;  // p->pi_lock
   std::vector<HeldLock> held_locks;
   std::vector<const char*> frames;
+  int lockdep_recursion = 0;  // lockdep_off() depth: lockdep ignores this task's locks meanwhile
 
   RcuTaskState rcu;
   PerfContext* perf_ctx = nullptr;  // task->perf_event_ctxp
