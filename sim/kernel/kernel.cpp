@@ -302,7 +302,9 @@ bool Kernel::device_irq(Cpu&, const IrqAck& irq) {
   // into it). A line that is asserted with nothing behind it gets IRQ_NONE.
   DeviceLine& d = device_lines_[i];
   bool work = false;
+  const Time entry = this_core().now();
   while (!d.events.empty() && d.events.front() <= irq.taken) {
+    device_event_latency.record(entry - d.events.front());
     d.events.pop_front();
     work = true;
   }

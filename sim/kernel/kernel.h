@@ -289,6 +289,9 @@ class Kernel : public IrqHandler {
   Counter ticks{&stats_, "ticks", "scheduler ticks", "count"};
   Counter spurious_irqs{&stats_, "spurious_irqs", "device interrupts no handler claimed (IRQ_NONE)", "count"};
   Histogram wakeup_latency{&stats_, "wakeup_latency", "timer expiry to the woken task running", "ps"};
+  Histogram device_event_latency{&stats_, "device_event_latency",
+                                 "device event arrival to its handler's entry, every event (arrivals merged into "
+                                 "one interrupt each count)", "ps"};
   Histogram irqs_off{&stats_, "irqs_off", "interrupts-off sections", "ps"};
   Histogram preempt_off{&stats_, "preempt_off", "preemption-off sections", "ps"};
   Value lockdep_reports{&stats_, "lockdep_reports", "distinct lockdep reports", "count"};

@@ -82,13 +82,14 @@ struct Group {
     };
     us("detection.first_ns", detection_us);
     if (const double* x = p.metric("simulated_ms")) sim_ms.push_back(*x);
-    // Device interrupts (SPIs) apart from IPIs (SGIs): an IPI's latency includes its travel.
-    const double* n_dev = p.metric("irq_latency.spi.count");
+    // Device events apart from IPIs (an IPI's latency includes its travel), each event
+    // counted, also those merged into one interrupt while interrupts were off.
+    const double* n_dev = p.metric("device_event_latency.count");
     if (n_dev && *n_dev > 0) {
       dev_count.push_back(*n_dev);
-      us("irq_latency.spi.p50_ns", dev_p50_us);
-      us("irq_latency.spi.p99_ns", dev_p99_us);
-      us("irq_latency.spi.max_ns", dev_max_us);
+      us("device_event_latency.p50_ns", dev_p50_us);
+      us("device_event_latency.p99_ns", dev_p99_us);
+      us("device_event_latency.max_ns", dev_max_us);
     }
     const double* n_ipi = p.metric("irq_latency.sgi.count");
     if (n_ipi && *n_ipi > 0) us("irq_latency.sgi.p99_ns", ipi_p99_us);
@@ -112,8 +113,8 @@ struct Group {
 };
 
 const char* kGroupHeader =
-    "points | P(lockdep report) | P(deadlock) | median first detection (us) | simulated (ms) | device irqs | "
-    "device irq p50 (us) | device irq p99 (us) | device irq max (us) | IPI p99 (us) | max irqs-off (us) | "
+    "points | P(lockdep report) | P(deadlock) | median first detection (us) | simulated (ms) | device events | "
+    "device p50 (us) | device p99 (us) | device max (us) | IPI p99 (us) | max irqs-off (us) | "
     "exp GP p50 (us) | exp GP p99 (us) | failed";
 const char* kGroupRule = "---|---|---|---|---|---|---|---|---|---|---|---|---|---";
 
