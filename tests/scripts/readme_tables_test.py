@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Tests scripts/readme-tables on a synthetic results directory and README."""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.environ.get("QUIESCE_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPT = os.path.join(ROOT, "scripts", "readme-tables")
+
+
+def write_csv(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    keys = sorted({k for r in rows for k in r})
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+class ReadmeTables(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        flagship = []
+        for ltc, special in (("preempt_disable", "v4.4"), ("irq_save", "v4.4")):
+            for cores in ("4", "64"):
+                for seed in range(1, 5):
+                    bug = ltc == "preempt_disable"
+                    flagship.append({
+                        "kernel.perf.lock_task_context": ltc, "kernel.rcu.unlock_special": special,
+                        "kernel.lockdep.might_wake": "false", "cores": cores, "irq.ipi.latency": "500ns",
+                        "seed": str(seed), "lockdep_reports": "1" if bug else "0",
+                        "deadlock": "1" if bug and seed <= 2 else "0",
+                        "detection.first_ns": str(1000.0 * seed) if bug else "",
+                        "rcu.exp_latency.p50_ns": "2000", "rcu.exp_latency.p99_ns": "6000", "irqs_off.max_ns": "700",
+                    })
+        write_csv(os.path.join(self.dir, "perf-rcu-2015", "points.csv"), flagship)
+        irq = []
+        for ltc in ("preempt_disable", "irq_save"):
+            for seed in range(1, 3):
+                irq.append({
+                    "kernel.perf.lock_task_context": ltc, "kernel.perf.lookup_cost": "200", "seed": str(seed),
+                    "simulated_ms": "20", "device_event_latency.count": "998",
+                    "device_event_latency.p99_ns": "1300", "device_event_latency.max_ns": str(2000 + seed),
+                    "irqs_off_by_site.perf_lock_task_context.p99_ns": "300",
+                    "irqs_off_by_site.perf_lock_task_context.max_ns": "400", "deadlock": "0",
+                })
+        write_csv(os.path.join(self.dir, "remedy-irq-save", "points.csv"), irq)
+        self.readme = os.path.join(self.dir, "README.md")
+        with open(self.readme, "w") as f:
+            f.write("intro\n<!-- table:flagship-variants -->\nold\n<!-- end:flagship-variants -->\nmiddle\n"
+                    "<!-- table:flagship-cores -->\n<!-- end:flagship-cores -->\n"
+                    "<!-- table:irq-save-cost -->\n<!-- end:irq-save-cost -->\nend\n")
+
+    def run_script(self, *extra):
+        return subprocess.run([sys.executable, SCRIPT, "--results", self.dir, "--readme", self.readme, *extra],
+                              capture_output=True, text=True)
+
+    def test_tables_come_from_the_points_and_check_sees_drift(self):
+        self.assertEqual(self.run_script("--check").returncode, 1)
+        r = self.run_script()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.readme) as f:
+            text = f.read()
+        self.assertNotIn("old", text)
+        self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 4 | 100% | 50% | 2 | 2.0 / 6.0 | 0.70 |",
+                      text)
+        self.assertIn("| irq_save (the fix, 2fd59077755c) | 4 | 0% | 0% | - |", text)
+        self.assertIn("| variant | 4 CPUs | 64 CPUs |", text)
+        self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 100% / 50% | 100% / 50% |", text)
+        self.assertIn("| irq_save | 200 | 2 | 20.0 | 998 | 1.300 | 2.002 | 300 | 400 | 0% |", text)
+        self.assertTrue(text.startswith("intro\n") and text.endswith("end\n"))
+        self.assertEqual(self.run_script("--check").returncode, 0)
+
+    def test_a_missing_study_says_which_sweep_to_run(self):
+        os.remove(os.path.join(self.dir, "remedy-irq-save", "points.csv"))
+        r = self.run_script()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("scripts/quiesce sweep scenarios/remedy-irq-save.yaml", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
