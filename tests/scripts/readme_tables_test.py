@@ -49,11 +49,16 @@ class ReadmeTables(unittest.TestCase):
                     "irqs_off_by_site.perf_lock_task_context.max_ns": "400", "deadlock": "0",
                 })
         write_csv(os.path.join(self.dir, "remedy-irq-save", "points.csv"), irq)
+        write_csv(os.path.join(self.dir, "remedy-might-wake", "points.csv"), [
+            {"kernel.perf.lookup_cost": "20", "kernel.lockdep.might_wake": mw, "seed": str(seed),
+             "lockdep_reports": "1" if seed == 1 else "0", "detection.first_ns": "1500" if seed == 1 else ""}
+            for mw in ("false", "true") for seed in (1, 2)])
         self.readme = os.path.join(self.dir, "README.md")
         with open(self.readme, "w") as f:
             f.write("intro\n<!-- table:flagship-variants -->\nold\n<!-- end:flagship-variants -->\nmiddle\n"
                     "<!-- table:flagship-cores -->\n<!-- end:flagship-cores -->\n"
-                    "<!-- table:irq-save-cost -->\n<!-- end:irq-save-cost -->\nend\n")
+                    "<!-- table:irq-save-cost -->\n<!-- end:irq-save-cost -->\n"
+                    "<!-- table:might-wake-coverage -->\n<!-- end:might-wake-coverage -->\nend\n")
 
     def run_script(self, *extra):
         return subprocess.run([sys.executable, SCRIPT, "--results", self.dir, "--readme", self.readme, *extra],
@@ -72,6 +77,7 @@ class ReadmeTables(unittest.TestCase):
         self.assertIn("| variant | 4 CPUs | 64 CPUs |", text)
         self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 100% / 50% | 100% / 50% |", text)
         self.assertIn("| irq_save | 200 | 2 | 20.0 | 998 | 1.300 | 2.002 | 300 | 400 | 0% |", text)
+        self.assertIn("| 20 | true | 2 | 50% | 1.500 |", text)
         self.assertTrue(text.startswith("intro\n") and text.endswith("end\n"))
         self.assertEqual(self.run_script("--check").returncode, 0)
 
