@@ -10,12 +10,7 @@
 namespace quiesce::test {
 namespace {
 
-double metric(const std::string& json, const std::string& name) {
-  std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": (-?[0-9.e+]+))re");
-  std::smatch m;
-  if (!std::regex_search(json, m, re)) return -12345;
-  return std::stod(m[1]);
-}
+double metric(const std::string& json, const std::string& name) { return json_metric(json, name, -12345); }
 
 std::string outcome(const std::string& json) {
   std::smatch m;

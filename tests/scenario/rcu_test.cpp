@@ -11,29 +11,7 @@
 namespace quiesce::test {
 namespace {
 
-double metric(const std::string& json, const std::string& name) {
-  std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": (-?[0-9.e+]+))re");
-  std::smatch m;
-  return std::regex_search(json, m, re) ? std::stod(m[1]) : -1;
-}
-
-struct Point {
-  int code;
-  std::string json, lockdep, err;
-  std::string outcome() const {
-    std::smatch m;
-    std::regex re(R"re("outcome": "([a-z_]+)")re");
-    return std::regex_search(json, m, re) ? m[1].str() : "";
-  }
-};
-
-Point run_point(const std::string& scenario, const std::vector<std::string>& extra) {
-  std::string out = temp_dir("rcu");
-  std::vector<std::string> args = {"run", scenario, "--out", out, "-q"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  CliResult r = run_cli(args);
-  return {r.code, read_file(out + "/result.json"), read_file(out + "/lockdep.log"), r.err};
-}
+double metric(const std::string& json, const std::string& name) { return json_metric(json, name); }
 
 const char* kFlagship = "scenarios/perf-rcu-2015.yaml";
 

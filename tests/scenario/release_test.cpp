@@ -13,26 +13,15 @@
 namespace quiesce::test {
 namespace {
 
-double metric(const std::string& json, const std::string& name) {
-  std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": (-?[0-9.e+]+))re");
-  std::smatch m;
-  return std::regex_search(json, m, re) ? std::stod(m[1]) : -1;
-}
-
-struct Point {
-  int code;
-  std::string json, lockdep, err;
-};
+double metric(const std::string& json, const std::string& name) { return json_metric(json, name); }
 
 Point run(const std::string& scenario, const std::vector<std::string>& sets) {
-  const std::string out = temp_dir("release");
-  std::vector<std::string> args = {"run", scenario, "--out", out, "-q"};
+  std::vector<std::string> args;
   for (const auto& s : sets) {
     args.push_back("--set");
     args.push_back(s);
   }
-  CliResult r = run_cli(args);
-  return {r.code, read_file(out + "/result.json"), read_file(out + "/lockdep.log"), r.err};
+  return run_point(scenario, args);
 }
 
 const std::vector<std::string> kListed = {"2.6.39", "3.0",  "3.4",  "3.10", "3.14", "3.16", "3.18", "4.1",

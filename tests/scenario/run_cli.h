@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,6 +29,13 @@ inline std::string read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A metric's value from result.json text ("name": number), or `missing`.
+inline double json_metric(const std::string& json, const std::string& name, double missing = -1) {
+  std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": (-?[0-9.e+]+))re");
+  std::smatch m;
+  return std::regex_search(json, m, re) ? std::stod(m[1]) : missing;
 }
 
 inline std::string temp_dir(const std::string& name) {
@@ -93,6 +101,25 @@ inline CliResult run_cli_measured(const std::vector<std::string>& args) {
   r.err = read_file(err);
   std::filesystem::remove_all(dir);
   return r;
+}
+
+// One `quiesce run` into a fresh directory: exit code, result.json, lockdep.log, stderr.
+struct Point {
+  int code;
+  std::string json, lockdep, err;
+  std::string outcome() const {
+    std::smatch m;
+    std::regex re(R"re("outcome": "([a-z_]+)")re");
+    return std::regex_search(json, m, re) ? m[1].str() : "";
+  }
+};
+
+inline Point run_point(const std::string& scenario, const std::vector<std::string>& extra) {
+  std::string out = temp_dir("point");
+  std::vector<std::string> args = {"run", scenario, "--out", out, "-q"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CliResult r = run_cli(args);
+  return {r.code, read_file(out + "/result.json"), read_file(out + "/lockdep.log"), r.err};
 }
 
 }  // namespace quiesce::test
