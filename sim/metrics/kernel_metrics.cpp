@@ -72,6 +72,8 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"rcu.exp_stall_warnings", static_cast<double>(rcu.exp_stall_warnings.value()), "count"});
   m.push_back({"rcu.exp_ipis", static_cast<double>(rcu.exp_ipis.value()), "count"});
   m.push_back({"rcu.exp_no_ipi", static_cast<double>(rcu.exp_no_ipi.value()), "count"});
+  m.push_back({"rcu.exp_qs_at_switch", static_cast<double>(rcu.exp_qs_at_switch.value()), "count"});
+  m.push_back({"rcu.exp_unblock_reports", static_cast<double>(rcu.exp_unblock_reports.value()), "count"});
   m.push_back({"rcu.wakeups_under_rnp_lock", static_cast<double>(rcu.wakeups_under_rnp_lock.value()), "count"});
   m.push_back({"rcu.callbacks", static_cast<double>(rcu.callbacks.value()), "count"});
   m.push_back({"rcu.callbacks_elsewhere", static_cast<double>(rcu.callbacks_elsewhere.value()), "count"});

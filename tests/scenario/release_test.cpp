@@ -110,6 +110,27 @@ TEST(Releases, ExpeditedIpisGoOnlyToBusyOtherCpusFrom4_4) {
   EXPECT_GT(metric(before.json, "rcu.exp_gps"), 10);
 }
 
+// Readers preempted during expedited GPs (v4.4's rcu_preempt_note_context_switch() and the
+// blocked path of rcu_read_unlock_special()): an IPI'd reader preempted before its unlock
+// reports its CPU at the switch, keeps holding the GP, and its unlock reports on its own
+// behalf; before 4.4 the stoppers preempt readers and only the unlock reports. Every GP
+// waits for them (the checker).
+TEST(Releases, PreemptedReadersHoldExpeditedGpsAndReportAtTheirUnlock) {
+  for (const char* v : {"4.1", "4.4"}) {
+    Point r = run("tests/scenario/release/preempted_readers.yaml", {std::string("kernel.release=") + v});
+    ASSERT_EQ(r.code, 0) << v << r.err << r.json;
+    EXPECT_EQ(metric(r.json, "rcu.violations"), 0) << v;
+    EXPECT_GT(metric(r.json, "rcu.exp_gps"), 50) << v;
+    EXPECT_GT(metric(r.json, "rcu.blocked_readers"), 50) << v;
+    EXPECT_GT(metric(r.json, "rcu.exp_unblock_reports"), 50) << v;
+    if (std::string(v) == "4.4") {
+      EXPECT_GT(metric(r.json, "rcu.exp_qs_at_switch"), 0);
+    } else {
+      EXPECT_EQ(metric(r.json, "rcu.exp_qs_at_switch"), 0) << "no IPIs, no exp_need_qs";
+    }
+  }
+}
+
 // printk: lockdep sees nothing of it before 4.11 (lockdep_off()), and from 4.11 the
 // caller's lock before logbuf_lock and (console_sem).lock; klogd is woken from the tick
 // before 3.9 and from an irq_work after.

@@ -110,6 +110,11 @@ class Rcu {
   Counter callbacks{&stats_, "callbacks", "call_rcu callbacks invoked", "count"};
   Counter exp_ipis{&stats_, "exp_ipis", "expedited-GP IPIs sent (v4.4+)", "count"};
   Counter exp_no_ipi{&stats_, "exp_no_ipi", "CPUs an expedited GP reported without an IPI (idle or its own)", "count"};
+  Counter exp_qs_at_switch{&stats_, "exp_qs_at_switch",
+                           "IPI'd readers preempted before their unlock: the CPU reported at the switch (v4.4)", "count"};
+  Counter exp_unblock_reports{&stats_, "exp_unblock_reports",
+                              "blocked readers whose unlock cleared their leaf for the expedited GP (reporting on "
+                              "their own behalf)", "count"};
   Counter wakeups_under_rnp_lock{&stats_, "wakeups_under_rnp_lock",
                                  "wakeups made while holding an rcu_node lock (none from 3.0 on)", "count"};
   Counter callbacks_elsewhere{&stats_, "callbacks_elsewhere",

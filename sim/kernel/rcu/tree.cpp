@@ -268,6 +268,7 @@ void Rcu::rcu_read_unlock_special(Task& t) {
       k_.raw_spin_unlock(*n.lock);
     }
     if (exp_in_progress_ && !empty_exp && empty_exp_now) {
+      ++exp_unblock_reports;
       k_.raw_spin_lock(*n.lock);
       report_exp_node(node, true, false);  // unlocks
     }
@@ -309,6 +310,7 @@ void Rcu::note_context_switch(bool) {
     // quiescent state now; the task itself still holds the GP from the blocked list.
     if (cpu_owes_exp && t.rcu.exp_need_qs) {
       t.rcu.exp_need_qs = false;
+      ++exp_qs_at_switch;
       report_exp_cpu(cpu, true);
     }
   }
