@@ -70,6 +70,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   // lockdep's report layout and banner as the release prints them.
   lockdep_.set_layout(lockdep_layout_for(release_.version().major, release_.version().minor));
   lockdep_.set_kernel_ident(release_.uname(), "#1");
+  lockdep_.set_wait_type_checks(release_.has(Change::LockdepWaitTypes));
   LockClass& rq_cls = lock_class("&rq->lock", WaitType::RawSpin, true);
   pi_lock_class_ = &lock_class("&p->pi_lock", WaitType::RawSpin, true);
   LockClass& pool_cls = lock_class("&pool->lock", WaitType::RawSpin);

@@ -124,6 +124,11 @@ const std::vector<ChangeInfo>& release_changes() {
        "a printk that finds console_sem taken leaves its record to the owner",
        "it may spin for the console owner and take the console over (not modelled: see docs)",
        "softirq.cpp: Kernel::vprintk_emit"},
+      {Change::LockdepWaitTypes, "lockdep.wait_types", "5.7", "de8f5e4f2dc1", false,
+       "lockdep: Introduce wait-type checks",
+       "no wait-type check", "a spinlock_t (sleeping on PREEMPT_RT) or a sleeping lock taken under a raw spinlock "
+       "is reported as an invalid wait context",
+       "locking/lockdep.cpp: Lockdep::check_wait_context"},
       {Change::DeferredQs, "rcu.deferred_qs", "5.0", "3e3100989869", false,
        "rcu: Defer reporting RCU-preempt quiescent states when disabled",
        "rcu_read_unlock_special() reports an expedited quiescent state at once, whatever is held",

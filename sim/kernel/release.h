@@ -42,6 +42,7 @@ enum class Change {
   PrintkConsoleOwner,   // console_unlock() hands the console over to a spinning waiter
   LockdepWarningLayout, // lockdep headings "WARNING: ..." (no brackets)
   LockdepNoReclaimFs,   // lockdep usage strings without the RECLAIM_FS pair (four characters)
+  LockdepWaitTypes,     // lockdep checks wait-type nesting (a spinlock_t under a raw spinlock)
 };
 
 struct ChangeInfo {

@@ -191,7 +191,7 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
     }
     if ((c.usage & wanted) != wanted) mark_usage(ctx, held, cls, site, site, wanted);
 
-    if (debug_locks_) check_wait_context(ctx, held, cls, site, trylock);
+    if (debug_locks_ && wait_type_checks_) check_wait_context(ctx, held, cls, site, trylock);
 
     if (debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site) && !held.empty() &&
         held.back().irq_context == irq_ctx) {

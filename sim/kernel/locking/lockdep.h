@@ -122,6 +122,8 @@ class Lockdep {
   void set_kernel_ident(const std::string& release, const std::string& version);
   // The splat layout (V4_14 unless set); set it before the first report.
   void set_layout(LockdepLayout layout) { layout_ = layout; }
+  // The wait-type check (v5.7+, de8f5e4f2dc1); on unless a release before it is modelled.
+  void set_wait_type_checks(bool on) { wait_type_checks_ = on; }
   LockdepLayout layout() const { return layout_; }
 
   // Registering an existing name returns its class (one class for all per-CPU rq->lock
@@ -261,6 +263,7 @@ class Lockdep {
   const AfterReport after_report_;
   bool debug_locks_ = true;
   LockdepLayout layout_ = LockdepLayout::V4_14;
+  bool wait_type_checks_ = true;
   std::string release_ = "4.4.0-quiesce";
   std::string version_ = "#1";
   std::vector<ClassInfo> classes_;
