@@ -59,6 +59,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
                   : release_.has(Change::PrintkKlogdIrqWork) ? KlogdWake::IrqWork
                                                              : KlogdWake::Tick),
       printk_lockdep_visible_(release_.has(Change::PrintkLockdepVisible)),
+      console_cost_(p.console_cost().ps),
       ttwu_queue_(release_.has(Change::TtwuQueue)),
       ttwu_queue_llc_(release_.has(Change::TtwuQueueLlc)),
       lockdep_(p.lockdep(), p.might_wake(),
@@ -77,6 +78,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   LockClass& log_cls = lock_class("logbuf_lock", WaitType::RawSpin);
   logbuf_lock_ = make_lock("logbuf_lock", log_cls);
   console_sem_lock_ = make_lock("console_sem.lock", lock_class("(console_sem).lock"));
+  console_lock_class_ = &lock_class("console_lock", WaitType::Sleep);
   log_wait_ = make_wait_queue("log_wait");
   klogd_work_.name = "wake_up_klogd_work_func";
   klogd_work_.func = [this] {

@@ -60,6 +60,9 @@ struct KernelParams : ParamGroup {
   Param<Cycles> switch_cost{this, "sched.switch_cost", "400", "cycles for switch_mm/switch_to"};
   Param<Cycles> wakeup_cost{this, "sched.wakeup_cost", "150", "cycles of try_to_wake_up's own work"};
   Param<Bytes> stack{this, "task_stack", "256KiB", "host stack of each task's coroutine"};
+  Param<Duration> console_cost{this, "printk.console_cost", "0s",
+                               "time the console drivers take per printk record, interrupts off (console_unlock, "
+                               "v4.4); 0: no console registered"};
   Param<Choice> printk_wakeup{this, "printk.wakeup", "release",
                               "how printk wakes klogd: release (from the tick before 3.9, an irq_work after), "
                               "direct (printk wakes it itself: pi_lock, rq->lock), deferred (an irq_work)"};
@@ -229,6 +232,11 @@ class Kernel : public IrqHandler {
   bool queue_work_on(int cpu, WorkItem& w);
   void printk(const std::string& text);
   void printk_deferred(const std::string& text);
+  // console_lock() sleeps on console_sem until it is free (down()); console_unlock() ups
+  // it, waking the first sleeper under the semaphore's lock. Lockdep sees console_lock as
+  // a sleeping lock (console_lock_dep_map, 3.9+).
+  void console_lock();
+  void console_unlock();
   // Runs `fn` on `cpu` in hardirq context (call-function IPI); waits when `wait`.
   void smp_call_function_single(int cpu, std::function<void()> fn, bool wait);
 
@@ -382,7 +390,6 @@ class Kernel : public IrqHandler {
   void call_function_interrupt();
   void wake_up_klogd();
   bool console_trylock();
-  void console_unlock();
   void up_console_sem();
 
   // tracing (kernel.cpp)
@@ -416,6 +423,7 @@ class Kernel : public IrqHandler {
   enum class KlogdWake { Tick, IrqWork, Direct };
   const KlogdWake klogd_wake_;
   const bool printk_lockdep_visible_;  // PrintkLockdepVisible (4.11)
+  const Time console_cost_;
   const bool ttwu_queue_, ttwu_queue_llc_;
   Lockdep lockdep_;
   DeadlockDetector deadlock_;
@@ -443,6 +451,7 @@ class Kernel : public IrqHandler {
   std::unique_ptr<RawSpinLock> console_sem_lock_;
   int console_sem_count_ = 1;
   std::deque<Task*> console_sem_waiters_;
+  LockClass* console_lock_class_ = nullptr;  // console_lock_dep_map
   std::vector<std::string> log_;
   size_t log_read_ = 0;
   WaitQueue log_wait_;

@@ -155,8 +155,8 @@ std::string dmesg_stamp(Time t) {
 // vprintk_emit(), v4.4: the record under logbuf_lock (irqs off), then console_trylock() and,
 // for the owner, console_unlock(): print, up(&console_sem) (which wakes a console_lock()
 // sleeper under the semaphore's lock), and wake_up_klogd(). Before 4.11 all of it runs under
-// lockdep_off(), so lockdep records none of these locks under the caller's. The model has no
-// console driver: printing costs nothing beyond the record.
+// lockdep_off(), so lockdep records none of these locks under the caller's. The console
+// drivers' time is kernel.printk.console_cost per record (0: no console registered).
 void Kernel::printk(const std::string& text) {
   Frame f(*this, "printk");
   might_wake();  // where Peter Zijlstra's 2015 proposal puts it: printk may wake
@@ -175,7 +175,15 @@ void Kernel::printk(const std::string& text) {
   local_irq_restore(flags);
   preempt_disable();
   if (!printk_lockdep_visible_) ++t.lockdep_recursion;
-  if (console_trylock()) console_unlock();
+  if (console_trylock()) {
+    Frame cu(*this, "console_unlock");
+    if (console_cost_ > 0) {  // call_console_drivers() with interrupts off
+      const bool cflags = local_irq_save();
+      compute_for(console_cost_);
+      local_irq_restore(cflags);
+    }
+    up_console_sem();
+  }
   if (!printk_lockdep_visible_) --t.lockdep_recursion;
   preempt_enable();
   // v4.4 calls it at the end of console_unlock() (inside lockdep_off(), but it takes no lock
@@ -194,8 +202,33 @@ bool Kernel::console_trylock() {
   return got;
 }
 
+// console_lock(): down(&console_sem), sleeping while another task holds it; __up() hands the
+// semaphore straight to the first sleeper (waiter->up), the count untouched.
+void Kernel::console_lock() {
+  Frame f(*this, "console_lock");
+  might_sleep();
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, console_lock_class_->id, site());
+  Task& me = current();
+  bool flags = raw_spin_lock_irqsave(*console_sem_lock_);
+  if (console_sem_count_ > 0) {
+    --console_sem_count_;
+    raw_spin_unlock_irqrestore(*console_sem_lock_, flags);
+    return;
+  }
+  console_sem_waiters_.push_back(&me);
+  while (std::find(console_sem_waiters_.begin(), console_sem_waiters_.end(), &me) != console_sem_waiters_.end()) {
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irqrestore(*console_sem_lock_, flags);
+    schedule();
+    flags = raw_spin_lock_irqsave(*console_sem_lock_);
+  }
+  set_current_state(TaskState::Running);
+  raw_spin_unlock_irqrestore(*console_sem_lock_, flags);
+}
+
 void Kernel::console_unlock() {
   Frame f(*this, "console_unlock");
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, console_lock_class_->id);
   up_console_sem();
 }
 

@@ -21,6 +21,7 @@ const Simple kSimple[] = {
     {"wait", Op::Kind::Wait},
     {"rcu_read_lock", Op::Kind::RcuReadLock},    {"rcu_read_unlock", Op::Kind::RcuReadUnlock},
     {"synchronize_rcu", Op::Kind::SynchronizeRcu}, {"synchronize_rcu_expedited", Op::Kind::SynchronizeRcuExpedited},
+    {"console_lock", Op::Kind::ConsoleLock},     {"console_unlock", Op::Kind::ConsoleUnlock},
 };
 const Simple kLockOps[] = {
     {"lock", Op::Kind::Lock},          {"unlock", Op::Kind::Unlock},
@@ -42,6 +43,9 @@ std::vector<std::string> all_op_names() {
 }
 
 [[noreturn]] void unknown_op(const ConfigNode& n, const std::string& name) {
+  for (const auto& s : kSimple) {
+    if (name == s.name) n.fail("'" + name + "' takes no argument: write it as a plain item (- " + name + ")");
+  }
   std::string msg = "unknown primitive '" + name + "'";
   std::string hint = did_you_mean(name, all_op_names());
   if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
@@ -241,6 +245,8 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::PreemptEnable: k_.preempt_enable(); break;
       case Op::Kind::BhDisable: k_.local_bh_disable(); break;
       case Op::Kind::BhEnable: k_.local_bh_enable(); break;
+      case Op::Kind::ConsoleLock: k_.console_lock(); break;
+      case Op::Kind::ConsoleUnlock: k_.console_unlock(); break;
       case Op::Kind::MightSleep: k_.might_sleep(); break;
       case Op::Kind::MightWake: k_.might_wake(); break;
       case Op::Kind::Wait:

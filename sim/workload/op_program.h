@@ -35,6 +35,7 @@ struct Op {
   enum class Kind {
     IrqSave, IrqRestore, IrqDisable, IrqEnable, PreemptDisable, PreemptEnable, BhDisable, BhEnable,
     MightSleep, MightWake, Wait, RcuReadLock, RcuReadUnlock, SynchronizeRcu, SynchronizeRcuExpedited,
+    ConsoleLock, ConsoleUnlock,
     Lock, LockNested, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
     MutexLock, MutexUnlock,
     Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq, QueueWork, Printk, PrintkDeferred,

@@ -150,6 +150,19 @@ TEST(Releases, PrintkIsInvisibleToLockdepBefore4_11AndWakesKlogdAsTheReleaseDoes
   EXPECT_EQ(metric(direct.json, "klogd_irq_work_wakeups"), 0);
 }
 
+// A task sleeping in console_lock() while printk holds the console (a slow console driver):
+// printk's up(&console_sem) wakes it under the semaphore's lock. From 4.11 lockdep sees that
+// wakeup too: one dependency more than printk without a waiter,
+// (console_sem).lock -> &p->pi_lock.
+TEST(Releases, PrintkWakesAConsoleWaiterAndLockdepSeesItFrom4_11) {
+  Point r44 = run("tests/scenario/release/console_waiter.yaml", {"kernel.release=4.4"});
+  Point r414 = run("tests/scenario/release/console_waiter.yaml", {"kernel.release=4.14"});
+  ASSERT_EQ(r44.code, 0) << r44.err;
+  ASSERT_EQ(r414.code, 0) << r414.err;
+  EXPECT_EQ(metric(r414.json, "lockdep.dependencies"), metric(r44.json, "lockdep.dependencies") + 3)
+      << "lock_A -> logbuf_lock, lock_A -> (console_sem).lock, (console_sem).lock -> &p->pi_lock";
+}
+
 // TTWU_QUEUE: no queueing in 2.6.39; every remote wakeup queued in 3.0-3.2; from 3.3 only
 // to a CPU sharing no cache (another socket).
 TEST(Releases, RemoteWakeupsQueuedToTheTargetAsTheReleaseDoes) {
