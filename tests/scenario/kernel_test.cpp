@@ -178,6 +178,13 @@ TEST(KernelInput, UndeclaredLocksAndUnknownPrimitivesAreClearErrors) {
   r = run_cli({"run", p});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("did you mean 'local_irq_save'?"), std::string::npos) << r.err;
+  // A primitive without an argument given as a mapping (it said "did you mean" itself).
+  p = write_temp(dir, "m.yaml", "name: x\nworkload:\n  - task: program\n    program: [{console_lock: }]\n");
+  r = run_cli({"run", p});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'console_lock' takes no argument: write it as a plain item (- console_lock)"),
+            std::string::npos)
+      << r.err;
   p = write_temp(dir, "u.yaml",
                  "name: x\nworkload:\n  - {task: sleeper, name: a}\n  - {task: sleeper, name: a}\n");
   r = run_cli({"run", p});
