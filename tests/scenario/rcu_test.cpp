@@ -132,6 +132,23 @@ TEST(Flagship, IrqSaveStudyComparesEqualTimeAndEqualDeviceEvents) {
   }
 }
 
+// The issue that made the release model: the report was on every point up to 16 CPUs and on
+// none from 17 (the GP kthread woken under the root rcu_node lock, an edge that closed the
+// cycle only while the leaf was the root). v4.4 wakes after the unlock: no step.
+TEST(Flagship, NoStepBetween16And17Cpus) {
+  for (const char* cores : {"16", "17"}) {
+    int reports = 0;
+    for (int seed = 1; seed <= 3; ++seed) {
+      Point p = run_point(kFlagship, {"--seed", std::to_string(seed), "--set", std::string("cores=") + cores, "--set",
+                                      "duration=20ms"});
+      ASSERT_NE(p.json, "") << p.err;
+      if (metric(p.json, "lockdep_reports") > 0) ++reports;
+      EXPECT_EQ(metric(p.json, "rcu.wakeups_under_rnp_lock"), 0);
+    }
+    EXPECT_EQ(reports, 3) << cores << " CPUs";
+  }
+}
+
 TEST(RcuChecker, BrokenVariantFiresAndTheRealOneHolds) {
   Point broken = run_point("tests/scenario/rcu/broken_checker.yaml", {});
   EXPECT_EQ(broken.code, 0) << broken.json;
