@@ -158,6 +158,13 @@ class Kernel : public IrqHandler {
   bool cpu_in_idle(int cpu);
   // Lockdep is on and this task is not inside lockdep_off() (printk before 4.11).
   bool lockdep_watching() { return lockdep_.enabled() && current().lockdep_recursion == 0; }
+  // An unchecked lockdep map on the held stack (rcu_lock_map): in reports' held-lock lists only.
+  void lockdep_hold_unchecked(int cls) {
+    if (lockdep_watching()) lockdep_.acquire_unchecked(lockdep_ctx(), current().held_locks, cls, site());
+  }
+  void lockdep_release_unchecked(int cls) {
+    if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, cls);
+  }
   int preempt_count() { return this_core().preempt_count(); }
 
   // --- tasks and scheduling -----------------------------------------------------------

@@ -35,7 +35,14 @@ TEST(Flagship, BuggyKernelWarnsThroughRqCtxWaitQueueAndPiAndDeadlocksOnSomeSeeds
     Point p = run_point(kFlagship, {"--seed", std::to_string(seed)});
     ASSERT_NE(p.json, "") << p.err;
     EXPECT_EQ(metric(p.json, "rcu.violations"), 0);
-    if (chain_through(p.lockdep, {"&rq->lock", "&ctx->lock", "&rsp->expedited_wq->lock", "&p->pi_lock"})) ++warned;
+    if (chain_through(p.lockdep, {"&rq->lock", "&ctx->lock", "&rsp->expedited_wq->lock", "&p->pi_lock"})) {
+      ++warned;
+      // As Linux lists them: rcu_lock_map first, then ctx->lock, both at perf_lock_task_context.
+      EXPECT_NE(p.lockdep.find(" #0:  (rcu_read_lock){......}, at: perf_lock_task_context\n"
+                               " #1:  (&ctx->lock){......}, at: perf_lock_task_context\n"),
+                std::string::npos)
+          << p.lockdep;
+    }
     EXPECT_NE(p.lockdep.find("[ INFO: possible circular locking dependency detected ]"), std::string::npos)
         << "v4.4's layout\n" << p.lockdep;
     if (p.outcome() == "deadlock") {

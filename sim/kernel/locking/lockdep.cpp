@@ -168,6 +168,13 @@ LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site
 // ---------------------------------------------------------------------------------------
 // Hot path
 
+void Lockdep::acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
+                                const std::string& site) {
+  HeldLock h{cls, site, ctx.now, irq_context(ctx), false};
+  h.read_recursive = true;
+  held.push_back(std::move(h));
+}
+
 void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                       const std::string& site, bool trylock) {
   const int irq_ctx = irq_context(ctx);
@@ -195,10 +202,13 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
 
     if (debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site) && !held.empty() &&
         held.back().irq_context == irq_ctx) {
+      // check_prevs_add(): read-recursive entries (rcu_read_lock) are passed over.
       for (size_t i = held.size(); i-- > 0 && debug_locks_;) {
         const HeldLock& prev = held[i];
-        add_dependency(ctx, held, prev, cls, site);
-        if (!prev.trylock) break;
+        if (!prev.read_recursive) {
+          add_dependency(ctx, held, prev, cls, site);
+          if (!prev.trylock) break;
+        }
         if (i == 0 || held[i - 1].irq_context != prev.irq_context) break;
       }
     }
@@ -222,6 +232,7 @@ void Lockdep::irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock
   if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
   for (const HeldLock& h : held) {
     if (!debug_locks_) return;
+    if (h.read_recursive) continue;  // mark_held_locks() skips unchecked entries
     if ((classes_[h.cls].usage & wanted) != wanted)
       mark_usage(ctx, held, h.cls, h.site, site, wanted);
   }
@@ -266,7 +277,7 @@ bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldL
                               ClassId cls, const std::string& site) {
   const HeldLock* prev = nullptr;
   for (const HeldLock& h : held) {
-    if (h.cls == cls) {
+    if (h.cls == cls && !h.read_recursive) {
       prev = &h;
       break;
     }

@@ -86,6 +86,9 @@ struct HeldLock {
   Time since = 0;
   int irq_context = 0;
   bool trylock = false;
+  // Held for the lists only (lock_acquire() with check 0, read 2, as rcu_read_lock()'s
+  // rcu_lock_map is): no dependencies to or from it, no usage, no recursion check.
+  bool read_recursive = false;
 };
 
 // Per-class usage states, in the order Linux prints them.
@@ -140,6 +143,9 @@ class Lockdep {
   // stack). A Sleep class (not trylock) is also a might_sleep() at `site`.
   void acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                const std::string& site, bool trylock = false);
+  // rcu_lock_acquire(&rcu_lock_map), v4.4: onto the held stack, unchecked (read_recursive).
+  void acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
+                         const std::string& site);
   // Pops the most recent entry of `cls` (any order); a class not held is ignored here: the
   // caller, who knows the lock instance, reports that with bad_unlock().
   void release(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls);

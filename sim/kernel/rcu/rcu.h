@@ -154,6 +154,7 @@ class Rcu {
   void check_guarantee(Time gp_start, const char* what);
 
   Kernel& k_;
+  const int rcu_lock_map_;  // lockdep's "rcu_read_lock" class
   const Variant variant_;
   const GpWake gp_wake_;
   const bool exp_ipi_;            // 8203d6d0ee78 (4.4)

@@ -63,6 +63,7 @@ std::string unlock_special_of(const std::string& choice, const Release& r) {
 Rcu::Rcu(Kernel& k, const VariantParams& p, const Release& release, StatRegistry* stats)
     : stats_(stats, "rcu"),
       k_(k),
+      rcu_lock_map_(k.lock_class("rcu_read_lock", WaitType::Sleep).id),
       variant_(unlock_special_of(p.unlock_special().value, release) == "deferred_softirq"     ? Variant::Softirq
                : unlock_special_of(p.unlock_special().value, release) == "deferred_workqueue" ? Variant::Workqueue
                : unlock_special_of(p.unlock_special().value, release) == "deferred_irq_work"  ? Variant::IrqWork
@@ -186,6 +187,7 @@ void Rcu::rcu_read_lock() {
     k_.trace(TraceKind::RcuReadLock);
     t.rcu.read_start = k_.now();
   }
+  k_.lockdep_hold_unchecked(rcu_lock_map_);  // rcu_lock_acquire(&rcu_lock_map), per nesting level
   k_.this_core().alu();  // ++nesting; barrier()
 }
 
@@ -195,12 +197,14 @@ void Rcu::rcu_read_unlock() {
   k_.this_core().alu();
   if (t.rcu.nesting != 1) {
     --t.rcu.nesting;
+    k_.lockdep_release_unchecked(rcu_lock_map_);
     return;
   }
   t.rcu.nesting = -1;  // Linux's INT_MIN sentinel: leaving, not in a reader
   t.rcu.read_start = -1;
   if (t.rcu.blocked || t.rcu.need_qs || t.rcu.exp_need_qs) rcu_read_unlock_special(t);
   t.rcu.nesting = 0;
+  k_.lockdep_release_unchecked(rcu_lock_map_);  // rcu_lock_release(), after __rcu_read_unlock()
   k_.trace(TraceKind::RcuReadUnlock);
 }
 

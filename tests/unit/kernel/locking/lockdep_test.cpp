@@ -1323,3 +1323,34 @@ TEST(LockdepLog, ConcatenatesSplatsInOrderWithTimestamps) {
 
 }  // namespace
 }  // namespace quiesce::kernel
+
+namespace quiesce::kernel {
+namespace {
+
+// rcu_lock_map (lock_acquire check 0, read 2): listed among the held locks, passed over by
+// check_prevs_add(), never marked with irq usage.
+TEST(LockdepUnchecked, ListedAsHeldButAddsNoDependencyAndLocksAroundItStillChain) {
+  Lockdep ld;
+  const ClassId rcu = ld.register_class("rcu_read_lock", WaitType::Sleep);
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  const ClassId b = ld.register_class("b", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  ld.acquire(Who("t", 1, 0), held, a, "fa");
+  ld.acquire_unchecked(Who("t", 1, 0), held, rcu, "reader");
+  ld.acquire(Who("t", 1, 0), held, b, "fb");
+  EXPECT_NE(ld.dependency_trace(a, b), nullptr) << "a -> b across the reader";
+  EXPECT_EQ(ld.dependency_trace(rcu, b), nullptr);
+  EXPECT_EQ(ld.dependency_trace(a, rcu), nullptr);
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_TRUE(held[1].read_recursive);
+  ld.irqs_enabled(Who("t", 1, 0), held, "enable");
+  EXPECT_EQ(ld.usage_chars(rcu), "{....}") << "no usage";
+  ld.release(Who("t", 1, 0), held, b);
+  ld.release(Who("t", 1, 0), held, rcu);
+  ld.release(Who("t", 1, 0), held, a);
+  EXPECT_TRUE(held.empty());
+  EXPECT_TRUE(ld.reports().empty());
+}
+
+}  // namespace
+}  // namespace quiesce::kernel
