@@ -395,6 +395,7 @@ class Kernel : public IrqHandler {
   void wakeup_softirqd();
   void irq_work_run();
   void call_function_interrupt();
+  void log_store(const std::string& text, bool traced);
   void wake_up_klogd();
   bool console_trylock();
   void up_console_sem();
@@ -407,6 +408,7 @@ class Kernel : public IrqHandler {
 
   // locks (locking/spinlock.cpp)
   void lock_acquired(RawSpinLock& l, Time wait_start, bool contended);
+  bool unlocking_own(const Task* owner, ClassId cls);
   void do_raw_spin_unlock(RawSpinLock& l);
   void report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain);
   void end_run(const std::string& kind, const std::string& detail, Time when = -1);

@@ -144,6 +144,23 @@ void Kernel::kworker_loop() {
 // --- printk ---------------------------------------------------------------------------------
 
 namespace {
+// lockdep_off() ... lockdep_on() around printk's internals, before 4.11 (active).
+class PrintkLockdepOff {
+ public:
+  PrintkLockdepOff(Task& t, bool active) : t_(t), active_(active) {
+    if (active_) ++t_.lockdep_recursion;
+  }
+  ~PrintkLockdepOff() {
+    if (active_) --t_.lockdep_recursion;
+  }
+  PrintkLockdepOff(const PrintkLockdepOff&) = delete;
+  PrintkLockdepOff& operator=(const PrintkLockdepOff&) = delete;
+
+ private:
+  Task& t_;
+  const bool active_;
+};
+
 std::string dmesg_stamp(Time t) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "[%5lld.%06lld] ", static_cast<long long>(t / kSec),
@@ -160,36 +177,41 @@ std::string dmesg_stamp(Time t) {
 void Kernel::printk(const std::string& text) {
   Frame f(*this, "printk");
   might_wake();  // where Peter Zijlstra's 2015 proposal puts it: printk may wake
-  Task& t = current();
-  // Interrupts off and preemption off around the lockdep_off() regions, as vprintk_emit()
-  // has them: nothing switches this task out while lockdep looks away.
-  const bool flags = local_irq_save();
-  if (!printk_lockdep_visible_) ++t.lockdep_recursion;  // lockdep_off()
-  raw_spin_lock(*logbuf_lock_);
-  log_.push_back(dmesg_stamp(now()) + text);
-  ++printks;
-  trace(TraceKind::Print, 0, text.c_str());
-  this_core().compute(200);
-  raw_spin_unlock(*logbuf_lock_);
-  if (!printk_lockdep_visible_) --t.lockdep_recursion;  // lockdep_on()
-  local_irq_restore(flags);
+  log_store(text, true);
   preempt_disable();
-  if (!printk_lockdep_visible_) ++t.lockdep_recursion;
-  if (console_trylock()) {
-    Frame cu(*this, "console_unlock");
-    if (console_cost_ > 0) {  // call_console_drivers() with interrupts off
-      const bool cflags = local_irq_save();
-      compute_for(console_cost_);
-      local_irq_restore(cflags);
+  {
+    PrintkLockdepOff off(current(), !printk_lockdep_visible_);
+    if (console_trylock()) {
+      Frame cu(*this, "console_unlock");
+      if (console_cost_ > 0) {  // call_console_drivers() with interrupts off
+        const bool cflags = local_irq_save();
+        compute_for(console_cost_);
+        local_irq_restore(cflags);
+      }
+      up_console_sem();
     }
-    up_console_sem();
   }
-  if (!printk_lockdep_visible_) --t.lockdep_recursion;
   preempt_enable();
   // v4.4 calls it at the end of console_unlock() (inside lockdep_off(), but it takes no lock
   // there: the irq_work or the tick does the wakeup); here, after, so that the `direct`
   // what-if's wakeup is one lockdep sees.
   wake_up_klogd();
+}
+
+// vprintk_emit()'s first part: the record under logbuf_lock with interrupts off (so nothing
+// switches this task out while lockdep looks away before 4.11).
+void Kernel::log_store(const std::string& text, bool traced) {
+  const bool flags = local_irq_save();
+  {
+    PrintkLockdepOff off(current(), !printk_lockdep_visible_);
+    raw_spin_lock(*logbuf_lock_);
+    log_.push_back(dmesg_stamp(now()) + text);
+    ++printks;
+    if (traced) trace(TraceKind::Print, 0, text.c_str());
+    this_core().compute(200);
+    raw_spin_unlock(*logbuf_lock_);
+  }
+  local_irq_restore(flags);
 }
 
 // console_trylock() -> down_trylock(&console_sem): the semaphore's lock, count.
@@ -266,16 +288,7 @@ void Kernel::wake_up_klogd() {
 // printk_deferred(): the record only; klogd and the console from the irq_work.
 void Kernel::printk_deferred(const std::string& text) {
   Frame f(*this, "printk_deferred");
-  Task& t = current();
-  const bool flags = local_irq_save();
-  if (!printk_lockdep_visible_) ++t.lockdep_recursion;
-  raw_spin_lock(*logbuf_lock_);
-  log_.push_back(dmesg_stamp(now()) + text);
-  ++printks;
-  this_core().compute(200);
-  raw_spin_unlock(*logbuf_lock_);
-  if (!printk_lockdep_visible_) --t.lockdep_recursion;
-  local_irq_restore(flags);
+  log_store(text, false);
   irq_work_queue(klogd_work_);
 }
 

@@ -101,16 +101,19 @@ void Kernel::lock_acquired(RawSpinLock& l, Time wait_start, bool contended) {
   l.taken_as->note_acquired(contended, l.acquired_at - wait_start);
 }
 
+// lock_release() / mutex_release() finding no such held lock: print_unlock_imbalance_bug(),
+// v4.4. Returns whether the current task owns the lock it is releasing.
+bool Kernel::unlocking_own(const Task* owner, ClassId cls) {
+  if (owner == &current()) return true;
+  if (lockdep_watching()) lockdep_.bad_unlock(lockdep_ctx(), current().held_locks, cls, site());
+  if (tracer_) trace_new_reports();
+  return false;
+}
+
 void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
-  if (l.owner != &current()) {
-    // lock_release() finds no such held lock: print_unlock_imbalance_bug(), v4.4. The lock
-    // is left alone: releasing a ticket nobody took would let a later locker's ticket wait
-    // for ever (Linux's debug spinlock would complain "already unlocked" or "wrong owner").
-    if (lockdep_watching())
-      lockdep_.bad_unlock(lockdep_ctx(), current().held_locks, l.cls->id, site());
-    if (tracer_) trace_new_reports();
-    return;
-  }
+  // Left alone if not ours: releasing a ticket nobody took would let a later locker's ticket
+  // wait for ever (Linux's debug spinlock would complain "already unlocked" or "wrong owner").
+  if (!unlocking_own(l.owner, l.cls->id)) return;
   if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.taken_as->id);
   Core& core = this_core();
   l.taken_as->hold_time.record(core.now() - l.acquired_at);
@@ -245,14 +248,8 @@ void Kernel::mutex_lock(Mutex& m) {
 
 void Kernel::mutex_unlock(Mutex& m) {
   Frame f(*this, "mutex_unlock");
-  if (m.owner != &current()) {
-    // mutex_release() finds no such held lock: print_unlock_imbalance_bug(), v4.4. The mutex
-    // is left alone (its owner's, or nobody's; debug_mutex_unlock() would warn "owner").
-    if (lockdep_watching())
-      lockdep_.bad_unlock(lockdep_ctx(), current().held_locks, m.cls->id, site());
-    if (tracer_) trace_new_reports();
-    return;
-  }
+  // Left alone if not ours (its owner's, or nobody's; debug_mutex_unlock() would warn "owner").
+  if (!unlocking_own(m.owner, m.cls->id)) return;
   if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, m.cls->id);
   m.cls->hold_time.record(now() - m.acquired_at);
   m.owner = nullptr;

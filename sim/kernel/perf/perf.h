@@ -42,7 +42,6 @@ class Perf {
   // The scheduler's hooks, with rq->lock held and interrupts off.
   void sched_out(Task& prev);
   void sched_in(Task& next);
-  Mode mode() const { return mode_; }
 
  private:
   Kernel& k_;

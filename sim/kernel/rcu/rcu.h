@@ -94,6 +94,7 @@ class Rcu {
   void note_context_switch(bool preempt);  // before rq->lock, irqs off
   void check_callbacks();                  // from the tick, in hardirq
 
+  enum class Variant { V44, Softirq, Workqueue, IrqWork };  // rcu.unlock_special
   uint64_t completed() const { return completed_; }
   // `t` holds some rcu_node lock now (the wakeup-placement check counts wakeups made so).
   bool holds_node_lock(const Task& t) const;
@@ -126,7 +127,6 @@ class Rcu {
   struct Node;
   struct CpuData;
   struct Callback;
-  enum class Variant { V44, Softirq, Workqueue, IrqWork };
   enum class GpWake { AfterUnlock, IrqWork, Needwake };
 
   void rcu_read_unlock_special(Task& t);

@@ -51,12 +51,14 @@ const char* Rcu::variant() const {
 }
 
 namespace {
-// What `rcu.unlock_special: release` means for a release.
-std::string unlock_special_of(const std::string& choice, const Release& r) {
-  if (choice != "release") return choice;
-  if (r.has(Change::DeferredQsIrqWork)) return "deferred_irq_work";
-  if (r.has(Change::DeferredQs)) return "deferred_softirq";
-  return "v4.4";
+// rcu_read_unlock_special()'s variant; `release`: the release's (DeferredQs, DeferredQsIrqWork).
+Rcu::Variant variant_of(const std::string& choice, const Release& r) {
+  if (choice == "deferred_softirq") return Rcu::Variant::Softirq;
+  if (choice == "deferred_workqueue") return Rcu::Variant::Workqueue;
+  if (choice == "deferred_irq_work") return Rcu::Variant::IrqWork;
+  if (choice == "release" && r.has(Change::DeferredQsIrqWork)) return Rcu::Variant::IrqWork;
+  if (choice == "release" && r.has(Change::DeferredQs)) return Rcu::Variant::Softirq;
+  return Rcu::Variant::V44;
 }
 }  // namespace
 
@@ -64,10 +66,7 @@ Rcu::Rcu(Kernel& k, const VariantParams& p, const Release& release, StatRegistry
     : stats_(stats, "rcu"),
       k_(k),
       rcu_lock_map_(k.lock_class("rcu_read_lock", WaitType::Sleep).id),
-      variant_(unlock_special_of(p.unlock_special().value, release) == "deferred_softirq"     ? Variant::Softirq
-               : unlock_special_of(p.unlock_special().value, release) == "deferred_workqueue" ? Variant::Workqueue
-               : unlock_special_of(p.unlock_special().value, release) == "deferred_irq_work"  ? Variant::IrqWork
-                                                                                              : Variant::V44),
+      variant_(variant_of(p.unlock_special().value, release)),
       gp_wake_(release.has(Change::GpWakeNeedwake)  ? GpWake::Needwake
                : release.has(Change::GpWakeIrqWork) ? GpWake::IrqWork
                                                     : GpWake::AfterUnlock),

@@ -179,7 +179,9 @@ void Kernel::finish_task_switch(Task*) {
 // TTWU_QUEUE applies (ttwu_queues), the target's wake list and a reschedule IPI.
 bool Kernel::try_to_wake_up(Task& p) {
   Frame f(*this, "try_to_wake_up");
-  if (rcu_ && rcu_->holds_node_lock(current())) ++rcu_->wakeups_under_rnp_lock;
+  // The wakeup-placement check; holding any spinlock means a raised preempt count, so most
+  // wakeups skip the scan of the rcu_node locks.
+  if (rcu_ && preempt_count() > 0 && rcu_->holds_node_lock(current())) ++rcu_->wakeups_under_rnp_lock;
   const bool flags = raw_spin_lock_irqsave(*p.pi_lock);
   bool woke = false;
   if (p.state == TaskState::Sleeping) {
