@@ -1,12 +1,14 @@
 #include "sim/run/sweep.h"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -186,19 +188,38 @@ std::string source_root() {
   return fs::path(platforms_dir()).parent_path().string();
 }
 
+// Runs argv[0] (found on PATH) with argv, no shell between: stdout to /dev/null, stderr to
+// `stderr_path` (or /dev/null). Returns whether it exited 0.
+bool run_quietly(const std::vector<std::string>& argv, const std::string& stderr_path = "/dev/null") {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) return false;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 void maybe_plot(const std::string& dir, bool plot, std::ostream& human, bool quiet) {
   if (!plot) return;
   const std::string script = source_root() + "/scripts/plot";
   if (!fs::exists(script)) return;
   // Debian's matplotlib belongs to /usr/bin/python3, which may not be the python3 on PATH;
   // scripts/plot finds it either way.
-  if (std::system("python3 -c 'import matplotlib' >/dev/null 2>&1") != 0 &&
-      std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) {
+  if (!run_quietly({"python3", "-c", "import matplotlib"}) &&
+      !run_quietly({"/usr/bin/python3", "-c", "import matplotlib"})) {
     if (!quiet) human << "plots skipped: python3-matplotlib is not installed (scripts/plot " << dir << " makes them)\n";
     return;
   }
-  const std::string cmd = "'" + script + "' '" + dir + "' >/dev/null 2>'" + dir + "/plot.stderr'";
-  if (std::system(cmd.c_str()) == 0) {
+  if (run_quietly({script, dir}, dir + "/plot.stderr")) {
     fs::remove(dir + "/plot.stderr");
     if (!quiet) human << "plots written by scripts/plot (listed in " << dir << "/plots.txt)\n";
   } else if (!quiet) {

@@ -52,25 +52,9 @@ inline std::string write_temp(const std::string& dir, const std::string& name, c
   return p;
 }
 
-inline CliResult run_cli(const std::vector<std::string>& args) {
-  std::string dir = temp_dir("cli");
-  std::string cmd = "cd " + std::string(QUIESCE_SOURCE_DIR) + " && QUIESCE_ROOT=" + QUIESCE_SOURCE_DIR + " " +
-                    QUIESCE_BIN;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " >" + dir + "/out 2>" + dir + "/err";
-  auto t0 = std::chrono::steady_clock::now();
-  int status = std::system(cmd.c_str());
-  CliResult r;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(dir + "/out");
-  r.err = read_file(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return r;
-}
-
-// Like run_cli, but runs the binary itself (no shell in between) and reports its own peak
-// resident memory, from wait4()'s rusage of exactly that child.
+// Runs the binary itself (no shell in between: arguments reach it as they are) from the
+// source tree, and reports its own peak resident memory, from wait4()'s rusage of exactly
+// that child.
 inline CliResult run_cli_measured(const std::vector<std::string>& args) {
   const std::string dir = temp_dir("cli-measured");
   const std::string out = dir + "/out", err = dir + "/err";
@@ -102,6 +86,28 @@ inline CliResult run_cli_measured(const std::vector<std::string>& args) {
   std::filesystem::remove_all(dir);
   return r;
 }
+
+// Runs argv[0] (found on PATH) with argv, no shell, output discarded; its exit code, or 127
+// when it cannot be started.
+inline int run_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s = args;
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) ::_exit(126);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args) { return run_cli_measured(args); }
 
 // One `quiesce run` into a fresh directory: exit code, result.json, lockdep.log, stderr.
 struct Point {

@@ -144,6 +144,18 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadSweep>& i) { return std::string(i.param.name); });
 #undef W
 
+// scripts/plot runs as a child with an argument vector (no shell): a sweep directory whose
+// path a shell would split or expand still gets its plots.
+TEST(Sweep, PlotsAreWrittenEvenWhereAShellWouldMisreadThePath) {
+  const std::string out = temp_dir("sw plot $HOME 'q'");
+  CliResult r = run_cli({"sweep", kSmall, "--out", out, "--jobs", "2"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  if (r.out.find("plots skipped: python3-matplotlib is not installed") != std::string::npos) GTEST_SKIP();
+  EXPECT_NE(r.out.find("plots written by scripts/plot"), std::string::npos) << r.out << r.err;
+  EXPECT_FALSE(read_file(out + "/plots.txt").empty());
+  EXPECT_FALSE(std::filesystem::exists(out + "/plot.stderr"));
+}
+
 TEST(Sweep, ZipGroupsVaryTogether) {
   std::string dir = temp_dir("sw-zip");
   std::string path = write_temp(dir, "s.yaml",
