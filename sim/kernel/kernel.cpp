@@ -141,6 +141,7 @@ Task& Kernel::current() {
 
 bool Kernel::in_softirq() { return this_cpu_data().softirq_count > 0; }
 
+// rcu_dynticks' view, v4.4: an idle CPU outside any interrupt is in an extended quiescent state.
 bool Kernel::cpu_in_idle(int cpu) {
   const Cpu& c = cpu_of(cpu);
   return c.rq.curr && c.rq.curr->is_idle && core(cpu).hardirq_depth() == 0;
@@ -268,6 +269,8 @@ void Kernel::handle_irq(Core& core, const IrqAck& irq) {
   switch (irq.id) {
     case kIpiReschedule: {
       Frame f(*this, "scheduler_ipi");
+      // scheduler_ipi(), v4.4: finish the wakeups queued here (sched_ttwu_pending); a bare
+      // reschedule IPI only asks for schedule().
       if (c.wake_list.empty()) {
         c.need_resched = true;
       } else {

@@ -214,6 +214,8 @@ bool Kernel::try_to_wake_up(Task& p) {
   return woke;
 }
 
+// wake_up_process(), v4.4: try_to_wake_up() on one task; might_wake (the seed's proposal)
+// annotates it as a wakeup path.
 bool Kernel::wake_up_process(Task& p) {
   Frame f(*this, "wake_up_process");
   might_wake();
@@ -370,6 +372,7 @@ void Kernel::wait_for_completion(Completion& c) {
   raw_spin_unlock_irqrestore(*c.wait.lock, flags);
 }
 
+// complete(), v4.4: the queue's lock, then try_to_wake_up() of the first waiter.
 void Kernel::complete(Completion& c) {
   Frame f(*this, "complete");
   might_wake();
