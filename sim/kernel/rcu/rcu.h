@@ -98,7 +98,6 @@ class Rcu {
   uint64_t completed() const { return completed_; }
   // `t` holds some rcu_node lock now (the wakeup-placement check counts wakeups made so).
   bool holds_node_lock(const Task& t) const;
-  const char* variant() const;
 
   StatGroup stats_;
   Counter gps{&stats_, "gps", "normal grace periods completed", "count"};

@@ -11,16 +11,6 @@
 
 namespace quiesce::kernel {
 
-const char* Rcu::variant() const {
-  switch (variant_) {
-    case Variant::V44: return "v4.4";
-    case Variant::Softirq: return "deferred_softirq";
-    case Variant::Workqueue: return "deferred_workqueue";
-    case Variant::IrqWork: return "deferred_irq_work";
-  }
-  return "?";
-}
-
 namespace {
 // rcu_read_unlock_special()'s variant; `release`: the release's (DeferredQs, DeferredQsIrqWork).
 Rcu::Variant variant_of(const std::string& choice, const Release& r) {
