@@ -62,6 +62,11 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
       console_cost_(p.console_cost().ps),
       ttwu_queue_(release_.has(Change::TtwuQueue)),
       ttwu_queue_llc_(release_.has(Change::TtwuQueueLlc)),
+      expired_start_(variants.hrtimer_expired_start().value == "run_in_caller" ? ExpiredStart::RunInCaller
+                     : variants.hrtimer_expired_start().value == "softirq"     ? ExpiredStart::Softirq
+                     : variants.hrtimer_expired_start().value == "reprogram"   ? ExpiredStart::Reprogram
+                     : release_.has(Change::HrtimerNoSoftirq)                  ? ExpiredStart::Reprogram
+                                                                               : ExpiredStart::Softirq),
       lockdep_(p.lockdep(), p.might_wake(),
                p.lockdep_after_report().value == "continue" ? AfterReport::Continue : AfterReport::Off),
       deadlock_(platform.cores()),
@@ -76,6 +81,9 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   pi_lock_class_ = &lock_class("&p->pi_lock", WaitType::RawSpin, true);
   LockClass& pool_cls = lock_class("&pool->lock", WaitType::RawSpin);
   LockClass& log_cls = lock_class("logbuf_lock", WaitType::RawSpin);
+  LockClass& hrtimer_cls = lock_class("hrtimer_bases.lock", WaitType::RawSpin);
+  LockClass& timer_cls = lock_class("&(&base->lock)->rlock", WaitType::Spin);
+  siglock_class_ = &lock_class("&(&sighand->siglock)->rlock", WaitType::Spin);
   logbuf_lock_ = make_lock("logbuf_lock", log_cls);
   console_sem_lock_ = make_lock("console_sem.lock", lock_class("(console_sem).lock"));
   console_lock_class_ = &lock_class("console_lock", WaitType::Sleep);
@@ -92,6 +100,8 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
     cpu.rq.lock = make_lock("rq[" + std::to_string(c) + "].lock", rq_cls);
     cpu.rq.rt.resize(100);
     cpu.pool_lock = make_lock("pool[" + std::to_string(c) + "].lock", pool_cls);
+    cpu.hrtimer_lock = make_lock("hrtimer_bases[" + std::to_string(c) + "].lock", hrtimer_cls);
+    cpu.timer_base_lock = make_lock("timer_base[" + std::to_string(c) + "].lock", timer_cls);
     core(c).set_irq_handler(this);
     TaskSpec idle{c, Policy::Normal, 0, false};
     Task& t = create_task("swapper/" + std::to_string(c), idle, [this] { idle_loop(); });
@@ -354,6 +364,7 @@ void Kernel::irq_return(Core& core) {
   trace(TraceKind::IrqExit);
   if (core.hardirq_depth() == 0) {
     Frame f(*this, "irq_exit");
+    run_hook(Hook::IrqExit, current());
     do_softirq_at_irq_exit();
     // Linux's preempt_count carries the softirq count too: no preemption inside a softirq
     // (or a bh-disabled section) that this interrupt interrupted.
@@ -381,7 +392,7 @@ void Kernel::raise_device_irq(int cpu, IrqId irq, Time arrival) {
 
 void Kernel::hrtimer_start(Time expires, Task* t) {
   Cpu& c = this_cpu_data();
-  c.timers.push_back(HrTimer{expires, timer_seq_++, t});
+  c.timers.push_back(HrTimer{expires, timer_seq_++, t, nullptr});
   std::push_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
   program_timer(c);
 }
@@ -413,6 +424,14 @@ void Kernel::timer_interrupt() {
     ++ticks;
     c.last_tick = now;
     while (c.next_tick <= now) c.next_tick += tick_period_;
+    run_hook(Hook::Tick, current());  // update_process_times(), before scheduler_tick()
+    // run_local_timers(): the wheel's expired timers run from TIMER_SOFTIRQ.
+    for (const KTimer* t : c.wheel) {
+      if (t->expires <= now) {
+        raise_softirq_irqoff(TIMER_SOFTIRQ);
+        break;
+      }
+    }
     scheduler_tick();
     if (c.printk_pending) {  // printk_tick() from update_process_times(), before 3.9
       Frame pf(*this, "printk_tick");
@@ -425,6 +444,10 @@ void Kernel::timer_interrupt() {
     std::pop_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
     HrTimer t = c.timers.back();
     c.timers.pop_back();
+    if (t.timer) {
+      run_hrtimer(c, *t.timer);
+      continue;
+    }
     Frame f(*this, "hrtimer_wakeup");
     t.task->expected_wake = t.expires;
     if (!try_to_wake_up(*t.task)) t.task->expected_wake = -1;
@@ -672,6 +695,14 @@ void Kernel::send_ipi(int target, IrqId id) {
     trace(TraceKind::IpiRaise, target, "", flow, -1, id);
   }
   c.send_ipi(target, id);
+}
+
+void Kernel::warn_once(const std::string& key, const std::string& text) {
+  if (std::find(warned_.begin(), warned_.end(), key) != warned_.end()) return;
+  warned_.push_back(key);
+  ++warnings;
+  note_event("kernel.warning", text);
+  log_.push_back(text);
 }
 
 // --- memory -------------------------------------------------------------------------------

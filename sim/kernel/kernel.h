@@ -84,16 +84,63 @@ struct WorkItem {
   const char* name = "work";
   std::function<void()> func;
   bool pending = false;
+  int running_on = -1;                  // the CPU whose worker runs it, or -1
+  struct LockClass* map = nullptr;      // work->lockdep_map (flush_work), if set
 };
 
 struct WaitQueue {
   RawSpinLock* lock = nullptr;  // the wait queue head's lock (class "&q->lock")
   std::deque<Task*> waiters;
+  uint64_t wakes = 0;  // wake_up() calls so far (wait_on's condition)
 };
 
 struct Completion {
   unsigned done = 0;
   WaitQueue wait;
+};
+
+// A read-write semaphore (rwsem-xadd's behaviour): readers share, a writer excludes; the
+// releaser hands the semaphore to the waiters it wakes (under sem->wait_lock before 4.7,
+// after dropping it from 4.7). Lockdep sees it as a sleeping lock of its own class.
+struct RwSemaphore {
+  std::string name;
+  LockClass* cls = nullptr;
+  RawSpinLock* wait_lock = nullptr;  // "&sem->wait_lock"
+  Addr addr = 0;                     // sem->count
+  int readers = 0;
+  Task* writer = nullptr;
+  struct Waiter {
+    Task* task;
+    bool write;
+    bool granted = false;
+  };
+  std::deque<Waiter*> waiters;
+};
+
+// A counting semaphore (kernel/locking/semaphore.c): sem->lock, a count and its sleepers;
+// up() wakes the first sleeper under sem->lock and hands it the count.
+struct Semaphore {
+  std::string name;
+  RawSpinLock* lock = nullptr;  // "(NAME).lock"
+  int count = 1;
+  struct Waiter {
+    Task* task;
+    bool up = false;
+  };
+  std::deque<Waiter*> waiters;
+};
+
+// A timer_list (the timer wheel: jiffies resolution, run from TIMER_SOFTIRQ) or an hrtimer
+// (run from the timer interrupt, in hardirq), with the callback to run.
+struct KTimer {
+  std::string name;  // the callback's name: its frame, and lockdep's timer->lockdep_map
+  std::function<void()> fn;
+  bool hr = false;
+  Time expires = 0;
+  int cpu = -1;  // the CPU it is queued on, or -1
+  uint64_t seq = 0;
+  int running_on = -1;  // the CPU running its callback, or -1
+  LockClass* map = nullptr;
 };
 
 // How a run ended, when it did not simply reach its duration.
@@ -230,6 +277,28 @@ class Kernel : public IrqHandler {
   void init_completion(Completion& c, const std::string& name);
   void wait_for_completion(Completion& c);
   void complete(Completion& c);
+  // rw_semaphores and semaphores (kernel/locking/rwsem.c, semaphore.c).
+  std::unique_ptr<RwSemaphore> make_rwsem(const std::string& name, LockClass& cls);
+  void down_read(RwSemaphore& s);
+  bool down_read_trylock(RwSemaphore& s);
+  void up_read(RwSemaphore& s);
+  void down_write(RwSemaphore& s);
+  bool down_write_trylock(RwSemaphore& s);
+  void up_write(RwSemaphore& s);
+  std::unique_ptr<Semaphore> make_semaphore(const std::string& name, int count);
+  void down(Semaphore& s);
+  bool down_trylock(Semaphore& s);
+  void up(Semaphore& s);
+  // Signals: send_sig() takes the target's sighand->siglock (irqs off) and wakes it if it
+  // sleeps (signal_wake_up -> try_to_wake_up), under the siglock.
+  RawSpinLock& siglock(Task& t);
+  void send_sig(Task& t);
+  // lock_map_acquire()/lock_map_release(): a lockdep map with no lock behind it (a timer's,
+  // a work item's), so lockdep sees "waits for the callback" as taking it.
+  void lock_map_acquire(LockClass& map);
+  void lock_map_release(LockClass& map);
+  // A kernel WARN_ONCE: printed once per key (the log, kernel.warnings), the run goes on.
+  void warn_once(const std::string& key, const std::string& text);
 
   // --- deferred work ------------------------------------------------------------------
   void open_softirq(int nr, std::function<void()> action);
@@ -237,6 +306,19 @@ class Kernel : public IrqHandler {
   void raise_softirq_irqoff(int nr);
   bool irq_work_queue(IrqWork& w);
   bool queue_work_on(int cpu, WorkItem& w);
+  // flush_work(), v4.4: lockdep takes the work's map (the worker holds it while the work
+  // runs), then waits until the work is neither pending nor running.
+  bool flush_work(WorkItem& w);
+  // Timers. add_timer/mod_timer queue (or move) a timer_list on this CPU, expiring at the
+  // first tick at or after `expires`; del_timer_sync also waits for a running callback
+  // (lockdep: it takes the timer's map). hrtimer_start queues an hrtimer on this CPU under
+  // hrtimer_bases.lock; one already expired behaves as kernel.hrtimer.expired_start says.
+  void init_timer(KTimer& t, const std::string& name, bool hr, std::function<void()> fn);
+  bool mod_timer(KTimer& t, Time expires);
+  bool del_timer(KTimer& t);
+  bool del_timer_sync(KTimer& t);
+  void hrtimer_start(KTimer& t, Time expires);
+  bool hrtimer_cancel(KTimer& t);
   void printk(const std::string& text);
   void printk_deferred(const std::string& text);
   // console_lock() sleeps on console_sem until it is free (down()); console_unlock() ups
@@ -246,6 +328,36 @@ class Kernel : public IrqHandler {
   void console_unlock();
   // Runs `fn` on `cpu` in hardirq context (call-function IPI); waits when `wait`.
   void smp_call_function_single(int cpu, std::function<void()> fn, bool wait);
+  // Runs `fn` on every CPU in `cpus` but this one; waits for all when `wait`.
+  void smp_call_function_many(const std::vector<int>& cpus, std::function<void()> fn, bool wait);
+
+  // --- the kernel's own objects, as scenarios reach them ----------------------------------
+  // cpu_rq(cpu)->lock.
+  RawSpinLock& rq_lock(int cpu) { return *cpu_of(cpu).rq.lock; }
+  // task_rq_lock(), v4.4: p->pi_lock (irqs saved), then the rq->lock of the CPU p is on,
+  // retried if p moved meanwhile. Returns the flags for task_rq_unlock().
+  bool task_rq_lock(Task& p);
+  void task_rq_unlock(Task& p, bool flags);
+  // A wait queue the kernel owns, by name ("log_wait": klogd's; "rsp->gp_wq": the RCU GP
+  // kthread's), or null.
+  WaitQueue* kernel_wait_queue(const std::string& name);
+  // The kernel threads a kernel of `cores` CPUs as `release` has (for validation).
+  static std::vector<std::string> kernel_thread_names(int cores, const Release& release);
+  // The lockdep classes the model's own locks use, each with the operand that reaches the
+  // real lock: a scenario's declared lock may not borrow these names.
+  struct KernelLockClass {
+    const char* cls;
+    const char* operand;
+  };
+  static const std::vector<KernelLockClass>& kernel_lock_classes();
+  // Hook points: where Linux calls out to tracepoints, perf events and programs attached to
+  // them, with the kernel's locks held. A hook runs on the CPU that reaches it, with the
+  // task concerned; like bpf_prog_active, a hook reached from inside a hook on the same CPU
+  // is skipped (counted in hook_recursion).
+  enum class Hook { SchedSwitch, Enqueue, Dequeue, UpdateCurr, SelectTaskRq, Tick, IrqExit, Count };
+  static const char* hook_name(Hook h);
+  static const char* hook_doc(Hook h);
+  void attach_hook(Hook h, std::function<void(Task&)> fn);
 
   // --- devices ------------------------------------------------------------------------
   // Handler for device interrupt `irq` (an SPI), run in hardirq context.
@@ -302,6 +414,12 @@ class Kernel : public IrqHandler {
   Counter works{&stats_, "works", "workqueue items run", "count"};
   Counter printks{&stats_, "printks", "printk records", "count"};
   Counter ticks{&stats_, "ticks", "scheduler ticks", "count"};
+  Counter hook_runs{&stats_, "hook_runs", "programs run at hook points", "count"};
+  Counter hook_recursion{&stats_, "hook_recursion", "hooks skipped because the CPU was already inside one", "count"};
+  Counter warnings{&stats_, "warnings", "kernel WARNINGs printed (misuse of a primitive)", "count"};
+  Counter timers_run{&stats_, "timers", "timer_list callbacks run (TIMER_SOFTIRQ)", "count"};
+  Counter hrtimers_run{&stats_, "hrtimers", "hrtimer callbacks run (hardirq)", "count"};
+  Counter signals{&stats_, "signals", "signals sent (send_sig)", "count"};
   Counter spurious_irqs{&stats_, "spurious_irqs", "device interrupts no handler claimed (IRQ_NONE)", "count"};
   Histogram wakeup_latency{&stats_, "wakeup_latency", "timer expiry to the woken task running", "ps"};
   Histogram device_event_latency{&stats_, "device_event_latency",
@@ -315,7 +433,8 @@ class Kernel : public IrqHandler {
   struct HrTimer {
     Time expires;
     uint64_t seq;
-    Task* task;  // wakes this task
+    Task* task;  // wakes this task, or runs:
+    KTimer* timer;
     bool operator>(const HrTimer& o) const { return expires != o.expires ? expires > o.expires : seq > o.seq; }
   };
   struct Rq {
@@ -344,6 +463,11 @@ class Kernel : public IrqHandler {
     std::unique_ptr<RawSpinLock> pool_lock;
     std::deque<WorkItem*> worklist;
     std::vector<HrTimer> timers;  // min-heap
+    std::unique_ptr<RawSpinLock> hrtimer_lock;  // hrtimer_bases.lock
+    std::unique_ptr<RawSpinLock> timer_base_lock;  // the timer wheel's base->lock
+    std::vector<KTimer*> wheel;
+    std::vector<KTimer*> softirq_hrtimers;  // expired at hrtimer_start (2.6.32-4.1)
+    KTimer* running_timer = nullptr;
     Time next_tick = 0;
     Time programmed = -1;
     std::deque<std::function<void()>> call_queue;
@@ -353,6 +477,7 @@ class Kernel : public IrqHandler {
     Time last_tick = 0;  // the last timer interrupt served (the hard-lockup watchdog's count)
     Time preemptoff_since = -1;
     const char* preemptoff_site = "";
+    bool in_hook = false;  // bpf_prog_active
   };
   friend class KernelTestPeer;
 
@@ -388,6 +513,11 @@ class Kernel : public IrqHandler {
   void hrtimer_cancel(Task* t);
   void program_timer(Cpu& c);
   void timer_interrupt();
+  void rwsem_wake_up(const std::vector<Task*>& woken, RawSpinLock& wait_lock, bool flags);
+  void run_timer_softirq();
+  void run_hrtimer_softirq();
+  void run_hrtimer(Cpu& c, KTimer& t);
+  void hrtimer_remove(KTimer& t);
 
   // deferred work (softirq.cpp)
   void do_softirq_at_irq_exit();
@@ -410,6 +540,7 @@ class Kernel : public IrqHandler {
   void lock_acquired(RawSpinLock& l, Time wait_start, bool contended);
   bool unlocking_own(const Task* owner, ClassId cls);
   void do_raw_spin_unlock(RawSpinLock& l);
+  void run_hook(Hook h, Task& subject);
   void report_deadlock(const std::vector<std::pair<int, const RawSpinLock*>>& chain);
   void end_run(const std::string& kind, const std::string& detail, Time when = -1);
   void start_watchdog();
@@ -434,6 +565,8 @@ class Kernel : public IrqHandler {
   const bool printk_lockdep_visible_;  // PrintkLockdepVisible (4.11)
   const Time console_cost_;
   const bool ttwu_queue_, ttwu_queue_llc_;
+  enum class ExpiredStart { RunInCaller, Softirq, Reprogram };
+  const ExpiredStart expired_start_;
   Lockdep lockdep_;
   DeadlockDetector deadlock_;
   StatRegistry* registry_;
@@ -480,6 +613,11 @@ class Kernel : public IrqHandler {
   Time last_progress_ = 0;
   std::vector<std::unique_ptr<RawSpinLock>> owned_locks_;
   std::vector<std::pair<std::string, std::string>> notes_;
+  std::vector<std::string> warned_;
+  std::map<const Task*, std::unique_ptr<RawSpinLock>> siglocks_;
+  LockClass* siglock_class_ = nullptr;
+
+  std::vector<std::function<void(Task&)>> hooks_[static_cast<int>(Hook::Count)];
   std::unique_ptr<Rcu> rcu_;
   std::unique_ptr<Perf> perf_;
   std::unique_ptr<Tracer> tracer_;

@@ -43,6 +43,9 @@ enum class Change {
   LockdepWarningLayout, // lockdep headings "WARNING: ..." (no brackets)
   LockdepNoReclaimFs,   // lockdep usage strings without the RECLAIM_FS pair (four characters)
   LockdepWaitTypes,     // lockdep checks wait-type nesting (a spinlock_t under a raw spinlock)
+  HrtimerNoSoftirq,     // hrtimer_start() of an expired timer reprograms the clock event (no HRTIMER_SOFTIRQ)
+  RcuNodeNames,         // rcu_node lock classes "rcu_node_0".. (were "rcu_node_level_0"..)
+  RwsemWakeQ,           // rwsem_wake() wakes the waiters after dropping sem->wait_lock (wake_q)
 };
 
 struct ChangeInfo {

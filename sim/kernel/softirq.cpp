@@ -52,10 +52,14 @@ void Kernel::__do_softirq() {
     c.softirq_pending = 0;
     local_irq_enable();
     for (int nr = 0; nr < NR_SOFTIRQS; ++nr) {
-      if (!(pending & (1u << nr)) || !softirq_vec_[static_cast<size_t>(nr)]) continue;
+      if (!(pending & (1u << nr))) continue;
+      const bool kernel_part = nr == TIMER_SOFTIRQ || nr == HRTIMER_SOFTIRQ;
+      if (!kernel_part && !softirq_vec_[static_cast<size_t>(nr)]) continue;
       ++softirqs;
       trace(TraceKind::SoftirqEntry, nr, softirq_name(nr));
-      softirq_vec_[static_cast<size_t>(nr)]();
+      if (nr == TIMER_SOFTIRQ) run_timer_softirq();
+      if (nr == HRTIMER_SOFTIRQ) run_hrtimer_softirq();
+      if (softirq_vec_[static_cast<size_t>(nr)]) softirq_vec_[static_cast<size_t>(nr)]();
       trace(TraceKind::SoftirqExit, nr, softirq_name(nr));
     }
     local_irq_disable();
@@ -120,6 +124,26 @@ bool Kernel::queue_work_on(int cpu, WorkItem& w) {
   return true;
 }
 
+// flush_work(), v4.4: lock_map_acquire/release of the work's map (start_flush_work), then
+// wait until it is neither pending nor running. Returns whether there was anything to wait for.
+bool Kernel::flush_work(WorkItem& w) {
+  Frame f(*this, "flush_work");
+  might_sleep();
+  if (w.map) {
+    lock_map_acquire(*w.map);
+    lock_map_release(*w.map);
+  }
+  if (!w.pending && w.running_on < 0) return false;
+  if (w.running_on == this_cpu() && current().kthread) {
+    warn_once(std::string("flush_work:") + w.name, "WARNING: CPU: " + std::to_string(this_cpu()) +
+                                                       " PID: " + std::to_string(current().pid) +
+                                                       " at kernel/workqueue.c flush_work: a work item flushing itself");
+    return false;
+  }
+  while (w.pending || w.running_on >= 0) sleep_for(10 * kUs);
+  return true;
+}
+
 void Kernel::kworker_loop() {
   Frame f(*this, "worker_thread");
   while (true) {
@@ -137,7 +161,11 @@ void Kernel::kworker_loop() {
     raw_spin_unlock_irq(*c.pool_lock);
     ++works;
     Frame g(*this, w->name);
+    w->running_on = c.id;
+    if (w->map) lock_map_acquire(*w->map);
     if (w->func) w->func();
+    if (w->map) lock_map_release(*w->map);
+    w->running_on = -1;
   }
 }
 
@@ -327,6 +355,39 @@ void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wa
   });
   if (first) send_ipi(cpu, kIpiCallFunction);
   if (wait) core.spin_until(csd, [](uint64_t v) { return v == 0; });
+}
+
+// smp_call_function_many(), v4.4: with irqs on (WARN_ON_ONCE otherwise: two CPUs sending to
+// each other with irqs off would wait for ever), queue the call on every other CPU in the
+// mask, IPI them, and wait for each when `wait`.
+void Kernel::smp_call_function_many(const std::vector<int>& cpus, std::function<void()> fn, bool wait) {
+  Frame f(*this, "smp_call_function_many");
+  if (irqs_disabled()) {
+    warn_once("smp_call_function_many", "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
+                                            std::to_string(current().pid) +
+                                            " at kernel/smp.c smp_call_function_many: called with interrupts "
+                                            "disabled");
+  }
+  preempt_disable();
+  std::vector<Addr> csds;
+  Core& core = this_core();
+  for (int cpu : cpus) {
+    if (cpu == this_cpu()) continue;
+    const Addr csd = alloc(8);
+    if (wait) {
+      core.store(csd, 1);
+      csds.push_back(csd);
+    }
+    auto& queue = cpu_of(cpu).call_queue;
+    const bool first = queue.empty();
+    queue.push_back([this, fn, csd, wait] {
+      fn();
+      if (wait) this_core().store(csd, 0);
+    });
+    if (first) send_ipi(cpu, kIpiCallFunction);
+  }
+  for (Addr csd : csds) core.spin_until(csd, [](uint64_t v) { return v == 0; });
+  preempt_enable();
 }
 
 void Kernel::call_function_interrupt() {

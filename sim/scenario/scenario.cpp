@@ -281,6 +281,7 @@ WorkloadEnv Scenario::env_for(size_t entry_index) const {
   env.task_names = task_names;
   env.entry_index = entry_index;
   env.seed = static_cast<uint64_t>(params.seed());
+  env.release = variants.release();
   if (entry_index < irq_sources_before.size()) env.irq_index = irq_sources_before[entry_index];
   return env;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <regex>
 
 namespace quiesce {
 namespace {
@@ -21,18 +22,34 @@ const Simple kSimple[] = {
     {"wait", Op::Kind::Wait},
     {"rcu_read_lock", Op::Kind::RcuReadLock},    {"rcu_read_unlock", Op::Kind::RcuReadUnlock},
     {"synchronize_rcu", Op::Kind::SynchronizeRcu}, {"synchronize_rcu_expedited", Op::Kind::SynchronizeRcuExpedited},
+    {"rcu_barrier", Op::Kind::RcuBarrier},
     {"console_lock", Op::Kind::ConsoleLock},     {"console_unlock", Op::Kind::ConsoleUnlock},
 };
-const Simple kLockOps[] = {
-    {"lock", Op::Kind::Lock},          {"unlock", Op::Kind::Unlock},
-    {"lock_irqsave", Op::Kind::LockIrqsave}, {"unlock_irqrestore", Op::Kind::UnlockIrqrestore},
-    {"lock_irq", Op::Kind::LockIrq},   {"unlock_irq", Op::Kind::UnlockIrq},
-    {"lock_bh", Op::Kind::LockBh},     {"unlock_bh", Op::Kind::UnlockBh},
-    {"trylock", Op::Kind::Trylock},    {"mutex_lock", Op::Kind::MutexLock},
-    {"mutex_unlock", Op::Kind::MutexUnlock},
+// Lock operations and what kind of declared lock each takes.
+enum class Use { Spin, Mutex, Rwsem, Semaphore };
+struct LockOp {
+  const char* name;
+  Op::Kind kind;
+  Use use;
 };
-const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", "wait_on", "complete", "wait_for_completion", "raise_softirq", "queue_work",
-                        "printk", "printk_deferred", "repeat", "choose", "frame", "lock_nested"};
+const LockOp kLockOps[] = {
+    {"lock", Op::Kind::Lock, Use::Spin},          {"unlock", Op::Kind::Unlock, Use::Spin},
+    {"lock_irqsave", Op::Kind::LockIrqsave, Use::Spin}, {"unlock_irqrestore", Op::Kind::UnlockIrqrestore, Use::Spin},
+    {"lock_irq", Op::Kind::LockIrq, Use::Spin},   {"unlock_irq", Op::Kind::UnlockIrq, Use::Spin},
+    {"lock_bh", Op::Kind::LockBh, Use::Spin},     {"unlock_bh", Op::Kind::UnlockBh, Use::Spin},
+    {"trylock", Op::Kind::Trylock, Use::Spin},    {"mutex_lock", Op::Kind::MutexLock, Use::Mutex},
+    {"mutex_unlock", Op::Kind::MutexUnlock, Use::Mutex},
+    {"down_read", Op::Kind::DownRead, Use::Rwsem}, {"up_read", Op::Kind::UpRead, Use::Rwsem},
+    {"down_write", Op::Kind::DownWrite, Use::Rwsem}, {"up_write", Op::Kind::UpWrite, Use::Rwsem},
+    {"down", Op::Kind::Down, Use::Semaphore},     {"up", Op::Kind::Up, Use::Semaphore},
+    {"down_trylock", Op::Kind::DownTrylock, Use::Semaphore},
+};
+const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", "wait_on", "complete",
+                        "wait_for_completion", "raise_softirq", "queue_work", "flush_work", "printk",
+                        "printk_deferred", "repeat", "choose", "frame", "lock_nested", "task_rq_lock",
+                        "task_rq_unlock", "down_read_trylock", "down_write_trylock", "call_rcu", "irq_work_queue",
+                        "smp_call_function_single", "smp_call_function_many", "mod_timer", "add_timer",
+                        "del_timer", "del_timer_sync", "hrtimer_start", "hrtimer_cancel", "send_sig", "since"};
 
 std::vector<std::string> all_op_names() {
   std::vector<std::string> v;
@@ -71,21 +88,154 @@ std::vector<Op> parse_list(const ConfigNode& list, const WorkloadEnv& env) {
   return out;
 }
 
-void check_lock(const ConfigNode& n, const std::string& name, const WorkloadEnv& env, bool mutex) {
-  std::vector<std::string> names;
-  for (const auto& d : env.locks) {
-    names.push_back(d.name);
-    if (d.name == name) {
-      if (mutex != (d.kind == "mutex")) {
-        n.fail("lock '" + name + "' is a " + d.kind + (mutex ? "; use lock/unlock" : "; use mutex_lock/mutex_unlock"));
-      }
-      return;
-    }
+const char* use_name(Use u) {
+  switch (u) {
+    case Use::Spin: return "spinlock";
+    case Use::Mutex: return "mutex";
+    case Use::Rwsem: return "rwsem";
+    case Use::Semaphore: return "semaphore";
   }
-  std::string msg = "lock '" + name + "' is not declared under the scenario's 'locks:'";
+  return "?";
+}
+
+bool fits(const std::string& kind, Use u) {
+  switch (u) {
+    case Use::Spin: return kind == "raw_spin" || kind == "spin";
+    case Use::Mutex: return kind == "mutex";
+    case Use::Rwsem: return kind == "rwsem";
+    case Use::Semaphore: return kind == "semaphore";
+  }
+  return false;
+}
+
+// Every task an operand may name: the scenario's, the kernel's threads, and `current`.
+std::vector<std::string> known_tasks(const WorkloadEnv& env) {
+  std::vector<std::string> names = env.task_names;
+  kernel::Release r;
+  try {
+    r = kernel::Release::parse(env.release);
+  } catch (const std::invalid_argument&) {
+  }
+  for (auto& n : kernel::Kernel::kernel_thread_names(env.topology.cores, r)) names.push_back(std::move(n));
+  names.push_back("current");
+  return names;
+}
+
+void check_task(const ConfigNode& n, const std::string& name, const WorkloadEnv& env) {
+  std::vector<std::string> names = known_tasks(env);
+  if (std::find(names.begin(), names.end(), name) != names.end()) return;
+  std::string msg = "no task named '" + name + "' (a scenario task, a kernel thread or current)";
   std::string hint = did_you_mean(name, names);
   if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
   n.fail(msg);
+}
+
+const char* kKernelLockForms =
+    "this_rq()->lock, cpu_rq(N)->lock, task_rq(TASK)->lock, TASK->pi_lock, TASK->perf_event_ctxp->lock, "
+    "TASK->sighand->siglock, rcu_get_root()->lock, rcu_node(N)->lock, rdp(CPU)->mynode->lock";
+
+int cpu_arg(const ConfigNode& n, const std::string& s, const WorkloadEnv& env) {
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end || v < 0 || v >= env.topology.cores) {
+    n.fail("CPU '" + s + "' is not one of 0.." + std::to_string(env.topology.cores - 1));
+  }
+  return static_cast<int>(v);
+}
+
+// A lock operand: a declared lock of the right kind, or (spinlocks) a kernel lock.
+LockRef parse_lock(const ConfigNode& n, const WorkloadEnv& env, Use use) {
+  LockRef r;
+  r.text = n.scalar("a lock");
+  r.name = r.text;
+  for (const auto& d : env.locks) {
+    if (d.name != r.text) continue;
+    if (!fits(d.kind, use)) {
+      n.fail("lock '" + r.text + "' is a " + d.kind + ", not a " + use_name(use));
+    }
+    return r;
+  }
+  std::smatch m;
+  static const std::regex this_rq(R"(this_rq(\(\))?->lock)"), cpu_rq(R"(cpu_rq\((\d+)\)->lock)"),
+      task_rq(R"(task_rq\((.+)\)->lock)"), perf(R"((.+)->perf_event_ctxp->lock)"),
+      sig(R"((.+)->sighand->siglock)"), pi(R"((.+)->pi_lock)"), root(R"(rcu_get_root\(\)->lock)"),
+      node(R"(rcu_node\((\d+)\)->lock)"), leaf(R"(rdp\((\d+)\)->mynode->lock)");
+  const bool kernel_form = r.text.find("->") != std::string::npos;
+  if (kernel_form && use != Use::Spin) {
+    n.fail("'" + r.text + "' is one of the kernel's spinlocks, not a " + std::string(use_name(use)));
+  }
+  if (std::regex_match(r.text, this_rq)) {
+    r.kind = LockRef::Kind::ThisRq;
+  } else if (std::regex_match(r.text, m, cpu_rq)) {
+    r.kind = LockRef::Kind::CpuRq;
+    r.n = cpu_arg(n, m[1], env);
+  } else if (std::regex_match(r.text, m, task_rq)) {
+    r.kind = LockRef::Kind::TaskRq;
+    r.name = m[1];
+    check_task(n, r.name, env);
+  } else if (std::regex_match(r.text, m, perf)) {
+    r.kind = LockRef::Kind::PerfCtx;
+    r.name = m[1];
+    check_task(n, r.name, env);
+  } else if (std::regex_match(r.text, m, sig)) {
+    r.kind = LockRef::Kind::Siglock;
+    r.name = m[1];
+    check_task(n, r.name, env);
+  } else if (std::regex_match(r.text, m, pi)) {
+    r.kind = LockRef::Kind::PiLock;
+    r.name = m[1];
+    check_task(n, r.name, env);
+  } else if (std::regex_match(r.text, root)) {
+    r.kind = LockRef::Kind::RcuNode;
+    r.n = 0;
+  } else if (std::regex_match(r.text, m, node)) {
+    r.kind = LockRef::Kind::RcuNode;
+    r.n = std::atoi(m[1].str().c_str());
+  } else if (std::regex_match(r.text, m, leaf)) {
+    r.kind = LockRef::Kind::RcuLeaf;
+    r.n = cpu_arg(n, m[1], env);
+  } else if (kernel_form) {
+    n.fail("'" + r.text + "' is no kernel lock the model has; its locks are " + kKernelLockForms);
+  } else {
+    std::vector<std::string> names;
+    for (const auto& d : env.locks) names.push_back(d.name);
+    std::string msg = std::string(use == Use::Spin ? "lock" : use_name(use)) + " '" + r.text +
+                      "' is not declared under the scenario's 'locks:'";
+    std::string hint = did_you_mean(r.text, names);
+    if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+    if (use == Use::Spin) msg += std::string(" (the kernel's own locks: ") + kKernelLockForms + ")";
+    n.fail(msg);
+  }
+  return r;
+}
+
+bool yes_no(const ConfigNode& n) {
+  std::string s = n.scalar("true or false");
+  if (s == "true" || s == "yes") return true;
+  if (s == "false" || s == "no") return false;
+  n.fail("expected true or false, got \"" + s + "\"");
+}
+
+Time time_arg(const ConfigNode& n) {
+  try {
+    Latency l = parse_latency(n.scalar("a time"));
+    if (l.cycles) n.fail("expected a time (e.g. 1ms), not cycles");
+    return static_cast<Time>(l.value);
+  } catch (const UnitError& e) {
+    n.fail(e.what());
+  }
+}
+
+kernel::Version version_arg(const ConfigNode& n) {
+  std::string s = n.scalar("a Linux release (e.g. 5.5)");
+  static const std::regex re(R"((\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?)");
+  std::smatch m;
+  if (!std::regex_match(s, m, re)) n.fail("expected a Linux release like 5.5 or 2.6.32, got \"" + s + "\"");
+  kernel::Version v;
+  v.major = std::atoi(m[1].str().c_str());
+  v.minor = std::atoi(m[2].str().c_str());
+  v.patch = m[3].matched ? std::atoi(m[3].str().c_str()) : 0;
+  return v;
 }
 
 Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
@@ -118,13 +268,24 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
     op.body = parse_list(n["do"], env);
     return op;
   }
+  if (key == "since") {
+    ConfigNode v = n["since"];
+    n.expect_keys({"since", "commit", "do", "before"});
+    op.kind = Op::Kind::Since;
+    op.version = version_arg(v);
+    if (n["commit"].present()) op.name = n["commit"].scalar("a commit id");
+    if (!n["do"].present() && !n["before"].present()) n.fail("'since:' needs 'do:' (from that release on) or 'before:'");
+    if (n["do"].present()) op.body = parse_list(n["do"], env);
+    if (n["before"].present()) op.other = parse_list(n["before"], env);
+    return op;
+  }
   if (keys.size() != 1) n.fail("a primitive is a one-key mapping (e.g. {lock: A})");
   ConfigNode v = n[key];
   for (const auto& s : kLockOps) {
     if (key == s.name) {
       op.kind = s.kind;
-      op.name = v.scalar("a lock name");
-      check_lock(v, op.name, env, op.kind == Op::Kind::MutexLock || op.kind == Op::Kind::MutexUnlock);
+      op.lock = parse_lock(v, env, s.use);
+      op.name = op.lock.name;
       return op;
     }
   }
@@ -132,11 +293,70 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
     op.kind = Op::Kind::LockNested;
     if (!v.is_map()) v.fail("expected {lock: LOCK, subclass: 0..7}");
     v.expect_keys({"lock", "subclass"});
-    op.name = v["lock"].scalar("a lock name");
-    check_lock(v["lock"], op.name, env, false);
+    op.lock = parse_lock(v["lock"], env, Use::Spin);
+    op.name = op.lock.name;
     op.n = whole(v["subclass"], "a lockdep subclass", 0, kernel::kLockdepSubclasses - 1);
     return op;
   }
+  if (key == "task_rq_lock" || key == "task_rq_unlock" || key == "send_sig") {
+    op.kind = key == "task_rq_lock" ? Op::Kind::TaskRqLock : key == "task_rq_unlock" ? Op::Kind::TaskRqUnlock
+                                                                                     : Op::Kind::SendSig;
+    op.name = v.scalar("a task name");
+    check_task(v, op.name, env);
+    return op;
+  }
+  if (key == "down_read_trylock" || key == "down_write_trylock") {
+    op.kind = key == "down_read_trylock" ? Op::Kind::DownReadTrylock : Op::Kind::DownWriteTrylock;
+    if (v.is_map()) {  // {sem: S, do: [...]}: the body runs only if the semaphore was taken
+      v.expect_keys({"sem", "do"});
+      op.lock = parse_lock(v["sem"], env, Use::Rwsem);
+      op.body = parse_list(v["do"], env);
+    } else {
+      op.lock = parse_lock(v, env, Use::Rwsem);
+    }
+    op.name = op.lock.name;
+    return op;
+  }
+  if (key == "call_rcu" || key == "irq_work_queue") {
+    op.kind = key == "call_rcu" ? Op::Kind::CallRcu : Op::Kind::IrqWorkQueue;
+    op.body = parse_list(v, env);
+    return op;
+  }
+  if (key == "smp_call_function_single") {
+    op.kind = Op::Kind::SmpCallSingle;
+    v.expect_keys({"cpu", "wait", "do"});
+    op.n = whole(v["cpu"], "a CPU", 0, env.topology.cores - 1);
+    op.flag = v["wait"].present() ? yes_no(v["wait"]) : true;
+    op.body = parse_list(v["do"], env);
+    return op;
+  }
+  if (key == "smp_call_function_many") {
+    op.kind = Op::Kind::SmpCallMany;
+    v.expect_keys({"cpus", "wait", "do"});
+    if (v["cpus"].present() && !(v["cpus"].is_scalar() && v["cpus"].scalar() == "all")) {
+      if (!v["cpus"].is_list()) v["cpus"].fail("expected `all` or a list of CPUs");
+      for (const auto& c : v["cpus"].items()) op.cpus.push_back(static_cast<int>(whole(c, "a CPU", 0, env.topology.cores - 1)));
+    }
+    op.flag = v["wait"].present() ? yes_no(v["wait"]) : true;
+    op.body = parse_list(v["do"], env);
+    return op;
+  }
+  if (key == "mod_timer" || key == "add_timer" || key == "hrtimer_start") {
+    op.kind = key == "hrtimer_start" ? Op::Kind::HrtimerStart : Op::Kind::ModTimer;
+    if (!v.is_map()) v.fail("expected {timer: NAME, after: TIME, do: [...]}");
+    v.expect_keys({"timer", "after", "do"});
+    op.name = v["timer"].scalar("a timer name");
+    op.t = v["after"].present() ? time_arg(v["after"]) : 0;
+    op.body = parse_list(v["do"], env);
+    return op;
+  }
+  if (key == "del_timer" || key == "del_timer_sync" || key == "hrtimer_cancel" || key == "flush_work") {
+    op.kind = key == "del_timer" ? Op::Kind::DelTimer : key == "del_timer_sync" ? Op::Kind::DelTimerSync
+              : key == "hrtimer_cancel" ? Op::Kind::HrtimerCancel : Op::Kind::FlushWork;
+    op.name = v.scalar(key == "flush_work" ? "a work name" : "a timer name");
+    return op;
+  }
+
   if (key == "compute") {
     std::string s = v.scalar("cycles or a time");
     try {
@@ -166,12 +386,7 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
   if (key == "wake") {
     op.kind = Op::Kind::Wake;
     op.name = v.scalar("a task name");
-    if (std::find(env.task_names.begin(), env.task_names.end(), op.name) == env.task_names.end()) {
-      std::string msg = "no task named '" + op.name + "'";
-      std::string hint = did_you_mean(op.name, env.task_names);
-      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
-      v.fail(msg);
-    }
+    check_task(v, op.name, env);
     return op;
   }
   if (key == "complete" || key == "wait_for_completion") {
@@ -197,8 +412,9 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
   }
   if (key == "queue_work") {
     op.kind = Op::Kind::QueueWork;
-    v.expect_keys({"cpu", "do"});
-    op.n = whole(v["cpu"], "a CPU", 0, env.topology.cores - 1);
+    v.expect_keys({"cpu", "name", "do"});
+    op.n = v["cpu"].present() && v["cpu"].scalar() != "this" ? whole(v["cpu"], "a CPU", 0, env.topology.cores - 1) : -1;
+    if (v["name"].present()) op.name = v["name"].scalar("a work name");
     op.body = parse_list(v["do"], env);
     return op;
   }
@@ -227,8 +443,71 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
 
 std::vector<Op> parse_program(const ConfigNode& list, const WorkloadEnv& env) { return parse_list(list, env); }
 
-ProgramRunner::ProgramRunner(Kernel& k, SharedObjects& shared, uint64_t seed, const std::string& stream)
-    : k_(k), shared_(shared), rng_(seed, stream), seed_(seed), stream_(stream) {}
+ProgramRunner::ProgramRunner(Kernel& k, SharedObjects& shared, uint64_t seed, const std::string& stream, bool atomic)
+    : k_(k), shared_(shared), rng_(seed, stream), atomic_(atomic), seed_(seed), stream_(stream) {}
+
+ProgramRunner::~ProgramRunner() = default;
+
+// Whether a sleeping primitive may sleep here. In an interrupt, or in an atomic runner (a
+// hook) with irqs or preemption off, it is reported as Linux's might_sleep() does and
+// skipped: the model never schedules from inside the scheduler.
+bool ProgramRunner::may_sleep() {
+  if (k_.in_interrupt() || (atomic_ && (k_.irqs_disabled() || k_.preempt_count() > 0))) {
+    k_.might_sleep();
+    return false;
+  }
+  return true;
+}
+
+kernel::Task& ProgramRunner::task_of(const Op& op, const std::string& name) {
+  if (name == "current") return k_.current();
+  auto it = shared_.tasks.find(name);
+  if (it != shared_.tasks.end()) return *it->second;
+  if (kernel::Task* t = k_.find_task(name)) return *t;
+  throw ConfigError(op.where, "", "no task named '" + name + "' in this kernel");
+}
+
+kernel::RawSpinLock& ProgramRunner::lock_of(const Op& op) {
+  const LockRef& r = op.lock;
+  switch (r.kind) {
+    case LockRef::Kind::Declared: return *shared_.locks.at(r.name);
+    case LockRef::Kind::ThisRq: return k_.rq_lock(k_.this_cpu());
+    case LockRef::Kind::CpuRq: return k_.rq_lock(r.n);
+    case LockRef::Kind::TaskRq: return k_.rq_lock(task_of(op, r.name).cpu);
+    case LockRef::Kind::PiLock: return *task_of(op, r.name).pi_lock;
+    case LockRef::Kind::PerfCtx: return *k_.perf().attach(task_of(op, r.name)).lock;
+    case LockRef::Kind::Siglock: return k_.siglock(task_of(op, r.name));
+    case LockRef::Kind::RcuNode:
+      if (r.n >= k_.rcu().nodes()) {
+        throw ConfigError(op.where, "", "rcu_node(" + std::to_string(r.n) + ") does not exist: this tree has " +
+                                            std::to_string(k_.rcu().nodes()) + " nodes (0 is the root)");
+      }
+      return k_.rcu().node_lock(r.n);
+    case LockRef::Kind::RcuLeaf: return k_.rcu().node_lock(k_.rcu().leaf_of(r.n));
+  }
+  throw std::logic_error("lock_of");
+}
+
+kernel::KTimer& ProgramRunner::timer_of(const Op& op, bool hr) {
+  auto& t = shared_.timers[op.name];
+  if (!t) {
+    t = std::make_unique<kernel::KTimer>();
+    k_.init_timer(*t, op.name, hr, [] {});
+  }
+  if (t->hr != hr) {
+    throw ConfigError(op.where, "", "timer '" + op.name + "' is " + (t->hr ? "an hrtimer" : "a timer_list") +
+                                        ": use " + (t->hr ? "hrtimer_start/hrtimer_cancel" : "mod_timer/del_timer"));
+  }
+  return *t;
+}
+
+ProgramRunner& ProgramRunner::sub(const Op& op, int cpu, bool atomic) {
+  auto& r = subs_[{&op, cpu}];
+  if (!r) {
+    r = std::make_unique<ProgramRunner>(k_, shared_, seed_, stream_ + ".cb" + std::to_string(subs_.size()), atomic);
+  }
+  return *r;
+}
 
 void ProgramRunner::run(const std::vector<Op>& program) {
   for (const Op& op : program) {
@@ -245,87 +524,98 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::PreemptEnable: k_.preempt_enable(); break;
       case Op::Kind::BhDisable: k_.local_bh_disable(); break;
       case Op::Kind::BhEnable: k_.local_bh_enable(); break;
-      case Op::Kind::ConsoleLock: k_.console_lock(); break;
+      case Op::Kind::ConsoleLock:
+        if (may_sleep()) k_.console_lock();
+        break;
       case Op::Kind::ConsoleUnlock: k_.console_unlock(); break;
       case Op::Kind::MightSleep: k_.might_sleep(); break;
       case Op::Kind::MightWake: k_.might_wake(); break;
       case Op::Kind::Wait:
         k_.might_sleep();
-        if (k_.in_interrupt()) break;  // reported; a handler cannot sleep
+        if (!may_sleep()) break;
         k_.set_current_state(kernel::TaskState::Sleeping);
         k_.schedule();
         break;
       case Op::Kind::RcuReadLock: k_.rcu().rcu_read_lock(); break;
       case Op::Kind::RcuReadUnlock: k_.rcu().rcu_read_unlock(); break;
       case Op::Kind::SynchronizeRcu:
-        if (k_.in_interrupt()) {
-          k_.might_sleep();
-          break;
-        }
-        k_.rcu().synchronize_rcu();
+        if (may_sleep()) k_.rcu().synchronize_rcu();
         break;
       case Op::Kind::SynchronizeRcuExpedited:
-        if (k_.in_interrupt()) {
-          k_.might_sleep();
-          break;
-        }
-        k_.rcu().synchronize_rcu_expedited();
+        if (may_sleep()) k_.rcu().synchronize_rcu_expedited();
         break;
-      case Op::Kind::Lock: k_.raw_spin_lock(*shared_.locks.at(op.name)); break;
-      case Op::Kind::LockNested: k_.raw_spin_lock_nested(*shared_.locks.at(op.name), static_cast<int>(op.n)); break;
-      case Op::Kind::Unlock: k_.raw_spin_unlock(*shared_.locks.at(op.name)); break;
-      case Op::Kind::LockIrqsave: saved_flags_.push_back(k_.raw_spin_lock_irqsave(*shared_.locks.at(op.name))); break;
+      case Op::Kind::RcuBarrier:
+        if (may_sleep()) k_.rcu().rcu_barrier();
+        break;
+      case Op::Kind::Lock: k_.raw_spin_lock(lock_of(op)); break;
+      case Op::Kind::LockNested: k_.raw_spin_lock_nested(lock_of(op), static_cast<int>(op.n)); break;
+      case Op::Kind::Unlock: k_.raw_spin_unlock(lock_of(op)); break;
+      case Op::Kind::LockIrqsave: saved_flags_.push_back(k_.raw_spin_lock_irqsave(lock_of(op))); break;
       case Op::Kind::UnlockIrqrestore: {
         if (saved_flags_.empty()) throw ConfigError(op.where, "", "unlock_irqrestore without lock_irqsave");
         const bool f = saved_flags_.back();
         saved_flags_.pop_back();
-        k_.raw_spin_unlock_irqrestore(*shared_.locks.at(op.name), f);
+        k_.raw_spin_unlock_irqrestore(lock_of(op), f);
         break;
       }
-      case Op::Kind::LockIrq: k_.raw_spin_lock_irq(*shared_.locks.at(op.name)); break;
-      case Op::Kind::UnlockIrq: k_.raw_spin_unlock_irq(*shared_.locks.at(op.name)); break;
-      case Op::Kind::LockBh: k_.raw_spin_lock_bh(*shared_.locks.at(op.name)); break;
-      case Op::Kind::UnlockBh: k_.raw_spin_unlock_bh(*shared_.locks.at(op.name)); break;
-      case Op::Kind::Trylock: k_.raw_spin_trylock(*shared_.locks.at(op.name)); break;
+      case Op::Kind::LockIrq: k_.raw_spin_lock_irq(lock_of(op)); break;
+      case Op::Kind::UnlockIrq: k_.raw_spin_unlock_irq(lock_of(op)); break;
+      case Op::Kind::LockBh: k_.raw_spin_lock_bh(lock_of(op)); break;
+      case Op::Kind::UnlockBh: k_.raw_spin_unlock_bh(lock_of(op)); break;
+      case Op::Kind::Trylock: k_.raw_spin_trylock(lock_of(op)); break;
+      case Op::Kind::TaskRqLock: saved_flags_.push_back(k_.task_rq_lock(task_of(op, op.name))); break;
+      case Op::Kind::TaskRqUnlock: {
+        if (saved_flags_.empty()) throw ConfigError(op.where, "", "task_rq_unlock without task_rq_lock");
+        const bool f = saved_flags_.back();
+        saved_flags_.pop_back();
+        k_.task_rq_unlock(task_of(op, op.name), f);
+        break;
+      }
       case Op::Kind::MutexLock:
-        if (k_.in_interrupt()) {
-          k_.might_sleep();
-          break;
-        }
-        k_.mutex_lock(*shared_.mutexes.at(op.name));
+        if (may_sleep()) k_.mutex_lock(*shared_.mutexes.at(op.name));
         break;
       case Op::Kind::MutexUnlock: k_.mutex_unlock(*shared_.mutexes.at(op.name)); break;
+      case Op::Kind::DownRead:
+        if (may_sleep()) k_.down_read(*shared_.rwsems.at(op.name));
+        break;
+      case Op::Kind::DownWrite:
+        if (may_sleep()) k_.down_write(*shared_.rwsems.at(op.name));
+        break;
+      case Op::Kind::DownReadTrylock:
+      case Op::Kind::DownWriteTrylock: {
+        kernel::RwSemaphore& sem = *shared_.rwsems.at(op.name);
+        const bool got = op.kind == Op::Kind::DownReadTrylock ? k_.down_read_trylock(sem) : k_.down_write_trylock(sem);
+        if (got) run(op.body);
+        break;
+      }
+      case Op::Kind::UpRead: k_.up_read(*shared_.rwsems.at(op.name)); break;
+      case Op::Kind::UpWrite: k_.up_write(*shared_.rwsems.at(op.name)); break;
+      case Op::Kind::Down:
+        if (may_sleep()) k_.down(*shared_.semaphores.at(op.name));
+        break;
+      case Op::Kind::DownTrylock: k_.down_trylock(*shared_.semaphores.at(op.name)); break;
+      case Op::Kind::Up: k_.up(*shared_.semaphores.at(op.name)); break;
       case Op::Kind::Compute: k_.compute(static_cast<uint64_t>(op.n)); break;
       case Op::Kind::ComputeTime: k_.compute_for(op.t); break;
       case Op::Kind::Load: k_.this_core().load(shared_.var(op.name)); break;
       case Op::Kind::Store: k_.this_core().store(shared_.var(op.name), 1); break;
       case Op::Kind::Sleep:
-        if (k_.in_interrupt()) {
-          k_.might_sleep();  // reported; a handler cannot sleep
-          break;
-        }
-        k_.sleep_for(op.dist->sample(rng_));
+        if (may_sleep()) k_.sleep_for(op.dist->sample(rng_));
         break;
-      case Op::Kind::Wake: k_.wake_up_process(*shared_.tasks.at(op.name)); break;
-      case Op::Kind::WakeUp:
-        shared_.queue_wakes[op.name] = shared_.queue_waits[op.name];
-        k_.wake_up(shared_.queue(op.name));
-        break;
+      case Op::Kind::Wake: k_.wake_up_process(task_of(op, op.name)); break;
+      case Op::Kind::SendSig: k_.send_sig(task_of(op, op.name)); break;
+      case Op::Kind::WakeUp: k_.wake_up(shared_.queue(op.name)); break;
       case Op::Kind::WaitOn: {
         k_.might_sleep();
-        if (k_.in_interrupt()) break;
+        if (!may_sleep()) break;
         kernel::WaitQueue& q = shared_.queue(op.name);
-        const uint64_t gen = ++shared_.queue_waits[op.name];
-        k_.wait_event(q, [this, &op, gen] { return shared_.queue_wakes[op.name] >= gen; });
+        const uint64_t seen = q.wakes;
+        k_.wait_event(q, [&q, seen] { return q.wakes > seen; });
         break;
       }
       case Op::Kind::Complete: k_.complete(shared_.completion(op.name)); break;
       case Op::Kind::WaitForCompletion:
-        if (k_.in_interrupt()) {
-          k_.might_sleep();
-          break;
-        }
-        k_.wait_for_completion(shared_.completion(op.name));
+        if (may_sleep()) k_.wait_for_completion(shared_.completion(op.name));
         break;
       case Op::Kind::RaiseSoftirq: k_.raise_softirq(static_cast<int>(op.n)); break;
       case Op::Kind::QueueWork: {
@@ -333,18 +623,80 @@ void ProgramRunner::run(const std::vector<Op>& program) {
         if (!slot) {
           slot = std::make_unique<QueuedWork>();
           slot->runner = std::make_unique<ProgramRunner>(k_, shared_, seed_, stream_ + ".work" + std::to_string(works_.size()));
-          slot->item.name = "op_program_work";
+          slot->item.name = op.name.empty() ? "op_program_work" : op.name.c_str();
+          if (!op.name.empty()) {
+            slot->item.map = &k_.lock_class("(" + op.name + ")", kernel::WaitType::Sleep);
+            shared_.works[op.name] = &slot->item;
+          }
           ProgramRunner* r = slot->runner.get();
           const std::vector<Op>* body = &op.body;
           slot->item.func = [r, body] { r->run(*body); };
         }
-        k_.queue_work_on(static_cast<int>(op.n), slot->item);
+        k_.queue_work_on(op.n < 0 ? k_.this_cpu() : static_cast<int>(op.n), slot->item);
         break;
       }
+      case Op::Kind::FlushWork: {
+        auto it = shared_.works.find(op.name);
+        if (it == shared_.works.end()) {
+          throw ConfigError(op.where, "", "flush_work: no work item named '" + op.name + "' has been queued yet");
+        }
+        if (may_sleep()) k_.flush_work(*it->second);
+        break;
+      }
+      case Op::Kind::CallRcu: {
+        ProgramRunner* r = &sub(op, k_.this_cpu(), true);
+        k_.rcu().call_rcu([r, &op] { r->run(op.body); });
+        break;
+      }
+      case Op::Kind::IrqWorkQueue: {
+        auto& w = irq_works_[{&op, k_.this_cpu()}];
+        if (!w) {
+          w = std::make_unique<kernel::IrqWork>();
+          w->name = "op_program_irq_work";
+          ProgramRunner* r = &sub(op, k_.this_cpu(), true);
+          w->func = [r, &op] { r->run(op.body); };
+        }
+        k_.irq_work_queue(*w);
+        break;
+      }
+      case Op::Kind::SmpCallSingle: {
+        const int cpu = static_cast<int>(op.n);
+        ProgramRunner* r = &sub(op, cpu, true);
+        k_.smp_call_function_single(cpu, [r, &op] { r->run(op.body); }, op.flag);
+        break;
+      }
+      case Op::Kind::SmpCallMany: {
+        std::vector<int> cpus = op.cpus;
+        if (cpus.empty()) {
+          for (int c = 0; c < k_.nr_cpus(); ++c) cpus.push_back(c);
+        }
+        for (int c : cpus) sub(op, c, true);
+        k_.smp_call_function_many(cpus, [this, &op] { sub(op, k_.this_cpu(), true).run(op.body); }, op.flag);
+        break;
+      }
+      case Op::Kind::ModTimer:
+      case Op::Kind::HrtimerStart: {
+        const bool hr = op.kind == Op::Kind::HrtimerStart;
+        kernel::KTimer& t = timer_of(op, hr);
+        ProgramRunner* r = &sub(op, k_.this_cpu(), true);
+        t.fn = [r, &op] { r->run(op.body); };
+        if (hr) {
+          k_.hrtimer_start(t, k_.now() + op.t);
+        } else {
+          k_.mod_timer(t, k_.now() + op.t);
+        }
+        break;
+      }
+      case Op::Kind::DelTimer: k_.del_timer(timer_of(op, false)); break;
+      case Op::Kind::DelTimerSync: k_.del_timer_sync(timer_of(op, false)); break;
+      case Op::Kind::HrtimerCancel: k_.hrtimer_cancel(timer_of(op, true)); break;
       case Op::Kind::Printk: k_.printk(op.name); break;
       case Op::Kind::PrintkDeferred: k_.printk_deferred(op.name); break;
       case Op::Kind::Repeat:
         for (int64_t i = 0; i < op.n; ++i) run(op.body);
+        break;
+      case Op::Kind::Since:
+        run(k_.release().version() >= op.version ? op.body : op.other);
         break;
       case Op::Kind::Choose: {
         double total = 0;

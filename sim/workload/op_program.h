@@ -1,25 +1,20 @@
 #pragma once
-// Op-programs: a task (or an interrupt handler) whose body is a list of kernel primitives
-// written in YAML, so studies and tests can build lock patterns without C++:
+// Op-programs: a task (or an interrupt handler, a hook, a callback) whose body is a list
+// of kernel primitives written in YAML, so studies and tests can build lock patterns and
+// users can write their own kernel bugs without C++:
 //
 //   program:
 //     - repeat: 1000
-//       do: [local_irq_save, {lock: ctx_lock}, {compute: 200}, {unlock: ctx_lock},
-//            local_irq_restore, {sleep: 10us}]
+//       do: [local_irq_save, {lock: this_rq()->lock}, {compute: 200},
+//            {unlock: this_rq()->lock}, local_irq_restore, {sleep: 10us}]
 //
-// Primitives: local_irq_save/local_irq_restore (a stack), local_irq_disable/enable,
-// preempt_disable/enable, local_bh_disable/enable, might_sleep, might_wake, wait (sleep
-// until woken), rcu_read_lock/rcu_read_unlock, synchronize_rcu, synchronize_rcu_expedited; {lock|unlock|lock_irqsave|unlock_irqrestore|lock_irq|unlock_irq|lock_bh|
-// unlock_bh|trylock: LOCK} for raw spinlocks, {lock_nested: {lock: LOCK, subclass: 0..7}}
-// (spin_lock_nested(): lockdep sees class "<class>/<subclass>"), {mutex_lock|mutex_unlock:
-// LOCK} for mutexes;
-// {compute: CYCLES or TIME}; {load: VAR}; {store: VAR}; {sleep: TIME or distribution};
-// {wake: TASK}; {wake_up: QUEUE} (wake a named wait queue's waiters, if any);
-// {wait_on: QUEUE} (sleep on it until woken); {complete: NAME} and
-// {wait_for_completion: NAME} (a named completion); {raise_softirq: NR or NAME}; {queue_work: {cpu: N, do: [...]}};
-// {printk: TEXT}; {printk_deferred: TEXT}; {repeat: N, do: [...]};
-// {choose: [{weight: W, do: [...]}, ...]}; {frame: FUNCTION, do: [...]} (names a kernel
-// function for lockdep's sites and backtraces).
+// Every primitive, its operands and what it does is in kPrimitiveDocs (op_program.cpp),
+// which `quiesce list primitives` prints and README's "Writing your own kernel bug"
+// follows. Lock operands are a declared lock (`locks:`) or one of the kernel's own:
+// this_rq()->lock, cpu_rq(N)->lock, task_rq(TASK)->lock, TASK->pi_lock,
+// TASK->perf_event_ctxp->lock, TASK->sighand->siglock, rcu_get_root()->lock,
+// rcu_node(N)->lock, rdp(CPU)->mynode->lock. TASK is a scenario task, a kernel thread
+// (ksoftirqd/N, kworker/N:0, rcu_preempt, klogd, migration/N before 4.4) or `current`.
 #include <map>
 #include <memory>
 #include <string>
@@ -31,45 +26,85 @@
 
 namespace quiesce {
 
+// A lock operand: a declared lock, or one of the kernel's own locks.
+struct LockRef {
+  enum class Kind { Declared, ThisRq, CpuRq, TaskRq, PiLock, PerfCtx, Siglock, RcuNode, RcuLeaf };
+  Kind kind = Kind::Declared;
+  std::string name;  // the declared lock, or the task
+  int n = 0;         // CPU or rcu_node index
+  std::string text;  // as written
+};
+
 struct Op {
   enum class Kind {
     IrqSave, IrqRestore, IrqDisable, IrqEnable, PreemptDisable, PreemptEnable, BhDisable, BhEnable,
-    MightSleep, MightWake, Wait, RcuReadLock, RcuReadUnlock, SynchronizeRcu, SynchronizeRcuExpedited,
+    MightSleep, MightWake, Wait, RcuReadLock, RcuReadUnlock, SynchronizeRcu, SynchronizeRcuExpedited, RcuBarrier,
     ConsoleLock, ConsoleUnlock,
     Lock, LockNested, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
-    MutexLock, MutexUnlock,
-    Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq, QueueWork, Printk, PrintkDeferred,
-    Repeat, Choose, Frame
+    MutexLock, MutexUnlock, TaskRqLock, TaskRqUnlock,
+    DownRead, DownReadTrylock, UpRead, DownWrite, DownWriteTrylock, UpWrite, Down, DownTrylock, Up,
+    Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq,
+    QueueWork, FlushWork, CallRcu, IrqWorkQueue, SmpCallSingle, SmpCallMany, ModTimer, DelTimer, DelTimerSync,
+    HrtimerStart, HrtimerCancel, SendSig, Printk, PrintkDeferred,
+    Repeat, Choose, Frame, Since
   };
   Kind kind = Kind::Compute;
-  std::string name;  // lock, variable, task, text or function
+  std::string name;  // lock, variable, task, text, function, timer, work or semaphore
+  LockRef lock;      // lock operations
   int64_t n = 0;     // cycles, count, softirq number, cpu, lockdep subclass
+  bool flag = false; // wait (cross-CPU calls)
+  std::vector<int> cpus;  // smp_call_function_many: empty = all
   Time t = 0;
   std::shared_ptr<Distribution> dist;
   std::vector<Op> body;
+  std::vector<Op> other;  // since: the code before that release
+  kernel::Version version;  // since
   std::vector<std::pair<double, std::vector<Op>>> choices;
   std::string where;  // file:line:column, for run-time errors
 };
 
+// One primitive for `quiesce list primitives` and README.
+struct PrimitiveDoc {
+  const char* syntax;
+  const char* linux_fn;  // the Linux function it follows (and release)
+  const char* does;      // locks taken, wakeups, context rules
+};
+const std::vector<PrimitiveDoc>& primitive_docs();
+
 // Parses and validates a program list against the scenario's locks and tasks.
 std::vector<Op> parse_program(const ConfigNode& list, const WorkloadEnv& env);
 
-// Runs a program on the calling task (or in the interrupt handler that calls it).
+// Runs a program on the calling task (or in the interrupt handler, hook or callback that
+// calls it). An `atomic` runner (hooks) never sleeps: a sleeping primitive where Linux may
+// not sleep is reported (might_sleep) and skipped, as a callout inside the scheduler must.
 class ProgramRunner {
  public:
-  ProgramRunner(kernel::Kernel& k, SharedObjects& shared, uint64_t seed, const std::string& stream);
+  ProgramRunner(kernel::Kernel& k, SharedObjects& shared, uint64_t seed, const std::string& stream,
+                bool atomic = false);
+  ~ProgramRunner();
   void run(const std::vector<Op>& program);
 
  private:
+  bool may_sleep();
+  kernel::Task& task_of(const Op& op, const std::string& name);
+  kernel::RawSpinLock& lock_of(const Op& op);
+  kernel::KTimer& timer_of(const Op& op, bool hr);
+  // The runner of a callback body (one per primitive and CPU: callbacks of one primitive
+  // can run on several CPUs at once).
+  ProgramRunner& sub(const Op& op, int cpu, bool atomic);
+
   kernel::Kernel& k_;
   SharedObjects& shared_;
   Rng rng_;
+  const bool atomic_;
   std::vector<bool> saved_flags_;
   struct QueuedWork {
     kernel::WorkItem item;
     std::unique_ptr<ProgramRunner> runner;  // a kworker runs it: its own flag stack
   };
   std::map<const Op*, std::unique_ptr<QueuedWork>> works_;
+  std::map<std::pair<const Op*, int>, std::unique_ptr<ProgramRunner>> subs_;
+  std::map<std::pair<const Op*, int>, std::unique_ptr<kernel::IrqWork>> irq_works_;
   uint64_t seed_;
   std::string stream_;
 };

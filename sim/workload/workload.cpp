@@ -69,25 +69,57 @@ const WorkloadType& validate_workload_entry(const ConfigNode& entry, const Workl
   return *t;
 }
 
+std::string kernel_class_operand(const std::string& cls) {
+  std::string base = cls;
+  const size_t slash = base.rfind('/');
+  if (slash != std::string::npos && slash + 1 < base.size() &&
+      base.find_first_not_of("0123456789", slash + 1) == std::string::npos) {
+    base = base.substr(0, slash);  // "&rq->lock/1": a subclass of the kernel's class
+  }
+  const std::string bare = !base.empty() && base[0] == '&' ? base.substr(1) : base;
+  for (const auto& k : kernel::Kernel::kernel_lock_classes()) {
+    const std::string kc = k.cls;
+    const std::string kbare = !kc.empty() && kc[0] == '&' ? kc.substr(1) : kc;
+    if (base == kc || bare == kbare) return k.operand;
+  }
+  if (bare.rfind("rcu_node_", 0) == 0) return "rcu_get_root()->lock, rcu_node(N)->lock or rdp(CPU)->mynode->lock";
+  return "";
+}
+
 std::vector<LockDecl> parse_locks(const ConfigNode& node) {
   std::vector<LockDecl> out;
   if (!node.present()) return out;
-  if (!node.is_map()) node.fail("'locks:' maps lock names to {class, kind, share_line_with}");
+  if (!node.is_map()) node.fail("'locks:' maps lock names to {class, kind, share_line_with, count}");
   for (const auto& name : node.keys()) {
     ConfigNode d = node[name];
     LockDecl decl;
     decl.name = name;
     decl.cls = name;
     if (d.present()) {
-      d.expect_keys({"class", "kind", "share_line_with"});
+      d.expect_keys({"class", "kind", "share_line_with", "count"});
       if (d["class"].present()) decl.cls = d["class"].scalar("a lock class name");
       if (d["kind"].present()) {
-        decl.kind = d["kind"].scalar("raw_spin, spin or mutex");
-        if (decl.kind != "raw_spin" && decl.kind != "spin" && decl.kind != "mutex") {
-          d["kind"].fail("kind is raw_spin, spin or mutex, not '" + decl.kind + "'");
+        decl.kind = d["kind"].scalar("raw_spin, spin, mutex, rwsem or semaphore");
+        if (decl.kind != "raw_spin" && decl.kind != "spin" && decl.kind != "mutex" && decl.kind != "rwsem" &&
+            decl.kind != "semaphore") {
+          d["kind"].fail("kind is raw_spin, spin, mutex, rwsem or semaphore, not '" + decl.kind + "'");
         }
       }
       if (d["share_line_with"].present()) decl.share_line_with = d["share_line_with"].scalar("a lock name");
+      if (d["count"].present()) {
+        if (decl.kind != "semaphore") d["count"].fail("only a semaphore has a count");
+        std::string c = d["count"].scalar("a count");
+        char* end = nullptr;
+        long v = std::strtol(c.c_str(), &end, 10);
+        if (c.empty() || *end || v < 0 || v > 1000000) d["count"].fail("a semaphore's count is 0 to 1000000");
+        decl.count = static_cast<int>(v);
+      }
+    }
+    ConfigNode at = d.present() && d["class"].present() ? d["class"] : node;
+    if (std::string real = kernel_class_operand(decl.cls); !real.empty()) {
+      at.fail("lock '" + name + "' would borrow the kernel's lock class '" + decl.cls +
+              "': a declared lock is a different lock that only looks like the kernel's (it can never "
+              "really deadlock with it). Use the kernel's own lock: " + real);
     }
     out.push_back(decl);
   }
@@ -96,7 +128,8 @@ std::vector<LockDecl> parse_locks(const ConfigNode& node) {
     auto it = std::find_if(out.begin(), out.end(), [&](const LockDecl& o) { return o.name == d.share_line_with; });
     ConfigNode at = node[d.name]["share_line_with"];
     if (it == out.end()) at.fail("no lock named '" + d.share_line_with + "'");
-    if (it->kind == "mutex" || d.kind == "mutex") at.fail("only spinlocks share cache lines");
+    const auto spin = [](const std::string& k) { return k == "raw_spin" || k == "spin"; };
+    if (!spin(it->kind) || !spin(d.kind)) at.fail("only spinlocks share cache lines");
     if (!it->share_line_with.empty()) at.fail("'" + d.share_line_with + "' itself shares another lock's line");
   }
   return out;
@@ -126,6 +159,7 @@ Addr SharedObjects::var(const std::string& name) {
 }
 
 kernel::WaitQueue& SharedObjects::queue(const std::string& name) {
+  if (kernel::WaitQueue* k = kernel->kernel_wait_queue(name)) return *k;
   auto& q = queues[name];
   if (!q) q = std::make_unique<kernel::WaitQueue>(kernel->make_wait_queue(name));
   return *q;
@@ -144,11 +178,15 @@ void SharedObjects::create_locks(const std::vector<LockDecl>& decls) {
   for (const auto& d : decls) {
     if (d.kind == "mutex") {
       mutexes[d.name] = kernel->make_mutex(d.name, kernel->lock_class(d.cls, kernel::WaitType::Sleep));
+    } else if (d.kind == "rwsem") {
+      rwsems[d.name] = kernel->make_rwsem(d.name, kernel->lock_class(d.cls, kernel::WaitType::Sleep));
+    } else if (d.kind == "semaphore") {
+      semaphores[d.name] = kernel->make_semaphore(d.cls, d.count);
     }
   }
   for (int pass = 0; pass < 2; ++pass) {  // hosts first, then the locks sharing their lines
     for (const auto& d : decls) {
-      if (d.kind == "mutex" || d.share_line_with.empty() != (pass == 0)) continue;
+      if ((d.kind != "raw_spin" && d.kind != "spin") || d.share_line_with.empty() != (pass == 0)) continue;
       kernel::WaitType w = d.kind == "spin" ? kernel::WaitType::Spin : kernel::WaitType::RawSpin;
       const kernel::RawSpinLock* host = d.share_line_with.empty() ? nullptr : locks.at(d.share_line_with).get();
       locks[d.name] = kernel->make_lock(d.name, kernel->lock_class(d.cls, w), host);

@@ -30,12 +30,14 @@ struct WorkloadReport {
   std::vector<std::pair<std::string, std::string>> files;  // extra output files: name, content
 };
 
-// A lock declared under the scenario's `locks:` (op-programs name them).
+// A lock declared under the scenario's `locks:` (op-programs name them). Its class may not
+// be one of the kernel's own (Kernel::kernel_lock_classes): those locks are operands.
 struct LockDecl {
   std::string name;
   std::string cls;              // lockdep class name (default: the lock's name)
-  std::string kind = "raw_spin";  // raw_spin | spin | mutex
+  std::string kind = "raw_spin";  // raw_spin | spin | mutex | rwsem | semaphore
   std::string share_line_with;  // another lock's name: same cache line (false sharing)
+  int count = 1;                // a semaphore's initial count
 };
 
 // What validation knows about the whole scenario when it checks one entry.
@@ -46,6 +48,7 @@ struct WorkloadEnv {
   int irq_index = 0;                   // device irq entries seen so far (SPI numbering)
   size_t entry_index = 0;              // this entry's position in `workload:`
   uint64_t seed = 1;
+  std::string release = "4.4";  // kernel.release (kernel threads, `since:`)
 };
 
 // Named objects shared by every entry's op-programs at run time.
@@ -53,18 +56,25 @@ struct SharedObjects {
   kernel::Kernel* kernel = nullptr;
   std::map<std::string, std::unique_ptr<kernel::RawSpinLock>> locks;
   std::map<std::string, std::unique_ptr<kernel::Mutex>> mutexes;
+  std::map<std::string, std::unique_ptr<kernel::RwSemaphore>> rwsems;
+  std::map<std::string, std::unique_ptr<kernel::Semaphore>> semaphores;
+  std::map<std::string, std::unique_ptr<kernel::KTimer>> timers;
+  std::map<std::string, kernel::WorkItem*> works;  // named queue_work items (flush_work)
   std::map<std::string, Addr> vars;
   std::map<std::string, kernel::Task*> tasks;
   std::map<std::string, std::unique_ptr<kernel::WaitQueue>> queues;
   std::map<std::string, std::unique_ptr<kernel::Completion>> completions;
-  std::map<std::string, uint64_t> queue_waits, queue_wakes;  // wait_on/wake_up generations
   Addr var(const std::string& name);
+  // A scenario's wait queue, or the kernel's own of that name (log_wait, rsp->gp_wq).
   kernel::WaitQueue& queue(const std::string& name);
   kernel::Completion& completion(const std::string& name);
   // Creates the declared locks (during elaboration).
   void create_locks(const std::vector<LockDecl>& decls);
 };
 
+// The operand that reaches the kernel's own lock of class `cls` ("&rq->lock", also as
+// "rq->lock" or a subclass "&rq->lock/1"), or "" when the kernel owns no such class.
+std::string kernel_class_operand(const std::string& cls);
 // Parses and validates a scenario's `locks:` mapping.
 std::vector<LockDecl> parse_locks(const ConfigNode& node);
 // The task names an entry will create (for `wake:` targets and duplicate checks).

@@ -49,6 +49,7 @@ struct VariantParams : ParamGroup {
     stall_warning.choices({"under_rnp_lock", "deferred"});
     test_break.choices({"none", "exp_ignores_readers"});
     fanout_leaf.range(2, 64);
+    hrtimer_expired_start.choices({"release", "run_in_caller", "softirq", "reprogram"});
     lookup_cost.range(0, 1e6);
   }
   // Checked by the scenario loader (Release::parse); a variant set to `release` behaves as
@@ -69,6 +70,11 @@ struct VariantParams : ParamGroup {
   Param<Duration> stall_timeout{this, "rcu.stall_timeout", "21s", "grace-period age that triggers a CPU-stall warning"};
   Param<Choice> stall_warning{this, "printk.stall_warning", "under_rnp_lock",
                               "RCU stall warnings printk under rnp->lock (per leaf, as v4.4), or after dropping it"};
+  Param<Choice> hrtimer_expired_start{
+      this, "hrtimer.expired_start", "release",
+      "what hrtimer_start() does with a timer already expired: run_in_caller (before a6037b61c2f5, 2.6.32: the "
+      "callback runs at once under the caller's locks), softirq (2.6.32-4.1: HRTIMER_SOFTIRQ runs it), reprogram "
+      "(4.2+, c6eb3f70d448: the clock event fires at once); release: as kernel.release has it"};
   Param<Choice> test_break{this, "rcu.test_break", "none",
                            "test only: exp_ignores_readers makes the expedited IPI report readers as quiescent"};
 };
@@ -89,6 +95,15 @@ class Rcu {
   void synchronize_rcu();
   void synchronize_rcu_expedited();
   void call_rcu(std::function<void()> func);
+  // rcu_barrier(), v4.4 (_rcu_barrier): under barrier_mutex, a callback posted on every CPU
+  // that has callbacks (from that CPU, by a cross-CPU call), then wait for all of them.
+  void rcu_barrier();
+
+  // The tree's objects, as scenarios reach them: node 0 is the root, leaves come last.
+  int nodes() const;
+  int leaf_of(int cpu) const;
+  RawSpinLock& node_lock(int node);
+  WaitQueue& gp_wq() { return *gp_wq_; }
 
   // Hooks from the scheduler and the tick (called by the kernel).
   void note_context_switch(bool preempt);  // before rq->lock, irqs off
@@ -182,6 +197,7 @@ class Rcu {
   std::unique_ptr<WaitQueue> exp_wq_;
   struct Mutex* exp_mutex_ = nullptr;
   std::unique_ptr<struct Mutex> exp_mutex_owned_;
+  std::unique_ptr<struct Mutex> barrier_mutex_;
   std::vector<std::unique_ptr<IrqWork>> irq_works_;
   std::vector<std::unique_ptr<WorkItem>> works_;
   // Before 4.4: the per-CPU stoppers and the CPUs still to pass through one.

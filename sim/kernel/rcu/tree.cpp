@@ -81,7 +81,8 @@ Rcu::Rcu(Kernel& k, const VariantParams& p, const Release& release, StatRegistry
         nd.grpmask = uint64_t{1} << (i % 64);
       }
       nd.lock = k.make_lock("rcu_node[" + std::to_string(first_of_level[l] + static_cast<int>(i)) + "].lock",
-                            k.lock_class("rcu_node_" + std::to_string(depth)));
+                            k.lock_class((release.has(Change::RcuNodeNames) ? "rcu_node_" : "rcu_node_level_") +
+                                         std::to_string(depth)));
     }
   }
   for (int c = 0; c < n; ++c) {
@@ -97,6 +98,7 @@ Rcu::Rcu(Kernel& k, const VariantParams& p, const Release& release, StatRegistry
   gp_wake_work_->func = [this] { k_.wake_up(*gp_wq_); };  // rsp_wakeup(), 3.10-3.14
   exp_mutex_owned_ = k.make_mutex("rsp->expedited_mutex", k.lock_class("&rsp->expedited_mutex", WaitType::Sleep));
   exp_mutex_ = exp_mutex_owned_.get();
+  barrier_mutex_ = k.make_mutex("rsp->barrier_mutex", k.lock_class("&rsp->barrier_mutex", WaitType::Sleep));
   for (int c = 0; c < n; ++c) {
     auto iw = std::make_unique<IrqWork>();
     iw->name = "rcu_preempt_deferred_qs_handler";
@@ -417,6 +419,35 @@ void Rcu::synchronize_rcu() {
   k_.wait_for_completion(done);
   gp_latency.record(k_.now() - start);
 }
+
+// _rcu_barrier(), v4.4: barrier_mutex; on each CPU with callbacks, rcu_barrier_func() by a
+// waiting cross-CPU call posts rcu_barrier_callback() there; the last callback completes
+// barrier_completion (the count starts at 1 so none completes it early).
+void Rcu::rcu_barrier() {
+  Kernel::Frame f(k_, "rcu_barrier");
+  k_.might_sleep();
+  k_.mutex_lock(*barrier_mutex_);
+  Completion done;
+  k_.init_completion(done, "rsp->barrier_completion");
+  int count = 1;
+  auto callback = [this, &done, &count] {
+    if (--count == 0) k_.complete(done);
+  };
+  for (int cpu = 0; cpu < k_.nr_cpus(); ++cpu) {
+    if (cpus_[static_cast<size_t>(cpu)].cbs.empty()) continue;
+    ++count;
+    k_.smp_call_function_single(cpu, [this, callback] { call_rcu(callback); }, true);
+  }
+  if (--count == 0) k_.complete(done);
+  k_.wait_for_completion(done);
+  k_.mutex_unlock(*barrier_mutex_);
+}
+
+int Rcu::nodes() const { return static_cast<int>(nodes_.size()); }
+
+int Rcu::leaf_of(int cpu) const { return cpus_.at(static_cast<size_t>(cpu)).leaf; }
+
+RawSpinLock& Rcu::node_lock(int node) { return *nodes_.at(static_cast<size_t>(node)).lock; }
 
 bool Rcu::gp_done() const {
   const Node& root = nodes_[0];

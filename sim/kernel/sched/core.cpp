@@ -106,8 +106,10 @@ void Kernel::__schedule(bool preempt) {
   local_irq_disable();
   Cpu& c = this_cpu_data();
   raw_spin_lock(*c.rq.lock);
+  if (!prev->is_idle) run_hook(Hook::UpdateCurr, *prev);  // put_prev_task -> update_curr
   if (prev->state != TaskState::Running && !preempt) {
     prev->on_rq = false;  // deactivate: it sleeps (or exits)
+    run_hook(Hook::Dequeue, *prev);
   } else if (!prev->is_idle) {
     prev->state = TaskState::Runnable;
     enqueue(c.rq, *prev, preempt && (prev->rt() || prev->slice_left > 0));
@@ -122,6 +124,7 @@ void Kernel::__schedule(bool preempt) {
   }
   ++context_switches;
   ++next->switches;
+  run_hook(Hook::SchedSwitch, *prev);  // trace_sched_switch(), before context_switch()
   if (perf_) perf_->sched_out(*prev);  // perf_event_task_sched_out, under rq->lock
   this_core().compute(static_cast<uint64_t>(switch_cost_));
   context_switch(c, prev, next);
@@ -185,6 +188,7 @@ bool Kernel::try_to_wake_up(Task& p) {
   const bool flags = raw_spin_lock_irqsave(*p.pi_lock);
   bool woke = false;
   if (p.state == TaskState::Sleeping) {
+    if (!p.on_cpu) run_hook(Hook::SelectTaskRq, p);
     const int cpu = p.on_cpu ? p.cpu : select_cpu(p);
     if (!p.on_cpu && !p.on_rq && ttwu_queues(this_cpu(), cpu)) {
       ttwu_queue_remote(p, cpu);
@@ -198,6 +202,7 @@ bool Kernel::try_to_wake_up(Task& p) {
         p.cpu = cpu;
         p.state = TaskState::Runnable;
         enqueue(rq, p);
+        run_hook(Hook::Enqueue, p);  // ttwu_activate -> enqueue_task
         if (tracer_) {
           p.wake_flow = (uint64_t{0xff} << 56) ^ (static_cast<uint64_t>(p.pid) << 40) ^ static_cast<uint64_t>(now());
           trace(TraceKind::Wakeup, cpu, p.comm.c_str(), p.wake_flow, p.pid);
@@ -258,6 +263,7 @@ void Kernel::sched_ttwu_pending() {
   raw_spin_lock(*c.rq.lock);
   for (Task* p : list) {
     enqueue(c.rq, *p);
+    run_hook(Hook::Enqueue, *p);
     if (tracer_) {
       p->wake_flow = (uint64_t{0xff} << 56) ^ (static_cast<uint64_t>(p->pid) << 40) ^ static_cast<uint64_t>(now());
       trace(TraceKind::Wakeup, c.id, p->comm.c_str(), p->wake_flow, p->pid);
@@ -273,6 +279,7 @@ void Kernel::scheduler_tick() {
   Cpu& c = this_cpu_data();
   Task* curr = c.rq.curr;
   raw_spin_lock(*c.rq.lock);
+  if (curr && !curr->is_idle) run_hook(Hook::UpdateCurr, *curr);  // task_tick -> update_curr
   if (curr && !curr->is_idle && !curr->rt()) {
     curr->slice_left -= tick_period_;
     if (curr->slice_left <= 0) {
@@ -345,6 +352,7 @@ void Kernel::wake_up(WaitQueue& wq) {
   Frame f(*this, "__wake_up");
   might_wake();
   bool flags = raw_spin_lock_irqsave(*wq.lock);
+  ++wq.wakes;
   std::vector<Task*> waiters(wq.waiters.begin(), wq.waiters.end());
   for (Task* t : waiters) try_to_wake_up(*t);
   raw_spin_unlock_irqrestore(*wq.lock, flags);

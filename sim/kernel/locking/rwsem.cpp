@@ -1,0 +1,238 @@
+// Sleeping locks beyond the mutex: read-write semaphores and counting semaphores, and
+// lockdep maps with no lock behind them.
+#include <algorithm>
+
+#include "sim/kernel/kernel.h"
+
+namespace quiesce::kernel {
+
+std::unique_ptr<RwSemaphore> Kernel::make_rwsem(const std::string& name, LockClass& cls) {
+  auto s = std::make_unique<RwSemaphore>();
+  s->name = name;
+  s->cls = &cls;
+  s->addr = alloc(8);
+  s->wait_lock = owned_locks_.emplace_back(make_lock(name + ".wait_lock", lock_class("&sem->wait_lock"))).get();
+  return s;
+}
+
+namespace {
+// Whether `s` can be granted to a reader / a writer now (queued waiters go first).
+bool read_free(const RwSemaphore& s) { return !s.writer && s.waiters.empty(); }
+bool write_free(const RwSemaphore& s) { return !s.writer && s.readers == 0 && s.waiters.empty(); }
+
+// __rwsem_do_wake() / __rwsem_mark_wake(): grant the semaphore to the waiters at the head
+// of the queue (one writer, or every reader up to the first writer) and return them.
+std::vector<Task*> grant(RwSemaphore& s) {
+  std::vector<Task*> woken;
+  while (!s.waiters.empty() && !s.writer) {
+    RwSemaphore::Waiter* w = s.waiters.front();
+    if (w->write) {
+      if (s.readers > 0 || !woken.empty()) break;
+      s.writer = w->task;
+    } else {
+      ++s.readers;
+    }
+    w->granted = true;
+    woken.push_back(w->task);
+    s.waiters.pop_front();
+    if (w->write) break;
+  }
+  return woken;
+}
+}  // namespace
+
+// down_read(), v4.4: the fast path when no writer holds or waits; else
+// rwsem_down_read_failed(): queue under sem->wait_lock (irqs off) and sleep until a releaser
+// grants it. down_write() likewise.
+void Kernel::down_read(RwSemaphore& s) {
+  Frame f(*this, "down_read");
+  might_sleep();
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site());
+  Task& me = current();
+  raw_spin_lock_irq(*s.wait_lock);
+  this_core().fetch_add(s.addr, 1);
+  if (read_free(s)) {
+    ++s.readers;
+    raw_spin_unlock_irq(*s.wait_lock);
+    s.cls->note_acquired(false, 0);
+    return;
+  }
+  RwSemaphore::Waiter w{&me, false};
+  s.waiters.push_back(&w);
+  const Time start = now();
+  while (!w.granted) {
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irq(*s.wait_lock);
+    schedule();
+    raw_spin_lock_irq(*s.wait_lock);
+  }
+  set_current_state(TaskState::Running);
+  raw_spin_unlock_irq(*s.wait_lock);
+  s.cls->note_acquired(true, now() - start);
+}
+
+bool Kernel::down_read_trylock(RwSemaphore& s) {
+  Frame f(*this, "down_read_trylock");
+  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  const bool ok = read_free(s);
+  if (ok) ++s.readers;
+  raw_spin_unlock_irqrestore(*s.wait_lock, flags);
+  if (ok && lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site(), true);
+  if (ok) s.cls->note_acquired(false, 0);
+  return ok;
+}
+
+void Kernel::down_write(RwSemaphore& s) {
+  Frame f(*this, "down_write");
+  might_sleep();
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site());
+  Task& me = current();
+  raw_spin_lock_irq(*s.wait_lock);
+  if (write_free(s)) {
+    s.writer = &me;
+    raw_spin_unlock_irq(*s.wait_lock);
+    s.cls->note_acquired(false, 0);
+    return;
+  }
+  RwSemaphore::Waiter w{&me, true};
+  s.waiters.push_back(&w);
+  const Time start = now();
+  while (!w.granted) {
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irq(*s.wait_lock);
+    schedule();
+    raw_spin_lock_irq(*s.wait_lock);
+  }
+  set_current_state(TaskState::Running);
+  raw_spin_unlock_irq(*s.wait_lock);
+  s.cls->note_acquired(true, now() - start);
+}
+
+bool Kernel::down_write_trylock(RwSemaphore& s) {
+  Frame f(*this, "down_write_trylock");
+  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  const bool ok = write_free(s);
+  if (ok) s.writer = &current();
+  raw_spin_unlock_irqrestore(*s.wait_lock, flags);
+  if (ok && lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site(), true);
+  if (ok) s.cls->note_acquired(false, 0);
+  return ok;
+}
+
+// rwsem_wake()'s wakeups: under sem->wait_lock before 4.7; from 4.7 (133e89ef5ef3) on a
+// wake_q after dropping it (wake_up_q). Either way under the caller's own locks.
+void Kernel::rwsem_wake_up(const std::vector<Task*>& woken, RawSpinLock& wait_lock, bool flags) {
+  if (!release_.has(Change::RwsemWakeQ)) {
+    for (Task* t : woken) wake_up_process(*t);
+    raw_spin_unlock_irqrestore(wait_lock, flags);
+    return;
+  }
+  raw_spin_unlock_irqrestore(wait_lock, flags);
+  Frame f(*this, "wake_up_q");
+  for (Task* t : woken) wake_up_process(*t);
+}
+
+// up_read() -> rwsem_wake() when the last reader leaves with waiters queued: the grant
+// under sem->wait_lock, then the wakeups.
+void Kernel::up_read(RwSemaphore& s) {
+  Frame f(*this, "up_read");
+  if (s.readers == 0) {
+    unlocking_own(nullptr, s.cls->id);  // not read-held: bad unlock balance
+    return;
+  }
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, s.cls->id);
+  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  --s.readers;
+  std::vector<Task*> woken;
+  if (s.readers == 0) {
+    Frame w(*this, "rwsem_wake");
+    woken = grant(s);
+  }
+  rwsem_wake_up(woken, *s.wait_lock, flags);
+}
+
+void Kernel::up_write(RwSemaphore& s) {
+  Frame f(*this, "up_write");
+  if (!unlocking_own(s.writer, s.cls->id)) return;
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, s.cls->id);
+  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  s.writer = nullptr;
+  std::vector<Task*> woken;
+  {
+    Frame w(*this, "rwsem_wake");
+    woken = grant(s);
+  }
+  rwsem_wake_up(woken, *s.wait_lock, flags);
+}
+
+// --- semaphores ---------------------------------------------------------------------------
+
+std::unique_ptr<Semaphore> Kernel::make_semaphore(const std::string& name, int count) {
+  auto s = std::make_unique<Semaphore>();
+  s->name = name;
+  s->count = count;
+  s->lock = owned_locks_.emplace_back(make_lock(name + ".lock", lock_class("(" + name + ").lock"))).get();
+  return s;
+}
+
+// down(), v4.4: sem->lock (irqs off); take the count, or queue and sleep until up() hands
+// it over (__down_common).
+void Kernel::down(Semaphore& s) {
+  Frame f(*this, "down");
+  might_sleep();
+  const bool flags = raw_spin_lock_irqsave(*s.lock);
+  if (s.count > 0) {
+    --s.count;
+    raw_spin_unlock_irqrestore(*s.lock, flags);
+    return;
+  }
+  Semaphore::Waiter w{&current()};
+  s.waiters.push_back(&w);
+  while (!w.up) {
+    set_current_state(TaskState::Sleeping);
+    raw_spin_unlock_irq(*s.lock);
+    schedule();
+    raw_spin_lock_irq(*s.lock);
+  }
+  set_current_state(TaskState::Running);
+  raw_spin_unlock_irqrestore(*s.lock, flags);
+}
+
+bool Kernel::down_trylock(Semaphore& s) {
+  Frame f(*this, "down_trylock");
+  const bool flags = raw_spin_lock_irqsave(*s.lock);
+  const bool ok = s.count > 0;
+  if (ok) --s.count;
+  raw_spin_unlock_irqrestore(*s.lock, flags);
+  return ok;
+}
+
+// up(), v4.4: under sem->lock, the count back, or (__up) the first sleeper dequeued, marked
+// and woken with wake_up_process() while sem->lock is held.
+void Kernel::up(Semaphore& s) {
+  Frame f(*this, "up");
+  const bool flags = raw_spin_lock_irqsave(*s.lock);
+  if (s.waiters.empty()) {
+    ++s.count;
+  } else {
+    Frame u(*this, "__up");
+    Semaphore::Waiter* w = s.waiters.front();
+    s.waiters.pop_front();
+    w->up = true;
+    wake_up_process(*w->task);
+  }
+  raw_spin_unlock_irqrestore(*s.lock, flags);
+}
+
+// --- lockdep maps ----------------------------------------------------------------------------
+
+void Kernel::lock_map_acquire(LockClass& map) {
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, map.id, site());
+  if (tracer_) trace_new_reports();
+}
+
+void Kernel::lock_map_release(LockClass& map) {
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, map.id);
+}
+
+}  // namespace quiesce::kernel
