@@ -16,6 +16,7 @@
 #include "sim/run/slurm.h"
 #include "sim/run/sweep.h"
 #include "sim/scenario/scenario.h"
+#include "sim/workload/op_program.h"
 
 namespace po = boost::program_options;
 using namespace quiesce;
@@ -35,7 +36,7 @@ const char* kUsage =
     "  status DIR                                                a sweep's progress (and its Slurm jobs)\n"
     "  explain POINT_DIR                                         how a point ended, readably\n"
     "  validate FILE...                                          check scenario or platform files\n"
-    "  list platforms|params|workloads|variants|releases [--markdown]\n"
+    "  list platforms|params|workloads|variants|releases|hooks|primitives|operands|configs [--markdown]\n"
     "                                                      what is available\n"
     "\n"
     "  quiesce <verb> --help   options of a verb\n"
@@ -282,7 +283,7 @@ void print_table(const ParamTable& t, bool markdown) {
 }
 
 int cmd_list(const std::vector<std::string>& args) {
-  po::options_description desc("quiesce list platforms|params|workloads|variants|releases [--markdown]");
+  po::options_description desc("quiesce list platforms|params|workloads|variants|releases|hooks|primitives|operands|configs [--markdown]");
   desc.add_options()("help,h", "this help")("markdown", "params as Markdown tables")(
       "what", po::value<std::string>(), "platforms, params or workloads");
   po::positional_options_description pos;
@@ -292,7 +293,10 @@ int cmd_list(const std::vector<std::string>& args) {
     std::cout << desc;
     return 0;
   }
-  if (!vm.count("what")) throw UsageError("quiesce list needs one of: platforms, params, workloads, variants, releases");
+  if (!vm.count("what")) {
+    throw UsageError("quiesce list needs one of: platforms, params, workloads, variants, releases, hooks, primitives, "
+                     "operands, configs");
+  }
   std::string what = vm["what"].as<std::string>();
   if (what == "platforms") {
     for (const auto& name : list_platforms()) {
@@ -358,11 +362,38 @@ int cmd_list(const std::vector<std::string>& args) {
     }
     return 0;
   }
+  if (what == "hooks") {
+    for (int h = 0; h < static_cast<int>(kernel::Kernel::Hook::Count); ++h) {
+      const auto hk = static_cast<kernel::Kernel::Hook>(h);
+      std::printf("%-16s %s\n", kernel::Kernel::hook_name(hk), kernel::Kernel::hook_doc(hk));
+    }
+    return 0;
+  }
+  if (what == "primitives") {
+    for (const auto& d : primitive_docs()) std::printf("%s\n    %s: %s\n", d.syntax, d.linux_fn, d.does);
+    return 0;
+  }
+  if (what == "operands") {
+    std::printf("lock operands (spinlocks): a lock declared under locks:, or the kernel's own:\n");
+    for (const auto& o : kernel_operand_docs()) std::printf("  %-30s %s\n", o.first.c_str(), o.second.c_str());
+    std::printf("TASK: a scenario task, a kernel thread (swapper/N, ksoftirqd/N, kworker/N:0, rcu_preempt, klogd, "
+                "migration/N before 4.4) or current\n");
+    std::printf("wait queues: a scenario's own name, or the kernel's log_wait (klogd) and rsp->gp_wq (the RCU GP "
+                "kthread)\n");
+    std::printf("lock classes the kernel owns (a declared lock may not borrow them):\n");
+    for (const auto& c : kernel::Kernel::kernel_lock_classes()) std::printf("  %-30s -> %s\n", c.cls, c.operand);
+    return 0;
+  }
+  if (what == "configs") {
+    for (const auto& c : kernel::kernel_configs()) std::printf("%-28s %-30s %s\n", c.param, c.linux_option, c.doc);
+    return 0;
+  }
   if (what == "workloads") {
     for (const auto& t : workload_types()) std::printf("%-16s %s\n", t.name.c_str(), t.doc.c_str());
     return 0;
   }
-  throw UsageError("unknown list '" + what + "' (platforms, params, workloads, variants or releases)");
+  throw UsageError("unknown list '" + what +
+                   "' (platforms, params, workloads, variants, releases, hooks, primitives, operands or configs)");
 }
 
 }  // namespace

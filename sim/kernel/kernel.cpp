@@ -21,6 +21,18 @@ const char* task_state_name(TaskState s) {
   return "?";
 }
 
+const std::vector<KernelConfigDoc>& kernel_configs() {
+  static const std::vector<KernelConfigDoc> docs = {
+      {"kernel.hz", "CONFIG_HZ", "timer ticks per second (the tick, timer_list resolution, RCU's pace)"},
+      {"kernel.sched.ttwu_queue", "sched_feat(TTWU_QUEUE)", "remote wakeups queued to the target CPU: release|on|off"},
+      {"kernel.lockdep.enabled", "CONFIG_PROVE_LOCKING", "lockdep's checks and reports"},
+      {"kernel.watchdog.hardlockup", "CONFIG_HARDLOCKUP_DETECTOR", "irqs off this long ends the run as hard_lockup"},
+      {"kernel.rcu.fanout_leaf", "CONFIG_RCU_FANOUT_LEAF", "CPUs per leaf rcu_node"},
+      {"kernel.hrtimer.expired_start", "(release behaviour)", "hrtimer_start() of an expired timer, per release or forced"},
+  };
+  return docs;
+}
+
 const char* softirq_name(int nr) {
   static const char* names[] = {"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"};
   return nr >= 0 && nr < NR_SOFTIRQS ? names[nr] : "?";
@@ -60,7 +72,9 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
                                                              : KlogdWake::Tick),
       printk_lockdep_visible_(release_.has(Change::PrintkLockdepVisible)),
       console_cost_(p.console_cost().ps),
-      ttwu_queue_(release_.has(Change::TtwuQueue)),
+      ttwu_queue_(p.ttwu_queue().value == "on"    ? true
+                  : p.ttwu_queue().value == "off" ? false
+                                                  : release_.has(Change::TtwuQueue)),
       ttwu_queue_llc_(release_.has(Change::TtwuQueueLlc)),
       expired_start_(variants.hrtimer_expired_start().value == "run_in_caller" ? ExpiredStart::RunInCaller
                      : variants.hrtimer_expired_start().value == "softirq"     ? ExpiredStart::Softirq

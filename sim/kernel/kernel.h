@@ -36,14 +36,26 @@
 
 namespace quiesce::kernel {
 
+// A kernel configuration parameter and the Linux option (or boot parameter) it models.
+struct KernelConfigDoc {
+  const char* param;
+  const char* linux_option;
+  const char* doc;
+};
+const std::vector<KernelConfigDoc>& kernel_configs();
+
 struct KernelParams : ParamGroup {
   KernelParams() : ParamGroup("kernel", "the kernel model") {
     hz.range(10, 10000);
     softirq_restart.range(1, 100);
     printk_wakeup.choices({"release", "direct", "deferred"});
     lockdep_after_report.choices({"off", "continue"});
+    ttwu_queue.choices({"release", "on", "off"});
   }
   Param<int64_t> hz{this, "hz", "1000", "timer ticks per second (CONFIG_HZ)"};
+  Param<Choice> ttwu_queue{this, "sched.ttwu_queue", "release",
+                           "sched_feat(TTWU_QUEUE): remote wakeups queued to the target CPU (on), or done by the waker "
+                           "under the target's rq->lock (off); release: on from 3.0, across sockets only from 3.3"};
   Param<Duration> timeslice{this, "sched.timeslice", "4ms", "round-robin slice of normal tasks"};
   Param<bool> lockdep{this, "lockdep.enabled", "true", "run lockdep (potential deadlock reports)"};
   Param<bool> might_wake{this, "lockdep.might_wake", "false",
@@ -282,6 +294,8 @@ class Kernel : public IrqHandler {
   void down_read(RwSemaphore& s);
   bool down_read_trylock(RwSemaphore& s);
   void up_read(RwSemaphore& s);
+  // up_read_non_owner(): the release without lockdep's (it was dropped by rwsem_release()).
+  void up_read_non_owner(RwSemaphore& s);
   void down_write(RwSemaphore& s);
   bool down_write_trylock(RwSemaphore& s);
   void up_write(RwSemaphore& s);
@@ -466,7 +480,7 @@ class Kernel : public IrqHandler {
     std::unique_ptr<RawSpinLock> hrtimer_lock;  // hrtimer_bases.lock
     std::unique_ptr<RawSpinLock> timer_base_lock;  // the timer wheel's base->lock
     std::vector<KTimer*> wheel;
-    std::vector<KTimer*> softirq_hrtimers;  // expired at hrtimer_start (2.6.32-4.1)
+    std::vector<KTimer*> softirq_hrtimers;  // expired at hrtimer_start (2.6.29-4.1)
     KTimer* running_timer = nullptr;
     Time next_tick = 0;
     Time programmed = -1;

@@ -90,7 +90,7 @@ const std::vector<ChangeInfo>& release_changes() {
        "it stops only the other CPUs that are not idle", "rcu/exp.cpp: Rcu::exp_stop_cpus"},
       {Change::HrtimerNoSoftirq, "hrtimer.no_softirq", "4.2", "c6eb3f70d448", false,
        "hrtimer: Get rid of hrtimer softirq",
-       "hrtimer_start() of an already expired timer leaves it to HRTIMER_SOFTIRQ (since a6037b61c2f5, 2.6.32)",
+       "hrtimer_start() of an already expired timer leaves it to HRTIMER_SOFTIRQ (since a6037b61c2f5, 2.6.29)",
        "the clock event is reprogrammed to fire at once: the callback runs from the timer interrupt",
        "time/timer.cpp: Kernel::hrtimer_start"},
       {Change::ExpIpi, "rcu.exp_ipi", "4.4", "8203d6d0ee78", true,

@@ -319,7 +319,96 @@ class SoftirqHandler : public Workload {
   std::string frame_name_;
 };
 
+// --- hooks ----------------------------------------------------------------------------------------
+
+struct HookParams : ParamGroup {
+  HookParams() : ParamGroup("", "hook: an op-program run inside the kernel at a hook point, with its locks held") {}
+  Param<std::string> hook{this, "hook", "sched_switch",
+                          "the hook point: sched_switch, enqueue, dequeue, update_curr, select_task_rq, tick, irq_exit "
+                          "(quiesce list hooks)"};
+  Param<std::string> cpu{this, "cpu", "all", "`all`, or the one CPU whose hook runs it"};
+  Param<std::string> task{this, "task", "", "run only when the hook's task (prev, the enqueued or woken task, the "
+                                            "current one) is this one; empty: any"};
+};
+
+class HookProgram : public Workload {
+ public:
+  HookProgram(Kernel::Hook hook, int cpu, std::string task, std::vector<Op> program)
+      : hook_(hook), cpu_(cpu), task_(std::move(task)), program_(std::move(program)) {}
+  void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
+    for (int c = 0; c < k->nr_cpus(); ++c) {
+      // One runner per CPU: the same hook can run on every CPU at once.
+      runners_.push_back(std::make_unique<ProgramRunner>(
+          *k, *shared, 1, std::string("hook.") + Kernel::hook_name(hook_) + "." + std::to_string(c), true));
+    }
+    k->attach_hook(hook_, [this, k](Task& subject) {
+      const int c = k->this_cpu();
+      if (cpu_ >= 0 && c != cpu_) return;
+      if (!task_.empty() && subject.comm != task_) return;
+      ++runs_;
+      runners_[static_cast<size_t>(c)]->run(program_);
+    });
+  }
+  bool finished() const override { return true; }
+  bool bounded() const override { return false; }
+  void report(WorkloadReport& out) const override {
+    out.metrics.push_back({std::string("hook.") + Kernel::hook_name(hook_) + ".runs", static_cast<double>(runs_), "count"});
+  }
+
+ private:
+  Kernel::Hook hook_;
+  int cpu_;
+  std::string task_;
+  std::vector<Op> program_;
+  std::vector<std::unique_ptr<ProgramRunner>> runners_;
+  uint64_t runs_ = 0;
+};
+
 }  // namespace
+
+WorkloadType hook_type() {
+  WorkloadType t;
+  t.name = "hook";
+  t.doc = "`hook: POINT` with a `program:` run inside the kernel there, its locks held (quiesce list hooks)";
+  t.params = [] { return std::make_unique<HookParams>(); };
+  t.extra_keys = {"program"};
+  t.make = [](const ConfigNode& e, const WorkloadEnv& env) -> std::unique_ptr<Workload> {
+    HookParams p;
+    p.load(e);
+    std::vector<std::string> names;
+    int found = -1;
+    for (int h = 0; h < static_cast<int>(Kernel::Hook::Count); ++h) {
+      names.push_back(Kernel::hook_name(static_cast<Kernel::Hook>(h)));
+      if (p.hook() == names.back()) found = h;
+    }
+    if (found < 0) {
+      std::string msg = "unknown hook point '" + p.hook() + "' (quiesce list hooks)";
+      std::string hint = did_you_mean(p.hook(), names);
+      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+      e["hook"].fail(msg);
+    }
+    int cpu = -1;
+    if (p.cpu() != "all") {
+      char* end = nullptr;
+      long c = std::strtol(p.cpu().c_str(), &end, 10);
+      if (p.cpu().empty() || *end || c < 0 || c >= env.topology.cores) {
+        e["cpu"].fail("expected `all` or a CPU below " + std::to_string(env.topology.cores));
+      }
+      cpu = static_cast<int>(c);
+    }
+    if (!e["program"].present()) e.fail("a hook needs 'program:' (what runs at the hook point)");
+    if (!p.task().empty() &&
+        std::find(env.task_names.begin(), env.task_names.end(), p.task()) == env.task_names.end()) {
+      std::string msg = "no task named '" + p.task() + "' in the workload";
+      std::string hint = did_you_mean(p.task(), env.task_names);
+      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+      e["task"].fail(msg);
+    }
+    return std::make_unique<HookProgram>(static_cast<Kernel::Hook>(found), cpu, p.task(),
+                                         parse_program(e["program"], env));
+  };
+  return t;
+}
 
 WorkloadType softirq_type() {
   WorkloadType t;

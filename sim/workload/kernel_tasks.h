@@ -12,5 +12,6 @@ WorkloadType sleeper_type();
 WorkloadType cyclictest_type();
 WorkloadType irq_type();
 WorkloadType softirq_type();
+WorkloadType hook_type();
 
 }  // namespace quiesce

@@ -41,6 +41,7 @@ const LockOp kLockOps[] = {
     {"mutex_unlock", Op::Kind::MutexUnlock, Use::Mutex},
     {"down_read", Op::Kind::DownRead, Use::Rwsem}, {"up_read", Op::Kind::UpRead, Use::Rwsem},
     {"down_write", Op::Kind::DownWrite, Use::Rwsem}, {"up_write", Op::Kind::UpWrite, Use::Rwsem},
+    {"up_read_non_owner", Op::Kind::UpReadNonOwner, Use::Rwsem}, {"rwsem_release", Op::Kind::RwsemRelease, Use::Rwsem},
     {"down", Op::Kind::Down, Use::Semaphore},     {"up", Op::Kind::Up, Use::Semaphore},
     {"down_trylock", Op::Kind::DownTrylock, Use::Semaphore},
 };
@@ -443,6 +444,71 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
 
 std::vector<Op> parse_program(const ConfigNode& list, const WorkloadEnv& env) { return parse_list(list, env); }
 
+const std::vector<std::pair<std::string, std::string>>& kernel_operand_docs() {
+  static const std::vector<std::pair<std::string, std::string>> docs = {
+      {"this_rq()->lock", "the runqueue lock of the CPU the program runs on (&rq->lock)"},
+      {"cpu_rq(N)->lock", "CPU N's runqueue lock"},
+      {"task_rq(TASK)->lock", "the runqueue lock of the CPU TASK is on (plain; {task_rq_lock: TASK} takes pi_lock first)"},
+      {"TASK->pi_lock", "TASK's pi_lock (&p->pi_lock), which try_to_wake_up takes first"},
+      {"TASK->perf_event_ctxp->lock", "TASK's perf context lock (&ctx->lock; the context is made on first use)"},
+      {"TASK->sighand->siglock", "TASK's signal lock (&(&sighand->siglock)->rlock), which send_sig takes"},
+      {"rcu_get_root()->lock", "the root rcu_node's lock (rcu_node_0; rcu_node_level_0 before 3.7)"},
+      {"rcu_node(N)->lock", "rcu_node N's lock (0 is the root, leaves come last)"},
+      {"rdp(CPU)->mynode->lock", "the lock of CPU's leaf rcu_node"},
+  };
+  return docs;
+}
+
+const std::vector<PrimitiveDoc>& primitive_docs() {
+  static const std::vector<PrimitiveDoc> docs = {
+      {"local_irq_save / local_irq_restore", "arch_local_irq_save", "irqs off / back as saved (a stack per runner)"},
+      {"local_irq_disable / local_irq_enable", "local_irq_disable", "irqs off / on (lockdep marks held locks irq-unsafe at enable)"},
+      {"preempt_disable / preempt_enable", "preempt_disable", "preemption off / on (enable may reschedule)"},
+      {"local_bh_disable / local_bh_enable", "local_bh_disable", "softirqs off / on (enable runs pending softirqs)"},
+      {"might_sleep", "might_sleep", "reports 'sleeping function called from invalid context' where sleeping is illegal"},
+      {"might_wake", "(the 2015 proposal)", "with kernel.lockdep.might_wake: reports a wakeup under a scheduler lock or one nesting under it"},
+      {"wait", "schedule", "sleeps until woken (wake, send_sig)"},
+      {"rcu_read_lock / rcu_read_unlock", "__rcu_read_lock (preemptible RCU)", "a reader; the unlock may run rcu_read_unlock_special (rnp->lock, wakeups)"},
+      {"synchronize_rcu / synchronize_rcu_expedited", "synchronize_rcu", "waits for a (expedited) grace period; sleeps"},
+      {"rcu_barrier", "_rcu_barrier (4.4)", "barrier_mutex, a waiting cross-CPU call to each CPU with callbacks, waits for them all; sleeps"},
+      {"{call_rcu: [...]}", "call_rcu", "queues the body as a callback on this CPU; it runs from RCU_SOFTIRQ after a grace period"},
+      {"console_lock / console_unlock", "console_lock", "down(&console_sem) (sleeps) / up, waking a console waiter under (console_sem).lock"},
+      {"{lock|unlock|lock_irqsave|unlock_irqrestore|lock_irq|unlock_irq|lock_bh|unlock_bh|trylock: LOCK}", "raw_spin_lock*",
+       "a spinlock: declared, or the kernel's own (operands)"},
+      {"{lock_nested: {lock: LOCK, subclass: 1..7}}", "spin_lock_nested", "lockdep sees class \"<class>/<subclass>\""},
+      {"{task_rq_lock: TASK} / {task_rq_unlock: TASK}", "task_rq_lock (4.4)", "TASK's pi_lock (irqs saved), then the rq->lock of its CPU"},
+      {"{mutex_lock|mutex_unlock: MUTEX}", "mutex_lock", "a declared mutex (kind: mutex); sleeps; wakes a waiter under its wait_lock"},
+      {"{down_read|up_read|down_write|up_write: RWSEM}", "down_read / rwsem_wake", "a declared rwsem; the releaser wakes the waiters it grants (under sem->wait_lock before 4.7, after it from 4.7)"},
+      {"{up_read_non_owner: RWSEM} / {rwsem_release: RWSEM}", "up_read_non_owner / rwsem_release",
+       "the release without lockdep / lockdep's release alone (a read lock handed to another context, as bpf's irq_work does)"},
+      {"{down_read_trylock|down_write_trylock: {sem: RWSEM, do: [...]}}", "down_read_trylock", "never sleeps; the body runs only if it got the semaphore"},
+      {"{down|up|down_trylock: SEM}", "down / __up", "a declared semaphore (kind: semaphore, count); up() wakes the first sleeper under sem->lock"},
+      {"{compute: CYCLES or TIME}", "-", "runs on the core (interruptible where irqs are on)"},
+      {"{load|store: VAR}", "-", "a memory access to a named shared variable (coherence traffic)"},
+      {"{sleep: TIME or distribution}", "schedule_hrtimeout", "sleeps on an hrtimer"},
+      {"{wake: TASK}", "wake_up_process", "TASK's pi_lock, then its rq->lock (or TTWU_QUEUE); any task, kernel threads included"},
+      {"{send_sig: TASK}", "send_sig -> signal_wake_up (4.4)", "TASK's sighand->siglock (irqs off), then try_to_wake_up under it if TASK sleeps"},
+      {"{wake_up: QUEUE} / {wait_on: QUEUE}", "__wake_up / wait_event", "a named wait queue (its &NAME->lock), or the kernel's log_wait, rsp->gp_wq"},
+      {"{complete: NAME} / {wait_for_completion: NAME}", "complete", "a named completion; complete wakes the first waiter under its lock"},
+      {"{raise_softirq: NR or NAME}", "raise_softirq", "marks a softirq pending (wakes ksoftirqd outside interrupts)"},
+      {"{irq_work_queue: [...]}", "irq_work_queue", "the body runs in hardirq from a self-IPI on this CPU (one pending at a time)"},
+      {"{smp_call_function_single: {cpu: N, wait: BOOL, do: [...]}}", "smp_call_function_single", "the body runs on CPU N in hardirq (call-function IPI); waits for it by default"},
+      {"{smp_call_function_many: {cpus: all|[N...], wait: BOOL, do: [...]}}", "smp_call_function_many (4.4)", "the body on every other listed CPU; WARNs with irqs off"},
+      {"{mod_timer|add_timer: {timer: NAME, after: TIME, do: [...]}}", "mod_timer (4.4)", "a timer_list on this CPU, run from TIMER_SOFTIRQ at tick resolution under the timer's lockdep map; base->lock taken"},
+      {"{del_timer: NAME} / {del_timer_sync: NAME}", "del_timer_sync (4.4)", "takes it off; _sync takes the timer's lockdep map and waits for a running callback (WARN from its own callback or hardirq)"},
+      {"{hrtimer_start: {timer: NAME, after: TIME, do: [...]}}", "hrtimer_start_range_ns", "the body runs in hardirq at expiry; hrtimer_bases.lock taken; `after: 0` is already expired (kernel.hrtimer.expired_start)"},
+      {"{hrtimer_cancel: NAME}", "hrtimer_cancel", "takes it off, waiting for a running callback (WARN from its own callback)"},
+      {"{queue_work: {cpu: N|this, name: NAME, do: [...]}}", "queue_work_on", "the body runs in kworker/N:0; pool->lock, the worker's wakeup under it; a named work has a lockdep map"},
+      {"{flush_work: NAME}", "flush_work (4.4)", "takes the work's lockdep map, then waits until it is neither pending nor running; sleeps"},
+      {"{printk: TEXT} / {printk_deferred: TEXT}", "vprintk_emit", "logbuf_lock, console_sem, klogd's wakeup as the release has them"},
+      {"{repeat: N, do: [...]}", "-", "the body N times"},
+      {"{choose: [{weight: W, do: [...]}, ...]}", "-", "one body, at random by weight (the runner's own stream)"},
+      {"{frame: FUNCTION, do: [...]}", "-", "names a kernel function for lockdep's sites and backtraces"},
+      {"{since: RELEASE, commit: ID, do: [...], before: [...]}", "-", "do: from kernel.release RELEASE on; before: in earlier releases (code that changed in commit ID)"},
+  };
+  return docs;
+}
+
 ProgramRunner::ProgramRunner(Kernel& k, SharedObjects& shared, uint64_t seed, const std::string& stream, bool atomic)
     : k_(k), shared_(shared), rng_(seed, stream), atomic_(atomic), seed_(seed), stream_(stream) {}
 
@@ -589,6 +655,8 @@ void ProgramRunner::run(const std::vector<Op>& program) {
         break;
       }
       case Op::Kind::UpRead: k_.up_read(*shared_.rwsems.at(op.name)); break;
+      case Op::Kind::UpReadNonOwner: k_.up_read_non_owner(*shared_.rwsems.at(op.name)); break;
+      case Op::Kind::RwsemRelease: k_.lock_map_release(*shared_.rwsems.at(op.name)->cls); break;
       case Op::Kind::UpWrite: k_.up_write(*shared_.rwsems.at(op.name)); break;
       case Op::Kind::Down:
         if (may_sleep()) k_.down(*shared_.semaphores.at(op.name));

@@ -42,7 +42,7 @@ struct Op {
     ConsoleLock, ConsoleUnlock,
     Lock, LockNested, Unlock, LockIrqsave, UnlockIrqrestore, LockIrq, UnlockIrq, LockBh, UnlockBh, Trylock,
     MutexLock, MutexUnlock, TaskRqLock, TaskRqUnlock,
-    DownRead, DownReadTrylock, UpRead, DownWrite, DownWriteTrylock, UpWrite, Down, DownTrylock, Up,
+    DownRead, DownReadTrylock, UpRead, UpReadNonOwner, RwsemRelease, DownWrite, DownWriteTrylock, UpWrite, Down, DownTrylock, Up,
     Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq,
     QueueWork, FlushWork, CallRcu, IrqWorkQueue, SmpCallSingle, SmpCallMany, ModTimer, DelTimer, DelTimerSync,
     HrtimerStart, HrtimerCancel, SendSig, Printk, PrintkDeferred,
@@ -70,6 +70,8 @@ struct PrimitiveDoc {
   const char* does;      // locks taken, wakeups, context rules
 };
 const std::vector<PrimitiveDoc>& primitive_docs();
+// The kernel lock operands, each with what it reaches.
+const std::vector<std::pair<std::string, std::string>>& kernel_operand_docs();
 
 // Parses and validates a program list against the scenario's locks and tasks.
 std::vector<Op> parse_program(const ConfigNode& list, const WorkloadEnv& env);

@@ -10,7 +10,7 @@ namespace quiesce {
 
 const std::vector<WorkloadType>& workload_types() {
   static const std::vector<WorkloadType> types = {hw_pingpong_type(), program_type(), sleeper_type(),
-                                                  cyclictest_type(), irq_type(), softirq_type(),
+                                                  cyclictest_type(), irq_type(), softirq_type(), hook_type(),
                                                   perf_monitor_type(), exp_gp_updater_type(), gp_updater_type(),
                                                   rcu_reader_type()};
   return types;
@@ -33,6 +33,7 @@ bool is_irq_entry(const ConfigNode& e) {
 const WorkloadType& entry_type(const ConfigNode& entry) {
   const WorkloadType* t = is_irq_entry(entry)          ? find_workload_type("irq")
                           : entry["softirq"].present() ? find_workload_type("softirq")
+                          : entry["hook"].present()    ? find_workload_type("hook")
                                                        : find_workload_type(entry["task"].scalar());
   if (!t) throw std::logic_error("entry_type on an unvalidated entry");
   return *t;
@@ -45,16 +46,18 @@ const WorkloadType& validate_workload_entry(const ConfigNode& entry, const Workl
     t = find_workload_type("irq");
   } else if (entry["softirq"].present()) {
     t = find_workload_type("softirq");
+  } else if (entry["hook"].present()) {
+    t = find_workload_type("hook");
   } else {
     ConfigNode task = entry["task"];
     if (!task.present()) entry.fail("missing 'task:' (the workload type) or 'irq:' (a device)");
     std::string name = task.scalar("a workload type name");
     if (name == "custom") name = "program";  // DESIGN.md's spelling
     t = find_workload_type(name);
-    if (!t || t->name == "irq" || t->name == "softirq") {
+    if (!t || t->name == "irq" || t->name == "softirq" || t->name == "hook") {
       std::vector<std::string> names;
       for (const auto& w : workload_types()) {
-        if (w.name != "irq" && w.name != "softirq") names.push_back(w.name);
+        if (w.name != "irq" && w.name != "softirq" && w.name != "hook") names.push_back(w.name);
       }
       std::string msg = "unknown workload type '" + name + "'";
       std::string hint = did_you_mean(name, names);
@@ -136,7 +139,7 @@ std::vector<LockDecl> parse_locks(const ConfigNode& node) {
 }
 
 std::vector<std::string> entry_task_names(const ConfigNode& entry, size_t index, const Topology& topology) {
-  if (!entry.is_map() || is_irq_entry(entry) || entry["softirq"].present()) return {};
+  if (!entry.is_map() || is_irq_entry(entry) || entry["softirq"].present() || entry["hook"].present()) return {};
   ConfigNode task = entry["task"];
   if (!task.is_scalar()) return {};
   std::string type = task.scalar();

@@ -141,6 +141,14 @@ void Kernel::up_read(RwSemaphore& s) {
     return;
   }
   if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, s.cls->id);
+  up_read_non_owner(s);
+}
+
+void Kernel::up_read_non_owner(RwSemaphore& s) {
+  if (s.readers == 0) {
+    unlocking_own(nullptr, s.cls->id);
+    return;
+  }
   const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
   --s.readers;
   std::vector<Task*> woken;

@@ -72,8 +72,8 @@ struct VariantParams : ParamGroup {
                               "RCU stall warnings printk under rnp->lock (per leaf, as v4.4), or after dropping it"};
   Param<Choice> hrtimer_expired_start{
       this, "hrtimer.expired_start", "release",
-      "what hrtimer_start() does with a timer already expired: run_in_caller (before a6037b61c2f5, 2.6.32: the "
-      "callback runs at once under the caller's locks), softirq (2.6.32-4.1: HRTIMER_SOFTIRQ runs it), reprogram "
+      "what hrtimer_start() does with a timer already expired: run_in_caller (before a6037b61c2f5, 2.6.29: the "
+      "callback runs at once under the caller's locks), softirq (2.6.29-4.1: HRTIMER_SOFTIRQ runs it), reprogram "
       "(4.2+, c6eb3f70d448: the clock event fires at once); release: as kernel.release has it"};
   Param<Choice> test_break{this, "rcu.test_break", "none",
                            "test only: exp_ignores_readers makes the expedited IPI report readers as quiescent"};

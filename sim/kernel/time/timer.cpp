@@ -107,9 +107,9 @@ void Kernel::run_timer_softirq() {
 
 // hrtimer_start(), under the base's lock (hrtimer_bases.lock, irqs off): queue the timer
 // and reprogram the clock event if it is now the first. A timer already expired:
-//   run_in_caller  before a6037b61c2f5 (2.6.32): its callback runs at once, in the caller's
+//   run_in_caller  before a6037b61c2f5 (2.6.29): its callback runs at once, in the caller's
 //                  context and under the caller's locks (hrtimer_enqueue_reprogram)
-//   softirq        2.6.32-4.1: HRTIMER_SOFTIRQ runs it soon (raise_softirq_irqoff)
+//   softirq        2.6.29-4.1: HRTIMER_SOFTIRQ runs it soon (raise_softirq_irqoff)
 //   reprogram      4.2+ (c6eb3f70d448): the clock event is programmed to fire at once
 void Kernel::hrtimer_start(KTimer& t, Time expires) {
   Frame f(*this, "hrtimer_start_range_ns");
@@ -171,7 +171,7 @@ bool Kernel::hrtimer_cancel(KTimer& t) {
   return was;
 }
 
-// run_hrtimer_softirq(), 2.6.32-4.1: the timers hrtimer_start() found already expired.
+// run_hrtimer_softirq(), 2.6.29-4.1: the timers hrtimer_start() found already expired.
 void Kernel::run_hrtimer_softirq() {
   Frame f(*this, "run_hrtimer_softirq");
   Cpu& c = this_cpu_data();
