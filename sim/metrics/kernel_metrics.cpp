@@ -93,6 +93,13 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
     }
   }
   for (const auto& n : k.notes()) d.push_back(n);
+  m.push_back({"kernel.warnings", static_cast<double>(k.warnings.value()), "count"});
+  m.push_back({"hook_runs", static_cast<double>(k.hook_runs.value()), "count"});
+  m.push_back({"hook_recursion", static_cast<double>(k.hook_recursion.value()), "count"});
+  m.push_back({"timers", static_cast<double>(k.timers_run.value()), "count"});
+  m.push_back({"hrtimers", static_cast<double>(k.hrtimers_run.value()), "count"});
+  m.push_back({"signals", static_cast<double>(k.signals.value()), "count"});
+  m.push_back({"wakeups", static_cast<double>(k.wakeups.value()), "count"});
   m.push_back({"softirqs", static_cast<double>(k.softirqs.value()), "count"});
   m.push_back({"ksoftirqd_wakeups", static_cast<double>(k.ksoftirqd_wakeups.value()), "count"});
   m.push_back({"irq_works", static_cast<double>(k.irq_works.value()), "count"});

@@ -1,0 +1,258 @@
+// Every op-program primitive and hook point on the kernel's own objects: the lock classes it
+// takes and the wakeups it makes, measured against the same scenario without it (so the
+// kernel's own traffic cancels out); and its misuse: a clear error or report, never a hang
+// or a crash.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "tests/scenario/run_cli.h"
+
+namespace quiesce::test {
+namespace {
+
+// stats.txt rows "lock.<class>.acquisitions N" and "kernel.<counter> N".
+std::map<std::string, double> stats_of(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in(text);
+  std::string name;
+  double v;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    if (l >> name >> v) out[name] = v;
+  }
+  return out;
+}
+
+struct PrimRun {
+  int code;
+  std::string json, lockdep, err;
+  std::map<std::string, double> stats;
+};
+
+const char* kHeader = R"(name: prim
+set: {cores: 2}
+duration: 30ms
+kernel: {lockdep: {after_report: continue}}
+locks:
+  S: {class: "&mm->mmap_sem", kind: rwsem}
+  SEM: {class: "test_sem", kind: semaphore, count: 0}
+  H: {class: "&hook->lock"}
+)";
+
+PrimRun run_yaml(const std::string& workload) {
+  std::string dir = temp_dir("prim");
+  std::string file = write_temp(dir, "s.yaml", std::string(kHeader) + "workload:\n" + workload);
+  std::string out = dir + "/out";
+  CliResult r = run_cli({"run", file, "--out", out, "-q"});
+  return {r.code, read_file(out + "/result.json"), read_file(out + "/lockdep.log"), r.err,
+          stats_of(read_file(out + "/stats.txt"))};
+}
+
+// The actor on CPU0 runs `prim` `n` times (then sleeps 50us); `waiter` runs on CPU1.
+std::string actor(const std::string& prim, int n, const std::string& waiter) {
+  std::string w = "  - {task: program, name: actor, cpu: 0, program: [{repeat: " + std::to_string(n) +
+                  ", do: [" + prim + (prim.empty() ? "" : ", ") + "{sleep: 50us}]}]}\n";
+  w += "  - {task: program, name: waiter, cpu: 1, program: [" + (waiter.empty() ? "{compute: 10}" : waiter) + "]}\n";
+  return w;
+}
+
+struct Case {
+  const char* name;
+  std::string prim, waiter;
+  int n;
+  std::vector<std::pair<std::string, double>> deltas;  // stats.txt row -> least increase
+};
+
+std::ostream& operator<<(std::ostream& o, const Case& c) { return o << c.name; }
+
+class Primitive : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Primitive, TakesItsLocksAndMakesItsWakeups) {
+  const Case& c = GetParam();
+  PrimRun with = run_yaml(actor(c.prim, c.n, c.waiter));
+  PrimRun without = run_yaml(actor("", c.n, c.waiter));
+  ASSERT_EQ(with.code, 0) << with.err << with.json;
+  ASSERT_EQ(without.code, 0) << without.err;
+  for (const auto& [row, least] : c.deltas) {
+    const double d = with.stats[row] - without.stats[row];
+    EXPECT_GE(d, least) << row << ": " << with.stats[row] << " with, " << without.stats[row] << " without";
+  }
+  EXPECT_EQ(json_metric(with.json, "lockdep_reports", -1), 0) << with.lockdep;
+  EXPECT_EQ(json_metric(with.json, "deadlock", -1), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ops, Primitive,
+    ::testing::Values(
+        Case{"task_rq_lock", "{task_rq_lock: waiter}, {task_rq_unlock: waiter}", "", 10,
+             {{"lock.p_pi_lock.acquisitions", 10}, {"lock.rq_lock.acquisitions", 10}}},
+        Case{"kernel_operands",
+             "{lock_irqsave: cpu_rq(1)->lock}, {unlock_irqrestore: cpu_rq(1)->lock}, {lock_irqsave: rcu_get_root()->lock}, "
+             "{unlock_irqrestore: rcu_get_root()->lock}, {lock_irqsave: rdp(1)->mynode->lock}, "
+             "{unlock_irqrestore: rdp(1)->mynode->lock}, {lock_irqsave: waiter->perf_event_ctxp->lock}, "
+             "{unlock_irqrestore: waiter->perf_event_ctxp->lock}, {lock_irqsave: task_rq(waiter)->lock}, "
+             "{unlock_irqrestore: task_rq(waiter)->lock}, {lock_irqsave: waiter->pi_lock}, {unlock_irqrestore: waiter->pi_lock}",
+             "", 10,
+             {{"lock.rq_lock.acquisitions", 20}, {"lock.rcu_node_0.acquisitions", 20}, {"lock.ctx_lock.acquisitions", 10},
+              {"lock.p_pi_lock.acquisitions", 10}}},
+        Case{"wake_kthread", "{wake: ksoftirqd/1}", "", 10,
+             {{"lock.p_pi_lock.acquisitions", 10}, {"lock.rq_lock.acquisitions", 10}, {"kernel.wakeups", 10}}},
+        Case{"send_sig", "{send_sig: waiter}", "{repeat: 10, do: [wait]}", 10,
+             {{"lock.sighand_siglock_rlock.acquisitions", 10}, {"lock.p_pi_lock.acquisitions", 10}, {"kernel.wakeups", 10},
+              {"kernel.signals", 10}}},
+        Case{"rwsem", "{down_read: S}, {sleep: 20us}, {up_read: S}",
+             "{repeat: 10, do: [{sleep: 5us}, {down_write: S}, {up_write: S}, {sleep: 45us}]}", 10,
+             {{"lock.mm_mmap_sem.acquisitions", 10}, {"lock.sem_wait_lock.acquisitions", 20}, {"kernel.wakeups", 1}}},
+        Case{"semaphore", "{up: SEM}", "{repeat: 10, do: [{down: SEM}]}", 10,
+             {{"lock.test_sem_lock.acquisitions", 20}, {"kernel.wakeups", 5}}},
+        Case{"mod_timer", "{mod_timer: {timer: t, after: 10us, do: [{complete: fired}]}}, {wait_for_completion: fired}", "", 2,
+             {{"lock.base_lock_rlock.acquisitions", 4}, {"kernel.timers", 2}, {"lock.fired_lock.acquisitions", 2}}},
+        Case{"hrtimer_start", "{hrtimer_start: {timer: h, after: 10us, do: [{complete: fired}]}}, {wait_for_completion: fired}",
+             "", 10, {{"lock.hrtimer_bases_lock.acquisitions", 10}, {"kernel.hrtimers", 10}, {"kernel.wakeups", 10}}},
+        Case{"irq_work_queue", "{irq_work_queue: [{complete: fired}]}, {wait_for_completion: fired}", "", 10,
+             {{"kernel.irq_works", 10}, {"lock.fired_lock.acquisitions", 10}}},
+        Case{"smp_call_function_single", "{smp_call_function_single: {cpu: 1, wait: true, do: [{complete: fired}]}}", "", 10,
+             {{"lock.fired_lock.acquisitions", 10}}},
+        Case{"smp_call_function_many", "{smp_call_function_many: {cpus: all, wait: false, do: [{complete: fired}]}}", "", 10,
+             {{"lock.fired_lock.acquisitions", 10}}},
+        Case{"call_rcu", "{call_rcu: [{complete: fired}]}, {wait_for_completion: fired}", "", 3,
+             {{"rcu.callbacks", 3}, {"lock.fired_lock.acquisitions", 3}}},
+        Case{"rcu_barrier", "{call_rcu: [{compute: 10}]}, rcu_barrier", "", 3,
+             {{"lock.rsp_barrier_mutex.acquisitions", 3}, {"rcu.callbacks", 6}}},
+        Case{"queue_and_flush_work", "{queue_work: {cpu: 1, name: w, do: [{compute: 2000}]}}, {flush_work: w}", "", 10,
+             {{"lock.pool_lock.acquisitions", 10}, {"kernel.works", 10}, {"kernel.wakeups", 10}}}),
+    [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
+
+// Each hook point: its program runs (taking a lock of its own), in a context where sleeping
+// is illegal, so a sleep there is reported (might_sleep) and skipped: no hang.
+class HookPoint : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(HookPoint, RunsWithItsLocksHeldAndASleepThereIsReported) {
+  const std::string hook = GetParam();
+  std::string w = actor("{wake: waiter}", 20, "{repeat: 20, do: [wait, {compute: 3us}]}");
+  PrimRun quiet = run_yaml(w + "  - {hook: " + hook + ", program: [{lock: H}, {compute: 50}, {unlock: H}]}\n");
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_GT(json_metric(quiet.json, "hook." + hook + ".runs", 0), 0) << quiet.json;
+  EXPECT_GT(quiet.stats["lock.hook_lock.acquisitions"], 0);
+  EXPECT_EQ(json_metric(quiet.json, "lockdep_reports", -1), 0) << quiet.lockdep;
+
+  PrimRun sleepy = run_yaml(w + "  - {hook: " + hook + ", program: [{sleep: 10us}]}\n");
+  ASSERT_EQ(sleepy.code, 0) << sleepy.err;
+  EXPECT_GE(json_metric(sleepy.json, "lockdep.invalid_context", 0), 1) << sleepy.lockdep;
+  EXPECT_NE(sleepy.lockdep.find("BUG: sleeping function called from invalid context"), std::string::npos);
+  EXPECT_EQ(json_metric(sleepy.json, "deadlock", -1), 0);
+  EXPECT_EQ(sleepy.json.find("\"outcome\": \"stall\""), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, HookPoint,
+                         ::testing::Values("sched_switch", "enqueue", "dequeue", "update_curr", "select_task_rq", "tick",
+                                           "irq_exit"));
+
+// A wakeup from sched_switch (rq->lock held) is the recursion lockdep and the deadlock
+// detector catch; the hook does not run from inside itself (bpf_prog_active).
+TEST(HookPointMisuse, WakingFromSchedSwitchIsCaught) {
+  PrimRun r = run_yaml(actor("{compute: 10}", 20, "{repeat: 20, do: [wait]}") +
+                   "  - {hook: sched_switch, cpu: 0, program: [{wake: waiter}]}\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "lockdep_reports", 0), 1) << r.json;
+  EXPECT_NE(r.lockdep.find("&rq->lock"), std::string::npos);
+}
+
+// Misuse that validation refuses: exit 2, one clear line naming what to write instead.
+struct Refused {
+  const char* name;
+  std::string locks, workload, message;
+};
+std::ostream& operator<<(std::ostream& o, const Refused& c) { return o << c.name; }
+
+class Refusal : public ::testing::TestWithParam<Refused> {};
+
+TEST_P(Refusal, IsAClearError) {
+  const Refused& c = GetParam();
+  std::string dir = temp_dir("refuse");
+  std::string file = write_temp(dir, "s.yaml", "name: r\nset: {cores: 2}\nduration: 1ms\n" + c.locks + "workload:\n" + c.workload);
+  CliResult r = run_cli({"run", file, "--out", dir + "/out", "-q"});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, Refusal,
+    ::testing::Values(
+        Refused{"borrowed_rq_lock", "locks: {RQ: {class: \"&rq->lock\"}}\n",
+                "  - {task: program, program: [{lock: RQ}, {unlock: RQ}]}\n",
+                "would borrow the kernel's lock class '&rq->lock'"},
+        Refused{"borrowed_rq_lock_names_operand", "locks: {RQ: {class: \"rq->lock/1\"}}\n",
+                "  - {task: program, program: [{lock: RQ}, {unlock: RQ}]}\n", "this_rq()->lock, cpu_rq(N)->lock"},
+        Refused{"borrowed_pi_lock", "locks: {P: {class: \"&p->pi_lock\"}}\n", "  - {task: program, program: [compute: 1]}\n",
+                "Use the kernel's own lock: TASK->pi_lock"},
+        Refused{"borrowed_rcu_node", "locks: {N: {class: rcu_node_0}}\n", "  - {task: program, program: [compute: 1]}\n",
+                "rcu_get_root()->lock"},
+        Refused{"unknown_kernel_lock", "", "  - {task: program, program: [{lock: current->mm->mmap_lock}]}\n",
+                "is no kernel lock the model has"},
+        Refused{"kernel_lock_as_mutex", "", "  - {task: program, program: [{mutex_lock: this_rq()->lock}]}\n",
+                "one of the kernel's spinlocks, not a mutex"},
+        Refused{"unknown_task", "", "  - {task: program, program: [{wake: ksoftirqd/7}]}\n", "no task named 'ksoftirqd/7'"},
+        Refused{"cpu_rq_past_cores", "", "  - {task: program, program: [{lock: cpu_rq(5)->lock}]}\n", "CPU '5' is not one of 0..1"},
+        Refused{"unknown_hook", "", "  - {hook: sched_swtich, program: [compute: 1]}\n", "did you mean 'sched_switch'"},
+        Refused{"hook_for_unknown_task", "", "  - {hook: tick, task: nobody, program: [compute: 1]}\n",
+                "no task named 'nobody'"},
+        Refused{"bad_since", "", "  - {task: program, program: [{since: five, do: [compute: 1]}]}\n",
+                "expected a Linux release like"},
+        Refused{"rwsem_op_on_spinlock", "locks: {L: {}}\n", "  - {task: program, program: [{down_read: L}]}\n",
+                "lock 'L' is a raw_spin, not a rwsem"}),
+    [](const ::testing::TestParamInfo<Refused>& i) { return std::string(i.param.name); });
+
+// Misuse at run time: a kernel WARNING or a report, and the run ends normally.
+TEST(PrimitiveMisuse, DelTimerSyncFromItsOwnCallbackWarnsInsteadOfHanging) {
+  PrimRun r = run_yaml(actor("{mod_timer: {timer: t, after: 10us, do: [{del_timer_sync: t}]}}, {sleep: 3ms}", 1, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "kernel.warnings", 0), 1) << r.json;
+  EXPECT_NE(r.json.find("del_timer_sync(t)"), std::string::npos) << r.json;
+}
+
+TEST(PrimitiveMisuse, HrtimerCancelFromItsOwnCallbackWarnsInsteadOfHanging) {
+  PrimRun r = run_yaml(actor("{hrtimer_start: {timer: h, after: 10us, do: [{hrtimer_cancel: h}]}}", 3, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "kernel.warnings", 0), 1) << r.json;
+}
+
+TEST(PrimitiveMisuse, SmpCallFunctionManyWithIrqsOffWarns) {
+  PrimRun r = run_yaml(actor("local_irq_disable, {smp_call_function_many: {cpus: all, wait: false, do: [{compute: 1}]}}, "
+                         "local_irq_enable",
+                         3, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "kernel.warnings", 0), 1) << r.json;
+}
+
+TEST(PrimitiveMisuse, UpReadWithoutDownReadIsABadUnlock) {
+  PrimRun r = run_yaml(actor("{up_read: S}", 1, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "lockdep.bad_unlock", 0), 1) << r.lockdep;
+}
+
+TEST(PrimitiveMisuse, SleepingPrimitivesInACallbackAreReported) {
+  PrimRun r = run_yaml(actor("{irq_work_queue: [{down: SEM}, synchronize_rcu, {flush_work: w}]}, "
+                         "{queue_work: {name: w, do: [{compute: 1}]}}",
+                         2, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "lockdep.invalid_context", 0), 1) << r.lockdep;
+}
+
+TEST(PrimitiveMisuse, AMissingRcuNodeIsAClearRunTimeError) {
+  PrimRun r = run_yaml(actor("{lock: rcu_node(9)->lock}", 1, ""));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("rcu_node(9) does not exist: this tree has 1 nodes"), std::string::npos) << r.err;
+}
+
+TEST(PrimitiveMisuse, FlushingAWorkNeverQueuedIsAClearRunTimeError) {
+  PrimRun r = run_yaml(actor("{flush_work: nothing}", 1, ""));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("flush_work: no work item named 'nothing'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace quiesce::test
