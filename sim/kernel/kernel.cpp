@@ -782,8 +782,9 @@ bool Kernel::nothing_can_wake() const {
   if (!user_sleeps) return false;  // only kernel threads waiting for work: an idle system
   for (const Cpu& c : cpus_) {
     for (const HrTimer& h : c.timers) {
-      if (!h.task->is_idle) return false;  // a timer will wake someone
+      if (h.timer || !h.task->is_idle) return false;  // a timer will wake someone, or run a callback
     }
+    if (!c.wheel.empty() || !c.softirq_hrtimers.empty()) return false;  // timer callbacks to come
     if (c.softirq_pending || !c.call_queue.empty() || !c.irq_work_list.empty() || !c.worklist.empty()) return false;
   }
   return true;

@@ -228,6 +228,17 @@ TEST(PrimitiveMisuse, SmpCallFunctionManyWithIrqsOffWarns) {
   EXPECT_GE(json_metric(r.json, "kernel.warnings", 0), 1) << r.json;
 }
 
+// The stall watchdog samples while every task sleeps and only a callback timer is queued: it
+// must see the timer as something that can wake a task (it once read a null task there).
+TEST(PrimitiveTimers, TheStallWatchdogCountsCallbackTimersAsPendingWork) {
+  for (const char* arm : {"{hrtimer_start: {timer: h, after: 8ms, do: [{wake: actor}]}}",
+                          "{mod_timer: {timer: t, after: 8ms, do: [{wake: actor}]}}"}) {
+    PrimRun r = run_yaml(actor(std::string(arm) + ", wait", 1, ""));
+    ASSERT_EQ(r.code, 0) << arm << r.err << r.json;
+    EXPECT_NE(r.json.find("\"outcome\": \"ok\""), std::string::npos) << arm << r.json;
+  }
+}
+
 TEST(PrimitiveMisuse, UpReadWithoutDownReadIsABadUnlock) {
   PrimRun r = run_yaml(actor("{up_read: S}", 1, ""));
   ASSERT_EQ(r.code, 0) << r.err;
