@@ -285,6 +285,7 @@ void print_table(const ParamTable& t, bool markdown) {
 int cmd_list(const std::vector<std::string>& args) {
   po::options_description desc("quiesce list platforms|params|workloads|variants|releases|hooks|primitives|operands|configs [--markdown]");
   desc.add_options()("help,h", "this help")("markdown", "params as Markdown tables")(
+      "names", "primitives: only their keywords, one a line")(
       "what", po::value<std::string>(), "platforms, params or workloads");
   po::positional_options_description pos;
   pos.add("what", 1);
@@ -370,6 +371,10 @@ int cmd_list(const std::vector<std::string>& args) {
     return 0;
   }
   if (what == "primitives") {
+    if (vm.count("names")) {
+      for (const auto& n : primitive_names()) std::printf("%s\n", n.c_str());
+      return 0;
+    }
     for (const auto& d : primitive_docs()) std::printf("%s\n    %s: %s\n", d.syntax, d.linux_fn, d.does);
     return 0;
   }

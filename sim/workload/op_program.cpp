@@ -52,6 +52,12 @@ const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", 
                         "smp_call_function_single", "smp_call_function_many", "mod_timer", "add_timer",
                         "del_timer", "del_timer_sync", "hrtimer_start", "hrtimer_cancel", "send_sig", "since"};
 
+std::vector<std::string> all_op_names();
+}  // namespace
+
+std::vector<std::string> primitive_names() { return all_op_names(); }
+
+namespace {
 std::vector<std::string> all_op_names() {
   std::vector<std::string> v;
   for (const auto& s : kSimple) v.push_back(s.name);

@@ -70,6 +70,8 @@ struct PrimitiveDoc {
   const char* does;      // locks taken, wakeups, context rules
 };
 const std::vector<PrimitiveDoc>& primitive_docs();
+// Every primitive's keyword (what a program item is written as).
+std::vector<std::string> primitive_names();
 // The kernel lock operands, each with what it reaches.
 const std::vector<std::pair<std::string, std::string>>& kernel_operand_docs();
 

@@ -265,5 +265,48 @@ TEST(PrimitiveMisuse, FlushingAWorkNeverQueuedIsAClearRunTimeError) {
   EXPECT_NE(r.err.find("flush_work: no work item named 'nothing'"), std::string::npos) << r.err;
 }
 
+// README ("Kernel scenarios" and "Writing your own kernel bug") documents every hook,
+// primitive, operand and config the binary lists (a new one without documentation fails here).
+TEST(KernelBugDocs, ReadmeNamesEveryHookPrimitiveOperandAndConfig) {
+  const std::string readme = read_file(std::string(QUIESCE_SOURCE_DIR) + "/README.md");
+  ASSERT_NE(readme.find("## Writing your own kernel bug"), std::string::npos);
+  const size_t at = readme.find("## Kernel scenarios");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = readme.substr(at, readme.find("## Sweeps: from one command") - at);
+  auto first_words = [](const std::string& text) {
+    std::vector<std::string> v;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream l(line);
+      std::string w;
+      if (!line.empty() && line[0] != ' ' && (l >> w)) v.push_back(w);
+    }
+    return v;
+  };
+  CliResult hooks = run_cli({"list", "hooks"}), prims = run_cli({"list", "primitives", "--names"}),
+            configs = run_cli({"list", "configs"}), operands = run_cli({"list", "operands"});
+  ASSERT_EQ(hooks.code, 0);
+  ASSERT_EQ(prims.code, 0);
+  ASSERT_EQ(configs.code, 0);
+  ASSERT_EQ(operands.code, 0);
+  std::vector<std::string> names;
+  for (auto* list : {&hooks.out, &prims.out, &configs.out}) {
+    for (const auto& w : first_words(*list)) names.push_back(w);
+  }
+  std::istringstream in(operands.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("  ", 0) == 0 && line.find("->") != std::string::npos && line.find(" -> ") == std::string::npos) {
+      std::istringstream l(line);
+      std::string w;
+      l >> w;
+      names.push_back(w);
+    }
+  }
+  EXPECT_GT(names.size(), 60u);
+  for (const auto& n : names) EXPECT_NE(section.find("`" + n), std::string::npos) << "README does not document " << n;
+}
+
 }  // namespace
 }  // namespace quiesce::test
