@@ -326,11 +326,12 @@ int cmd_list(const std::vector<std::string>& args) {
                    "| key | what |\n|---|---|\n"
                    "| `platform` | a preset name from platforms/ or an inline mapping of the platform keys above |\n"
                    "| `set` | dotted key paths to values, applied before the run (scenario keys or platform keys) |\n"
-                   "| `workload` | the list of entries: `task: TYPE` (above) or `irq: NAME` / `softirq: VECTOR` |\n"
-                   "| `locks` | named locks for op-programs: `{class, kind: raw_spin\\|spin\\|mutex, share_line_with}` |\n"
+                   "| `workload` | the list of entries: `task: TYPE` (above), `irq: NAME`, `softirq: VECTOR` or `hook: POINT` |\n"
+                   "| `locks` | named locks for op-programs: `{class, kind: raw_spin\\|spin\\|mutex\\|rwsem\\|semaphore, "
+                   "share_line_with, count}`; a kernel class is refused (use the kernel's lock: quiesce list operands) |\n"
                    "| `expect` | metric (or `outcome`) to value or comparison, e.g. `irq_latency.p99: \"< 20us\"` |\n"
                    "| `sweep` | axes: a list, `{range}`, `{log_range\\|lin_range, points}`, `zip:` groups |\n"
-                   "| `program` | in `program`, `irq` and `softirq` entries: the op-program (see README) |\n";
+                   "| `program` | in `program`, `irq`, `softirq` and `hook` entries: the op-program (see README) |\n";
     }
     return 0;
   }

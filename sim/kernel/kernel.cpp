@@ -25,6 +25,7 @@ const std::vector<KernelConfigDoc>& kernel_configs() {
   static const std::vector<KernelConfigDoc> docs = {
       {"kernel.hz", "CONFIG_HZ", "timer ticks per second (the tick, timer_list resolution, RCU's pace)"},
       {"kernel.sched.ttwu_queue", "sched_feat(TTWU_QUEUE)", "remote wakeups queued to the target CPU: release|on|off"},
+      {"kernel.nohz_idle", "CONFIG_NO_HZ_IDLE", "idle CPUs stop their tick; a busy CPU's tick kicks one to balance"},
       {"kernel.lockdep.enabled", "CONFIG_PROVE_LOCKING", "lockdep's checks and reports"},
       {"kernel.watchdog.hardlockup", "CONFIG_HARDLOCKUP_DETECTOR", "irqs off this long ends the run as hard_lockup"},
       {"kernel.rcu.fanout_leaf", "CONFIG_RCU_FANOUT_LEAF", "CPUs per leaf rcu_node"},
@@ -76,6 +77,9 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
                   : p.ttwu_queue().value == "off" ? false
                                                   : release_.has(Change::TtwuQueue)),
       ttwu_queue_llc_(release_.has(Change::TtwuQueueLlc)),
+      nohz_idle_(p.nohz_idle()),
+      nohz_kick_ipi_(release_.has(Change::NohzKickResched)),
+      call_llist_(release_.has(Change::CallSingleLlist)),
       expired_start_(variants.hrtimer_expired_start().value == "run_in_caller" ? ExpiredStart::RunInCaller
                      : variants.hrtimer_expired_start().value == "softirq"     ? ExpiredStart::Softirq
                      : variants.hrtimer_expired_start().value == "reprogram"   ? ExpiredStart::Reprogram
@@ -96,6 +100,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   LockClass& pool_cls = lock_class("&pool->lock", WaitType::RawSpin);
   LockClass& log_cls = lock_class("logbuf_lock", WaitType::RawSpin);
   LockClass& hrtimer_cls = lock_class("hrtimer_bases.lock", WaitType::RawSpin);
+  LockClass& call_cls = lock_class("&q->lock", WaitType::RawSpin);  // call_single_queue
   LockClass& timer_cls = lock_class("&(&base->lock)->rlock", WaitType::Spin);
   siglock_class_ = &lock_class("&(&sighand->siglock)->rlock", WaitType::Spin);
   logbuf_lock_ = make_lock("logbuf_lock", log_cls);
@@ -114,8 +119,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
     cpu.rq.lock = make_lock("rq[" + std::to_string(c) + "].lock", rq_cls);
     cpu.rq.rt.resize(100);
     cpu.pool_lock = make_lock("pool[" + std::to_string(c) + "].lock", pool_cls);
-    cpu.hrtimer_lock = make_lock("hrtimer_bases[" + std::to_string(c) + "].lock", hrtimer_cls);
-    cpu.timer_base_lock = make_lock("timer_base[" + std::to_string(c) + "].lock", timer_cls);
+
     core(c).set_irq_handler(this);
     TaskSpec idle{c, Policy::Normal, 0, false};
     Task& t = create_task("swapper/" + std::to_string(c), idle, [this] { idle_loop(); });
@@ -145,6 +149,18 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   perf_ = std::make_unique<Perf>(*this, perf_mode, variants.lookup_cost().value);
   rcu_ = std::make_unique<Rcu>(*this, variants, release_, stats);
   rcu_->start();
+  // Allocated last, so the older objects keep their simulated addresses (and studies their
+  // cache placement) as before these existed.
+  for (Cpu& cpu : cpus_) {
+    const std::string n = std::to_string(cpu.id);
+    cpu.hrtimer_lock = make_lock("hrtimer_bases[" + n + "].lock", hrtimer_cls);
+    cpu.timer_base_lock = make_lock("timer_base[" + n + "].lock", timer_cls);
+    cpu.call_lock = make_lock("call_single_queue[" + n + "].lock", call_cls);
+    cpu.kick_csd = alloc(8);
+    cpu.csd_data = alloc(8);
+    cpu.csd_stack = alloc(8);
+    cpu.call_head = alloc(8);
+  }
   start_watchdog();
 }
 
@@ -263,7 +279,13 @@ void Kernel::idle_loop() {
   Frame f(*this, "do_idle");
   while (true) {
     Cpu& c = this_cpu_data();
-    while (!c.need_resched) this_core().wait_for_interrupt();
+    while (!c.need_resched) {
+      // With NO_HZ idle, re-evaluated after every interrupt (tick_nohz_irq_exit).
+      if (nohz_idle_) tick_nohz_idle_enter();
+      if (c.need_resched) break;
+      this_core().wait_for_interrupt();
+    }
+    if (nohz_idle_) tick_nohz_idle_exit();
     schedule();
   }
 }
@@ -294,12 +316,14 @@ void Kernel::handle_irq(Core& core, const IrqAck& irq) {
     case kIpiReschedule: {
       Frame f(*this, "scheduler_ipi");
       // scheduler_ipi(), v4.4: finish the wakeups queued here (sched_ttwu_pending); a bare
-      // reschedule IPI only asks for schedule().
+      // reschedule IPI only asks for schedule(), unless it is a nohz idle-balance kick (3.2+):
+      // then, with nothing to schedule, SCHED_SOFTIRQ balances for the idle CPUs.
       if (c.wake_list.empty()) {
-        c.need_resched = true;
+        if (!c.nohz_kick) c.need_resched = true;
       } else {
         sched_ttwu_pending();
       }
+      if (c.nohz_kick && !c.need_resched) raise_softirq_irqoff(SCHED_SOFTIRQ);
       break;
     }
     case kIpiCallFunction: {
@@ -427,7 +451,47 @@ void Kernel::program_timer(Cpu& c) {
   if (!c.timers.empty()) next = std::min(next, c.timers.front().expires);
   if (next == c.programmed) return;
   c.programmed = next;
-  core(c.id).set_timer(next);
+  if (next == kTimeMax) {
+    core(c.id).cancel_timer();  // a stopped tick and nothing else due
+  } else {
+    core(c.id).set_timer(next);
+  }
+}
+
+// tick_nohz_idle_enter() -> tick_nohz_stop_sched_tick(), v4.4: in idle, with no softirq or
+// irq_work pending, no RCU callbacks on this CPU (rcu_needs_cpu()) and no timer due within the
+// next tick, the tick stops; the next timer_list expiry (if any) is programmed instead.
+// Entered again after each interrupt in idle, it restarts the tick if something became due.
+void Kernel::tick_nohz_idle_enter() {
+  Cpu& c = this_cpu_data();
+  const bool flags = local_irq_save();
+  const Time t = now();
+  Time wheel = kTimeMax;
+  for (const KTimer* k : c.wheel) wheel = std::min(wheel, k->expires);
+  const Time next_event = c.timers.empty() ? wheel : std::min(wheel, c.timers.front().expires);
+  const bool busy = c.softirq_pending || !c.irq_work_list.empty() || (rcu_ && rcu_->cpu_has_callbacks(c.id));
+  if (!busy && (next_event == kTimeMax || next_event - t > tick_period_)) {
+    c.tick_stopped = true;
+    c.next_tick = wheel;
+  } else if (c.tick_stopped) {
+    c.tick_stopped = false;
+    c.next_tick = (t / tick_period_ + 1) * tick_period_;
+    c.last_tick = t;  // the watchdog counts from the restart: an idle CPU owes it no ticks
+  }
+  program_timer(c);
+  local_irq_restore(flags);
+}
+
+// tick_nohz_idle_exit(): the tick restarts on the next period boundary.
+void Kernel::tick_nohz_idle_exit() {
+  Cpu& c = this_cpu_data();
+  if (!c.tick_stopped) return;
+  const bool flags = local_irq_save();
+  c.tick_stopped = false;
+  c.next_tick = (now() / tick_period_ + 1) * tick_period_;
+  c.last_tick = now();
+  program_timer(c);
+  local_irq_restore(flags);
 }
 
 void Kernel::timer_interrupt() {
@@ -831,7 +895,7 @@ void Kernel::start_watchdog() {
               }
               // The NMI watchdog's own test: the CPU has served no timer interrupt for the
               // threshold, with interrupts on as far as the kernel knows (a stalled core).
-              if (c.irqoff_since < 0 && now - c.last_tick > hardlockup_ + tick_period_) {
+              if (c.irqoff_since < 0 && !c.tick_stopped && now - c.last_tick > hardlockup_ + tick_period_) {
                 end_run("hard_lockup", "NMI watchdog: Watchdog detected hard LOCKUP on cpu " + std::to_string(c.id) +
                                            ": no timer interrupt served since " + format_time(c.last_tick) +
                                            " although interrupts are enabled\n" + describe_cpu(c.id));

@@ -56,6 +56,10 @@ struct KernelParams : ParamGroup {
   Param<Choice> ttwu_queue{this, "sched.ttwu_queue", "release",
                            "sched_feat(TTWU_QUEUE): remote wakeups queued to the target CPU (on), or done by the waker "
                            "under the target's rq->lock (off); release: on from 3.0, across sockets only from 3.3"};
+  Param<bool> nohz_idle{this, "nohz_idle", "false",
+                        "CONFIG_NO_HZ_IDLE (CONFIG_NO_HZ before 3.10): an idle CPU stops its tick when nothing is due "
+                        "within a tick, and a busy CPU's tick kicks an idle one to balance for it (the nohz idle-balance "
+                        "kick: a cross-CPU call before 3.2, a reschedule IPI from ca38062e57e9)"};
   Param<Duration> timeslice{this, "sched.timeslice", "4ms", "round-robin slice of normal tasks"};
   Param<bool> lockdep{this, "lockdep.enabled", "true", "run lockdep (potential deadlock reports)"};
   Param<bool> might_wake{this, "lockdep.might_wake", "false",
@@ -484,7 +488,7 @@ class Kernel : public IrqHandler {
     KTimer* running_timer = nullptr;
     Time next_tick = 0;
     Time programmed = -1;
-    std::deque<std::function<void()>> call_queue;
+    std::deque<std::function<void()>> call_queue;  // each entry runs its function, then unlocks its csd
     std::unique_ptr<RawSpinLock> call_lock;
     Time irqoff_since = -1;
     const char* irqoff_site = "";
@@ -492,6 +496,13 @@ class Kernel : public IrqHandler {
     Time preemptoff_since = -1;
     const char* preemptoff_site = "";
     bool in_hook = false;  // bpf_prog_active
+    bool tick_stopped = false;  // NO_HZ idle: in nohz.idle_cpus_mask
+    bool nohz_kick = false;     // rq->nohz_balance_kick / NOHZ_BALANCE_KICK
+    Addr kick_csd = 0;          // remote_sched_softirq_cb's flags word (before 3.2)
+    Addr csd_data = 0;          // csd_data: this CPU's csd for asynchronous cross-CPU calls
+    Addr csd_stack = 0;         // the on-stack csd of a waiting smp_call_function_single()
+    Addr call_head = 0;         // call_single_queue's head word (llist_add's target)
+    std::vector<Addr> cfd_csd;  // smp_call_function_many()'s csd per target (cfd_data)
   };
   friend class KernelTestPeer;
 
@@ -527,6 +538,18 @@ class Kernel : public IrqHandler {
   void hrtimer_cancel(Task* t);
   void program_timer(Cpu& c);
   void timer_interrupt();
+  // NO_HZ idle (tick-sched.c): stop the tick entering idle when nothing is due within a tick;
+  // restart it, aligned, leaving idle.
+  void tick_nohz_idle_enter();
+  void tick_nohz_idle_exit();
+  // The nohz idle balance: a busy CPU's tick kicks an idle CPU (nohz_balancer_kick), which
+  // balances on behalf of the idle CPUs from SCHED_SOFTIRQ (nohz_idle_balance).
+  void nohz_balancer_kick();
+  void run_rebalance_domains();
+  // __smp_call_function_single(): csd_lock() (spin while the csd is still queued), then
+  // generic_exec_single(): queue under the target's call_single_queue lock, irqs restored,
+  // then the IPI if the queue was empty.
+  void call_function_single_csd(int cpu, Addr csd, std::function<void()> fn);
   void rwsem_wake_up(const std::vector<Task*>& woken, RawSpinLock& wait_lock, bool flags);
   void run_timer_softirq();
   void run_hrtimer_softirq();
@@ -579,6 +602,9 @@ class Kernel : public IrqHandler {
   const bool printk_lockdep_visible_;  // PrintkLockdepVisible (4.11)
   const Time console_cost_;
   const bool ttwu_queue_, ttwu_queue_llc_;
+  const bool nohz_idle_;
+  const bool nohz_kick_ipi_;  // ca38062e57e9 (3.2)
+  const bool call_llist_;     // 6897fc22ea01 (3.14)
   enum class ExpiredStart { RunInCaller, Softirq, Reprogram };
   const ExpiredStart expired_start_;
   Lockdep lockdep_;

@@ -105,6 +105,18 @@ const std::vector<ChangeInfo>& release_changes() {
        "the rcu_node locks' lockdep classes are rcu_node_level_0, rcu_node_level_1, ...",
        "they are rcu_node_0, rcu_node_1, ... (named with the new fqslock's rcu_node_fqs_N)",
        "rcu/tree.cpp: Rcu::Rcu"},
+      {Change::NohzKickResched, "sched.nohz_kick_resched_ipi", "3.2", "ca38062e57e9", false,
+       "sched: Use resched IPI to kick off the nohz idle balance",
+       "nohz_balancer_kick() queues this CPU's remote_sched_softirq_cb csd to the idle CPU (__smp_call_function_single, "
+       "csd_lock spinning while it is still queued)",
+       "it sets NOHZ_BALANCE_KICK and sends a reschedule IPI; scheduler_ipi() raises SCHED_SOFTIRQ",
+       "sched/core.cpp: Kernel::nohz_balancer_kick"},
+      {Change::CallSingleLlist, "smp.call_single_llist", "3.14", "6897fc22ea01", false,
+       "kernel: use lockless list for smp_call_function_single",
+       "generic_exec_single() queues the csd under the target's call_single_queue lock (irqs saved), then sends "
+       "the IPI if the list was empty",
+       "llist_add() queues it with one atomic exchange, then the IPI if the list was empty",
+       "softirq.cpp: Kernel::call_function_single_csd"},
       {Change::PrintkKlogdIrqWork, "printk.klogd_irq_work", "3.9", "74876a98a87a", false,
        "printk: Wake up klogd using irq_work",
        "wake_up_klogd() sets a per-CPU flag the next tick acts on (printk_tick)",

@@ -46,6 +46,8 @@ enum class Change {
   HrtimerNoSoftirq,     // hrtimer_start() of an expired timer reprograms the clock event (no HRTIMER_SOFTIRQ)
   RcuNodeNames,         // rcu_node lock classes "rcu_node_0".. (were "rcu_node_level_0"..)
   RwsemWakeQ,           // rwsem_wake() wakes the waiters after dropping sem->wait_lock (wake_q)
+  NohzKickResched,      // the nohz idle-balance kick is a reschedule IPI, not a cross-CPU call
+  CallSingleLlist,      // cross-CPU calls queue on a lockless llist, not under call_single_queue's lock
 };
 
 struct ChangeInfo {

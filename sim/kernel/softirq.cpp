@@ -53,12 +53,13 @@ void Kernel::__do_softirq() {
     local_irq_enable();
     for (int nr = 0; nr < NR_SOFTIRQS; ++nr) {
       if (!(pending & (1u << nr))) continue;
-      const bool kernel_part = nr == TIMER_SOFTIRQ || nr == HRTIMER_SOFTIRQ;
+      const bool kernel_part = nr == TIMER_SOFTIRQ || nr == HRTIMER_SOFTIRQ || nr == SCHED_SOFTIRQ;
       if (!kernel_part && !softirq_vec_[static_cast<size_t>(nr)]) continue;
       ++softirqs;
       trace(TraceKind::SoftirqEntry, nr, softirq_name(nr));
       if (nr == TIMER_SOFTIRQ) run_timer_softirq();
       if (nr == HRTIMER_SOFTIRQ) run_hrtimer_softirq();
+      if (nr == SCHED_SOFTIRQ) run_rebalance_domains();
       if (softirq_vec_[static_cast<size_t>(nr)]) softirq_vec_[static_cast<size_t>(nr)]();
       trace(TraceKind::SoftirqExit, nr, softirq_name(nr));
     }
@@ -333,28 +334,63 @@ std::vector<std::string> Kernel::log() const { return log_; }
 
 // --- smp_call_function_single -------------------------------------------------------------------
 
+// smp_call_function_single(), v4.4 (3.0 alike): WARN with irqs off; a waiting call uses a csd
+// on the caller's stack and spins until the target ran it (csd_lock_wait); an asynchronous one
+// uses this CPU's csd_data, whose csd_lock() first waits until the target has run the
+// previous asynchronous call made with it.
 void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wait) {
   Frame f(*this, "smp_call_function_single");
+  if (irqs_disabled() && !in_irq()) {
+    warn_once("smp_call_function_single", "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
+                                              std::to_string(current().pid) +
+                                              " at kernel/smp.c smp_call_function_single: called with interrupts "
+                                              "disabled");
+  }
   if (cpu == this_cpu()) {
     const bool flags = local_irq_save();
     fn();
     local_irq_restore(flags);
     return;
   }
-  // The csd lock word, in simulated memory: the sender spins on it until the target is done.
-  const Addr csd = alloc(8);
+  preempt_disable();  // get_cpu()
+  const Addr csd = wait ? this_cpu_data().csd_stack : this_cpu_data().csd_data;
+  call_function_single_csd(cpu, csd, std::move(fn));
+  if (wait) {
+    Frame w(*this, "csd_lock_wait");
+    this_core().spin_until(csd, [](uint64_t v) { return v == 0; });
+  }
+  preempt_enable();
+}
+
+void Kernel::call_function_single_csd(int cpu, Addr csd, std::function<void()> fn) {
+  Frame f(*this, "__smp_call_function_single");
   Core& core = this_core();
-  if (wait) core.store(csd, 1);
-  // As llist_add() does: only the request that finds the queue empty sends the IPI; the
-  // handler runs every queued request. (So one lost IPI strands the queue.)
-  auto& queue = cpu_of(cpu).call_queue;
-  const bool first = queue.empty();
-  queue.push_back([this, fn = std::move(fn), csd, wait] {
+  {
+    Frame l(*this, "csd_lock");
+    core.spin_until(csd, [](uint64_t v) { return v == 0; });
+    core.store(csd, 1);
+  }
+  Frame g(*this, "generic_exec_single");
+  Cpu& t = cpu_of(cpu);
+  // As llist_add() / list_empty() decide: only the request that finds the queue empty sends
+  // the IPI; the handler runs every queued request. (So an IPI not sent strands the queue.)
+  auto item = [this, fn = std::move(fn), csd] {
     fn();
-    if (wait) this_core().store(csd, 0);
-  });
+    this_core().store(csd, 0);  // csd_unlock()
+  };
+  bool first;
+  if (call_llist_) {
+    first = t.call_queue.empty();
+    t.call_queue.push_back(std::move(item));
+    core.fetch_add(t.call_head, 1);  // llist_add(): an interrupt pending now runs before the IPI
+  } else {
+    const bool flags = raw_spin_lock_irqsave(*t.call_lock);
+    first = t.call_queue.empty();
+    t.call_queue.push_back(std::move(item));
+    // Interrupts come back on here: one pending meanwhile (the tick) runs before the IPI.
+    raw_spin_unlock_irqrestore(*t.call_lock, flags);
+  }
   if (first) send_ipi(cpu, kIpiCallFunction);
-  if (wait) core.spin_until(csd, [](uint64_t v) { return v == 0; });
 }
 
 // smp_call_function_many(), v4.4: with irqs on (WARN_ON_ONCE otherwise: two CPUs sending to
@@ -369,34 +405,37 @@ void Kernel::smp_call_function_many(const std::vector<int>& cpus, std::function<
                                             "disabled");
   }
   preempt_disable();
+  // cfd_data: this CPU's csd per target, csd_lock()ed until the target ran the last call.
+  Cpu& me = this_cpu_data();
+  if (me.cfd_csd.empty()) {
+    for (int c = 0; c < nr_cpus(); ++c) me.cfd_csd.push_back(alloc(8));
+  }
   std::vector<Addr> csds;
-  Core& core = this_core();
   for (int cpu : cpus) {
     if (cpu == this_cpu()) continue;
-    const Addr csd = alloc(8);
-    if (wait) {
-      core.store(csd, 1);
-      csds.push_back(csd);
-    }
-    auto& queue = cpu_of(cpu).call_queue;
-    const bool first = queue.empty();
-    queue.push_back([this, fn, csd, wait] {
-      fn();
-      if (wait) this_core().store(csd, 0);
-    });
-    if (first) send_ipi(cpu, kIpiCallFunction);
+    const Addr csd = me.cfd_csd[static_cast<size_t>(cpu)];
+    call_function_single_csd(cpu, csd, fn);
+    csds.push_back(csd);
   }
-  for (Addr csd : csds) core.spin_until(csd, [](uint64_t v) { return v == 0; });
+  if (wait) {
+    Frame w(*this, "csd_lock_wait");
+    for (Addr csd : csds) this_core().spin_until(csd, [](uint64_t v) { return v == 0; });
+  }
   preempt_enable();
 }
 
 void Kernel::call_function_interrupt() {
   Cpu& c = this_cpu_data();
-  while (!c.call_queue.empty()) {
-    auto fn = std::move(c.call_queue.front());
-    c.call_queue.pop_front();
-    fn();
+  std::deque<std::function<void()>> list;
+  if (call_llist_) {
+    this_core().store(c.call_head, 0);  // llist_del_all()
+    list.swap(c.call_queue);
+  } else {
+    raw_spin_lock(*c.call_lock);
+    list.swap(c.call_queue);
+    raw_spin_unlock(*c.call_lock);
   }
+  for (auto& fn : list) fn();
 }
 
 }  // namespace quiesce::kernel

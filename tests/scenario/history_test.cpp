@@ -11,7 +11,9 @@ namespace {
 struct History {
   const char* file;
   std::vector<std::string> buggy, fixed;  // extra arguments
-  std::vector<std::string> classes;      // named in the commit message
+  std::vector<std::string> classes;      // the lock classes the commit message names
+  std::string evidence = "";             // text the detection must show (for a hang lockdep cannot see)
+  int seeds = 3, at_least = 3;           // buggy seeds run, and how many of them must detect it (a race)
 };
 
 std::ostream& operator<<(std::ostream& o, const History& h) { return o << h.file; }
@@ -32,10 +34,15 @@ class HistoryBug : public ::testing::TestWithParam<History> {};
 
 TEST_P(HistoryBug, DetectedOnTheBuggyReleaseWithItsClasses) {
   const History& h = GetParam();
-  for (int seed = 1; seed <= 3; ++seed) {
+  int found = 0;
+  for (int seed = 1; seed <= h.seeds; ++seed) {
     Point p = run_point(path_of(h), with_seed(h.buggy, seed));
     ASSERT_EQ(p.code, 0) << p.err;
-    EXPECT_TRUE(detected(p)) << "seed " << seed << "\n" << p.json;
+    if (!detected(p)) continue;
+    ++found;
+    if (!h.evidence.empty()) {
+      EXPECT_NE(p.json.find(h.evidence), std::string::npos) << p.json;
+    }
     for (const auto& cls : h.classes) {
       // In a lockdep splat, or in the deadlock's account of the held locks.
       EXPECT_TRUE(p.lockdep.find("(" + cls + ")") != std::string::npos || p.json.find("(" + cls + ")") != std::string::npos ||
@@ -43,6 +50,7 @@ TEST_P(HistoryBug, DetectedOnTheBuggyReleaseWithItsClasses) {
           << cls << " not named, seed " << seed << "\n" << p.lockdep << p.json;
     }
   }
+  EXPECT_GE(found, h.at_least) << "of " << h.seeds << " seeds";
 }
 
 TEST_P(HistoryBug, SilentOnTheFixingReleaseOverTwentySeeds) {
@@ -67,7 +75,11 @@ INSTANTIATE_TEST_SUITE_P(
         History{"eac9153f2b58-bpf-stackmap-rwsem", {"--set", "kernel.release=5.4"}, {"--set", "kernel.release=5.5"},
                 {"&rq->lock", "&p->pi_lock"}},
         History{"1bc7896e9ef4-bpf-send-signal", {"--set", "kernel.release=5.5"}, {"--set", "kernel.release=5.6"},
-                {"&(&sighand->siglock)->rlock", "&p->pi_lock", "&rq->lock"}}),
+                {"&(&sighand->siglock)->rlock", "&p->pi_lock", "&rq->lock"}},
+        // A race (about one run in three): the NMI watchdog's hard lockup, in csd_lock() under
+        // the nested tick's kick. Lockdep never sees a csd.
+        History{"ca38062e57e9-nohz-kick-csd", {"--set", "kernel.release=3.1"}, {"--set", "kernel.release=3.2"}, {},
+                "csd_lock __smp_call_function_single nohz_balancer_kick scheduler_tick", 10, 1}),
     [](const ::testing::TestParamInfo<History>& i) {
       std::string n = i.param.file;
       return "c" + n.substr(0, n.find('-'));

@@ -265,6 +265,44 @@ TEST(PrimitiveMisuse, FlushingAWorkNeverQueuedIsAClearRunTimeError) {
   EXPECT_NE(r.err.find("flush_work: no work item named 'nothing'"), std::string::npos) << r.err;
 }
 
+// Kernel configs: NO_HZ idle stops an idle CPU's tick (far fewer ticks served) without the
+// hard-lockup watchdog taking a CPU whose tick keeps stopping and restarting for a stalled one.
+TEST(KernelConfigs, NohzIdleStopsTheTickAndTheWatchdogStaysQuiet) {
+  const std::string w =
+      "  - {task: sleeper, name: b, cpu: 1, run: 200us, sleep: {dist: uniform, min: 1100us, max: 2ms}}\n"
+      "  - {task: sleeper, name: a, cpu: 0, run: 50us, sleep: 4ms}\n";
+  std::string dir = temp_dir("nohz");
+  auto run = [&](const char* nohz) {
+    std::string file = write_temp(dir, std::string("s") + nohz + ".yaml",
+                                  std::string("name: n\nset: {cores: 2}\nduration: 400ms\nkernel: {nohz_idle: ") + nohz +
+                                      "}\nworkload:\n" + w);
+    CliResult r = run_cli({"run", file, "--out", dir + "/out" + nohz, "-q"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return read_file(dir + "/out" + nohz + "/stats.txt") + read_file(dir + "/out" + nohz + "/result.json");
+  };
+  const std::string on = run("true"), off = run("false");
+  EXPECT_EQ(on.find("hard_lockup"), std::string::npos) << on;
+  const double ticks_on = stats_of(on)["kernel.ticks"], ticks_off = stats_of(off)["kernel.ticks"];
+  EXPECT_GT(ticks_off, 790);  // two CPUs, 400 ticks each
+  EXPECT_LT(ticks_on, ticks_off / 2) << "idle CPUs stop their tick";
+}
+
+// sched_feat(TTWU_QUEUE) forced off takes the target's rq->lock in the waker, as before 3.0.
+TEST(KernelConfigs, TtwuQueueOffWakesUnderTheTargetsRqLock) {
+  const std::string w = actor("{wake: waiter}", 20, "{repeat: 20, do: [wait]}");
+  std::string dir = temp_dir("ttwu");
+  auto queued = [&](const char* mode) {
+    std::string file = write_temp(dir, std::string("s") + mode + ".yaml",
+                                  std::string(kHeader) + "workload:\n" + w);
+    CliResult r = run_cli({"run", file, "--out", dir + "/o" + mode, "-q", "--set", "kernel.release=3.0", "--set",
+                           std::string("kernel.sched.ttwu_queue=") + mode});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return stats_of(read_file(dir + "/o" + mode + "/stats.txt"))["kernel.ttwu_queued"];
+  };
+  EXPECT_GE(queued("on"), 10);
+  EXPECT_EQ(queued("off"), 0);
+}
+
 // README ("Kernel scenarios" and "Writing your own kernel bug") documents every hook,
 // primitive, operand and config the binary lists (a new one without documentation fails here).
 TEST(KernelBugDocs, ReadmeNamesEveryHookPrimitiveOperandAndConfig) {

@@ -96,8 +96,12 @@ TEST(Flagship, DeferredRemediesNeverDeadlockAndReportWhatTheirWakeupsDo) {
 // in the flagship it flags rcu_read_unlock_special()'s wake_up() under ctx->lock, so it finds
 // the bug wherever lockdep does, no later, and names a wakeup site.
 TEST(Flagship, MightWakeFlagsTheWakeupWhereverLockdepFindsTheCycle) {
+  // The window is narrow: about one seed in twenty sees it, so forty are run (a shift of a few
+  // cycles in the IPI path, such as the csd_lock() of the release's cross-CPU call, moves
+  // which seeds those are).
   int plain = 0;
-  for (int seed = 1; seed <= 6; ++seed) {
+  const int seeds = 40;
+  for (int seed = 1; seed <= seeds; ++seed) {
     Point off = run_point("tests/scenario/rcu/might_wake_coverage.yaml", {"--seed", std::to_string(seed)});
     Point on = run_point("tests/scenario/rcu/might_wake_coverage.yaml",
                          {"--seed", std::to_string(seed), "--set", "kernel.lockdep.might_wake=true"});
@@ -113,7 +117,7 @@ TEST(Flagship, MightWakeFlagsTheWakeupWhereverLockdepFindsTheCycle) {
     EXPECT_NE(on.lockdep.find("at: __wake_up\n"), std::string::npos) << on.lockdep;
   }
   EXPECT_GE(plain, 1) << "some seed sees the IPI inside perf's reader";
-  EXPECT_LT(plain, 6) << "and some do not: the window is narrow";
+  EXPECT_LT(plain, seeds) << "and some do not: the window is narrow";
 }
 
 // The irq_save cost study compares like with like: the unfixed kernel cannot deadlock there

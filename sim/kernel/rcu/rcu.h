@@ -102,6 +102,8 @@ class Rcu {
   // The tree's objects, as scenarios reach them: node 0 is the root, leaves come last.
   int nodes() const;
   int leaf_of(int cpu) const;
+  // rcu_needs_cpu() without RCU_FAST_NO_HZ, v4.4: the CPU has callbacks queued.
+  bool cpu_has_callbacks(int cpu) const;
   RawSpinLock& node_lock(int node);
   WaitQueue& gp_wq() { return *gp_wq_; }
 

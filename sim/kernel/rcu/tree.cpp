@@ -443,6 +443,8 @@ void Rcu::rcu_barrier() {
   k_.mutex_unlock(*barrier_mutex_);
 }
 
+bool Rcu::cpu_has_callbacks(int cpu) const { return !cpus_.at(static_cast<size_t>(cpu)).cbs.empty(); }
+
 int Rcu::nodes() const { return static_cast<int>(nodes_.size()); }
 
 int Rcu::leaf_of(int cpu) const { return cpus_.at(static_cast<size_t>(cpu)).leaf; }

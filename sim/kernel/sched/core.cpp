@@ -288,6 +288,59 @@ void Kernel::scheduler_tick() {
     }
   }
   raw_spin_unlock(*c.rq.lock);
+  if (nohz_idle_) {
+    // trigger_load_balance(): an idle CPU's own tick runs the balance it was kicked for (the
+    // kick flag is what nohz_idle_balance() acts on); a busy one may kick an idle CPU.
+    if (curr && curr->is_idle && c.nohz_kick) raise_softirq_irqoff(SCHED_SOFTIRQ);
+    nohz_balancer_kick();
+  }
+}
+
+// nohz_balancer_kick() from trigger_load_balance() in the tick (hardirq): a CPU with more
+// than one runnable task kicks the first CPU whose tick is stopped, once (its kick flag).
+// Before 3.2 the kick is this CPU's remote_sched_softirq_cb csd sent with
+// __smp_call_function_single(), whose csd_lock() spins while that csd is still queued on the
+// idle CPU (ca38062e57e9's deadlock); from 3.2 it is a reschedule IPI.
+void Kernel::nohz_balancer_kick() {
+  Cpu& c = this_cpu_data();
+  if (c.rq.nr_running < 1 || !c.rq.curr || c.rq.curr->is_idle) return;  // rq->nr_running >= 2
+  int ilb = -1;
+  for (int i = 0; i < nr_cpus() && ilb < 0; ++i) {
+    if (i != c.id && cpu_of(i).tick_stopped) ilb = i;  // find_new_ilb()
+  }
+  if (ilb < 0) return;
+  Cpu& t = cpu_of(ilb);
+  if (t.nohz_kick) return;
+  Frame f(*this, "nohz_balancer_kick");
+  t.nohz_kick = true;
+  this_core().alu();
+  if (nohz_kick_ipi_) {
+    ++resched_ipis;
+    send_ipi(ilb, kIpiReschedule);  // smp_send_reschedule()
+    return;
+  }
+  call_function_single_csd(ilb, c.kick_csd, [this] {
+    Frame g(*this, "trigger_sched_softirq");
+    raise_softirq_irqoff(SCHED_SOFTIRQ);
+  });
+}
+
+// run_rebalance_domains() -> nohz_idle_balance(): a kicked idle CPU looks at each idle CPU's
+// runqueue under its lock (update_blocked_averages, load_balance; the model moves no task),
+// then clears its kick flag (also when it is no longer idle, as 3.1 did).
+void Kernel::run_rebalance_domains() {
+  Cpu& c = this_cpu_data();
+  if (!c.nohz_kick) return;
+  Frame f(*this, "nohz_idle_balance");
+  if (c.rq.curr && c.rq.curr->is_idle) {
+    for (Cpu& o : cpus_) {
+      if (o.id != c.id && !o.tick_stopped) continue;
+      const bool flags = raw_spin_lock_irqsave(*o.rq.lock);
+      compute(100);
+      raw_spin_unlock_irqrestore(*o.rq.lock, flags);
+    }
+  }
+  c.nohz_kick = false;
 }
 
 // --- wait queues and completions ---------------------------------------------------------------
