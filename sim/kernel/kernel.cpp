@@ -80,6 +80,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
       nohz_idle_(p.nohz_idle()),
       nohz_kick_ipi_(release_.has(Change::NohzKickResched)),
       call_llist_(release_.has(Change::CallSingleLlist)),
+      csd_unlock_first_(release_.has(Change::CsdUnlockBeforeAsync)),
       expired_start_(variants.hrtimer_expired_start().value == "run_in_caller" ? ExpiredStart::RunInCaller
                      : variants.hrtimer_expired_start().value == "softirq"     ? ExpiredStart::Softirq
                      : variants.hrtimer_expired_start().value == "reprogram"   ? ExpiredStart::Reprogram

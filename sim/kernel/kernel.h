@@ -146,6 +146,22 @@ struct Semaphore {
   std::deque<Waiter*> waiters;
 };
 
+// An SRCU domain (kernel/rcu/srcu.c, the classic per-CPU-counter SRCU of 4.4): readers count
+// on the current index; a grace period flips the index and waits for the old one's readers
+// to drain, polling; call_srcu() callbacks run from a work item after a grace period.
+// Lockdep holds the domain's map while a reader is inside (unchecked, as rcu_lock_acquire).
+struct SrcuStruct {
+  std::string name;
+  LockClass* map = nullptr;   // sp->dep_map, named after the srcu_struct
+  RawSpinLock* queue_lock = nullptr;  // "&sp->queue_lock"
+  Addr counters = 0;          // the per-CPU c[] and seq[] lines
+  int idx = 0;                // sp->completed & 1
+  int readers[2] = {0, 0};
+  bool gp_running = false;
+  std::deque<std::function<void()>> cbs;  // call_srcu() callbacks not yet invoked
+  WorkItem work;              // process_srcu
+};
+
 // A timer_list (the timer wheel: jiffies resolution, run from TIMER_SOFTIRQ) or an hrtimer
 // (run from the timer interrupt, in hardirq), with the callback to run.
 struct KTimer {
@@ -304,6 +320,11 @@ class Kernel : public IrqHandler {
   bool down_write_trylock(RwSemaphore& s);
   void up_write(RwSemaphore& s);
   std::unique_ptr<Semaphore> make_semaphore(const std::string& name, int count);
+  std::unique_ptr<SrcuStruct> make_srcu(const std::string& name);
+  int srcu_read_lock(SrcuStruct& s);
+  void srcu_read_unlock(SrcuStruct& s, int idx);
+  void synchronize_srcu(SrcuStruct& s);
+  void call_srcu(SrcuStruct& s, std::function<void()> fn);
   void down(Semaphore& s);
   bool down_trylock(Semaphore& s);
   void up(Semaphore& s);
@@ -549,7 +570,7 @@ class Kernel : public IrqHandler {
   // __smp_call_function_single(): csd_lock() (spin while the csd is still queued), then
   // generic_exec_single(): queue under the target's call_single_queue lock, irqs restored,
   // then the IPI if the queue was empty.
-  void call_function_single_csd(int cpu, Addr csd, std::function<void()> fn);
+  void call_function_single_csd(int cpu, Addr csd, std::function<void()> fn, bool sync);
   void rwsem_wake_up(const std::vector<Task*>& woken, RawSpinLock& wait_lock, bool flags);
   void run_timer_softirq();
   void run_hrtimer_softirq();
@@ -605,6 +626,7 @@ class Kernel : public IrqHandler {
   const bool nohz_idle_;
   const bool nohz_kick_ipi_;  // ca38062e57e9 (3.2)
   const bool call_llist_;     // 6897fc22ea01 (3.14)
+  const bool csd_unlock_first_;  // 8053871d0f7f (4.1)
   enum class ExpiredStart { RunInCaller, Softirq, Reprogram };
   const ExpiredStart expired_start_;
   Lockdep lockdep_;

@@ -68,6 +68,7 @@ const std::vector<Kernel::KernelLockClass>& Kernel::kernel_lock_classes() {
       {"&rsp->barrier_mutex", "the rcu_barrier primitive"},
       {"&lock->wait_lock", "a declared mutex's own wait_lock (taken by mutex_lock/mutex_unlock)"},
       {"&sem->wait_lock", "a declared rwsem's own wait_lock (taken by down_read/up_read/...)"},
+      {"&sp->queue_lock", "the SRCU primitives (synchronize_srcu, call_srcu)"},
       {"hrtimer_bases.lock", "the hrtimer_start / hrtimer_cancel primitives"},
       {"&(&base->lock)->rlock", "the mod_timer / del_timer / del_timer_sync primitives"},
       {"&(&sighand->siglock)->rlock", "TASK->sighand->siglock (or the send_sig primitive)"},

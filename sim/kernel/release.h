@@ -48,6 +48,7 @@ enum class Change {
   RwsemWakeQ,           // rwsem_wake() wakes the waiters after dropping sem->wait_lock (wake_q)
   NohzKickResched,      // the nohz idle-balance kick is a reschedule IPI, not a cross-CPU call
   CallSingleLlist,      // cross-CPU calls queue on a lockless llist, not under call_single_queue's lock
+  CsdUnlockBeforeAsync, // an asynchronous cross-CPU call's csd is unlocked before its function runs
 };
 
 struct ChangeInfo {

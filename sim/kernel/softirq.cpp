@@ -354,7 +354,7 @@ void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wa
   }
   preempt_disable();  // get_cpu()
   const Addr csd = wait ? this_cpu_data().csd_stack : this_cpu_data().csd_data;
-  call_function_single_csd(cpu, csd, std::move(fn));
+  call_function_single_csd(cpu, csd, std::move(fn), wait);
   if (wait) {
     Frame w(*this, "csd_lock_wait");
     this_core().spin_until(csd, [](uint64_t v) { return v == 0; });
@@ -362,7 +362,7 @@ void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wa
   preempt_enable();
 }
 
-void Kernel::call_function_single_csd(int cpu, Addr csd, std::function<void()> fn) {
+void Kernel::call_function_single_csd(int cpu, Addr csd, std::function<void()> fn, bool sync) {
   Frame f(*this, "__smp_call_function_single");
   Core& core = this_core();
   {
@@ -374,9 +374,13 @@ void Kernel::call_function_single_csd(int cpu, Addr csd, std::function<void()> f
   Cpu& t = cpu_of(cpu);
   // As llist_add() / list_empty() decide: only the request that finds the queue empty sends
   // the IPI; the handler runs every queued request. (So an IPI not sent strands the queue.)
-  auto item = [this, fn = std::move(fn), csd] {
+  // flush_smp_call_function_queue(): csd_unlock() after the function, or (4.1+) before it
+  // for an asynchronous call.
+  const bool unlock_first = !sync && csd_unlock_first_;
+  auto item = [this, fn = std::move(fn), csd, unlock_first] {
+    if (unlock_first) this_core().store(csd, 0);
     fn();
-    this_core().store(csd, 0);  // csd_unlock()
+    if (!unlock_first) this_core().store(csd, 0);
   };
   bool first;
   if (call_llist_) {
@@ -414,7 +418,7 @@ void Kernel::smp_call_function_many(const std::vector<int>& cpus, std::function<
   for (int cpu : cpus) {
     if (cpu == this_cpu()) continue;
     const Addr csd = me.cfd_csd[static_cast<size_t>(cpu)];
-    call_function_single_csd(cpu, csd, fn);
+    call_function_single_csd(cpu, csd, fn, wait);
     csds.push_back(csd);
   }
   if (wait) {

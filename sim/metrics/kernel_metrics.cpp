@@ -23,7 +23,8 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"lockdep.dependencies", static_cast<double>(k.lockdep().dependency_count()), "count"});
   std::map<std::string, int> by_kind;
   for (const char* kind : {"circular", "recursive", "inconsistent", "irq_safe_unsafe", "invalid_context",
-                           "rcu_sleep", "invalid_wait_context", "might_wake", "bad_unlock", "held_at_exit"}) {
+                           "rcu_sleep", "invalid_wait_context", "might_wake", "bad_unlock", "held_at_exit",
+                           "suspicious_rcu"}) {
     by_kind[kind] = 0;
   }
   for (const auto& r : reports) ++by_kind[r.kind];

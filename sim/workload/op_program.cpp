@@ -50,7 +50,8 @@ const char* kKeyed[] = {"compute", "load", "store", "sleep", "wake", "wake_up", 
                         "printk_deferred", "repeat", "choose", "frame", "lock_nested", "task_rq_lock",
                         "task_rq_unlock", "down_read_trylock", "down_write_trylock", "call_rcu", "irq_work_queue",
                         "smp_call_function_single", "smp_call_function_many", "mod_timer", "add_timer",
-                        "del_timer", "del_timer_sync", "hrtimer_start", "hrtimer_cancel", "send_sig", "since"};
+                        "del_timer", "del_timer_sync", "hrtimer_start", "hrtimer_cancel", "send_sig", "since",
+                        "srcu_read_lock", "srcu_read_unlock", "synchronize_srcu", "call_srcu"};
 
 std::vector<std::string> all_op_names();
 }  // namespace
@@ -324,6 +325,20 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
     op.name = op.lock.name;
     return op;
   }
+  if (key == "srcu_read_lock" || key == "srcu_read_unlock" || key == "synchronize_srcu") {
+    op.kind = key == "srcu_read_lock" ? Op::Kind::SrcuReadLock : key == "srcu_read_unlock" ? Op::Kind::SrcuReadUnlock
+                                                                                           : Op::Kind::SynchronizeSrcu;
+    op.name = v.scalar("an SRCU domain name");
+    return op;
+  }
+  if (key == "call_srcu") {
+    op.kind = Op::Kind::CallSrcu;
+    if (!v.is_map()) v.fail("expected {srcu: NAME, do: [...]}");
+    v.expect_keys({"srcu", "do"});
+    op.name = v["srcu"].scalar("an SRCU domain name");
+    op.body = parse_list(v["do"], env);
+    return op;
+  }
   if (key == "call_rcu" || key == "irq_work_queue") {
     op.kind = key == "call_rcu" ? Op::Kind::CallRcu : Op::Kind::IrqWorkQueue;
     op.body = parse_list(v, env);
@@ -477,6 +492,13 @@ const std::vector<PrimitiveDoc>& primitive_docs() {
       {"rcu_read_lock / rcu_read_unlock", "__rcu_read_lock (preemptible RCU)", "a reader; the unlock may run rcu_read_unlock_special (rnp->lock, wakeups)"},
       {"synchronize_rcu / synchronize_rcu_expedited", "synchronize_rcu", "waits for a (expedited) grace period; sleeps"},
       {"rcu_barrier", "_rcu_barrier (4.4)", "barrier_mutex, a waiting cross-CPU call to each CPU with callbacks, waits for them all; sleeps"},
+      {"{srcu_read_lock|srcu_read_unlock: DOMAIN}", "__srcu_read_lock (4.4)",
+       "an SRCU reader of a named domain (lockdep holds the domain's map, unchecked)"},
+      {"{synchronize_srcu: DOMAIN}", "__synchronize_srcu (4.4)",
+       "flips the index under &sp->queue_lock and waits (polling, sleeps) for the old readers; inside a reader of "
+       "the same domain (or RCU): lockdep's suspicious RCU usage, and the wait never ends"},
+      {"{call_srcu: {srcu: DOMAIN, do: [...]}}", "call_srcu (4.4)",
+       "queues the body; a work item (process_srcu) runs the grace period, then the callbacks with bh off"},
       {"{call_rcu: [...]}", "call_rcu", "queues the body as a callback on this CPU; it runs from RCU_SOFTIRQ after a grace period"},
       {"console_lock / console_unlock", "console_lock", "down(&console_sem) (sleeps) / up, waking a console waiter under (console_sem).lock"},
       {"{lock|unlock|lock_irqsave|unlock_irqrestore|lock_irq|unlock_irq|lock_bh|unlock_bh|trylock: LOCK}", "raw_spin_lock*",
@@ -764,6 +786,22 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::DelTimer: k_.del_timer(timer_of(op, false)); break;
       case Op::Kind::DelTimerSync: k_.del_timer_sync(timer_of(op, false)); break;
       case Op::Kind::HrtimerCancel: k_.hrtimer_cancel(timer_of(op, true)); break;
+      case Op::Kind::SrcuReadLock: srcu_idx_[op.name].push_back(k_.srcu_read_lock(shared_.srcu(op.name))); break;
+      case Op::Kind::SrcuReadUnlock: {
+        auto& stack = srcu_idx_[op.name];
+        if (stack.empty()) throw ConfigError(op.where, "", "srcu_read_unlock(" + op.name + ") without srcu_read_lock");
+        k_.srcu_read_unlock(shared_.srcu(op.name), stack.back());
+        stack.pop_back();
+        break;
+      }
+      case Op::Kind::SynchronizeSrcu:
+        if (may_sleep()) k_.synchronize_srcu(shared_.srcu(op.name));
+        break;
+      case Op::Kind::CallSrcu: {
+        ProgramRunner* r = &sub(op, k_.this_cpu(), false);
+        k_.call_srcu(shared_.srcu(op.name), [r, &op] { r->run(op.body); });
+        break;
+      }
       case Op::Kind::Printk: k_.printk(op.name); break;
       case Op::Kind::PrintkDeferred: k_.printk_deferred(op.name); break;
       case Op::Kind::Repeat:

@@ -46,6 +46,7 @@ struct Op {
     Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq,
     QueueWork, FlushWork, CallRcu, IrqWorkQueue, SmpCallSingle, SmpCallMany, ModTimer, DelTimer, DelTimerSync,
     HrtimerStart, HrtimerCancel, SendSig, Printk, PrintkDeferred,
+    SrcuReadLock, SrcuReadUnlock, SynchronizeSrcu, CallSrcu,
     Repeat, Choose, Frame, Since
   };
   Kind kind = Kind::Compute;
@@ -109,6 +110,7 @@ class ProgramRunner {
   std::map<const Op*, std::unique_ptr<QueuedWork>> works_;
   std::map<std::pair<const Op*, int>, std::unique_ptr<ProgramRunner>> subs_;
   std::map<std::pair<const Op*, int>, std::unique_ptr<kernel::IrqWork>> irq_works_;
+  std::map<std::string, std::vector<int>> srcu_idx_;  // srcu_read_lock()'s indexes, per domain
   uint64_t seed_;
   std::string stream_;
 };

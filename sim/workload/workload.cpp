@@ -168,6 +168,12 @@ kernel::WaitQueue& SharedObjects::queue(const std::string& name) {
   return *q;
 }
 
+kernel::SrcuStruct& SharedObjects::srcu(const std::string& name) {
+  auto& s = srcus[name];
+  if (!s) s = kernel->make_srcu(name);
+  return *s;
+}
+
 kernel::Completion& SharedObjects::completion(const std::string& name) {
   auto& c = completions[name];
   if (!c) {

@@ -59,6 +59,8 @@ struct SharedObjects {
   std::map<std::string, std::unique_ptr<kernel::RwSemaphore>> rwsems;
   std::map<std::string, std::unique_ptr<kernel::Semaphore>> semaphores;
   std::map<std::string, std::unique_ptr<kernel::KTimer>> timers;
+  std::map<std::string, std::unique_ptr<kernel::SrcuStruct>> srcus;
+  kernel::SrcuStruct& srcu(const std::string& name);
   std::map<std::string, kernel::WorkItem*> works;  // named queue_work items (flush_work)
   std::map<std::string, Addr> vars;
   std::map<std::string, kernel::Task*> tasks;

@@ -101,10 +101,10 @@ TEST(Faults, DuplicatedAndDelayedIpisKeepTheKernelCorrect) {
 // With every fault at zero (and a fault's distribution set but never drawn), every output
 // file equals the fault-free run's, byte for byte.
 TEST(Faults, ZeroProbabilitiesEqualTheFaultFreeRunByteForByte) {
-  FaultRun plain = run("scenarios/perf-rcu-2015.yaml", {"--set", "duration=5ms", "-q"}, "plain");
+  FaultRun plain = run("scenarios/perf-rcu-2015.yaml", {"--set", "duration=12ms", "-q"}, "plain");
   FaultRun zero = run(
       "scenarios/perf-rcu-2015.yaml",
-      {"--set", "duration=5ms", "-q", "--set", "fault.ipi.loss=0", "--set", "fault.ipi.duplicate=0",
+      {"--set", "duration=12ms", "-q", "--set", "fault.ipi.loss=0", "--set", "fault.ipi.duplicate=0",
        "--set", "fault.ipi.delay_probability=0", "--set", "fault.ipi.delay=50us", "--set",
        "fault.core.stall.cpu=-1", "--set", "fault.irq.stuck.id=-1"},
       "zero");

@@ -122,6 +122,10 @@ INSTANTIATE_TEST_SUITE_P(
              {{"rcu.callbacks", 3}, {"lock.fired_lock.acquisitions", 3}}},
         Case{"rcu_barrier", "{call_rcu: [{compute: 10}]}, rcu_barrier", "", 3,
              {{"lock.rsp_barrier_mutex.acquisitions", 3}, {"rcu.callbacks", 6}}},
+        Case{"srcu", "{srcu_read_lock: ss}, {compute: 200}, {srcu_read_unlock: ss}, {synchronize_srcu: ss}", "", 10,
+             {{"lock.sp_queue_lock.acquisitions", 10}}},
+        Case{"call_srcu", "{call_srcu: {srcu: ss, do: [{complete: fired}]}}, {wait_for_completion: fired}", "", 5,
+             {{"lock.sp_queue_lock.acquisitions", 10}, {"kernel.works", 5}, {"lock.fired_lock.acquisitions", 5}}},
         Case{"queue_and_flush_work", "{queue_work: {cpu: 1, name: w, do: [{compute: 2000}]}}, {flush_work: w}", "", 10,
              {{"lock.pool_lock.acquisitions", 10}, {"kernel.works", 10}, {"kernel.wakeups", 10}}}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
@@ -251,6 +255,18 @@ TEST(PrimitiveMisuse, SleepingPrimitivesInACallbackAreReported) {
                          2, ""));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_GE(json_metric(r.json, "lockdep.invalid_context", 0), 1) << r.lockdep;
+}
+
+// synchronize_srcu() inside a reader of the same domain: lockdep's suspicious RCU usage (and
+// the wait never ends: the run reaches its duration, the simulator does not hang).
+TEST(PrimitiveMisuse, SynchronizeSrcuInsideItsOwnReaderIsSuspiciousRcuUsage) {
+  PrimRun r = run_yaml(actor("{srcu_read_lock: ss}, {synchronize_srcu: ss}, {srcu_read_unlock: ss}", 1, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json_metric(r.json, "lockdep.suspicious_rcu", 0), 1) << r.lockdep;
+  EXPECT_NE(r.lockdep.find("Illegal synchronize_srcu() in same-type SRCU (or in RCU) read-side critical section!"),
+            std::string::npos)
+      << r.lockdep;
+  EXPECT_NE(r.lockdep.find("(ss){"), std::string::npos) << "the domain's map is listed as held\n" << r.lockdep;
 }
 
 TEST(PrimitiveMisuse, AMissingRcuNodeIsAClearRunTimeError) {

@@ -618,6 +618,24 @@ void Lockdep::bad_unlock(const LockdepContext& ctx, const std::vector<HeldLock>&
   emit("bad_unlock", title, std::move(out), ctx, {cls});
 }
 
+void Lockdep::suspicious_rcu(const LockdepContext& ctx, const std::vector<HeldLock>& held, const std::string& site,
+                             const std::string& what) {
+  if (!checking()) return;
+  if (!first_time("suspicious_rcu", what + '\0' + site)) return;
+  // lockdep_rcu_suspicious(), v4.4 and v4.12
+  std::string title;
+  std::string out = banner(ctx, {"[ INFO: suspicious RCU usage. ]", 31, 31, "WARNING: suspicious RCU usage", 31, 31}, title);
+  out += site + ": " + what + "\n";
+  out += "\nother info that might help us debug this:\n\n";
+  out += "\nrcu_scheduler_active = 1, debug_locks = 1\n";
+  out += held_locks_text(ctx, held);
+  out += "\nstack backtrace:\n";
+  out += backtrace_text(ctx, site);
+  std::vector<ClassId> classes;
+  for (const HeldLock& h : held) classes.push_back(h.cls);
+  emit("suspicious_rcu", title, std::move(out), ctx, classes);
+}
+
 void Lockdep::check_no_locks_held(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                                   const std::string& site) {
   if (!checking() || held.empty()) return;

@@ -107,7 +107,8 @@ class Lockdep {
  public:
   struct Report {
     // "circular", "recursive", "inconsistent", "irq_safe_unsafe", "invalid_context",
-    // "rcu_sleep", "invalid_wait_context", "might_wake", "bad_unlock" or "held_at_exit".
+    // "rcu_sleep", "invalid_wait_context", "might_wake", "bad_unlock", "held_at_exit" or
+    // "suspicious_rcu".
     std::string kind;
     std::string title;  // the splat's heading line, e.g. "WARNING: inconsistent lock state"
     std::string text;   // the whole splat, first line prefixed with "[    0.001234] "
@@ -153,6 +154,10 @@ class Lockdep {
   // balance". `held` is left as it is.
   void bad_unlock(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
                   const std::string& site);
+  // lockdep_rcu_suspicious(), v4.4: an RCU-usage assertion failed at `site` (e.g. "Illegal
+  // synchronize_srcu() in same-type SRCU (or in RCU) read-side critical section!").
+  void suspicious_rcu(const LockdepContext& ctx, const std::vector<HeldLock>& held, const std::string& site,
+                      const std::string& what);
   // A task exits (at `site`) with `held` not empty: "still has locks held", once per task.
   void check_no_locks_held(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                            const std::string& site);

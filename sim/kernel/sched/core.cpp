@@ -322,7 +322,7 @@ void Kernel::nohz_balancer_kick() {
   call_function_single_csd(ilb, c.kick_csd, [this] {
     Frame g(*this, "trigger_sched_softirq");
     raise_softirq_irqoff(SCHED_SOFTIRQ);
-  });
+  }, false);
 }
 
 // run_rebalance_domains() -> nohz_idle_balance(): a kicked idle CPU looks at each idle CPU's
