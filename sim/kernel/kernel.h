@@ -133,6 +133,19 @@ struct RwSemaphore {
   std::deque<Waiter*> waiters;
 };
 
+// An rwlock_t (the queued rwlock of 4.4, kernel/locking/qrwlock.c): readers share and spin
+// while a writer holds it, or waits, unless they are in an interrupt (so a reader may recurse
+// from an irq); a writer spins until it is free. One word at a simulated address holds the
+// reader count, the writer and the waiting writers, so spinners wait on its line.
+struct RwLock {
+  std::string name;
+  LockClass* cls = nullptr;
+  Addr addr = 0;
+  int readers = 0;
+  Task* writer = nullptr;
+  int waiting_writers = 0;
+};
+
 // A counting semaphore (kernel/locking/semaphore.c): sem->lock, a count and its sleepers;
 // up() wakes the first sleeper under sem->lock and hands it the count.
 struct Semaphore {
@@ -320,6 +333,13 @@ class Kernel : public IrqHandler {
   bool down_write_trylock(RwSemaphore& s);
   void up_write(RwSemaphore& s);
   std::unique_ptr<Semaphore> make_semaphore(const std::string& name, int count);
+  // rwlock_t: read_lock()/write_lock() as raw_spin_lock(), lockdep seeing readers as
+  // recursive reads; the _irq/_irqsave/_bh flavours are composed by the caller.
+  std::unique_ptr<RwLock> make_rwlock(const std::string& name, LockClass& cls);
+  void read_lock(RwLock& l);
+  void read_unlock(RwLock& l);
+  void write_lock(RwLock& l);
+  void write_unlock(RwLock& l);
   std::unique_ptr<SrcuStruct> make_srcu(const std::string& name);
   int srcu_read_lock(SrcuStruct& s);
   void srcu_read_unlock(SrcuStruct& s, int idx);

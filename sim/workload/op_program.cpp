@@ -26,7 +26,7 @@ const Simple kSimple[] = {
     {"console_lock", Op::Kind::ConsoleLock},     {"console_unlock", Op::Kind::ConsoleUnlock},
 };
 // Lock operations and what kind of declared lock each takes.
-enum class Use { Spin, Mutex, Rwsem, Semaphore };
+enum class Use { Spin, Mutex, Rwsem, Semaphore, Rwlock };
 struct LockOp {
   const char* name;
   Op::Kind kind;
@@ -59,8 +59,32 @@ std::vector<std::string> all_op_names();
 std::vector<std::string> primitive_names() { return all_op_names(); }
 
 namespace {
+// rwlock_t operations: {read|write}_{lock|unlock}[_irq|_irqsave/_irqrestore|_bh].
+struct RwlockOp {
+  std::string name;
+  bool write, release;
+  int flavor;
+};
+const std::vector<RwlockOp>& rwlock_ops() {
+  static const std::vector<RwlockOp> ops = [] {
+    std::vector<RwlockOp> v;
+    for (bool write : {false, true}) {
+      const std::string side = write ? "write_" : "read_";
+      const char* lock_sfx[] = {"lock", "lock_irq", "lock_irqsave", "lock_bh"};
+      const char* unlock_sfx[] = {"unlock", "unlock_irq", "unlock_irqrestore", "unlock_bh"};
+      for (int f = 0; f < 4; ++f) {
+        v.push_back({side + lock_sfx[f], write, false, f});
+        v.push_back({side + unlock_sfx[f], write, true, f});
+      }
+    }
+    return v;
+  }();
+  return ops;
+}
+
 std::vector<std::string> all_op_names() {
   std::vector<std::string> v;
+  for (const auto& r : rwlock_ops()) v.push_back(r.name);
   for (const auto& s : kSimple) v.push_back(s.name);
   for (const auto& s : kLockOps) v.push_back(s.name);
   for (const char* k : kKeyed) v.push_back(k);
@@ -102,6 +126,7 @@ const char* use_name(Use u) {
     case Use::Mutex: return "mutex";
     case Use::Rwsem: return "rwsem";
     case Use::Semaphore: return "semaphore";
+    case Use::Rwlock: return "rwlock";
   }
   return "?";
 }
@@ -112,6 +137,7 @@ bool fits(const std::string& kind, Use u) {
     case Use::Mutex: return kind == "mutex";
     case Use::Rwsem: return kind == "rwsem";
     case Use::Semaphore: return kind == "semaphore";
+    case Use::Rwlock: return kind == "rwlock";
   }
   return false;
 }
@@ -294,6 +320,17 @@ Op parse_op(const ConfigNode& n, const WorkloadEnv& env) {
       op.kind = s.kind;
       op.lock = parse_lock(v, env, s.use);
       op.name = op.lock.name;
+      return op;
+    }
+  }
+  for (const auto& r : rwlock_ops()) {
+    if (key == r.name) {
+      op.kind = Op::Kind::Rwlock;
+      op.lock = parse_lock(v, env, Use::Rwlock);
+      op.name = op.lock.name;
+      op.flag = r.write;
+      op.release = r.release;
+      op.flavor = r.flavor;
       return op;
     }
   }
@@ -511,6 +548,9 @@ const std::vector<PrimitiveDoc>& primitive_docs() {
        "the release without lockdep / lockdep's release alone (a read lock handed to another context, as bpf's irq_work does)"},
       {"{down_read_trylock|down_write_trylock: {sem: RWSEM, do: [...]}}", "down_read_trylock", "never sleeps; the body runs only if it got the semaphore"},
       {"{down|up|down_trylock: SEM}", "down / __up", "a declared semaphore (kind: semaphore, count); up() wakes the first sleeper under sem->lock"},
+      {"{read_lock|read_unlock|write_lock|write_unlock[_irq|_irqsave/_irqrestore|_bh]: RWLOCK}", "queued_read_lock (4.4)",
+       "a declared rwlock (kind: rwlock): readers share (an interrupt's reader passes a waiting writer), a writer "
+       "waits for all; lockdep sees readers as recursive reads (their irq usage not tracked)"},
       {"{compute: CYCLES or TIME}", "-", "runs on the core (interruptible where irqs are on)"},
       {"{load|store: VAR}", "-", "a memory access to a named shared variable (coherence traffic)"},
       {"{sleep: TIME or distribution}", "schedule_hrtimeout", "sleeps on an hrtimer"},
@@ -786,6 +826,35 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::DelTimer: k_.del_timer(timer_of(op, false)); break;
       case Op::Kind::DelTimerSync: k_.del_timer_sync(timer_of(op, false)); break;
       case Op::Kind::HrtimerCancel: k_.hrtimer_cancel(timer_of(op, true)); break;
+      case Op::Kind::Rwlock: {
+        kernel::RwLock& l = *shared_.rwlocks.at(op.name);
+        if (!op.release) {
+          if (op.flavor == 1) k_.local_irq_disable();
+          if (op.flavor == 2) saved_flags_.push_back(k_.local_irq_save());
+          if (op.flavor == 3) k_.local_bh_disable();
+          if (op.flag) {
+            k_.write_lock(l);
+          } else {
+            k_.read_lock(l);
+          }
+          break;
+        }
+        if (op.flavor == 2 && saved_flags_.empty()) {
+          throw ConfigError(op.where, "", "an _irqrestore without its _irqsave");
+        }
+        if (op.flag) {
+          k_.write_unlock(l);
+        } else {
+          k_.read_unlock(l);
+        }
+        if (op.flavor == 1) k_.local_irq_enable();
+        if (op.flavor == 2) {
+          k_.local_irq_restore(saved_flags_.back());
+          saved_flags_.pop_back();
+        }
+        if (op.flavor == 3) k_.local_bh_enable();
+        break;
+      }
       case Op::Kind::SrcuReadLock: srcu_idx_[op.name].push_back(k_.srcu_read_lock(shared_.srcu(op.name))); break;
       case Op::Kind::SrcuReadUnlock: {
         auto& stack = srcu_idx_[op.name];

@@ -46,14 +46,17 @@ struct Op {
     Compute, ComputeTime, Load, Store, Sleep, Wake, WakeUp, WaitOn, Complete, WaitForCompletion, RaiseSoftirq,
     QueueWork, FlushWork, CallRcu, IrqWorkQueue, SmpCallSingle, SmpCallMany, ModTimer, DelTimer, DelTimerSync,
     HrtimerStart, HrtimerCancel, SendSig, Printk, PrintkDeferred,
-    SrcuReadLock, SrcuReadUnlock, SynchronizeSrcu, CallSrcu,
+    SrcuReadLock, SrcuReadUnlock, SynchronizeSrcu, CallSrcu, Rwlock,
     Repeat, Choose, Frame, Since
   };
   Kind kind = Kind::Compute;
   std::string name;  // lock, variable, task, text, function, timer, work or semaphore
   LockRef lock;      // lock operations
   int64_t n = 0;     // cycles, count, softirq number, cpu, lockdep subclass
-  bool flag = false; // wait (cross-CPU calls)
+  bool flag = false; // wait (cross-CPU calls); write (rwlocks)
+  // rwlocks: 0 plain, 1 _irq, 2 _irqsave/_irqrestore, 3 _bh; and whether it is the unlock.
+  int flavor = 0;
+  bool release = false;
   std::vector<int> cpus;  // smp_call_function_many: empty = all
   Time t = 0;
   std::shared_ptr<Distribution> dist;

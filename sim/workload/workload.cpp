@@ -102,10 +102,10 @@ std::vector<LockDecl> parse_locks(const ConfigNode& node) {
       d.expect_keys({"class", "kind", "share_line_with", "count"});
       if (d["class"].present()) decl.cls = d["class"].scalar("a lock class name");
       if (d["kind"].present()) {
-        decl.kind = d["kind"].scalar("raw_spin, spin, mutex, rwsem or semaphore");
+        decl.kind = d["kind"].scalar("raw_spin, spin, rwlock, mutex, rwsem or semaphore");
         if (decl.kind != "raw_spin" && decl.kind != "spin" && decl.kind != "mutex" && decl.kind != "rwsem" &&
-            decl.kind != "semaphore") {
-          d["kind"].fail("kind is raw_spin, spin, mutex, rwsem or semaphore, not '" + decl.kind + "'");
+            decl.kind != "semaphore" && decl.kind != "rwlock") {
+          d["kind"].fail("kind is raw_spin, spin, rwlock, mutex, rwsem or semaphore, not '" + decl.kind + "'");
         }
       }
       if (d["share_line_with"].present()) decl.share_line_with = d["share_line_with"].scalar("a lock name");
@@ -189,6 +189,8 @@ void SharedObjects::create_locks(const std::vector<LockDecl>& decls) {
       mutexes[d.name] = kernel->make_mutex(d.name, kernel->lock_class(d.cls, kernel::WaitType::Sleep));
     } else if (d.kind == "rwsem") {
       rwsems[d.name] = kernel->make_rwsem(d.name, kernel->lock_class(d.cls, kernel::WaitType::Sleep));
+    } else if (d.kind == "rwlock") {
+      rwlocks[d.name] = kernel->make_rwlock(d.name, kernel->lock_class(d.cls, kernel::WaitType::Spin));
     } else if (d.kind == "semaphore") {
       semaphores[d.name] = kernel->make_semaphore(d.cls, d.count);
     }

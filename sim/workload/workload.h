@@ -35,7 +35,7 @@ struct WorkloadReport {
 struct LockDecl {
   std::string name;
   std::string cls;              // lockdep class name (default: the lock's name)
-  std::string kind = "raw_spin";  // raw_spin | spin | mutex | rwsem | semaphore
+  std::string kind = "raw_spin";  // raw_spin | spin | mutex | rwsem | semaphore | rwlock
   std::string share_line_with;  // another lock's name: same cache line (false sharing)
   int count = 1;                // a semaphore's initial count
 };
@@ -58,6 +58,7 @@ struct SharedObjects {
   std::map<std::string, std::unique_ptr<kernel::Mutex>> mutexes;
   std::map<std::string, std::unique_ptr<kernel::RwSemaphore>> rwsems;
   std::map<std::string, std::unique_ptr<kernel::Semaphore>> semaphores;
+  std::map<std::string, std::unique_ptr<kernel::RwLock>> rwlocks;
   std::map<std::string, std::unique_ptr<kernel::KTimer>> timers;
   std::map<std::string, std::unique_ptr<kernel::SrcuStruct>> srcus;
   kernel::SrcuStruct& srcu(const std::string& name);

@@ -40,6 +40,7 @@ locks:
   S: {class: "&mm->mmap_sem", kind: rwsem}
   SEM: {class: "test_sem", kind: semaphore, count: 0}
   H: {class: "&hook->lock"}
+  RW: {class: tasklist_lock, kind: rwlock}
 )";
 
 PrimRun run_yaml(const std::string& workload) {
@@ -122,6 +123,10 @@ INSTANTIATE_TEST_SUITE_P(
              {{"rcu.callbacks", 3}, {"lock.fired_lock.acquisitions", 3}}},
         Case{"rcu_barrier", "{call_rcu: [{compute: 10}]}, rcu_barrier", "", 3,
              {{"lock.rsp_barrier_mutex.acquisitions", 3}, {"rcu.callbacks", 6}}},
+        Case{"rwlock",
+             "{read_lock: RW}, {read_unlock: RW}, {write_lock_irq: RW}, {write_unlock_irq: RW}, {read_lock_irqsave: RW}, "
+             "{read_unlock_irqrestore: RW}, {write_lock_bh: RW}, {write_unlock_bh: RW}",
+             "", 10, {{"lock.tasklist_lock.acquisitions", 40}}},
         Case{"srcu", "{srcu_read_lock: ss}, {compute: 200}, {srcu_read_unlock: ss}, {synchronize_srcu: ss}", "", 10,
              {{"lock.sp_queue_lock.acquisitions", 10}}},
         Case{"call_srcu", "{call_srcu: {srcu: ss, do: [{complete: fired}]}}, {wait_for_completion: fired}", "", 5,
@@ -279,6 +284,30 @@ TEST(PrimitiveMisuse, FlushingAWorkNeverQueuedIsAClearRunTimeError) {
   PrimRun r = run_yaml(actor("{flush_work: nothing}", 1, ""));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("flush_work: no work item named 'nothing'"), std::string::npos) << r.err;
+}
+
+// rwlock readers are recursive reads to lockdep (v4.4): a reader nests in a reader, and a
+// read-side order against another lock is checked but not stored, so only write-side
+// dependencies can close a cycle.
+TEST(RwlockLockdep, ReadersNestAndOnlyWriteSideDependenciesCount) {
+  auto reports = [](const std::string& cpu0, const std::string& cpu1) {
+    PrimRun r = run_yaml("  - {task: program, name: a, cpu: 0, program: [{repeat: 20, do: [" + cpu0 +
+                         ", {sleep: 20us}]}]}\n  - {task: program, name: b, cpu: 1, program: [{repeat: 20, do: [" + cpu1 +
+                         ", {sleep: 30us}]}]}\n");
+    EXPECT_EQ(r.code, 0) << r.err;
+    return std::make_pair(json_metric(r.json, "lockdep_reports", -1), r.lockdep);
+  };
+  auto nested = reports("{read_lock: RW}, {read_lock: RW}, {read_unlock: RW}, {read_unlock: RW}", "{compute: 10}");
+  EXPECT_EQ(nested.first, 0) << nested.second;
+  auto inverted_reads = reports("{read_lock: RW}, {lock: H}, {unlock: H}, {read_unlock: RW}",
+                                "{lock: H}, {read_lock: RW}, {read_unlock: RW}, {unlock: H}");
+  EXPECT_EQ(inverted_reads.first, 0) << inverted_reads.second;
+  auto writer = reports("{write_lock: RW}, {lock: H}, {unlock: H}, {write_unlock: RW}",
+                        "{lock: H}, {read_lock: RW}, {read_unlock: RW}, {unlock: H}");
+  EXPECT_EQ(writer.first, 1) << writer.second;
+  EXPECT_NE(writer.second.find("possible circular locking dependency"), std::string::npos) << writer.second;
+  auto write_in_read = reports("{read_lock: RW}, {write_lock: RW}, {write_unlock: RW}, {read_unlock: RW}", "{compute: 10}");
+  EXPECT_NE(write_in_read.second.find("possible recursive locking detected"), std::string::npos) << write_in_read.second;
 }
 
 // Kernel configs: NO_HZ idle stops an idle CPU's tick (far fewer ticks served) without the

@@ -176,7 +176,7 @@ void Lockdep::acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>
 }
 
 void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
-                      const std::string& site, bool trylock) {
+                      const std::string& site, bool trylock, bool read) {
   const int irq_ctx = irq_context(ctx);
   // mutex_lock()'s might_sleep() is the scheduler's check: it runs with lockdep off too.
   if (enabled_ && classes_.at(cls).wait == WaitType::Sleep && !trylock)
@@ -196,24 +196,28 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
       wanted |= bit(Usage::EnabledHardirq);
       if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
     }
-    if ((c.usage & wanted) != wanted) mark_usage(ctx, held, cls, site, site, wanted);
+    // Read usage (USED_IN_HARDIRQ_READ, ...) is not modelled: a read acquisition marks nothing.
+    if (!read && (c.usage & wanted) != wanted) mark_usage(ctx, held, cls, site, site, wanted);
 
     if (debug_locks_ && wait_type_checks_) check_wait_context(ctx, held, cls, site, trylock);
 
-    if (debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site) && !held.empty() &&
+    if (debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site, read) && !held.empty() &&
         held.back().irq_context == irq_ctx) {
-      // check_prevs_add(): read-recursive entries (rcu_read_lock) are passed over.
+      // check_prevs_add(): read-recursive entries (rcu_read_lock, rwlock readers) get no new
+      // dependencies; a recursive read is checked against the graph but not stored.
       for (size_t i = held.size(); i-- > 0 && debug_locks_;) {
         const HeldLock& prev = held[i];
-        if (!prev.read_recursive) {
-          add_dependency(ctx, held, prev, cls, site);
+        if (!prev.read_recursive && !prev.read) {
+          add_dependency(ctx, held, prev, cls, site, !read);
           if (!prev.trylock) break;
         }
         if (i == 0 || held[i - 1].irq_context != prev.irq_context) break;
       }
     }
   }
-  held.push_back(HeldLock{cls, site, ctx.now, irq_ctx, trylock});
+  HeldLock h{cls, site, ctx.now, irq_ctx, trylock};
+  h.read = read;
+  held.push_back(std::move(h));
 }
 
 void Lockdep::release(const LockdepContext& /*ctx*/, std::vector<HeldLock>& held, ClassId cls) {
@@ -232,7 +236,7 @@ void Lockdep::irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock
   if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
   for (const HeldLock& h : held) {
     if (!debug_locks_) return;
-    if (h.read_recursive) continue;  // mark_held_locks() skips unchecked entries
+    if (h.read_recursive || h.read) continue;  // unchecked entries; read usage is not modelled
     if ((classes_[h.cls].usage & wanted) != wanted)
       mark_usage(ctx, held, h.cls, h.site, site, wanted);
   }
@@ -274,10 +278,11 @@ void Lockdep::check_wait_context(const LockdepContext& ctx, const std::vector<He
 }
 
 bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                              ClassId cls, const std::string& site) {
+                              ClassId cls, const std::string& site, bool read) {
   const HeldLock* prev = nullptr;
   for (const HeldLock& h : held) {
-    if (h.cls == cls && !h.read_recursive) {
+    // check_deadlock(), v4.4: a recursive read inside a read of the same class is allowed.
+    if (h.cls == cls && !h.read_recursive && !(read && h.read)) {
       prev = &h;
       break;
     }
@@ -312,7 +317,7 @@ bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldL
 }
 
 void Lockdep::add_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                             const HeldLock& prev, ClassId next, const std::string& site) {
+                             const HeldLock& prev, ClassId next, const std::string& site, bool store) {
   const uint64_t key = edge_key(prev.cls, next);
   if (edges_.count(key)) return;
 
@@ -324,8 +329,9 @@ void Lockdep::add_dependency(const LockdepContext& ctx, const std::vector<HeldLo
     check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInHardirq);
     if (debug_locks_) check_irq_dependency(ctx, held, prev, next, site, Usage::UsedInSoftirq);
   }
-  // Turned off by that report: nothing more is recorded (check_prev_add() returns early).
-  if (!debug_locks_) return;
+  // Turned off by that report: nothing more is recorded (check_prev_add() returns early); nor
+  // is a recursive read's dependency.
+  if (!debug_locks_ || !store) return;
   // Otherwise the edge is recorded even when it closes a cycle: it did happen, and later
   // searches then only find cycles that exist.
   edges_.emplace(key, static_cast<uint32_t>(edge_traces_.size()));

@@ -89,6 +89,10 @@ struct HeldLock {
   // Held for the lists only (lock_acquire() with check 0, read 2, as rcu_read_lock()'s
   // rcu_lock_map is): no dependencies to or from it, no usage, no recursion check.
   bool read_recursive = false;
+  // A checked recursive read (read_lock() of an rwlock_t: lock_acquire() with read 2): it may
+  // nest in itself, its dependencies are checked but not stored (check_prev_add(), v4.4), and
+  // no new dependency starts from it.
+  bool read = false;
 };
 
 // Per-class usage states, in the order Linux prints them.
@@ -142,8 +146,9 @@ class Lockdep {
   // Checks and records an acquisition of `cls` by `ctx`, whose held-lock stack is `held`,
   // then pushes it onto `held` (also when disabled or turned off: the kernel model reads the
   // stack). A Sleep class (not trylock) is also a might_sleep() at `site`.
+  // `read`: a recursive read acquisition (see HeldLock::read); its irq usage is not tracked.
   void acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
-               const std::string& site, bool trylock = false);
+               const std::string& site, bool trylock = false, bool read = false);
   // rcu_lock_acquire(&rcu_lock_map), v4.4: onto the held stack, unchecked (read_recursive).
   void acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                          const std::string& site);
@@ -234,9 +239,10 @@ class Lockdep {
   void check_wait_context(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
                           const std::string& site, bool trylock);
   bool check_recursion(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
-                       const std::string& site);
+                       const std::string& site, bool read);
+  // `store`: record the edge (false for a recursive read: checked only).
   void add_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                      const HeldLock& prev, ClassId next, const std::string& site);
+                      const HeldLock& prev, ClassId next, const std::string& site, bool store = true);
   void report_circular(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                        const HeldLock& prev, ClassId next, const std::string& site,
                        const std::vector<ClassId>& path);

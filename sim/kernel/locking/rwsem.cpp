@@ -232,6 +232,88 @@ void Kernel::up(Semaphore& s) {
   raw_spin_unlock_irqrestore(*s.lock, flags);
 }
 
+// --- rwlocks -----------------------------------------------------------------------------------
+
+namespace {
+uint64_t rwlock_word(const RwLock& l) {
+  return static_cast<uint64_t>(l.readers) | (l.writer ? uint64_t{1} << 32 : 0) |
+         (static_cast<uint64_t>(l.waiting_writers) << 40);
+}
+}  // namespace
+
+std::unique_ptr<RwLock> Kernel::make_rwlock(const std::string& name, LockClass& cls) {
+  auto l = std::make_unique<RwLock>();
+  l->name = name;
+  l->cls = &cls;
+  l->addr = alloc(8);
+  return l;
+}
+
+// queued_read_lock(), v4.4: preemption off; in an interrupt a reader only waits for an active
+// writer, elsewhere also for a waiting one (queued fairness).
+void Kernel::read_lock(RwLock& l) {
+  Frame f(*this, "_raw_read_lock");
+  preempt_disable();
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site(), false, true);
+  if (tracer_) trace_new_reports();
+  Core& core = this_core();
+  const Time start = core.now();
+  const bool irq = in_interrupt();
+  bool contended = false;
+  while (l.writer || (!irq && l.waiting_writers > 0)) {
+    contended = true;
+    core.spin_until(l.addr, [&l, irq](uint64_t) { return !l.writer && (irq || l.waiting_writers == 0); });
+  }
+  ++l.readers;
+  core.fetch_add(l.addr, 1);
+  l.cls->note_acquired(contended, core.now() - start);
+}
+
+void Kernel::read_unlock(RwLock& l) {
+  Frame f(*this, "_raw_read_unlock");
+  if (l.readers == 0) {
+    unlocking_own(nullptr, l.cls->id);
+    return;
+  }
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  --l.readers;
+  this_core().store(l.addr, rwlock_word(l));
+  preempt_enable();
+}
+
+// queued_write_lock(), v4.4: announce the wait (readers outside interrupts now queue behind
+// it), then spin until no reader and no writer holds it.
+void Kernel::write_lock(RwLock& l) {
+  Frame f(*this, "_raw_write_lock");
+  preempt_disable();
+  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, l.cls->id, site());
+  if (tracer_) trace_new_reports();
+  Core& core = this_core();
+  const Time start = core.now();
+  bool contended = false;
+  if (l.writer || l.readers > 0) {
+    contended = true;
+    ++l.waiting_writers;
+    core.store(l.addr, rwlock_word(l));
+    while (l.writer || l.readers > 0) {
+      core.spin_until(l.addr, [&l](uint64_t) { return !l.writer && l.readers == 0; });
+    }
+    --l.waiting_writers;
+  }
+  l.writer = &current();
+  core.store(l.addr, rwlock_word(l));
+  l.cls->note_acquired(contended, core.now() - start);
+}
+
+void Kernel::write_unlock(RwLock& l) {
+  Frame f(*this, "_raw_write_unlock");
+  if (!unlocking_own(l.writer, l.cls->id)) return;
+  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  l.writer = nullptr;
+  this_core().store(l.addr, rwlock_word(l));
+  preempt_enable();
+}
+
 // --- lockdep maps ----------------------------------------------------------------------------
 
 void Kernel::lock_map_acquire(LockClass& map) {
