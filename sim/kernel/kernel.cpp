@@ -26,6 +26,8 @@ const std::vector<KernelConfigDoc>& kernel_configs() {
       {"kernel.hz", "CONFIG_HZ", "timer ticks per second (the tick, timer_list resolution, RCU's pace)"},
       {"kernel.sched.ttwu_queue", "sched_feat(TTWU_QUEUE)", "remote wakeups queued to the target CPU: release|on|off"},
       {"kernel.nohz_idle", "CONFIG_NO_HZ_IDLE", "idle CPUs stop their tick; a busy CPU's tick kicks one to balance"},
+      {"kernel.threadirqs", "threadirqs (CONFIG_IRQ_FORCED_THREADING)", "device handlers run in irq/N-NAME threads"},
+      {"kernel.rcu.nocbs", "rcu_nocbs= (CONFIG_RCU_NOCB_CPU)", "none|all: callbacks invoked by rcuop/N kthreads"},
       {"kernel.lockdep.enabled", "CONFIG_PROVE_LOCKING", "lockdep's checks and reports"},
       {"kernel.watchdog.hardlockup", "CONFIG_HARDLOCKUP_DETECTOR", "irqs off this long ends the run as hard_lockup"},
       {"kernel.rcu.fanout_leaf", "CONFIG_RCU_FANOUT_LEAF", "CPUs per leaf rcu_node"},
@@ -78,6 +80,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
                                                   : release_.has(Change::TtwuQueue)),
       ttwu_queue_llc_(release_.has(Change::TtwuQueueLlc)),
       nohz_idle_(p.nohz_idle()),
+      threadirqs_(p.threadirqs()),
       nohz_kick_ipi_(release_.has(Change::NohzKickResched)),
       call_llist_(release_.has(Change::CallSingleLlist)),
       csd_unlock_first_(release_.has(Change::CsdUnlockBeforeAsync)),
@@ -360,12 +363,20 @@ bool Kernel::device_irq(Cpu&, const IrqAck& irq) {
   const Time entry = this_core().now();
   while (!d.events.empty() && d.events.front() <= irq.taken) {
     device_event_latency.record(entry - d.events.front());
+    if (d.thread) d.thread_events.push_back(d.events.front());
     d.events.pop_front();
     work = true;
   }
   if (!work) {
     this_core().compute(kStatusReadCycles);
     return false;
+  }
+  if (d.thread) {
+    // irq_default_primary_handler() -> IRQ_WAKE_THREAD: __irq_wake_thread() (the line stays
+    // masked until the thread has run: IRQF_ONESHOT).
+    Frame w(*this, "irq_default_primary_handler");
+    wake_up_process(*d.thread);
+    return true;
   }
   device_handlers_[i].second();
   return true;
@@ -412,7 +423,7 @@ void Kernel::irq_return(Core& core) {
   irqs_off_end(cpu_of(core.id()), "irq_exit");
 }
 
-void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> handler) {
+void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> handler, int cpu) {
   size_t i = static_cast<size_t>(irq - kFirstDeviceIrq);
   if (irq < kFirstDeviceIrq || irq >= platform_.irq().ids()) {
     throw std::out_of_range("device irq " + std::to_string(irq) + " is not an SPI of this platform");
@@ -420,6 +431,31 @@ void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> hand
   if (device_handlers_.size() <= i) device_handlers_.resize(i + 1);
   if (device_lines_.size() <= i) device_lines_.resize(i + 1);
   device_handlers_[i] = {name, std::move(handler)};
+  if (!threadirqs_) return;
+  // irq_setup_forced_threading(): the handler becomes the thread function of irq/N-NAME,
+  // SCHED_FIFO 50; irq_forced_thread_fn() runs it with bh disabled.
+  DeviceLine& d = device_lines_[i];
+  d.thread = &create_task("irq/" + std::to_string(irq) + "-" + name, TaskSpec{cpu, Policy::Fifo, 50, true}, [this, i] {
+    Frame f(*this, "irq_thread");
+    DeviceLine& line = device_lines_[i];
+    while (true) {
+      set_current_state(TaskState::Sleeping);
+      if (line.thread_events.empty()) schedule();
+      set_current_state(TaskState::Running);
+      if (line.thread_events.empty()) continue;
+      Frame g(*this, "irq_forced_thread_fn");
+      const Time start = now();
+      while (!line.thread_events.empty()) {
+        irq_thread_latency.record(start - line.thread_events.front());
+        line.thread_events.pop_front();
+      }
+      local_bh_disable();
+      Frame h(*this, device_handlers_[i].first);
+      device_handlers_[i].second();
+      local_bh_enable();
+    }
+  });
+  d.thread->kthread = true;
 }
 
 void Kernel::raise_device_irq(int cpu, IrqId irq, Time arrival) {

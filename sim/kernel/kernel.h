@@ -60,6 +60,9 @@ struct KernelParams : ParamGroup {
                         "CONFIG_NO_HZ_IDLE (CONFIG_NO_HZ before 3.10): an idle CPU stops its tick when nothing is due "
                         "within a tick, and a busy CPU's tick kicks an idle one to balance for it (the nohz idle-balance "
                         "kick: a cross-CPU call before 3.2, a reschedule IPI from ca38062e57e9)"};
+  Param<bool> threadirqs{this, "threadirqs", "false",
+                         "the threadirqs boot option (CONFIG_IRQ_FORCED_THREADING): each device interrupt's handler "
+                         "runs in its SCHED_FIFO 50 thread irq/N-NAME (bh disabled, irqs on), woken from hardirq"};
   Param<Duration> timeslice{this, "sched.timeslice", "4ms", "round-robin slice of normal tasks"};
   Param<bool> lockdep{this, "lockdep.enabled", "true", "run lockdep (potential deadlock reports)"};
   Param<bool> might_wake{this, "lockdep.might_wake", "false",
@@ -419,8 +422,9 @@ class Kernel : public IrqHandler {
   void attach_hook(Hook h, std::function<void(Task&)> fn);
 
   // --- devices ------------------------------------------------------------------------
-  // Handler for device interrupt `irq` (an SPI), run in hardirq context.
-  void request_irq(IrqId irq, const char* name, std::function<void()> handler);
+  // Handler for device interrupt `irq` (an SPI), run in hardirq context, or with threadirqs
+  // in its irq thread (pinned to `cpu` when given: the CPU the line is routed to).
+  void request_irq(IrqId irq, const char* name, std::function<void()> handler, int cpu = -1);
   // Posts device interrupt `irq` to `cpu` at `arrival` (from a device model).
   void raise_device_irq(int cpu, IrqId irq, Time arrival);
 
@@ -484,6 +488,8 @@ class Kernel : public IrqHandler {
   Histogram device_event_latency{&stats_, "device_event_latency",
                                  "device event arrival to its handler's entry, every event (arrivals merged into "
                                  "one interrupt each count)", "ps"};
+  Histogram irq_thread_latency{&stats_, "irq_thread_latency",
+                               "threadirqs: device event arrival to its irq thread's handler, every event", "ps"};
   Histogram irqs_off{&stats_, "irqs_off", "interrupts-off sections", "ps"};
   Histogram preempt_off{&stats_, "preempt_off", "preemption-off sections", "ps"};
   Value lockdep_reports{&stats_, "lockdep_reports", "distinct lockdep reports", "count"};
@@ -644,6 +650,7 @@ class Kernel : public IrqHandler {
   const Time console_cost_;
   const bool ttwu_queue_, ttwu_queue_llc_;
   const bool nohz_idle_;
+  const bool threadirqs_;
   const bool nohz_kick_ipi_;  // ca38062e57e9 (3.2)
   const bool call_llist_;     // 6897fc22ea01 (3.14)
   const bool csd_unlock_first_;  // 8053871d0f7f (4.1)
@@ -662,6 +669,8 @@ class Kernel : public IrqHandler {
   // spurious-interrupt bookkeeping (kernel/irq/spurious.c).
   struct DeviceLine {
     std::deque<Time> events;
+    Task* thread = nullptr;           // threadirqs: irq/N-NAME
+    std::deque<Time> thread_events;   // events its thread has not handled yet
     uint64_t count = 0, unhandled = 0;
     Time last_unhandled = -1;
   };

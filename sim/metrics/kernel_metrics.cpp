@@ -49,6 +49,7 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   hist(m, "irq_latency", all);
   hist(m, "wakeup_latency", k.wakeup_latency);
   hist(m, "device_event_latency", k.device_event_latency);
+  hist(m, "irq_thread_latency", k.irq_thread_latency);
   const auto& io = k.max_irqs_off();
   m.push_back({"irqs_off.max_ns", static_cast<double>(io.length) / 1e3, "ns"});
   if (io.length > 0) {

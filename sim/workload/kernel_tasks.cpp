@@ -245,14 +245,17 @@ class IrqSource : public Workload {
   void elaborate(Platform& p, Kernel* k, SharedObjects* shared) override {
     if (!program_.empty()) runner_ = std::make_unique<ProgramRunner>(*k, *shared, 1, "irq." + name_);
     const Time handler_ps = handler_.to_ps(p.period());
-    k->request_irq(id_, name_.c_str(), [this, k, handler_ps] {
-      ++count_;
-      if (runner_) {
-        runner_->run(program_);
-      } else {
-        k->compute_for(handler_ps);
-      }
-    });
+    k->request_irq(
+        id_, name_.c_str(),
+        [this, k, handler_ps] {
+          ++count_;
+          if (runner_) {
+            runner_->run(program_);
+          } else {
+            k->compute_for(handler_ps);
+          }
+        },
+        cpu_);
     // The device posts each interrupt at least 2 x lookahead ahead, as exact mode needs.
     const Time ahead = 2 * p.lookahead();
     sc_core::sc_spawn_options o;

@@ -348,6 +348,45 @@ TEST(KernelConfigs, TtwuQueueOffWakesUnderTheTargetsRqLock) {
   EXPECT_EQ(queued("off"), 0);
 }
 
+// threadirqs moves a device handler into its irq thread (process context, bh off): a lock
+// it shares with a task that takes it with irqs on is no longer an irq-safety violation.
+TEST(KernelConfigs, ThreadirqsRunsHandlersInTheirThreadsAndEndsTheHardirqInversion) {
+  const std::string w =
+      "  - {irq: nic, cpu: 0, period: 20us, program: [{lock: H}, {compute: 100}, {unlock: H}]}\n"
+      "  - {task: program, name: t, cpu: 0, program: [{repeat: 50, do: [{lock: H}, {compute: 300}, {unlock: H}, "
+      "{sleep: 10us}]}]}\n";
+  PrimRun hard = run_yaml(w);
+  ASSERT_EQ(hard.code, 0) << hard.err;
+  EXPECT_EQ(json_metric(hard.json, "lockdep.inconsistent", 0), 1) << hard.lockdep;
+  std::string dir = temp_dir("thr");
+  std::string file = write_temp(dir, "s.yaml", std::string(kHeader) + "workload:\n" + w);
+  CliResult r = run_cli({"run", file, "--out", dir + "/o", "-q", "--set", "kernel.threadirqs=true"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string json = read_file(dir + "/o/result.json");
+  EXPECT_EQ(json_metric(json, "lockdep_reports", -1), 0) << read_file(dir + "/o/lockdep.log");
+  EXPECT_GT(json_metric(json, "irq_thread_latency.count", 0), 10) << json;
+  EXPECT_GT(json_metric(json, "irq_thread_latency.p50_ns", 0), json_metric(json, "device_event_latency.p50_ns", 0))
+      << "the thread runs after the hardirq";
+}
+
+// rcu_nocbs=all: callbacks run in the rcuop kthreads, in process context with bh off, so a
+// lock a callback shares with a task taking it with bh on is no longer a softirq inversion.
+TEST(KernelConfigs, RcuNocbsInvokesCallbacksFromKthreads) {
+  const std::string w =
+      "  - {task: program, name: actor, cpu: 0, program: [{repeat: 20, do: [{call_rcu: [{lock: H}, {unlock: H}]}, "
+      "{lock: H}, {compute: 100}, {unlock: H}, {sleep: 50us}]}, rcu_barrier]}\n";
+  PrimRun soft = run_yaml(w);
+  ASSERT_EQ(soft.code, 0) << soft.err;
+  EXPECT_EQ(json_metric(soft.json, "lockdep.inconsistent", 0), 1) << soft.lockdep;
+  std::string dir = temp_dir("nocb");
+  std::string file = write_temp(dir, "s.yaml", std::string(kHeader) + "workload:\n" + w);
+  CliResult r = run_cli({"run", file, "--out", dir + "/o", "-q", "--set", "kernel.rcu.nocbs=all"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string json = read_file(dir + "/o/result.json");
+  EXPECT_EQ(json_metric(json, "lockdep_reports", -1), 0) << read_file(dir + "/o/lockdep.log");
+  EXPECT_GE(json_metric(json, "rcu.callbacks", 0), 10) << json;
+}
+
 // README ("Kernel scenarios" and "Writing your own kernel bug") documents every hook,
 // primitive, operand and config the binary lists (a new one without documentation fails here).
 TEST(KernelBugDocs, ReadmeNamesEveryHookPrimitiveOperandAndConfig) {

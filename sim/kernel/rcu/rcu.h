@@ -50,6 +50,7 @@ struct VariantParams : ParamGroup {
     test_break.choices({"none", "exp_ignores_readers"});
     fanout_leaf.range(2, 64);
     hrtimer_expired_start.choices({"release", "run_in_caller", "softirq", "reprogram"});
+    nocbs.choices({"none", "all"});
     lookup_cost.range(0, 1e6);
   }
   // Checked by the scenario loader (Release::parse); a variant set to `release` behaves as
@@ -67,6 +68,10 @@ struct VariantParams : ParamGroup {
                                "deferred_softirq (v5.0), deferred_workqueue, deferred_irq_work (v5.3); release: as "
                                "kernel.release has it"};
   Param<int64_t> fanout_leaf{this, "rcu.fanout_leaf", "16", "CPUs per leaf rcu_node (CONFIG_RCU_FANOUT_LEAF)"};
+  Param<Choice> nocbs{this, "rcu.nocbs", "none",
+                      "the rcu_nocbs= boot option (CONFIG_RCU_NOCB_CPU): all: every CPU's callbacks are invoked by its "
+                      "rcuop/N kthread (bh off), woken by call_rcu (deferred to RCU_SOFTIRQ when irqs were off) and "
+                      "at each grace period's end; none: from RCU_SOFTIRQ"};
   Param<Duration> stall_timeout{this, "rcu.stall_timeout", "21s", "grace-period age that triggers a CPU-stall warning"};
   Param<Choice> stall_warning{this, "printk.stall_warning", "under_rnp_lock",
                               "RCU stall warnings printk under rnp->lock (per leaf, as v4.4), or after dropping it"};
@@ -165,6 +170,8 @@ class Rcu {
   bool gp_done() const;
   void gp_kthread();
   void rcu_softirq();
+  void nocb_kthread(int cpu);  // rcu_nocb_kthread(), per offloaded CPU
+  void do_nocb_deferred_wakeup(int cpu);
   void check_stall();
   void exp_stall_warning();
   void check_guarantee(Time gp_start, const char* what);
@@ -180,6 +187,9 @@ class Rcu {
   const bool stall_printk_under_lock_;
   const bool break_exp_;
   const int fanout_leaf_;
+  const bool nocbs_;  // rcu_nocbs=all
+  std::vector<std::unique_ptr<WaitQueue>> nocb_wq_;  // per CPU: rdp->nocb_wq
+  std::unique_ptr<WaitQueue> nocb_gp_wq_;            // rnp->nocb_gp_wq: grace-period ends
   std::vector<Node> nodes_;  // nodes_[0] is the root; leaves last
   std::vector<CpuData> cpus_;
   // Normal grace periods.

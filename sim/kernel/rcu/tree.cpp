@@ -38,6 +38,7 @@ Rcu::Rcu(Kernel& k, const VariantParams& p, const Release& release, StatRegistry
       stall_printk_under_lock_(p.stall_warning().value != "deferred"),
       break_exp_(p.test_break().value == "exp_ignores_readers"),
       fanout_leaf_(static_cast<int>(p.fanout_leaf())),
+      nocbs_(p.nocbs().value == "all"),
       cpus_(static_cast<size_t>(k.nr_cpus())) {
   // Build the tree bottom-up: leaves of fanout_leaf CPUs, then levels of up to 64 children.
   const int n = k.nr_cpus();
@@ -127,6 +128,14 @@ void Rcu::start() {
   k_.open_softirq(RCU_SOFTIRQ, [this] { rcu_softirq(); });
   gp_task_ = &k_.create_task("rcu_preempt", TaskSpec{}, [this] { gp_kthread(); });
   gp_task_->kthread = true;
+  if (nocbs_) {
+    nocb_gp_wq_ = std::make_unique<WaitQueue>(k_.make_wait_queue("rnp->nocb_gp_wq"));
+    for (int c = 0; c < k_.nr_cpus(); ++c) {
+      nocb_wq_.push_back(std::make_unique<WaitQueue>(k_.make_wait_queue("rdp->nocb_wq")));
+      Task& t = k_.create_task("rcuop/" + std::to_string(c), TaskSpec{}, [this, c] { nocb_kthread(c); });
+      t.kthread = true;
+    }
+  }
   if (exp_ipi_) return;
   // Before 4.4 an expedited GP forces a context switch through each CPU's stopper
   // (cpu_stopper_thread, SCHED_FIFO at the top priority).
@@ -294,8 +303,8 @@ void Rcu::check_callbacks() {
   } else if (d.qs_pending) {
     t.rcu.need_qs = true;  // the reader reports when it leaves
   }
-  const bool ready = !d.cbs.empty() && d.cbs.front().gp <= completed_;
-  if ((d.passed_qs && gp_in_progress_) || d.deferred_qs || ready || cpu_needs_another_gp(cpu)) {
+  const bool ready = !nocbs_ && !d.cbs.empty() && d.cbs.front().gp <= completed_;
+  if ((d.passed_qs && gp_in_progress_) || d.deferred_qs || ready || d.nocb_defer_wakeup || cpu_needs_another_gp(cpu)) {
     k_.raise_softirq_irqoff(RCU_SOFTIRQ);
   }
 }
@@ -308,6 +317,10 @@ void Rcu::rcu_softirq() {
   report_deferred_qs(cpu);
   if (d.passed_qs) report_qs_cpu(cpu);
   if (cpu_needs_another_gp(cpu)) start_gp_from_softirq();
+  if (nocbs_) {  // an offloaded CPU's callbacks are its rcuop kthread's
+    do_nocb_deferred_wakeup(cpu);
+    return;
+  }
   // rcu_do_batch(): the callbacks this CPU queued whose grace period has ended.
   while (!d.cbs.empty() && d.cbs.front().gp <= completed_) {
     auto func = std::move(d.cbs.front().func);
@@ -403,10 +416,51 @@ void Rcu::rcu_gp_kthread_wake() {
 void Rcu::call_rcu(std::function<void()> func) {
   Kernel::Frame f(k_, "call_rcu");
   const bool flags = k_.local_irq_save();
-  CpuData& d = cpus_[static_cast<size_t>(k_.this_cpu())];
-  d.cbs.push_back({completed_ + (gp_in_progress_ ? 2 : 1), std::move(func), k_.this_cpu()});
+  const int cpu = k_.this_cpu();
+  CpuData& d = cpus_[static_cast<size_t>(cpu)];
+  const bool was_empty = d.cbs.empty();
+  d.cbs.push_back({completed_ + (gp_in_progress_ ? 2 : 1), std::move(func), cpu});
   k_.this_core().alu();
+  if (nocbs_ && was_empty) {
+    // __call_rcu_nocb_enqueue(), v4.4: wake the rcuop kthread, unless irqs were off at the
+    // call: then the wakeup is deferred (rdp->nocb_defer_wakeup) to RCU_SOFTIRQ.
+    if (flags) {
+      k_.local_irq_restore(flags);
+      k_.wake_up(*nocb_wq_[static_cast<size_t>(cpu)]);
+      return;
+    }
+    d.nocb_defer_wakeup = true;
+  }
   k_.local_irq_restore(flags);
+}
+
+void Rcu::do_nocb_deferred_wakeup(int cpu) {
+  CpuData& d = cpus_[static_cast<size_t>(cpu)];
+  if (!d.nocb_defer_wakeup) return;
+  Kernel::Frame f(k_, "do_nocb_deferred_wakeup");
+  d.nocb_defer_wakeup = false;
+  k_.wake_up(*nocb_wq_[static_cast<size_t>(cpu)]);
+}
+
+// rcu_nocb_kthread() (rcuop/N), v4.4 without leader/follower grouping: wait for callbacks,
+// wait for their grace period (rcu_nocb_wait_gp: woken at its end), then invoke them with
+// bh disabled, in process context, on whatever CPU the kthread runs on.
+void Rcu::nocb_kthread(int cpu) {
+  Kernel::Frame f(k_, "rcu_nocb_kthread");
+  CpuData& d = cpus_[static_cast<size_t>(cpu)];
+  while (true) {
+    k_.wait_event(*nocb_wq_[static_cast<size_t>(cpu)], [&d] { return !d.cbs.empty(); });
+    k_.wait_event(*nocb_gp_wq_, [this, &d] { return d.cbs.empty() || d.cbs.front().gp <= completed_; });
+    k_.local_bh_disable();
+    while (!d.cbs.empty() && d.cbs.front().gp <= completed_) {
+      auto func = std::move(d.cbs.front().func);
+      d.cbs.pop_front();
+      ++callbacks;
+      func();
+    }
+    k_.local_bh_enable();
+    k_.cond_resched();
+  }
 }
 
 void Rcu::synchronize_rcu() {
@@ -443,7 +497,8 @@ void Rcu::rcu_barrier() {
   k_.mutex_unlock(*barrier_mutex_);
 }
 
-bool Rcu::cpu_has_callbacks(int cpu) const { return !cpus_.at(static_cast<size_t>(cpu)).cbs.empty(); }
+// With every CPU offloaded (CONFIG_RCU_NOCB_CPU_ALL), no CPU keeps its tick for callbacks.
+bool Rcu::cpu_has_callbacks(int cpu) const { return !nocbs_ && !cpus_.at(static_cast<size_t>(cpu)).cbs.empty(); }
 
 int Rcu::nodes() const { return static_cast<int>(nodes_.size()); }
 
@@ -508,6 +563,7 @@ void Rcu::gp_kthread() {
     check_guarantee(gp_start_, "grace period");
     completed_ = gp;
     ++gps;
+    if (nocbs_) k_.wake_up(*nocb_gp_wq_);  // rcu_nocb_gp_cleanup()
     k_.trace(TraceKind::Counter, static_cast<int>(completed_), "rcu.gp_seq");
     // Its own CPU's callbacks may want another GP at once; other CPUs ask from their softirq.
     if (cpu_needs_another_gp(k_.this_cpu())) gp_requested_ = true;
