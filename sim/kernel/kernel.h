@@ -598,6 +598,8 @@ class Kernel : public IrqHandler {
   // then the IPI if the queue was empty.
   void call_function_single_csd(int cpu, Addr csd, std::function<void()> fn, bool sync);
   void rwsem_wake_up(const std::vector<Task*>& woken, RawSpinLock& wait_lock, bool flags);
+  void rwsem_down(RwSemaphore& s, bool write);
+  bool rwsem_trylock(RwSemaphore& s, bool write);
   void run_timer_softirq();
   void run_hrtimer_softirq();
   void run_hrtimer(Cpu& c, KTimer& t);

@@ -43,13 +43,20 @@ locks:
   RW: {class: tasklist_lock, kind: rwlock}
 )";
 
-PrimRun run_yaml(const std::string& workload) {
+// kHeader's locks and `workload` (or a whole scenario `text`), run with `extra` arguments.
+PrimRun run_text(const std::string& text, const std::vector<std::string>& extra = {}) {
   std::string dir = temp_dir("prim");
-  std::string file = write_temp(dir, "s.yaml", std::string(kHeader) + "workload:\n" + workload);
+  std::string file = write_temp(dir, "s.yaml", text);
   std::string out = dir + "/out";
-  CliResult r = run_cli({"run", file, "--out", out, "-q"});
+  std::vector<std::string> args = {"run", file, "--out", out, "-q"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CliResult r = run_cli(args);
   return {r.code, read_file(out + "/result.json"), read_file(out + "/lockdep.log"), r.err,
           stats_of(read_file(out + "/stats.txt"))};
+}
+
+PrimRun run_yaml(const std::string& workload, const std::vector<std::string>& extra = {}) {
+  return run_text(std::string(kHeader) + "workload:\n" + workload, extra);
 }
 
 // The actor on CPU0 runs `prim` `n` times (then sleeps 50us); `waiter` runs on CPU1.
@@ -316,18 +323,15 @@ TEST(KernelConfigs, NohzIdleStopsTheTickAndTheWatchdogStaysQuiet) {
   const std::string w =
       "  - {task: sleeper, name: b, cpu: 1, run: 200us, sleep: {dist: uniform, min: 1100us, max: 2ms}}\n"
       "  - {task: sleeper, name: a, cpu: 0, run: 50us, sleep: 4ms}\n";
-  std::string dir = temp_dir("nohz");
   auto run = [&](const char* nohz) {
-    std::string file = write_temp(dir, std::string("s") + nohz + ".yaml",
-                                  std::string("name: n\nset: {cores: 2}\nduration: 400ms\nkernel: {nohz_idle: ") + nohz +
-                                      "}\nworkload:\n" + w);
-    CliResult r = run_cli({"run", file, "--out", dir + "/out" + nohz, "-q"});
+    PrimRun r = run_text(std::string("name: n\nset: {cores: 2}\nduration: 400ms\nkernel: {nohz_idle: ") + nohz +
+                         "}\nworkload:\n" + w);
     EXPECT_EQ(r.code, 0) << r.err;
-    return read_file(dir + "/out" + nohz + "/stats.txt") + read_file(dir + "/out" + nohz + "/result.json");
+    return r;
   };
-  const std::string on = run("true"), off = run("false");
-  EXPECT_EQ(on.find("hard_lockup"), std::string::npos) << on;
-  const double ticks_on = stats_of(on)["kernel.ticks"], ticks_off = stats_of(off)["kernel.ticks"];
+  PrimRun on = run("true"), off = run("false");
+  EXPECT_EQ(on.json.find("hard_lockup"), std::string::npos) << on.json;
+  const double ticks_on = on.stats["kernel.ticks"], ticks_off = off.stats["kernel.ticks"];
   EXPECT_GT(ticks_off, 790);  // two CPUs, 400 ticks each
   EXPECT_LT(ticks_on, ticks_off / 2) << "idle CPUs stop their tick";
 }
@@ -335,14 +339,10 @@ TEST(KernelConfigs, NohzIdleStopsTheTickAndTheWatchdogStaysQuiet) {
 // sched_feat(TTWU_QUEUE) forced off takes the target's rq->lock in the waker, as before 3.0.
 TEST(KernelConfigs, TtwuQueueOffWakesUnderTheTargetsRqLock) {
   const std::string w = actor("{wake: waiter}", 20, "{repeat: 20, do: [wait]}");
-  std::string dir = temp_dir("ttwu");
   auto queued = [&](const char* mode) {
-    std::string file = write_temp(dir, std::string("s") + mode + ".yaml",
-                                  std::string(kHeader) + "workload:\n" + w);
-    CliResult r = run_cli({"run", file, "--out", dir + "/o" + mode, "-q", "--set", "kernel.release=3.0", "--set",
-                           std::string("kernel.sched.ttwu_queue=") + mode});
+    PrimRun r = run_yaml(w, {"--set", "kernel.release=3.0", "--set", std::string("kernel.sched.ttwu_queue=") + mode});
     EXPECT_EQ(r.code, 0) << r.err;
-    return stats_of(read_file(dir + "/o" + mode + "/stats.txt"))["kernel.ttwu_queued"];
+    return r.stats["kernel.ttwu_queued"];
   };
   EXPECT_GE(queued("on"), 10);
   EXPECT_EQ(queued("off"), 0);
@@ -358,14 +358,11 @@ TEST(KernelConfigs, ThreadirqsRunsHandlersInTheirThreadsAndEndsTheHardirqInversi
   PrimRun hard = run_yaml(w);
   ASSERT_EQ(hard.code, 0) << hard.err;
   EXPECT_EQ(json_metric(hard.json, "lockdep.inconsistent", 0), 1) << hard.lockdep;
-  std::string dir = temp_dir("thr");
-  std::string file = write_temp(dir, "s.yaml", std::string(kHeader) + "workload:\n" + w);
-  CliResult r = run_cli({"run", file, "--out", dir + "/o", "-q", "--set", "kernel.threadirqs=true"});
+  PrimRun r = run_yaml(w, {"--set", "kernel.threadirqs=true"});
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string json = read_file(dir + "/o/result.json");
-  EXPECT_EQ(json_metric(json, "lockdep_reports", -1), 0) << read_file(dir + "/o/lockdep.log");
-  EXPECT_GT(json_metric(json, "irq_thread_latency.count", 0), 10) << json;
-  EXPECT_GT(json_metric(json, "irq_thread_latency.p50_ns", 0), json_metric(json, "device_event_latency.p50_ns", 0))
+  EXPECT_EQ(json_metric(r.json, "lockdep_reports", -1), 0) << r.lockdep;
+  EXPECT_GT(json_metric(r.json, "irq_thread_latency.count", 0), 10) << r.json;
+  EXPECT_GT(json_metric(r.json, "irq_thread_latency.p50_ns", 0), json_metric(r.json, "device_event_latency.p50_ns", 0))
       << "the thread runs after the hardirq";
 }
 
@@ -378,13 +375,10 @@ TEST(KernelConfigs, RcuNocbsInvokesCallbacksFromKthreads) {
   PrimRun soft = run_yaml(w);
   ASSERT_EQ(soft.code, 0) << soft.err;
   EXPECT_EQ(json_metric(soft.json, "lockdep.inconsistent", 0), 1) << soft.lockdep;
-  std::string dir = temp_dir("nocb");
-  std::string file = write_temp(dir, "s.yaml", std::string(kHeader) + "workload:\n" + w);
-  CliResult r = run_cli({"run", file, "--out", dir + "/o", "-q", "--set", "kernel.rcu.nocbs=all"});
+  PrimRun r = run_yaml(w, {"--set", "kernel.rcu.nocbs=all"});
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string json = read_file(dir + "/o/result.json");
-  EXPECT_EQ(json_metric(json, "lockdep_reports", -1), 0) << read_file(dir + "/o/lockdep.log");
-  EXPECT_GE(json_metric(json, "rcu.callbacks", 0), 10) << json;
+  EXPECT_EQ(json_metric(r.json, "lockdep_reports", -1), 0) << r.lockdep;
+  EXPECT_GE(json_metric(r.json, "rcu.callbacks", 0), 10) << r.json;
 }
 
 // README ("Kernel scenarios" and "Writing your own kernel bug") documents every hook,

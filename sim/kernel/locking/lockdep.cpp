@@ -634,12 +634,17 @@ void Lockdep::suspicious_rcu(const LockdepContext& ctx, const std::vector<HeldLo
   out += site + ": " + what + "\n";
   out += "\nother info that might help us debug this:\n\n";
   out += "\nrcu_scheduler_active = 1, debug_locks = 1\n";
+  emit_with_held("suspicious_rcu", title, std::move(out), ctx, held, site);
+}
+
+void Lockdep::emit_with_held(const std::string& kind, const std::string& title, std::string out,
+                             const LockdepContext& ctx, const std::vector<HeldLock>& held, const std::string& site) {
   out += held_locks_text(ctx, held);
   out += "\nstack backtrace:\n";
   out += backtrace_text(ctx, site);
   std::vector<ClassId> classes;
   for (const HeldLock& h : held) classes.push_back(h.cls);
-  emit("suspicious_rcu", title, std::move(out), ctx, classes);
+  emit(kind, title, std::move(out), ctx, classes);
 }
 
 void Lockdep::check_no_locks_held(const LockdepContext& ctx, const std::vector<HeldLock>& held,
@@ -653,12 +658,7 @@ void Lockdep::check_no_locks_held(const LockdepContext& ctx, const std::vector<H
                            {"[ BUG: " + who(ctx) + " still has locks held! ]", 37, 37,
                             "WARNING: " + who(ctx) + " still has locks held!", 36, 36},
                            title);
-  out += held_locks_text(ctx, held);
-  out += "\nstack backtrace:\n";
-  out += backtrace_text(ctx, site);
-  std::vector<ClassId> classes;
-  for (const HeldLock& h : held) classes.push_back(h.cls);
-  emit("held_at_exit", title, std::move(out), ctx, classes);
+  emit_with_held("held_at_exit", title, std::move(out), ctx, held, site);
 }
 
 bool Lockdep::nests_under_scheduler(ClassId cls) {

@@ -263,6 +263,9 @@ class Lockdep {
   // Reporting: first_time() is asked before any text is built. A lockdep report (any kind
   // but might_sleep()'s) turns lockdep off unless it continues after reports.
   bool first_time(const std::string& kind, const std::string& key);
+  // A report ending with the held locks and the backtrace, naming the held classes.
+  void emit_with_held(const std::string& kind, const std::string& title, std::string out, const LockdepContext& ctx,
+                      const std::vector<HeldLock>& held, const std::string& site);
   void emit(const std::string& kind, const std::string& title, std::string text,
             const LockdepContext& ctx, const std::vector<ClassId>& classes);
   // The layout's heading (its line is stored in `title`), with the timestamp first.

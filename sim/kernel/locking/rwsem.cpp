@@ -41,23 +41,28 @@ std::vector<Task*> grant(RwSemaphore& s) {
 }
 }  // namespace
 
-// down_read(), v4.4: the fast path when no writer holds or waits; else
-// rwsem_down_read_failed(): queue under sem->wait_lock (irqs off) and sleep until a releaser
-// grants it. down_write() likewise.
-void Kernel::down_read(RwSemaphore& s) {
-  Frame f(*this, "down_read");
+// down_read() / down_write(), v4.4: the fast path when the semaphore is free for this side
+// (a reader: no writer holds or waits); else rwsem_down_read_failed() /
+// rwsem_down_write_failed(): queue under sem->wait_lock (irqs off) and sleep until a
+// releaser grants it.
+void Kernel::rwsem_down(RwSemaphore& s, bool write) {
+  Frame f(*this, write ? "down_write" : "down_read");
   might_sleep();
   if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site());
   Task& me = current();
   raw_spin_lock_irq(*s.wait_lock);
   this_core().fetch_add(s.addr, 1);
-  if (read_free(s)) {
-    ++s.readers;
+  if (write ? write_free(s) : read_free(s)) {
+    if (write) {
+      s.writer = &me;
+    } else {
+      ++s.readers;
+    }
     raw_spin_unlock_irq(*s.wait_lock);
     s.cls->note_acquired(false, 0);
     return;
   }
-  RwSemaphore::Waiter w{&me, false};
+  RwSemaphore::Waiter w{&me, write};
   s.waiters.push_back(&w);
   const Time start = now();
   while (!w.granted) {
@@ -71,53 +76,23 @@ void Kernel::down_read(RwSemaphore& s) {
   s.cls->note_acquired(true, now() - start);
 }
 
-bool Kernel::down_read_trylock(RwSemaphore& s) {
-  Frame f(*this, "down_read_trylock");
+// down_read_trylock() / down_write_trylock(): never sleeps; lockdep sees a trylock.
+bool Kernel::rwsem_trylock(RwSemaphore& s, bool write) {
+  Frame f(*this, write ? "down_write_trylock" : "down_read_trylock");
   const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
-  const bool ok = read_free(s);
-  if (ok) ++s.readers;
+  const bool ok = write ? write_free(s) : read_free(s);
+  if (ok && write) s.writer = &current();
+  if (ok && !write) ++s.readers;
   raw_spin_unlock_irqrestore(*s.wait_lock, flags);
   if (ok && lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site(), true);
   if (ok) s.cls->note_acquired(false, 0);
   return ok;
 }
 
-void Kernel::down_write(RwSemaphore& s) {
-  Frame f(*this, "down_write");
-  might_sleep();
-  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site());
-  Task& me = current();
-  raw_spin_lock_irq(*s.wait_lock);
-  if (write_free(s)) {
-    s.writer = &me;
-    raw_spin_unlock_irq(*s.wait_lock);
-    s.cls->note_acquired(false, 0);
-    return;
-  }
-  RwSemaphore::Waiter w{&me, true};
-  s.waiters.push_back(&w);
-  const Time start = now();
-  while (!w.granted) {
-    set_current_state(TaskState::Sleeping);
-    raw_spin_unlock_irq(*s.wait_lock);
-    schedule();
-    raw_spin_lock_irq(*s.wait_lock);
-  }
-  set_current_state(TaskState::Running);
-  raw_spin_unlock_irq(*s.wait_lock);
-  s.cls->note_acquired(true, now() - start);
-}
-
-bool Kernel::down_write_trylock(RwSemaphore& s) {
-  Frame f(*this, "down_write_trylock");
-  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
-  const bool ok = write_free(s);
-  if (ok) s.writer = &current();
-  raw_spin_unlock_irqrestore(*s.wait_lock, flags);
-  if (ok && lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site(), true);
-  if (ok) s.cls->note_acquired(false, 0);
-  return ok;
-}
+void Kernel::down_read(RwSemaphore& s) { rwsem_down(s, false); }
+bool Kernel::down_read_trylock(RwSemaphore& s) { return rwsem_trylock(s, false); }
+void Kernel::down_write(RwSemaphore& s) { rwsem_down(s, true); }
+bool Kernel::down_write_trylock(RwSemaphore& s) { return rwsem_trylock(s, true); }
 
 // rwsem_wake()'s wakeups: under sem->wait_lock before 4.7; from 4.7 (133e89ef5ef3) on a
 // wake_q after dropping it (wake_up_q). Either way under the caller's own locks.
