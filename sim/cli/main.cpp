@@ -116,7 +116,10 @@ int cmd_run(const std::vector<std::string>& args) {
     throw UsageError("--trace and --vcd record the kernel; this scenario runs bare metal");
   }
   PointResult r = run_point(*sc, opt, std::cout);
-  if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
+  if (!r.limit_error.empty()) {
+    // A program's run-time error already reads "file:line:column: error: ...".
+    std::cerr << (r.limit_error.find(": error: ") == std::string::npos ? "error: " : "") << r.limit_error << "\n";
+  }
   return r.exit_code();
 }
 

@@ -267,7 +267,16 @@ void Kernel::task_entry(Task& t) {
   }
   {
     Frame f(*this, t.is_idle ? "cpu_startup_entry" : "kthread");
-    t.body();
+    // A scenario program that cannot go on (an unbalanced restore, a missing operand) ends
+    // the run here, on the task's own stack (an exception must not cross coroutine stacks):
+    // outcome "error", exit code 2, the message on stderr.
+    try {
+      t.body();
+    } catch (const ConfigError& e) {
+      end_run("error", e.what());
+      sc_core::sc_event never;
+      sc_core::wait(never);
+    }
   }
   // do_exit: leave the CPU for good.
   Frame f(*this, "do_exit");
@@ -287,6 +296,7 @@ void Kernel::idle_loop() {
       // With NO_HZ idle, re-evaluated after every interrupt (tick_nohz_irq_exit).
       if (nohz_idle_) tick_nohz_idle_enter();
       if (c.need_resched) break;
+      if (nohz_idle_) ++c.idle_entries;  // rcu_idle_enter(): an extended quiescent state begins
       this_core().wait_for_interrupt();
     }
     if (nohz_idle_) tick_nohz_idle_exit();
@@ -327,7 +337,15 @@ void Kernel::handle_irq(Core& core, const IrqAck& irq) {
       } else {
         sched_ttwu_pending();
       }
-      if (c.nohz_kick && !c.need_resched) raise_softirq_irqoff(SCHED_SOFTIRQ);
+      // got_nohz_idle_kick(), v4.4: a kick that finds the CPU busy (or about to schedule) is
+      // dropped, its flag cleared.
+      if (c.nohz_kick) {
+        if (!c.need_resched && c.rq.curr && c.rq.curr->is_idle) {
+          raise_softirq_irqoff(SCHED_SOFTIRQ);
+        } else {
+          c.nohz_kick = false;
+        }
+      }
       break;
     }
     case kIpiCallFunction: {
@@ -437,8 +455,8 @@ void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> hand
   DeviceLine& d = device_lines_[i];
   d.thread = &create_task("irq/" + std::to_string(irq) + "-" + name, TaskSpec{cpu, Policy::Fifo, 50, true}, [this, i] {
     Frame f(*this, "irq_thread");
-    DeviceLine& line = device_lines_[i];
     while (true) {
+      DeviceLine& line = device_lines_[i];  // re-indexed: the vector may grow
       set_current_state(TaskState::Sleeping);
       if (line.thread_events.empty()) schedule();
       set_current_state(TaskState::Running);
@@ -506,7 +524,7 @@ void Kernel::tick_nohz_idle_enter() {
   Time wheel = kTimeMax;
   for (const KTimer* k : c.wheel) wheel = std::min(wheel, k->expires);
   const Time next_event = c.timers.empty() ? wheel : std::min(wheel, c.timers.front().expires);
-  const bool busy = c.softirq_pending || !c.irq_work_list.empty() || (rcu_ && rcu_->cpu_has_callbacks(c.id));
+  const bool busy = c.softirq_pending || !c.irq_work_list.empty() || (rcu_ && rcu_->cpu_needs_tick(c.id));
   if (!busy && (next_event == kTimeMax || next_event - t > tick_period_)) {
     c.tick_stopped = true;
     c.next_tick = wheel;

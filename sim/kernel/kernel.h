@@ -104,6 +104,7 @@ struct WorkItem {
   std::function<void()> func;
   bool pending = false;
   int running_on = -1;                  // the CPU whose worker runs it, or -1
+  const Task* running_task = nullptr;   // that worker
   struct LockClass* map = nullptr;      // work->lockdep_map (flush_work), if set
 };
 
@@ -251,6 +252,9 @@ class Kernel : public IrqHandler {
   bool irqs_disabled() { return !this_core().irqs_enabled(); }
   // `cpu` runs its idle task outside any interrupt (dyntick-idle, as RCU sees it).
   bool cpu_in_idle(int cpu);
+  // NO_HZ idle: `cpu` has stopped its tick.
+  bool tick_stopped(int cpu) { return cpu_of(cpu).tick_stopped; }
+  uint64_t idle_entries(int cpu) { return cpu_of(cpu).idle_entries; }
   // Lockdep is on and this task is not inside lockdep_off() (printk before 4.11).
   bool lockdep_watching() { return lockdep_.enabled() && current().lockdep_recursion == 0; }
   // An unchecked lockdep map on the held stack (rcu_lock_map): in reports' held-lock lists only.
@@ -483,6 +487,7 @@ class Kernel : public IrqHandler {
   Counter timers_run{&stats_, "timers", "timer_list callbacks run (TIMER_SOFTIRQ)", "count"};
   Counter hrtimers_run{&stats_, "hrtimers", "hrtimer callbacks run (hardirq)", "count"};
   Counter signals{&stats_, "signals", "signals sent (send_sig)", "count"};
+  Counter nohz_kicks{&stats_, "nohz_kicks", "nohz idle-balance kicks sent", "count"};
   Counter spurious_irqs{&stats_, "spurious_irqs", "device interrupts no handler claimed (IRQ_NONE)", "count"};
   Histogram wakeup_latency{&stats_, "wakeup_latency", "timer expiry to the woken task running", "ps"};
   Histogram device_event_latency{&stats_, "device_event_latency",
@@ -544,6 +549,7 @@ class Kernel : public IrqHandler {
     const char* preemptoff_site = "";
     bool in_hook = false;  // bpf_prog_active
     bool tick_stopped = false;  // NO_HZ idle: in nohz.idle_cpus_mask
+    uint64_t idle_entries = 0;  // NO_HZ idle: rdtp->dynticks (changes as the CPU enters idle)
     bool nohz_kick = false;     // rq->nohz_balance_kick / NOHZ_BALANCE_KICK
     Addr kick_csd = 0;          // remote_sched_softirq_cb's flags word (before 3.2)
     Addr csd_data = 0;          // csd_data: this CPU's csd for asynchronous cross-CPU calls
@@ -604,6 +610,8 @@ class Kernel : public IrqHandler {
   void run_hrtimer_softirq();
   void run_hrtimer(Cpu& c, KTimer& t);
   void hrtimer_remove(KTimer& t);
+  void detach_timer(KTimer& t);
+  void detach_hrtimer(KTimer& t);
 
   // deferred work (softirq.cpp)
   void do_softirq_at_irq_exit();

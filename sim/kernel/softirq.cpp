@@ -115,6 +115,9 @@ bool Kernel::queue_work_on(int cpu, WorkItem& w) {
   Frame f(*this, "queue_work_on");
   if (w.pending) return false;
   w.pending = true;
+  // __queue_work(), v4.4: a work still running on some pool is queued there again, so it never
+  // runs on two workers at once.
+  if (w.running_on >= 0) cpu = w.running_on;
   Cpu& c = cpu_of(cpu);
   const bool flags = raw_spin_lock_irqsave(*c.pool_lock);
   c.worklist.push_back(&w);
@@ -135,7 +138,7 @@ bool Kernel::flush_work(WorkItem& w) {
     lock_map_release(*w.map);
   }
   if (!w.pending && w.running_on < 0) return false;
-  if (w.running_on == this_cpu() && current().kthread) {
+  if (w.running_task == &current()) {
     warn_once(std::string("flush_work:") + w.name, "WARNING: CPU: " + std::to_string(this_cpu()) +
                                                        " PID: " + std::to_string(current().pid) +
                                                        " at kernel/workqueue.c flush_work: a work item flushing itself");
@@ -163,10 +166,12 @@ void Kernel::kworker_loop() {
     ++works;
     Frame g(*this, w->name);
     w->running_on = c.id;
+    w->running_task = &current();
     if (w->map) lock_map_acquire(*w->map);
     if (w->func) w->func();
     if (w->map) lock_map_release(*w->map);
     w->running_on = -1;
+    w->running_task = nullptr;
   }
 }
 

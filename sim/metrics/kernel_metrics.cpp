@@ -101,6 +101,7 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   m.push_back({"timers", static_cast<double>(k.timers_run.value()), "count"});
   m.push_back({"hrtimers", static_cast<double>(k.hrtimers_run.value()), "count"});
   m.push_back({"signals", static_cast<double>(k.signals.value()), "count"});
+  m.push_back({"nohz_kicks", static_cast<double>(k.nohz_kicks.value()), "count"});
   m.push_back({"wakeups", static_cast<double>(k.wakeups.value()), "count"});
   m.push_back({"softirqs", static_cast<double>(k.softirqs.value()), "count"});
   m.push_back({"ksoftirqd_wakeups", static_cast<double>(k.ksoftirqd_wakeups.value()), "count"});

@@ -188,6 +188,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   // RCU stall warnings do not stop a kernel, but a run that printed one is not "ok".
   if (kern && kern->rcu().stall_warnings.value() > 0) result.outcome = "rcu_stall";
   if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
+  if (kern && kern->outcome().kind == "error") result.limit_error = kern->outcome().detail;
   const Platform::Halt& halt = platform->halted();
   if (!halt.kind.empty() && (!kern || kern->outcome().kind.empty())) {
     result.outcome = halt.kind;

@@ -635,6 +635,21 @@ kernel::KTimer& ProgramRunner::timer_of(const Op& op, bool hr) {
   return *t;
 }
 
+kernel::RawSpinLock& ProgramRunner::acquired(const Op& op) {
+  kernel::RawSpinLock& l = lock_of(op);
+  if (op.lock.kind == LockRef::Kind::TaskRq) task_rq_held_[op.lock.name].push_back(&l);
+  return l;
+}
+
+kernel::RawSpinLock& ProgramRunner::released(const Op& op) {
+  if (op.lock.kind != LockRef::Kind::TaskRq) return lock_of(op);
+  auto& stack = task_rq_held_[op.lock.name];
+  if (stack.empty()) return lock_of(op);  // not taken here: the unlock reports a bad unlock
+  kernel::RawSpinLock* l = stack.back();
+  stack.pop_back();
+  return *l;
+}
+
 ProgramRunner& ProgramRunner::sub(const Op& op, int cpu, bool atomic) {
   auto& r = subs_[{&op, cpu}];
   if (!r) {
@@ -681,22 +696,25 @@ void ProgramRunner::run(const std::vector<Op>& program) {
       case Op::Kind::RcuBarrier:
         if (may_sleep()) k_.rcu().rcu_barrier();
         break;
-      case Op::Kind::Lock: k_.raw_spin_lock(lock_of(op)); break;
-      case Op::Kind::LockNested: k_.raw_spin_lock_nested(lock_of(op), static_cast<int>(op.n)); break;
-      case Op::Kind::Unlock: k_.raw_spin_unlock(lock_of(op)); break;
-      case Op::Kind::LockIrqsave: saved_flags_.push_back(k_.raw_spin_lock_irqsave(lock_of(op))); break;
+      case Op::Kind::Lock: k_.raw_spin_lock(acquired(op)); break;
+      case Op::Kind::LockNested: k_.raw_spin_lock_nested(acquired(op), static_cast<int>(op.n)); break;
+      case Op::Kind::Unlock: k_.raw_spin_unlock(released(op)); break;
+      case Op::Kind::LockIrqsave: saved_flags_.push_back(k_.raw_spin_lock_irqsave(acquired(op))); break;
       case Op::Kind::UnlockIrqrestore: {
         if (saved_flags_.empty()) throw ConfigError(op.where, "", "unlock_irqrestore without lock_irqsave");
         const bool f = saved_flags_.back();
         saved_flags_.pop_back();
-        k_.raw_spin_unlock_irqrestore(lock_of(op), f);
+        k_.raw_spin_unlock_irqrestore(released(op), f);
         break;
       }
-      case Op::Kind::LockIrq: k_.raw_spin_lock_irq(lock_of(op)); break;
-      case Op::Kind::UnlockIrq: k_.raw_spin_unlock_irq(lock_of(op)); break;
-      case Op::Kind::LockBh: k_.raw_spin_lock_bh(lock_of(op)); break;
-      case Op::Kind::UnlockBh: k_.raw_spin_unlock_bh(lock_of(op)); break;
-      case Op::Kind::Trylock: k_.raw_spin_trylock(lock_of(op)); break;
+      case Op::Kind::LockIrq: k_.raw_spin_lock_irq(acquired(op)); break;
+      case Op::Kind::UnlockIrq: k_.raw_spin_unlock_irq(released(op)); break;
+      case Op::Kind::LockBh: k_.raw_spin_lock_bh(acquired(op)); break;
+      case Op::Kind::UnlockBh: k_.raw_spin_unlock_bh(released(op)); break;
+      case Op::Kind::Trylock:
+        if (!k_.raw_spin_trylock(lock_of(op))) break;
+        if (op.lock.kind == LockRef::Kind::TaskRq) task_rq_held_[op.lock.name].push_back(&lock_of(op));
+        break;
       case Op::Kind::TaskRqLock: saved_flags_.push_back(k_.task_rq_lock(task_of(op, op.name))); break;
       case Op::Kind::TaskRqUnlock: {
         if (saved_flags_.empty()) throw ConfigError(op.where, "", "task_rq_unlock without task_rq_lock");

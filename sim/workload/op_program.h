@@ -114,6 +114,11 @@ class ProgramRunner {
   std::map<std::pair<const Op*, int>, std::unique_ptr<ProgramRunner>> subs_;
   std::map<std::pair<const Op*, int>, std::unique_ptr<kernel::IrqWork>> irq_works_;
   std::map<std::string, std::vector<int>> srcu_idx_;  // srcu_read_lock()'s indexes, per domain
+  // task_rq(TASK)->lock as resolved when taken (TASK may move before the unlock, as C code
+  // keeps the rq it locked).
+  std::map<std::string, std::vector<kernel::RawSpinLock*>> task_rq_held_;
+  kernel::RawSpinLock& acquired(const Op& op);
+  kernel::RawSpinLock& released(const Op& op);
   uint64_t seed_;
   std::string stream_;
 };

@@ -171,10 +171,12 @@ INSTANTIATE_TEST_SUITE_P(Points, HookPoint,
 // detector catch; the hook does not run from inside itself (bpf_prog_active).
 TEST(HookPointMisuse, WakingFromSchedSwitchIsCaught) {
   PrimRun r = run_yaml(actor("{compute: 10}", 20, "{repeat: 20, do: [wait]}") +
-                   "  - {hook: sched_switch, cpu: 0, program: [{wake: waiter}]}\n");
+                   "  - {hook: sched_switch, cpu: 0, program: [{wake: waiter}]}\n"
+                   "  - {hook: enqueue, program: [{compute: 10}]}\n");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_GE(json_metric(r.json, "lockdep_reports", 0), 1) << r.json;
   EXPECT_NE(r.lockdep.find("&rq->lock"), std::string::npos);
+  EXPECT_GT(json_metric(r.json, "hook_recursion", 0), 0) << "the wakeup's enqueue hook inside sched_switch is skipped";
 }
 
 // Misuse that validation refuses: exit 2, one clear line naming what to write instead.
@@ -262,11 +264,16 @@ TEST(PrimitiveMisuse, UpReadWithoutDownReadIsABadUnlock) {
 }
 
 TEST(PrimitiveMisuse, SleepingPrimitivesInACallbackAreReported) {
-  PrimRun r = run_yaml(actor("{irq_work_queue: [{down: SEM}, synchronize_rcu, {flush_work: w}]}, "
-                         "{queue_work: {name: w, do: [{compute: 1}]}}",
-                         2, ""));
+  // Each from its own call site (lockdep reports each site once).
+  PrimRun r = run_yaml(actor("{queue_work: {name: w, do: [{compute: 1}]}}, "
+                             "{irq_work_queue: [{frame: cb_down, do: [{down: SEM}]}, {frame: cb_sync, do: [synchronize_rcu]}, "
+                             "{frame: cb_flush, do: [{flush_work: w}]}]}",
+                             2, ""));
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_GE(json_metric(r.json, "lockdep.invalid_context", 0), 1) << r.lockdep;
+  EXPECT_GE(json_metric(r.json, "lockdep.invalid_context", 0), 3) << r.lockdep;
+  for (const char* site : {"cb_down", "cb_sync", "cb_flush"}) {
+    EXPECT_NE(r.lockdep.find(site), std::string::npos) << site << "\n" << r.lockdep;
+  }
 }
 
 // synchronize_srcu() inside a reader of the same domain: lockdep's suspicious RCU usage (and
@@ -334,6 +341,21 @@ TEST(KernelConfigs, NohzIdleStopsTheTickAndTheWatchdogStaysQuiet) {
   const double ticks_on = on.stats["kernel.ticks"], ticks_off = off.stats["kernel.ticks"];
   EXPECT_GT(ticks_off, 790);  // two CPUs, 400 ticks each
   EXPECT_LT(ticks_on, ticks_off / 2) << "idle CPUs stop their tick";
+}
+
+// With NO_HZ idle, CPUs whose tick is stopped owe grace periods nothing: the GP kthread's
+// force-quiescent-state scan reports them (force_qs_rnp), so synchronize_rcu() and
+// rcu_barrier() return on a mostly idle machine, with every CPU offloaded too.
+TEST(KernelConfigs, GracePeriodsEndWithIdleCpusTickStopped) {
+  for (const char* nocbs : {"none", "all"}) {
+    PrimRun r = run_text("name: g\nset: {cores: 4}\nduration: 200ms\nkernel: {nohz_idle: true, rcu: {nocbs: " +
+                             std::string(nocbs) +
+                             "}}\nworkload:\n  - {task: program, name: u, cpu: 0, program: [{repeat: 5, do: [synchronize_rcu, "
+                             "{call_rcu: [{compute: 10}]}, rcu_barrier, {sleep: 3ms}]}]}\n");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.json.find("\"outcome\": \"ok\""), std::string::npos) << nocbs << "\n" << r.json;
+    EXPECT_GE(json_metric(r.json, "rcu.gps", 0), 5) << nocbs;
+  }
 }
 
 // sched_feat(TTWU_QUEUE) forced off takes the target's rq->lock in the waker, as before 3.0.

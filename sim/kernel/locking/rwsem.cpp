@@ -41,23 +41,31 @@ std::vector<Task*> grant(RwSemaphore& s) {
 }
 }  // namespace
 
-// down_read() / down_write(), v4.4: the fast path when the semaphore is free for this side
-// (a reader: no writer holds or waits); else rwsem_down_read_failed() /
-// rwsem_down_write_failed(): queue under sem->wait_lock (irqs off) and sleep until a
-// releaser grants it.
+// down_read() / down_write(), v4.4: the fast path, one atomic on sem->count, when the
+// semaphore is free for this side (a reader: no writer holds or waits); else
+// rwsem_down_read_failed() / rwsem_down_write_failed(): queue under sem->wait_lock (irqs
+// off) and sleep until a releaser grants it.
 void Kernel::rwsem_down(RwSemaphore& s, bool write) {
   Frame f(*this, write ? "down_write" : "down_read");
   might_sleep();
   if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site());
   Task& me = current();
-  raw_spin_lock_irq(*s.wait_lock);
-  this_core().fetch_add(s.addr, 1);
-  if (write ? write_free(s) : read_free(s)) {
+  auto take = [&] {
     if (write) {
       s.writer = &me;
     } else {
       ++s.readers;
     }
+  };
+  this_core().fetch_add(s.addr, 1);
+  if (write ? write_free(s) : read_free(s)) {
+    take();
+    s.cls->note_acquired(false, 0);
+    return;
+  }
+  raw_spin_lock_irq(*s.wait_lock);
+  if (write ? write_free(s) : read_free(s)) {  // released meanwhile
+    take();
     raw_spin_unlock_irq(*s.wait_lock);
     s.cls->note_acquired(false, 0);
     return;
@@ -76,14 +84,15 @@ void Kernel::rwsem_down(RwSemaphore& s, bool write) {
   s.cls->note_acquired(true, now() - start);
 }
 
-// down_read_trylock() / down_write_trylock(): never sleeps; lockdep sees a trylock.
+// down_read_trylock() / down_write_trylock(), v4.4: one cmpxchg on sem->count, no
+// wait_lock; never sleeps; lockdep sees a trylock.
 bool Kernel::rwsem_trylock(RwSemaphore& s, bool write) {
   Frame f(*this, write ? "down_write_trylock" : "down_read_trylock");
-  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  this_core().load(s.addr);
   const bool ok = write ? write_free(s) : read_free(s);
+  if (ok) this_core().fetch_add(s.addr, 1);  // the cmpxchg
   if (ok && write) s.writer = &current();
   if (ok && !write) ++s.readers;
-  raw_spin_unlock_irqrestore(*s.wait_lock, flags);
   if (ok && lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, s.cls->id, site(), true);
   if (ok) s.cls->note_acquired(false, 0);
   return ok;
@@ -124,13 +133,14 @@ void Kernel::up_read_non_owner(RwSemaphore& s) {
     unlocking_own(nullptr, s.cls->id);
     return;
   }
-  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  // __up_read(): the atomic decrement; rwsem_wake() (sem->wait_lock) only when the last
+  // reader leaves with waiters queued.
+  this_core().fetch_add(s.addr, 1);
   --s.readers;
-  std::vector<Task*> woken;
-  if (s.readers == 0) {
-    Frame w(*this, "rwsem_wake");
-    woken = grant(s);
-  }
+  if (s.readers > 0 || s.waiters.empty()) return;
+  Frame w(*this, "rwsem_wake");
+  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  std::vector<Task*> woken = grant(s);
   rwsem_wake_up(woken, *s.wait_lock, flags);
 }
 
@@ -138,13 +148,12 @@ void Kernel::up_write(RwSemaphore& s) {
   Frame f(*this, "up_write");
   if (!unlocking_own(s.writer, s.cls->id)) return;
   if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, s.cls->id);
-  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  this_core().fetch_add(s.addr, 1);  // __up_write()
   s.writer = nullptr;
-  std::vector<Task*> woken;
-  {
-    Frame w(*this, "rwsem_wake");
-    woken = grant(s);
-  }
+  if (s.waiters.empty()) return;
+  Frame w(*this, "rwsem_wake");
+  const bool flags = raw_spin_lock_irqsave(*s.wait_lock);
+  std::vector<Task*> woken = grant(s);
   rwsem_wake_up(woken, *s.wait_lock, flags);
 }
 

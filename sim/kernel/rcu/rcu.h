@@ -107,8 +107,15 @@ class Rcu {
   // The tree's objects, as scenarios reach them: node 0 is the root, leaves come last.
   int nodes() const;
   int leaf_of(int cpu) const;
-  // rcu_needs_cpu() without RCU_FAST_NO_HZ, v4.4: the CPU has callbacks queued.
-  bool cpu_has_callbacks(int cpu) const;
+  // rcu_needs_cpu() without RCU_FAST_NO_HZ, v4.4: the CPU has callbacks queued (none count
+  // with every CPU offloaded), or it still has to ask for a grace period or wake its rcuop
+  // kthread (what rcu_prepare_for_idle() would otherwise do).
+  bool cpu_needs_tick(int cpu) const;
+  // rcu_gp_fqs() -> force_qs_rnp(), v4.4: a CPU that owes the current grace period a
+  // quiescent state and is in dyntick-idle (its tick stopped, running idle), or has entered
+  // idle since the grace period began (rcu_implicit_dynticks_qs), is reported by the GP
+  // kthread. Only with NO_HZ idle: a ticking idle CPU reports from its own tick.
+  void force_qs_idle_cpus();
   RawSpinLock& node_lock(int node);
   WaitQueue& gp_wq() { return *gp_wq_; }
 

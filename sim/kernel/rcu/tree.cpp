@@ -497,8 +497,24 @@ void Rcu::rcu_barrier() {
   k_.mutex_unlock(*barrier_mutex_);
 }
 
-// With every CPU offloaded (CONFIG_RCU_NOCB_CPU_ALL), no CPU keeps its tick for callbacks.
-bool Rcu::cpu_has_callbacks(int cpu) const { return !nocbs_ && !cpus_.at(static_cast<size_t>(cpu)).cbs.empty(); }
+bool Rcu::cpu_needs_tick(int cpu) const {
+  const CpuData& d = cpus_.at(static_cast<size_t>(cpu));
+  if (d.nocb_defer_wakeup || cpu_needs_another_gp(cpu)) return true;
+  return !nocbs_ && !d.cbs.empty();  // CONFIG_RCU_NOCB_CPU_ALL: callbacks keep no tick
+}
+
+void Rcu::force_qs_idle_cpus() {
+  for (int cpu = 0; cpu < k_.nr_cpus(); ++cpu) {
+    CpuData& d = cpus_[static_cast<size_t>(cpu)];
+    if (!d.qs_pending) continue;
+    const bool in_eqs = k_.tick_stopped(cpu) && k_.cpu_in_idle(cpu);
+    if (!in_eqs && k_.idle_entries(cpu) == d.dynticks_snap) continue;
+    Kernel::Frame f(k_, "force_qs_rnp");
+    k_.this_core().load(d.dynticks);  // dyntick_save_progress_counter()
+    d.passed_qs = true;
+    report_qs_cpu(cpu);
+  }
+}
 
 int Rcu::nodes() const { return static_cast<int>(nodes_.size()); }
 
@@ -532,9 +548,11 @@ void Rcu::gp_kthread() {
     const uint64_t gp = completed_ + 1;
     gp_start_ = k_.now();
     stall_warned_at_ = -1;
-    for (auto& d : cpus_) {
+    for (size_t c = 0; c < cpus_.size(); ++c) {
+      CpuData& d = cpus_[c];
       d.qs_pending = true;
       d.passed_qs = false;
+      d.dynticks_snap = k_.idle_entries(static_cast<int>(c));
     }
     gp_in_progress_ = true;
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -555,6 +573,7 @@ void Rcu::gp_kthread() {
     // Wait for the tree to clear, checking for stalls at each force-quiescent-state scan.
     while (!k_.wait_event_timeout(*gp_wq_, [this] { return gp_done(); }, fqs)) {
       gp_fqs_ = false;
+      force_qs_idle_cpus();  // only CPUs whose tick is stopped (NO_HZ idle) need it
       check_stall();
     }
     // rcu_gp_cleanup()

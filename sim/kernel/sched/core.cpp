@@ -125,6 +125,9 @@ void Kernel::__schedule(bool preempt) {
   ++context_switches;
   ++next->switches;
   run_hook(Hook::SchedSwitch, *prev);  // trace_sched_switch(), before context_switch()
+  // Idle left from an interrupt's preemption (the model's idle task is preemptible; Linux's
+  // idle loop calls tick_nohz_idle_exit() before schedule()): the tick restarts either way.
+  if (prev->is_idle && nohz_idle_) tick_nohz_idle_exit();
   if (perf_) perf_->sched_out(*prev);  // perf_event_task_sched_out, under rq->lock
   this_core().compute(static_cast<uint64_t>(switch_cost_));
   context_switch(c, prev, next);
@@ -313,6 +316,7 @@ void Kernel::nohz_balancer_kick() {
   if (t.nohz_kick) return;
   Frame f(*this, "nohz_balancer_kick");
   t.nohz_kick = true;
+  ++nohz_kicks;
   this_core().alu();
   if (nohz_kick_ipi_) {
     ++resched_ipis;

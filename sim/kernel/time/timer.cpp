@@ -17,21 +17,30 @@ void Kernel::init_timer(KTimer& t, const std::string& name, bool hr, std::functi
   if (!hr) t.map = &lock_class(name, WaitType::Spin);
 }
 
-// mod_timer(), v4.4: lock the base the timer is on (or this CPU's), take it off, queue it on
-// this CPU at `expires` rounded up to a tick. Returns whether it was pending.
+// Takes `t` off whichever wheel holds it now (the caller holds a base lock; the check and
+// the removal are one step, so a timer re-armed concurrently is never on two wheels).
+void Kernel::detach_timer(KTimer& t) {
+  if (t.cpu < 0) return;
+  auto& wheel = cpu_of(t.cpu).wheel;
+  wheel.erase(std::remove(wheel.begin(), wheel.end(), &t), wheel.end());
+  t.cpu = -1;
+}
+
+// mod_timer(), v4.4: lock the base the timer is on (lock_timer_base()), take it off, and
+// queue it on this CPU's base at `expires` rounded up to a tick. Returns whether it was
+// pending. (The model switches bases under the new base's lock alone.)
 bool Kernel::mod_timer(KTimer& t, Time expires) {
   Frame f(*this, "mod_timer");
   const bool flags = local_irq_save();
-  const bool was_pending = t.cpu >= 0;
-  if (was_pending) {
+  if (t.cpu >= 0 && t.cpu != this_cpu()) {
     Cpu& old = cpu_of(t.cpu);
     raw_spin_lock(*old.timer_base_lock);
-    old.wheel.erase(std::remove(old.wheel.begin(), old.wheel.end(), &t), old.wheel.end());
-    t.cpu = -1;
     raw_spin_unlock(*old.timer_base_lock);
   }
   Cpu& c = this_cpu_data();
   raw_spin_lock(*c.timer_base_lock);
+  const bool was_pending = t.cpu >= 0;
+  detach_timer(t);
   t.expires = (std::max(expires, now()) + tick_period_ - 1) / tick_period_ * tick_period_;
   t.cpu = c.id;
   c.wheel.push_back(&t);
@@ -45,11 +54,8 @@ bool Kernel::del_timer(KTimer& t) {
   if (t.cpu < 0) return false;
   Cpu& c = cpu_of(t.cpu);
   const bool flags = raw_spin_lock_irqsave(*c.timer_base_lock);
-  const bool was = t.cpu == c.id;
-  if (was) {
-    c.wheel.erase(std::remove(c.wheel.begin(), c.wheel.end(), &t), c.wheel.end());
-    t.cpu = -1;
-  }
+  const bool was = t.cpu >= 0;
+  detach_timer(t);
   raw_spin_unlock_irqrestore(*c.timer_base_lock, flags);
   return was;
 }
@@ -113,9 +119,9 @@ void Kernel::run_timer_softirq() {
 //   reprogram      4.2+ (c6eb3f70d448): the clock event is programmed to fire at once
 void Kernel::hrtimer_start(KTimer& t, Time expires) {
   Frame f(*this, "hrtimer_start_range_ns");
-  hrtimer_remove(t);
   Cpu& c = this_cpu_data();
   const bool flags = raw_spin_lock_irqsave(*c.hrtimer_lock);
+  detach_hrtimer(t);  // remove_hrtimer(), in the same step as the enqueue below
   t.expires = expires;
   if (expires <= now() && expired_start_ != ExpiredStart::Reprogram) {
     if (expired_start_ == ExpiredStart::RunInCaller) {
@@ -138,10 +144,10 @@ void Kernel::hrtimer_start(KTimer& t, Time expires) {
   raw_spin_unlock_irqrestore(*c.hrtimer_lock, flags);
 }
 
-void Kernel::hrtimer_remove(KTimer& t) {
+// Takes `t` off whichever CPU's queue holds it now (the caller holds a base lock).
+void Kernel::detach_hrtimer(KTimer& t) {
   if (t.cpu < 0) return;
   Cpu& c = cpu_of(t.cpu);
-  const bool flags = raw_spin_lock_irqsave(*c.hrtimer_lock);
   auto it = std::remove_if(c.timers.begin(), c.timers.end(), [&](const HrTimer& h) { return h.timer == &t; });
   if (it != c.timers.end()) {
     c.timers.erase(it, c.timers.end());
@@ -150,6 +156,13 @@ void Kernel::hrtimer_remove(KTimer& t) {
   c.softirq_hrtimers.erase(std::remove(c.softirq_hrtimers.begin(), c.softirq_hrtimers.end(), &t),
                            c.softirq_hrtimers.end());
   t.cpu = -1;
+}
+
+void Kernel::hrtimer_remove(KTimer& t) {
+  if (t.cpu < 0) return;
+  Cpu& c = cpu_of(t.cpu);
+  const bool flags = raw_spin_lock_irqsave(*c.hrtimer_lock);
+  detach_hrtimer(t);
   raw_spin_unlock_irqrestore(*c.hrtimer_lock, flags);
 }
 

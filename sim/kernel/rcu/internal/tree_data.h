@@ -38,7 +38,8 @@ struct Rcu::CpuData {
   bool stop_requested = false;  // before 4.4: its stopper has work
   Addr dynticks = 0;            // rdtp->dynticks, read by the expedited GP's initiator
   std::deque<Callback> cbs;     // rdp->nxtlist: this CPU's callbacks, oldest first
-  bool nocb_defer_wakeup = false;  // call_rcu() with irqs off owes its rcuop kthread a wakeup
+  bool nocb_defer_wakeup = false;
+  uint64_t dynticks_snap = 0;  // NO_HZ idle: its idle entries when the grace period began  // call_rcu() with irqs off owes its rcuop kthread a wakeup
 };
 
 }  // namespace quiesce::kernel
