@@ -134,6 +134,10 @@ INSTANTIATE_TEST_SUITE_P(
              "{read_lock: RW}, {read_unlock: RW}, {write_lock_irq: RW}, {write_unlock_irq: RW}, {read_lock_irqsave: RW}, "
              "{read_unlock_irqrestore: RW}, {write_lock_bh: RW}, {write_unlock_bh: RW}",
              "", 10, {{"lock.tasklist_lock.acquisitions", 40}}},
+        Case{"del_timer", "{mod_timer: {timer: t, after: 2ms, do: [{compute: 1}]}}, {del_timer: t}", "", 10,
+             {{"lock.base_lock_rlock.acquisitions", 20}}},
+        Case{"down_read_trylock", "{down_read_trylock: {sem: S, do: [{compute: 100}, {up_read: S}]}}", "", 10,
+             {{"lock.mm_mmap_sem.acquisitions", 10}}},
         Case{"srcu", "{srcu_read_lock: ss}, {compute: 200}, {srcu_read_unlock: ss}, {synchronize_srcu: ss}", "", 10,
              {{"lock.sp_queue_lock.acquisitions", 10}}},
         Case{"call_srcu", "{call_srcu: {srcu: ss, do: [{complete: fired}]}}, {wait_for_completion: fired}", "", 5,
@@ -254,6 +258,26 @@ TEST(PrimitiveTimers, TheStallWatchdogCountsCallbackTimersAsPendingWork) {
     PrimRun r = run_yaml(actor(std::string(arm) + ", wait", 1, ""));
     ASSERT_EQ(r.code, 0) << arm << r.err << r.json;
     EXPECT_NE(r.json.find("\"outcome\": \"ok\""), std::string::npos) << arm << r.json;
+  }
+}
+
+TEST(PrimitiveMisuse, SmpCallFunctionSingleWithIrqsOffWarns) {
+  PrimRun r = run_yaml(actor("local_irq_disable, {smp_call_function_single: {cpu: 1, wait: false, do: [{compute: 1}]}}, "
+                             "local_irq_enable",
+                             3, ""));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(json_metric(r.json, "kernel.warnings", 0), 1) << r.json;
+}
+
+// A program that cannot go on ends the run as outcome error with exit code 2 and the place
+// in the scenario, from whichever stack it runs on.
+TEST(PrimitiveMisuse, AnUnbalancedRestoreEndsTheRunAsAnError) {
+  for (const char* prim : {"{task_rq_unlock: waiter}", "local_irq_restore"}) {
+    PrimRun r = run_yaml(actor(prim, 1, ""));
+    EXPECT_EQ(r.code, 2) << prim << r.err;
+    EXPECT_NE(r.err.find("s.yaml:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("without"), std::string::npos) << r.err;
+    EXPECT_NE(r.json.find("\"outcome\": \"error\""), std::string::npos) << r.json;
   }
 }
 
