@@ -79,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(
                 {"&rq->lock", "&p->pi_lock"}, "", 3, 3, "irq_works"},
         History{"1bc7896e9ef4-bpf-send-signal", {"--set", "kernel.release=5.5"}, {"--set", "kernel.release=5.6"},
                 {"&(&sighand->siglock)->rlock", "&p->pi_lock", "&rq->lock"}, "", 3, 3, "signals"},
-        // A race (about one run in three): the NMI watchdog's hard lockup, in csd_lock() under
+        // A race (about one 100 ms run in five): the NMI watchdog's hard lockup, in csd_lock() under
         // the nested tick's kick. Lockdep never sees a csd.
         History{"ca38062e57e9-nohz-kick-csd", {"--set", "kernel.release=3.1"}, {"--set", "kernel.release=3.2"}, {},
                 "csd_lock __smp_call_function_single nohz_balancer_kick scheduler_tick", 10, 1, "nohz_kicks"}),
