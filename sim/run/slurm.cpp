@@ -14,6 +14,7 @@
 
 #include "sim/output/files.h"
 #include "sim/output/json.h"
+#include "sim/run/internal/spawn.h"
 
 namespace fs = std::filesystem;
 
@@ -26,24 +27,8 @@ std::string quote(const std::string& s) {
   return o + "'";
 }
 
-// Runs a shell command; returns its exit status and standard output. Its standard error
-// is dropped unless the command redirects it itself.
-int capture(const std::string& cmd, std::string* out, bool own_stderr = false) {
-  std::string full = own_stderr ? cmd : cmd + " 2>/dev/null";
-  FILE* p = ::popen(full.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  out->clear();
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool on_path(const char* tool) {
-  std::string o;
-  return capture(std::string("command -v ") + tool, &o) == 0 && !o.empty();
-}
+using run_internal::on_path;
+using run_internal::run_argv;
 
 std::string self_binary() {
   std::error_code ec;
@@ -53,7 +38,7 @@ std::string self_binary() {
 
 int max_array_size() {
   std::string o;
-  if (capture("scontrol show config", &o) != 0) return 1001;
+  if (run_argv({"scontrol", "show", "config"}, &o) != 0) return 1001;
   std::smatch m;
   if (std::regex_search(o, m, std::regex(R"(MaxArraySize\s*=\s*(\d+))")))
     return std::max(1, std::stoi(m[1]));
@@ -145,7 +130,7 @@ void check_cluster(const SlurmOptions& o) {
   }
   if (!o.partition.empty()) {
     std::string parts;
-    capture("sinfo -h -o %R", &parts);
+    run_argv({"sinfo", "-h", "-o", "%R"}, &parts);
     std::set<std::string> names;
     std::istringstream in(parts);
     for (std::string p; in >> p;) names.insert(p);
@@ -183,7 +168,7 @@ void record_jobs(const std::string& slurm_dir, const std::vector<Job>& add) {
 void submit(const std::string& slurm_dir, const std::string& script, std::ostream& out) {
   const std::string err_file = slurm_dir + "/sbatch.err";
   std::string o;
-  const int code = capture("bash " + quote(script) + " 2>" + quote(err_file), &o, true);
+  const int code = run_argv({"bash", script}, &o, err_file);
   std::vector<Job> jobs;
   std::istringstream in(o);
   for (std::string kind, id; in >> kind >> id;) {
@@ -211,7 +196,7 @@ void submit(const std::string& slurm_dir, const std::string& script, std::ostrea
 // database; empty once Slurm has forgotten the job (MinJobAge after it ended).
 std::map<std::string, int> job_states(const std::string& id) {
   std::string s;
-  capture("scontrol show job -o " + quote(id), &s);
+  run_argv({"scontrol", "show", "job", "-o", id}, &s);
   std::map<std::string, int> states;
   static const std::regex state(R"(JobState=(\S+))");
   std::istringstream lines(s);
@@ -285,8 +270,7 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
       }
       for (const auto& job : jobs) {
         if (job.kind == "merge" && still_active(job_states(job.id))) {
-          std::string ignored;
-          capture("scancel " + quote(job.id), &ignored);
+          run_argv({"scancel", job.id}, nullptr);
           out << "cancelled the earlier merge job " << job.id << "\n";
         }
       }

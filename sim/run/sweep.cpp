@@ -21,6 +21,7 @@
 #include "sim/output/files.h"
 #include "sim/output/json.h"
 #include "sim/output/sweep_files.h"
+#include "sim/run/internal/spawn.h"
 #include "sim/run/point.h"
 
 namespace fs = std::filesystem;
@@ -188,24 +189,9 @@ std::string source_root() {
   return fs::path(platforms_dir()).parent_path().string();
 }
 
-// Runs argv[0] (found on PATH) with argv, no shell between: stdout to /dev/null, stderr to
-// `stderr_path` (or /dev/null). Returns whether it exited 0.
+// Runs argv (no shell): stdout to /dev/null, stderr to `stderr_path`. Whether it exited 0.
 bool run_quietly(const std::vector<std::string>& argv, const std::string& stderr_path = "/dev/null") {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) return false;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return run_internal::run_argv(argv, nullptr, stderr_path) == 0;
 }
 
 void maybe_plot(const std::string& dir, bool plot, std::ostream& human, bool quiet) {
