@@ -94,7 +94,8 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
       deadlock_(platform.cores()),
       registry_(stats),
       cpus_(static_cast<size_t>(platform.cores())),
-      softirq_vec_(NR_SOFTIRQS) {
+      softirq_vec_(NR_SOFTIRQS),
+      kernel_softirq_vec_(NR_SOFTIRQS) {
   // lockdep's report layout and banner as the release prints them.
   lockdep_.set_layout(lockdep_layout_for(release_.version().major, release_.version().minor));
   lockdep_.set_kernel_ident(release_.uname(), "#1");
@@ -141,6 +142,9 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
     cpu.programmed = tick_period_;
     platform_.irq().post(c, kIpiTimer, tick_period_, tick_period_);
   }
+  kernel_softirq_vec_[TIMER_SOFTIRQ] = [this] { run_timer_softirq(); };
+  kernel_softirq_vec_[HRTIMER_SOFTIRQ] = [this] { run_hrtimer_softirq(); };
+  kernel_softirq_vec_[SCHED_SOFTIRQ] = [this] { run_rebalance_domains(); };
   klogd_ = &create_task("klogd", TaskSpec{}, [this] { klogd_loop(); });
   klogd_->kthread = true;
   const std::string ltc = variants.lock_task_context().value;
@@ -450,7 +454,7 @@ void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> hand
   if (device_lines_.size() <= i) device_lines_.resize(i + 1);
   device_handlers_[i] = {name, std::move(handler)};
   if (!threadirqs_) return;
-  // irq_setup_forced_threading(): the handler becomes the thread function of irq/N-NAME,
+  // irq_setup_forced_threading(), v4.4: the handler becomes the thread function of irq/N-NAME,
   // SCHED_FIFO 50; irq_forced_thread_fn() runs it with bh disabled.
   DeviceLine& d = device_lines_[i];
   d.thread = &create_task("irq/" + std::to_string(irq) + "-" + name, TaskSpec{cpu, Policy::Fifo, 50, true}, [this, i] {
@@ -479,135 +483,6 @@ void Kernel::request_irq(IrqId irq, const char* name, std::function<void()> hand
 void Kernel::raise_device_irq(int cpu, IrqId irq, Time arrival) {
   device_lines_.at(static_cast<size_t>(irq - kFirstDeviceIrq)).events.push_back(arrival);
   platform_.irq().post(cpu, irq, arrival, arrival);
-}
-
-// --- timers -------------------------------------------------------------------------------
-
-void Kernel::hrtimer_start(Time expires, Task* t) {
-  Cpu& c = this_cpu_data();
-  c.timers.push_back(HrTimer{expires, timer_seq_++, t, nullptr});
-  std::push_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
-  program_timer(c);
-}
-
-void Kernel::hrtimer_cancel(Task* t) {
-  // Not reprogrammed: an expiry already programmed for it finds nothing to do (as a
-  // cancelled hrtimer's lazily left clock event does).
-  for (Cpu& c : cpus_) {
-    auto it = std::remove_if(c.timers.begin(), c.timers.end(), [t](const HrTimer& h) { return h.task == t; });
-    if (it == c.timers.end()) continue;
-    c.timers.erase(it, c.timers.end());
-    std::make_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
-  }
-}
-
-void Kernel::program_timer(Cpu& c) {
-  Time next = c.next_tick;
-  if (!c.timers.empty()) next = std::min(next, c.timers.front().expires);
-  if (next == c.programmed) return;
-  c.programmed = next;
-  if (next == kTimeMax) {
-    core(c.id).cancel_timer();  // a stopped tick and nothing else due
-  } else {
-    core(c.id).set_timer(next);
-  }
-}
-
-// tick_nohz_idle_enter() -> tick_nohz_stop_sched_tick(), v4.4: in idle, with no softirq or
-// irq_work pending, no RCU callbacks on this CPU (rcu_needs_cpu()) and no timer due within the
-// next tick, the tick stops; the next timer_list expiry (if any) is programmed instead.
-// Entered again after each interrupt in idle, it restarts the tick if something became due.
-void Kernel::tick_nohz_idle_enter() {
-  Cpu& c = this_cpu_data();
-  const bool flags = local_irq_save();
-  const Time t = now();
-  Time wheel = kTimeMax;
-  for (const KTimer* k : c.wheel) wheel = std::min(wheel, k->expires);
-  const Time next_event = c.timers.empty() ? wheel : std::min(wheel, c.timers.front().expires);
-  const bool busy = c.softirq_pending || !c.irq_work_list.empty() || (rcu_ && rcu_->cpu_needs_tick(c.id));
-  if (!busy && (next_event == kTimeMax || next_event - t > tick_period_)) {
-    c.tick_stopped = true;
-    c.next_tick = wheel;
-  } else if (c.tick_stopped) {
-    c.tick_stopped = false;
-    c.next_tick = (t / tick_period_ + 1) * tick_period_;
-    c.last_tick = t;  // the watchdog counts from the restart: an idle CPU owes it no ticks
-  }
-  program_timer(c);
-  local_irq_restore(flags);
-}
-
-// tick_nohz_idle_exit(): the tick restarts on the next period boundary.
-void Kernel::tick_nohz_idle_exit() {
-  Cpu& c = this_cpu_data();
-  if (!c.tick_stopped) return;
-  const bool flags = local_irq_save();
-  c.tick_stopped = false;
-  c.next_tick = (now() / tick_period_ + 1) * tick_period_;
-  c.last_tick = now();
-  program_timer(c);
-  local_irq_restore(flags);
-}
-
-void Kernel::timer_interrupt() {
-  Cpu& c = this_cpu_data();
-  const Time now = this_core().now();
-  c.programmed = -1;
-  if (now >= c.next_tick) {
-    ++ticks;
-    c.last_tick = now;
-    while (c.next_tick <= now) c.next_tick += tick_period_;
-    run_hook(Hook::Tick, current());  // update_process_times(), before scheduler_tick()
-    // run_local_timers(): the wheel's expired timers run from TIMER_SOFTIRQ.
-    for (const KTimer* t : c.wheel) {
-      if (t->expires <= now) {
-        raise_softirq_irqoff(TIMER_SOFTIRQ);
-        break;
-      }
-    }
-    scheduler_tick();
-    if (c.printk_pending) {  // printk_tick() from update_process_times(), before 3.9
-      Frame pf(*this, "printk_tick");
-      c.printk_pending = false;
-      ++klogd_tick_wakeups;
-      wake_up(log_wait_);
-    }
-  }
-  while (!c.timers.empty() && c.timers.front().expires <= now) {
-    std::pop_heap(c.timers.begin(), c.timers.end(), std::greater<HrTimer>());
-    HrTimer t = c.timers.back();
-    c.timers.pop_back();
-    if (t.timer) {
-      run_hrtimer(c, *t.timer);
-      continue;
-    }
-    Frame f(*this, "hrtimer_wakeup");
-    t.task->expected_wake = t.expires;
-    if (!try_to_wake_up(*t.task)) t.task->expected_wake = -1;
-  }
-  program_timer(c);
-}
-
-void Kernel::sleep_until(Time t) {
-  Frame f(*this, "schedule_hrtimeout");
-  might_sleep();
-  while (now() < t) {
-    // The state first: a timer that fires before schedule() then finds a sleeper to wake.
-    set_current_state(TaskState::Sleeping);
-    hrtimer_start(t, &current());
-    schedule();
-  }
-  set_current_state(TaskState::Running);
-}
-
-void Kernel::sleep_for(Time d) { sleep_until(now() + d); }
-
-void Kernel::schedule_timeout(Time d) {
-  Frame f(*this, "schedule_timeout");
-  set_current_state(TaskState::Sleeping);
-  hrtimer_start(now() + d, &current());
-  schedule();
-  set_current_state(TaskState::Running);
 }
 
 // --- interrupt and preemption flags, with the irqsoff/preemptoff tracers ----------------------
@@ -830,9 +705,12 @@ void Kernel::send_ipi(int target, IrqId id) {
   c.send_ipi(target, id);
 }
 
-void Kernel::warn_once(const std::string& key, const std::string& text) {
+void Kernel::warn_once(const std::string& key, const std::string& where, const std::string& what) {
   if (std::find(warned_.begin(), warned_.end(), key) != warned_.end()) return;
   warned_.push_back(key);
+  // WARN_ONCE()'s first line: "WARNING: CPU: 0 PID: 11 at kernel/smp.c ...", then the text.
+  const std::string text = "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " + std::to_string(current().pid) +
+                           " at " + where + ": " + what;
   ++warnings;
   note_event("kernel.warning", text);
   log_.push_back(text);

@@ -363,8 +363,9 @@ class Kernel : public IrqHandler {
   // a work item's), so lockdep sees "waits for the callback" as taking it.
   void lock_map_acquire(LockClass& map);
   void lock_map_release(LockClass& map);
-  // A kernel WARN_ONCE: printed once per key (the log, kernel.warnings), the run goes on.
-  void warn_once(const std::string& key, const std::string& text);
+  // A kernel WARN_ONCE at `where` (file and function): printed once per key (the log,
+  // kernel.warnings), the run goes on.
+  void warn_once(const std::string& key, const std::string& where, const std::string& what);
 
   // --- deferred work ------------------------------------------------------------------
   void open_softirq(int nr, std::function<void()> action);
@@ -586,7 +587,7 @@ class Kernel : public IrqHandler {
   void ttwu_queue_remote(Task& p, int cpu);
   void sched_ttwu_pending();
 
-  // timers, ticks (kernel.cpp)
+  // the tick, task hrtimers, NO_HZ idle (time/tick.cpp)
   void hrtimer_start(Time expires, Task* t);
   void hrtimer_cancel(Task* t);
   void program_timer(Cpu& c);
@@ -673,7 +674,10 @@ class Kernel : public IrqHandler {
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Task>> tasks_;
   FlatMap<Task*> task_of_process_;
-  std::vector<std::function<void()>> softirq_vec_;
+  std::vector<std::function<void()>> softirq_vec_;  // open_softirq(): the scenario's (and RCU's) handlers
+  // The model's own handlers of TIMER, HRTIMER and SCHED, run before a scenario's handler of
+  // the same vector (which may also be declared).
+  std::vector<std::function<void()>> kernel_softirq_vec_;
   std::vector<std::pair<const char*, std::function<void()>>> device_handlers_;
   // Per device line: its events (arrival times) not yet served, and note_interrupt()'s
   // spurious-interrupt bookkeeping (kernel/irq/spurious.c).

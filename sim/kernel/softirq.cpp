@@ -53,14 +53,13 @@ void Kernel::__do_softirq() {
     local_irq_enable();
     for (int nr = 0; nr < NR_SOFTIRQS; ++nr) {
       if (!(pending & (1u << nr))) continue;
-      const bool kernel_part = nr == TIMER_SOFTIRQ || nr == HRTIMER_SOFTIRQ || nr == SCHED_SOFTIRQ;
-      if (!kernel_part && !softirq_vec_[static_cast<size_t>(nr)]) continue;
+      const auto& kernel_action = kernel_softirq_vec_[static_cast<size_t>(nr)];
+      const auto& action = softirq_vec_[static_cast<size_t>(nr)];
+      if (!kernel_action && !action) continue;
       ++softirqs;
       trace(TraceKind::SoftirqEntry, nr, softirq_name(nr));
-      if (nr == TIMER_SOFTIRQ) run_timer_softirq();
-      if (nr == HRTIMER_SOFTIRQ) run_hrtimer_softirq();
-      if (nr == SCHED_SOFTIRQ) run_rebalance_domains();
-      if (softirq_vec_[static_cast<size_t>(nr)]) softirq_vec_[static_cast<size_t>(nr)]();
+      if (kernel_action) kernel_action();
+      if (action) action();
       trace(TraceKind::SoftirqExit, nr, softirq_name(nr));
     }
     local_irq_disable();
@@ -139,9 +138,7 @@ bool Kernel::flush_work(WorkItem& w) {
   }
   if (!w.pending && w.running_on < 0) return false;
   if (w.running_task == &current()) {
-    warn_once(std::string("flush_work:") + w.name, "WARNING: CPU: " + std::to_string(this_cpu()) +
-                                                       " PID: " + std::to_string(current().pid) +
-                                                       " at kernel/workqueue.c flush_work: a work item flushing itself");
+    warn_once(std::string("flush_work:") + w.name, "kernel/workqueue.c flush_work", "a work item flushing itself");
     return false;
   }
   while (w.pending || w.running_on >= 0) sleep_for(10 * kUs);
@@ -346,10 +343,7 @@ std::vector<std::string> Kernel::log() const { return log_; }
 void Kernel::smp_call_function_single(int cpu, std::function<void()> fn, bool wait) {
   Frame f(*this, "smp_call_function_single");
   if (irqs_disabled() && !in_irq()) {
-    warn_once("smp_call_function_single", "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
-                                              std::to_string(current().pid) +
-                                              " at kernel/smp.c smp_call_function_single: called with interrupts "
-                                              "disabled");
+    warn_once("smp_call_function_single", "kernel/smp.c smp_call_function_single", "called with interrupts disabled");
   }
   if (cpu == this_cpu()) {
     const bool flags = local_irq_save();
@@ -408,10 +402,7 @@ void Kernel::call_function_single_csd(int cpu, Addr csd, std::function<void()> f
 void Kernel::smp_call_function_many(const std::vector<int>& cpus, std::function<void()> fn, bool wait) {
   Frame f(*this, "smp_call_function_many");
   if (irqs_disabled()) {
-    warn_once("smp_call_function_many", "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
-                                            std::to_string(current().pid) +
-                                            " at kernel/smp.c smp_call_function_many: called with interrupts "
-                                            "disabled");
+    warn_once("smp_call_function_many", "kernel/smp.c smp_call_function_many", "called with interrupts disabled");
   }
   preempt_disable();
   // cfd_data: this CPU's csd per target, csd_lock()ed until the target ran the last call.

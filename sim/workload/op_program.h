@@ -8,7 +8,7 @@
 //       do: [local_irq_save, {lock: this_rq()->lock}, {compute: 200},
 //            {unlock: this_rq()->lock}, local_irq_restore, {sleep: 10us}]
 //
-// Every primitive, its operands and what it does is in primitive_docs() (op_program.cpp),
+// Every primitive, its operands and what it does is in primitive_docs() (op_parse.cpp),
 // which `quiesce list primitives` prints and README's "Writing your own kernel bug"
 // follows. Lock operands are a declared lock (`locks:`) or one of the kernel's own:
 // this_rq()->lock, cpu_rq(N)->lock, task_rq(TASK)->lock, TASK->pi_lock,

@@ -96,6 +96,7 @@ class Rcu {
   void rcu_read_lock();
   void rcu_read_unlock();
   bool in_reader();
+  int lock_map() const { return rcu_lock_map_; }  // lockdep's "rcu_read_lock" class
   // Update side.
   void synchronize_rcu();
   void synchronize_rcu_expedited();

@@ -31,9 +31,8 @@ void Kernel::srcu_read_unlock(SrcuStruct& s, int idx) {
   Frame f(*this, "__srcu_read_unlock");
   lockdep_release_unchecked(s.map->id);
   if (s.readers[idx] == 0) {
-    warn_once("srcu_read_unlock:" + s.name, "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
-                                                std::to_string(current().pid) + " srcu_read_unlock(" + s.name +
-                                                ") without srcu_read_lock");
+    warn_once("srcu_read_unlock:" + s.name, "kernel/rcu/srcu.c srcu_read_unlock",
+              "srcu_read_unlock(" + s.name + ") without srcu_read_lock");
     return;
   }
   --s.readers[idx];
@@ -48,7 +47,7 @@ void Kernel::synchronize_srcu(SrcuStruct& s) {
   Frame f(*this, "synchronize_srcu");
   might_sleep();
   for (const HeldLock& h : current().held_locks) {
-    if (h.cls != s.map->id && h.cls != lock_class("rcu_read_lock", WaitType::Sleep).id) continue;
+    if (h.cls != s.map->id && h.cls != rcu_->lock_map()) continue;
     if (lockdep_watching()) {
       lockdep_.suspicious_rcu(lockdep_ctx(), current().held_locks, "kernel/rcu/srcu.c synchronize_srcu",
                               "Illegal synchronize_srcu() in same-type SRCU (or in RCU) read-side critical section!");

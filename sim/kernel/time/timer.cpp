@@ -71,10 +71,8 @@ bool Kernel::del_timer_sync(KTimer& t) {
   lock_map_release(*t.map);
   local_irq_restore(flags);
   if (in_irq() || t.running_on == this_cpu()) {
-    warn_once("del_timer_sync:" + t.name, "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
-                                              std::to_string(current().pid) + " at kernel/time/timer.c "
-                                              "del_timer_sync+0x0/0x0: del_timer_sync(" + t.name +
-                                              ") from interrupt context or from its own callback");
+    warn_once("del_timer_sync:" + t.name, "kernel/time/timer.c del_timer_sync",
+              "del_timer_sync(" + t.name + ") from interrupt context or from its own callback");
     return del_timer(t);
   }
   const bool was = del_timer(t);
@@ -172,10 +170,8 @@ bool Kernel::hrtimer_cancel(KTimer& t) {
   Frame f(*this, "hrtimer_cancel");
   const bool was = t.cpu >= 0;
   if (t.running_on == this_cpu()) {
-    warn_once("hrtimer_cancel:" + t.name, "WARNING: CPU: " + std::to_string(this_cpu()) + " PID: " +
-                                              std::to_string(current().pid) + " at kernel/time/hrtimer.c "
-                                              "hrtimer_cancel: hrtimer_cancel(" + t.name +
-                                              ") from its own callback would wait for ever");
+    warn_once("hrtimer_cancel:" + t.name, "kernel/time/hrtimer.c hrtimer_cancel",
+              "hrtimer_cancel(" + t.name + ") from its own callback would wait for ever");
     hrtimer_remove(t);
     return was;
   }
