@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "sim/base/internal/utf8.h"
 
@@ -129,5 +130,10 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   }
   return best;
 }
+
+IoError::IoError(const std::string& action, const std::string& path, int err)
+    : std::runtime_error("cannot " + action + " " + printable(path, kMaxWhere) + ": " + std::strerror(err)),
+      path_(path),
+      errno_(err) {}
 
 }  // namespace quiesce

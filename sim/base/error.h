@@ -29,6 +29,24 @@ class ConfigError : public std::runtime_error {
 // left out, when the escaped text would be longer than `max_bytes`.
 std::string printable(std::string_view text, size_t max_bytes = 200);
 
+// The environment failed us: a file or directory could not be read, written or made, or a
+// child process could not be started (a full or read-only disk, a path too long, no more
+// processes). Not a bug and not bad input: the CLI turns it into exit code 5, naming the
+// path and the system's reason (strerror).
+inline constexpr int kExitIo = 5;  // the exit code of an IoError
+
+class IoError : public std::runtime_error {
+ public:
+  // `action`: "write", "create directory", ...; `err`: the errno value.
+  IoError(const std::string& action, const std::string& path, int err);
+  const std::string& path() const { return path_; }
+  int error_number() const { return errno_; }
+
+ private:
+  std::string path_;
+  int errno_;
+};
+
 // The closest candidate by edit distance, or "" when none is close enough to suggest.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 

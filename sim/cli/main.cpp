@@ -1,8 +1,12 @@
 // quiesce: the command line. Exit codes: 0 ok, 1 an expectation failed, 2 bad input or
-// usage, 3 an internal error (a bug: please report it with the scenario).
+// usage, 3 an internal error (a bug: please report it with the scenario), 4 (sweep, merge)
+// points broken or missing, 5 the environment failed (a disk full or read-only, a path too
+// long, no process could be started), 128+N killed by signal N (130 SIGINT, 143 SIGTERM).
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -30,11 +34,13 @@ const char* kUsage =
     "\n"
     "verbs:\n"
     "  run SCENARIO.yaml [--set k=v]... [--seed N] [--out DIR]   run one scenario point\n"
+    "  rerun DIR/points/pNNNNNN [--trace FILE] [--out DIR]       run a sweep's point again, exactly\n"
     "  sweep SCENARIO.yaml [--jobs N] [--shard I/N] [--resume] [--out DIR] [--slurm ...]\n"
     "                                                            run every point of its sweep:\n"
     "  merge DIR... [--out DIR]                                  join the outputs of sweep shards\n"
     "  status DIR                                                a sweep's progress (and its Slurm jobs)\n"
-    "  explain POINT_DIR                                         how a point ended, readably\n"
+    "  explain POINT_DIR|SWEEP_DIR                               how a point ended, readably; a\n"
+    "                                                            sweep's broken and detecting points\n"
     "  validate FILE...                                          check scenario or platform files\n"
     "  list platforms|params|workloads|variants|releases|hooks|primitives|operands|configs [--markdown]\n"
     "                                                      what is available\n"
@@ -43,7 +49,9 @@ const char* kUsage =
     "  quiesce --version\n"
     "\n"
     "exit codes: 0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal error,\n"
-    "            4 (sweep, merge) a point crashed, timed out or was invalid\n";
+    "            4 (sweep, merge) a point crashed, timed out or was invalid, or (merge) is missing,\n"
+    "            5 the environment failed (disk full or read-only, path too long, no process),\n"
+    "            130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -57,34 +65,19 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
   return vm;
 }
 
-int cmd_run(const std::vector<std::string>& args) {
-  po::options_description desc("quiesce run SCENARIO.yaml [options]");
-  desc.add_options()("help,h", "this help")(
-      "set", po::value<std::vector<std::string>>()->composing(),
-      "override a parameter by dotted path, e.g. --set cores=8 --set irq.ipi.latency=2us")(
-      "seed", po::value<uint64_t>(), "seed of every random stream (overrides the scenario's)")(
-      "out", po::value<std::string>(), "output directory (default results/<scenario name>)")(
+// The options of a point's outputs, shared by run and rerun.
+void add_output_options(po::options_description& desc) {
+  desc.add_options()("out", po::value<std::string>(), "output directory (default results/<scenario name>)")(
       "quiet,q", "print nothing but errors")(
       "trace", po::value<std::string>(), "write a trace: Chrome/Perfetto JSON, or ftrace text for a .txt name")(
       "trace-format", po::value<std::string>(), "chrome or ftrace (default: from the --trace name)")(
       "trace-window", po::value<std::string>(),
       "keep only this much time, ending at the first deadlock or lockdep report (or at the end), e.g. 2ms")(
       "trace-max-events", po::value<uint64_t>(), "most trace events kept, the newest (default 4000000; at most 50000000)")(
-      "vcd", po::value<std::string>(), "write per-CPU signals as a VCD waveform (GTKWave)")(
-      "scenario", po::value<std::string>(), "scenario file");
-  po::positional_options_description pos;
-  pos.add("scenario", 1);
-  auto vm = parse(args, desc, pos);
-  if (vm.count("help")) {
-    std::cout << desc << "\nWrites result.json and stats.txt into the output directory.\n";
-    return 0;
-  }
-  if (!vm.count("scenario")) throw UsageError("quiesce run needs a scenario file");
-  std::vector<std::string> sets;
-  if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
-  std::optional<uint64_t> seed;
-  if (vm.count("seed")) seed = vm["seed"].as<uint64_t>();
-  auto sc = load_scenario(vm["scenario"].as<std::string>(), sets, seed);
+      "vcd", po::value<std::string>(), "write per-CPU signals as a VCD waveform (GTKWave)");
+}
+
+RunOptions output_options(const po::variables_map& vm) {
   RunOptions opt;
   if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
   opt.quiet = vm.count("quiet") > 0;
@@ -112,10 +105,14 @@ int cmd_run(const std::vector<std::string>& args) {
     opt.trace_max_events = static_cast<size_t>(n);
   }
   if (vm.count("vcd")) opt.vcd_path = vm["vcd"].as<std::string>();
-  if (!sc->needs_kernel && (!opt.trace_path.empty() || !opt.vcd_path.empty())) {
+  return opt;
+}
+
+int run_and_report(const Scenario& sc, const RunOptions& opt) {
+  if (!sc.needs_kernel && (!opt.trace_path.empty() || !opt.vcd_path.empty())) {
     throw UsageError("--trace and --vcd record the kernel; this scenario runs bare metal");
   }
-  PointResult r = run_point(*sc, opt, std::cout);
+  PointResult r = run_point(sc, opt, std::cout);
   if (!r.limit_error.empty()) {
     // A program's run-time error already reads "file:line:column: error: ...".
     std::cerr << (r.limit_error.find(": error: ") == std::string::npos ? "error: " : "") << r.limit_error << "\n";
@@ -123,11 +120,59 @@ int cmd_run(const std::vector<std::string>& args) {
   return r.exit_code();
 }
 
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce run SCENARIO.yaml [options]");
+  desc.add_options()("help,h", "this help")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a parameter by dotted path, e.g. --set cores=8 --set irq.ipi.latency=2us")(
+      "seed", po::value<uint64_t>(), "seed of every random stream (overrides the scenario's)")(
+      "scenario", po::value<std::string>(), "scenario file");
+  add_output_options(desc);
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\nWrites result.json and stats.txt into the output directory.\n";
+    return 0;
+  }
+  if (!vm.count("scenario")) throw UsageError("quiesce run needs a scenario file");
+  std::vector<std::string> sets;
+  if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+  std::optional<uint64_t> seed;
+  if (vm.count("seed")) seed = vm["seed"].as<uint64_t>();
+  auto sc = load_scenario(vm["scenario"].as<std::string>(), sets, seed);
+  return run_and_report(*sc, output_options(vm));
+}
+
+int cmd_rerun(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce rerun DIR/points/pNNNNNN [options]");
+  desc.add_options()("help,h", "this help")("point", po::value<std::string>(), "a sweep's point directory");
+  add_output_options(desc);
+  po::positional_options_description pos;
+  pos.add("point", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc
+              << "\nRuns one point of a sweep again with its exact values (the scenario as the sweep read it, its\n"
+                 "--set and the point's axis values), e.g. to record a trace. Writes into --out (default\n"
+                 "results/<scenario>-<point>) and says whether the outcome matches the sweep's.\n";
+    return 0;
+  }
+  if (!vm.count("point")) throw UsageError("quiesce rerun needs a point directory (DIR/points/pNNNNNN)");
+  RunOptions opt = output_options(vm);
+  PointRerun pr = prepare_rerun(vm["point"].as<std::string>(), std::cerr);
+  if (opt.out_dir.empty()) opt.out_dir = "results/" + pr.scenario->params.name() + "-" + pr.id;
+  const int code = run_and_report(*pr.scenario, opt);
+  report_rerun(pr, opt.out_dir, std::cout);
+  return code;
+}
+
 int cmd_sweep(const std::vector<std::string>& args) {
   po::options_description desc("quiesce sweep SCENARIO.yaml [options]");
   desc.add_options()("help,h", "this help")("jobs,j", po::value<int>(), "points run at once (default: the number of CPUs)")(
       "shard", po::value<std::string>(), "run only slice I of N (1-based): points whose index is I-1 modulo N")(
-      "resume", "skip points that already have a result (finish a killed or partial sweep)")(
+      "resume", "run the points without a result and rerun broken ones (finish a killed or partial sweep)")(
+      "force", "remove this directory's results (ours only) and start the sweep over")(
       "out", po::value<std::string>(), "sweep directory (default results/<scenario name>)")(
       "set", po::value<std::vector<std::string>>()->composing(), "override a parameter for every point")(
       "point-timeout", po::value<double>(), "seconds of host time a point may take; then it is recorded as timeout")(
@@ -156,6 +201,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   if (vm.count("shard")) parse_shard(vm["shard"].as<std::string>(), &opt.shard_index, &opt.shard_count);
   opt.resume = vm.count("resume") > 0;
+  opt.force = vm.count("force") > 0;
+  if (opt.force && opt.resume) throw UsageError("--force starts over; --resume finishes: choose one");
   if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
   if (vm.count("set")) {
     for (const auto& kv : vm["set"].as<std::vector<std::string>>()) opt.sets.push_back(parse_set(kv));
@@ -215,7 +262,7 @@ int cmd_status(const std::vector<std::string>& args) {
 
 int cmd_explain(const std::vector<std::string>& args) {
   po::options_description desc("quiesce explain POINT_DIR");
-  desc.add_options()("help,h", "this help")("dir", po::value<std::string>(), "a point's output directory");
+  desc.add_options()("help,h", "this help")("dir", po::value<std::string>(), "a point's or a sweep's directory");
   po::positional_options_description pos;
   pos.add("dir", 1);
   auto vm = parse(args, desc, pos);
@@ -411,6 +458,9 @@ int cmd_list(const std::vector<std::string>& args) {
 int sc_main(int, char**) { return 3; }
 
 int main(int argc, char** argv) {
+  // A closed stdout (`quiesce sweep ... | head`) must not turn a finished run into exit 141:
+  // what could not be printed is lost, the results and the exit code are not.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -424,17 +474,24 @@ int main(int argc, char** argv) {
     std::string verb = args[0];
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (verb == "run") return cmd_run(rest);
+    if (verb == "rerun") return cmd_rerun(rest);
     if (verb == "validate") return cmd_validate(rest);
     if (verb == "sweep") return cmd_sweep(rest);
     if (verb == "merge") return cmd_merge(rest);
     if (verb == "explain") return cmd_explain(rest);
     if (verb == "status") return cmd_status(rest);
     if (verb == "list") return cmd_list(rest);
-    std::string hint = did_you_mean(verb, {"run", "sweep", "merge", "status", "explain", "validate", "list"});
+    std::string hint = did_you_mean(verb, {"run", "rerun", "sweep", "merge", "status", "explain", "validate", "list"});
     throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 2;
+  } catch (const IoError& e) {
+    std::cerr << "quiesce: " << e.what() << "\n";
+    return kExitIo;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "quiesce: " << e.what() << "\n";
+    return kExitIo;
   } catch (const UsageError& e) {
     std::cerr << "quiesce: " << e.what() << "\n\n" << kUsage;
     return 2;

@@ -1,6 +1,6 @@
 #include "sim/run/explain.h"
 
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +10,9 @@
 
 #include "sim/base/error.h"
 #include "sim/base/units.h"
+#include "sim/output/files.h"
+#include "sim/run/internal/sweep_state.h"
+#include "sim/run/sweep.h"
 
 namespace quiesce {
 namespace {
@@ -21,16 +24,67 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-std::string str(const YAML::Node& n, const std::string& fallback = "") {
-  return n && n.IsScalar() ? n.Scalar() : fallback;
+using json = nlohmann::json;
+
+// A member of `obj` as text ("" or `fallback` when absent); a wrong type is refused.
+std::string str(const json& obj, const char* key, const std::string& file, const std::string& fallback = "") {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number()) return it->dump();
+  throw ConfigError(file, key, "expected a string or a number (not as Quiesce writes it)");
 }
 
-double num(const YAML::Node& n) {
-  try {
-    return n ? n.as<double>() : -1;
-  } catch (const YAML::Exception&) {
-    return -1;
+double num(const json& obj, const char* key, const std::string& file) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return -1;
+  if (!it->is_number()) throw ConfigError(file, key, "expected a number (not as Quiesce writes it)");
+  return it->get<double>();
+}
+
+const json& object_at(const json& obj, const char* key, const std::string& file) {
+  static const json empty = json::object();
+  auto it = obj.find(key);
+  if (it == obj.end()) return empty;
+  if (!it->is_object()) throw ConfigError(file, key, "expected an object (not as Quiesce writes it)");
+  return *it;
+}
+
+// A sweep directory: which of its points are broken and which detected something, so
+// that explain can be pointed at one.
+int explain_sweep(const std::string& dir, std::ostream& out) {
+  const auto m = run_internal::read_manifest(dir);
+  std::vector<PointRecord> broken, detecting;
+  size_t have = 0;
+  for (uint64_t i = 0; i < m.info.total; ++i) {
+    PointRecord r;
+    if (!run_internal::read_point_record(dir, m.spec, i, &r)) continue;
+    ++have;
+    const double* reports = r.metric("lockdep_reports");
+    if (r.broken()) {
+      broken.push_back(r);
+    } else if ((r.outcome != "ok" && r.outcome != "incomplete") || (reports && *reports > 0)) {
+      detecting.push_back(r);
+    }
   }
+  out << "Sweep " << dir << ": scenario " << m.scenario << ", " << have << "/" << m.info.total
+      << " points have results\n";
+  auto list = [&](const char* title, const std::vector<PointRecord>& pts) {
+    out << "\n" << pts.size() << " " << title << (pts.empty() ? ".\n" : ":\n");
+    for (size_t i = 0; i < pts.size() && i < 30; ++i) {
+      out << "  " << dir << "/points/" << pts[i].id << "  " << pts[i].outcome;
+      for (const auto& [k, v] : pts[i].params) out << "  " << k << "=" << v;
+      if (pts[i].broken() && !pts[i].failures.empty()) out << "  (" << printable(pts[i].failures.front(), 100) << ")";
+      out << "\n";
+    }
+    if (pts.size() > 30) out << "  ... and " << pts.size() - 30 << " more (points.csv lists them all)\n";
+  };
+  list("broken point(s) (crashed, timed out or invalid; --resume reruns them)", broken);
+  list("point(s) that detected something (a deadlock, a lockup, a stall or a lockdep report)", detecting);
+  if (!broken.empty() || !detecting.empty()) {
+    out << "\nquiesce explain POINT_DIR tells one's story; quiesce rerun POINT_DIR --trace FILE runs it again.\n";
+  }
+  return 0;
 }
 
 // The first splat of lockdep.log: its heading, and the classes of its dependency chain.
@@ -97,21 +151,31 @@ void trace_around(const std::string& dir, std::ostream& out) {
 }  // namespace
 
 int explain_point(const std::string& dir, std::ostream& out) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir + "/sweep.json", ec)) return explain_sweep(dir, out);
   const std::string result = dir + "/result.json";
-  if (!std::filesystem::exists(result)) throw ConfigError(dir, "", "not a point directory (no result.json)");
-  YAML::Node r;
-  try {
-    r = YAML::LoadFile(result);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(result, "", "unreadable: " + e.msg);
+  if (!std::filesystem::exists(result, ec)) {
+    throw ConfigError(dir, "", "neither a point directory (no result.json) nor a sweep directory (no sweep.json)");
   }
-  const std::string outcome = str(r["outcome"], "?");
-  const Time simulated = static_cast<Time>(num(r["simulated_time_ps"]));
-  out << "Point " << dir << ": scenario " << str(r["scenario"], "?") << ", seed " << str(r["seed"], "?") << "\n";
+  json r;
+  try {
+    r = json::parse(read_file_bounded(result, run_internal::kMaxResultBytes));
+  } catch (const json::exception& e) {
+    throw ConfigError(result, "", std::string("malformed JSON: ") + e.what());
+  }
+  if (!r.is_object()) throw ConfigError(result, "", "expected an object (not as Quiesce writes it)");
+  if (!r.contains("outcome") || !r["outcome"].is_string()) {
+    throw ConfigError(result, "outcome", "expected a string (not as Quiesce writes it)");
+  }
+  const std::string outcome = r["outcome"].get<std::string>();
+  const double sim_ps = num(r, "simulated_time_ps", result);
+  const Time simulated = sim_ps > 0 && sim_ps < 1e19 ? static_cast<Time>(sim_ps) : 0;
+  out << "Point " << dir << ": scenario " << str(r, "scenario", result, "?") << ", seed " << str(r, "seed", result, "?")
+      << "\n";
   out << "Outcome: " << outcome << " after " << format_time(simulated) << " simulated\n\n";
-  const YAML::Node details = r["details"];
-  if (details && details["outcome"]) {
-    out << "What happened:\n" << str(details["outcome"]) << "\n";
+  const json& details = object_at(r, "details", result);
+  if (details.contains("outcome")) {
+    out << "What happened:\n" << str(details, "outcome", result) << "\n";
   } else if (outcome == "ok") {
     out << "The run reached its end without a deadlock, a hard lockup or a stall.\n\n";
   } else if (outcome == "rcu_stall") {
@@ -124,14 +188,16 @@ int explain_point(const std::string& dir, std::ostream& out) {
           << dmesg.substr(at, end == std::string::npos ? std::string::npos : end - at) << "\n\n";
     }
   }
-  const YAML::Node m = r["metrics"];
+  const json& m = object_at(r, "metrics", result);
   first_splat(read_text(dir + "/lockdep.log"), out);
-  if (m && m["lockdep_reports"]) out << "  (" << str(m["lockdep_reports"]) << " distinct lockdep report(s) in lockdep.log)\n";
-  if (details && details["irqs_off.max"]) {
-    out << "\nLongest interrupts-off section: " << str(m["irqs_off.max_ns"]) << " ns, " << str(details["irqs_off.max"])
-        << "\n";
+  if (m.contains("lockdep_reports")) {
+    out << "  (" << str(m, "lockdep_reports", result) << " distinct lockdep report(s) in lockdep.log)\n";
   }
-  if (details && details["rcu.violation"]) out << "\nRCU guarantee violated: " << str(details["rcu.violation"]) << "\n";
+  if (details.contains("irqs_off.max")) {
+    out << "\nLongest interrupts-off section: " << str(m, "irqs_off.max_ns", result) << " ns, "
+        << str(details, "irqs_off.max", result) << "\n";
+  }
+  if (details.contains("rcu.violation")) out << "\nRCU guarantee violated: " << str(details, "rcu.violation", result) << "\n";
   trace_around(dir, out);
   return 0;
 }

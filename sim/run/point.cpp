@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <ostream>
 
+#include "sim/base/error.h"
 #include "sim/metrics/kernel_metrics.h"
 #include "sim/output/files.h"
 #include "sim/output/json.h"
@@ -123,6 +125,42 @@ std::vector<ExpectationResult> check(const std::vector<Expectation>& expect, con
   return out;
 }
 
+bool same_path(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ea, eb;
+  const fs::path ca = fs::weakly_canonical(a, ea), cb = fs::weakly_canonical(b, eb);
+  if (!ea && !eb && ca == cb) return true;
+  return fs::exists(a, ea) && fs::exists(b, eb) && fs::equivalent(a, b, ea);
+}
+
+// Before anything is simulated: every output can be written, and none is an input (the
+// scenario file) or another output (the point's own files in --out, the trace and the VCD).
+void check_outputs(const Scenario& sc, const RunOptions& o, const std::string& out_dir) {
+  make_dirs(out_dir);
+  check_output_file(out_dir + "/result.json", "--out");
+  const std::vector<std::string> ours = {"result.json", "stats.txt", "lockdep.log", "dmesg.txt", "latency.hist"};
+  for (const auto& [path, what] : {std::pair{o.trace_path, "--trace"}, std::pair{o.vcd_path, "--vcd"}}) {
+    if (path.empty()) continue;
+    if (!sc.file.empty() && same_path(path, sc.file)) {
+      throw ConfigError(std::string(what) + " " + path, "", "is the scenario file; an output never replaces an input");
+    }
+    for (const auto& name : ours) {
+      if (same_path(path, out_dir + "/" + name)) {
+        throw ConfigError(std::string(what) + " " + path, "", "is the point's own " + name + "; choose another name");
+      }
+    }
+    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".hist") == 0 &&
+        same_path(std::filesystem::path(path).parent_path().string(), out_dir)) {
+      throw ConfigError(std::string(what) + " " + path, "", "is a name the point's histograms use; choose another");
+    }
+    check_output_file(path, what);
+  }
+  if (!o.trace_path.empty() && !o.vcd_path.empty() &&
+      (same_path(o.trace_path, o.vcd_path) || same_path(o.trace_path, o.vcd_path + ".vcd"))) {
+    throw ConfigError("--vcd " + o.vcd_path, "", "is the --trace file too; give each its own name");
+  }
+}
+
 }  // namespace
 
 bool PointResult::expectations_failed() const {
@@ -142,7 +180,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   const auto host_start = std::chrono::steady_clock::now();
   PointResult result;
   result.out_dir = options.out_dir.empty() ? "results/" + sc.params.name() : options.out_dir;
-  make_dirs(result.out_dir);
+  check_outputs(sc, options, result.out_dir);
 
   StatRegistry stats;
   const uint64_t seed = static_cast<uint64_t>(sc.params.seed());

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "sim/output/files.h"
 #include "sim/output/json.h"
 #include "sim/run/internal/spawn.h"
+#include "sim/run/internal/sweep_state.h"
 
 namespace fs = std::filesystem;
 
@@ -228,13 +231,21 @@ bool valid_slurm_time(const std::string& t) {
 int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOptions& o,
                 std::ostream& out) {
   check_slurm_options(o);
-  auto base = load_scenario(path, sw.sets);
+  const std::string text = read_yaml_file(path);
+  auto base = load_scenario_text(text, path, sw.sets);
   const SweepSpec& spec = base->sweep;
-  validate_sweep_values(path, spec, sw.sets);
+  validate_sweep_values_text(text, path, spec, sw.sets);
   const std::string dir =
       fs::absolute(sw.out_dir.empty() ? "results/" + base->params.name() : sw.out_dir).string();
   const std::string slurm_dir = dir + "/slurm";
-  const std::string manifest = sweep_manifest(*base, sw.sets);
+  const run_internal::SweepManifest want = run_internal::make_manifest(*base, text, sw.sets);
+  // Refuses a directory that holds another sweep, naming what changed.
+  auto check_same = [&] {
+    const std::string diff = run_internal::manifest_difference(run_internal::read_manifest(dir), want);
+    if (!diff.empty()) {
+      throw ConfigError(dir + "/sweep.json", "", "holds another sweep: " + diff + "; use another --out");
+    }
+  };
   if (!o.dry_run) check_cluster(o);
   const uint64_t max_array =
       static_cast<uint64_t>(o.dry_run && !on_path("scontrol") ? 1001 : max_array_size());
@@ -243,18 +254,18 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
     // Resubmit only the shards with missing or broken points.
     if (!fs::exists(slurm_dir + "/manifest.json"))
       throw ConfigError(dir, "", "no Slurm sweep here to resume (no slurm/manifest.json)");
-    {
-      std::ifstream in(dir + "/sweep.json");
-      std::ostringstream have;
-      have << in.rdbuf();
-      if (have.str() != manifest) {
-        throw ConfigError(
-            dir + "/sweep.json", "",
-            "this directory holds a different sweep (another scenario, sweep or --set)");
-      }
+    check_same();
+    const std::string mpath = slurm_dir + "/manifest.json";
+    uint64_t shards = 0;
+    try {
+      const auto m = nlohmann::json::parse(read_file_bounded(mpath, 64u << 20));
+      if (m.is_object() && m.contains("shards") && m["shards"].is_number_unsigned()) shards = m["shards"].get<uint64_t>();
+    } catch (const nlohmann::json::exception& e) {
+      throw ConfigError(mpath, "", std::string("malformed JSON: ") + e.what());
     }
-    YAML::Node m = YAML::LoadFile(slurm_dir + "/manifest.json");
-    const uint64_t shards = m["shards"].as<uint64_t>();
+    if (shards < 1 || shards > spec.total) {
+      throw ConfigError(mpath, "shards", "expected a whole number from 1 to the sweep's points (not as quiesce writes it)");
+    }
     if (!o.dry_run) {
       // Shards still queued or running would be submitted twice; a merge job left waiting
       // on a failed array (clusters without kill_invalid_depend) would wait forever.
@@ -311,15 +322,11 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
     return 0;
   }
 
+  run_internal::check_sweep_dir(dir);
   make_dirs(dir + "/points");
   make_dirs(slurm_dir);
   if (fs::exists(dir + "/sweep.json")) {
-    std::ifstream in(dir + "/sweep.json");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (ss.str() != manifest)
-      throw ConfigError(dir + "/sweep.json", "",
-                        "this directory holds a different sweep; use another --out");
+    check_same();
     // A plan that was only written (--dry-run) may be written again; one with jobs or
     // results is resumed, not restarted.
     const SweepCensus c = census(dir);
@@ -328,7 +335,7 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
           dir, "", "already holds this sweep; add --resume to finish it, or use another --out");
     }
   }
-  write_file_atomic(dir + "/sweep.json", manifest);
+  if (!fs::exists(dir + "/sweep.json")) write_file_atomic(dir + "/sweep.json", run_internal::manifest_json(want));
   const uint64_t per = static_cast<uint64_t>(o.points_per_task);
   const uint64_t shards = (spec.total + per - 1) / per;
   std::string sets;

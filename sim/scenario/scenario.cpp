@@ -129,6 +129,10 @@ Override parse_set(const std::string& kv) {
   Override o;
   o.key = kv.substr(0, eq);
   o.key_origin = o.value_origin = origin;
+  // `--set cores=` would load as null and leave the default in place: a silent no-op.
+  if (kv.find_first_not_of(" \t", eq + 1) == std::string::npos) {
+    throw ConfigError(origin, o.key, "has no value (write key=value; an empty string is key='')");
+  }
   try {
     o.value = load_yaml_text(kv.substr(eq + 1));
   } catch (const YamlTextError& e) {
@@ -163,6 +167,21 @@ void validate_sweep_values(const std::string& path, const SweepSpec& spec, const
 
 void validate_sweep_values_text(const std::string& text, const std::string& file, const SweepSpec& spec,
                                 const std::vector<Override>& base) {
+  // A --set of a swept key would be overridden at every point by the axis: refused, not
+  // silently dropped.
+  for (const auto& o : base) {
+    for (const auto& axis : spec.axes) {
+      for (size_t k = 0; k < axis.keys.size(); ++k) {
+        const std::string& key = axis.keys[k];
+        const bool overlaps = o.key == key || key.rfind(o.key + ".", 0) == 0 || o.key.rfind(key + ".", 0) == 0;
+        if (!overlaps) continue;
+        const std::string where = k < axis.key_wheres.size() && !axis.key_wheres[k].empty() ? axis.key_wheres[k] : axis.where;
+        throw ConfigError(o.key_origin, o.key,
+                          "'" + key + "' is an axis of this sweep (" + where +
+                              "), which sets it at every point; drop the --set, or edit the axis to the value(s) wanted");
+      }
+    }
+  }
   for (size_t a = 0; a < spec.axes.size(); ++a) {
     for (size_t i = 0; i < spec.axes[a].rows.size(); ++i) {
       std::vector<Override> ov = base;

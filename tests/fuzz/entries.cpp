@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
+#include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "sim/base/config.h"
@@ -15,6 +18,9 @@
 #include "sim/base/units.h"
 #include "sim/hw/platform.h"
 #include "sim/scenario/scenario.h"
+#include "sim/output/files.h"
+#include "sim/run/explain.h"
+#include "sim/run/sweep.h"
 #include "sim/scenario/sweep.h"
 
 namespace quiesce::fuzz {
@@ -243,12 +249,58 @@ Outcome sweep(const uint8_t* data, size_t size) {
   }
 }
 
+namespace {
+
+// A well-formed two-point sweep (axis seed: 1, 2) with one point done, the other missing.
+const char* kSweepJson = R"({"format": 2, "scenario": "f", "file": "f.yaml", "identity": "0000000000000001",
+ "binary": "x", "set": [], "total_points": 2, "axes": [{"key": "seed", "values": ["1", "2"]}],
+ "resolved": {"duration": "1ms"}, "scenario_text": "name: f\n"})";
+const char* kResultJson = R"({"outcome": "ok", "simulated_time_ps": 1000, "metrics": {"lockdep_reports": 0},
+ "expectations": [{"key": "deadlock", "expected": "== false", "actual": "false", "ok": true}]})";
+
+}  // namespace
+
+Outcome sweep_files(const uint8_t* data, size_t size) {
+  namespace fs = std::filesystem;
+  static const std::string root = fs::temp_directory_path().string() + "/quiesce-fuzz-files-" + std::to_string(::getpid());
+  const std::string dir = root + "/sweep", merged = root + "/merged";
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  make_dirs(dir + "/points/p000000");
+  const bool manifest = size > 0 && data[0] == '0';
+  const std::string text = size > 0 ? text_of(data + 1, size - 1) : "";
+  write_file_atomic(dir + "/sweep.json", manifest ? text : kSweepJson);
+  write_file_atomic(dir + "/points/p000000/result.json", manifest ? kResultJson : text);
+  std::ostringstream sink;
+  int refusals = 0;
+  for (int step = 0; step < 4; ++step) {
+    try {
+      switch (step) {
+        case 0: {
+          const SweepCensus c = census(dir);
+          check(c.ok + c.failed + c.broken + c.missing.size() == c.total, "census does not add up");
+          break;
+        }
+        case 1: explain_point(dir, sink); break;
+        case 2: explain_point(dir + "/points/p000000", sink); break;
+        default: merge_sweeps({dir}, merged, false, sink); break;
+      }
+    } catch (const ConfigError& e) {
+      refused(e);
+      ++refusals;
+    }
+  }
+  fs::remove_all(root, ec);
+  return refusals ? kRefused : kAccepted;
+}
+
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {{"scenario", &scenario},
                                           {"platform", &platform},
                                           {"set", &set},
                                           {"units", &units},
-                                          {"sweep", &sweep}};
+                                          {"sweep", &sweep},
+                                          {"sweep_files", &sweep_files}};
   return all;
 }
 

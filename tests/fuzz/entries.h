@@ -24,6 +24,11 @@ Outcome units(const uint8_t* data, size_t size);
 // The YAML of a `sweep:` mapping -> its axes, point count and a few points.
 Outcome sweep(const uint8_t* data, size_t size);
 
+// Our own output files read back: the first byte chooses which ('0': a sweep's sweep.json,
+// else a point's result.json), the rest is its text; read by status (census), explain of
+// the sweep and of the point, and merge, the readers resume uses too.
+Outcome sweep_files(const uint8_t* data, size_t size);
+
 struct Target {
   const char* name;  // the directory name under tests/fuzz/regressions/
   Outcome (*run)(const uint8_t*, size_t);

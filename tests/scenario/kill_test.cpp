@@ -29,8 +29,8 @@ namespace fs = std::filesystem;
 
 const std::string kScenario = std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/sweep/kill.yaml";
 
-pid_t start_sweep(const std::string& out, bool resume) {
-  std::vector<std::string> args = {QUIESCE_BIN, "sweep", kScenario, "--set", "duration=5ms",
+pid_t start_sweep(const std::string& out, bool resume, const std::string& scenario = kScenario) {
+  std::vector<std::string> args = {QUIESCE_BIN, "sweep", scenario, "--set", "duration=5ms",
                                    "--jobs",    "2",     "--out",   out,     "--no-plot",
                                    "-q"};
   if (resume) args.push_back("--resume");
@@ -91,6 +91,11 @@ TEST(KillAnytime, TenSigkillsAndResumesEndByteIdenticalWithNoPartialFileUnderIts
     if (path.rfind("points/", 0) == 0) ref_points.insert(path.substr(0, path.find('/', 7)));
   }
 
+  // An edited scenario is another sweep: a resume with it is refused, whatever was killed.
+  const std::string edited = write_temp(dir, "edited.yaml",
+                                        std::regex_replace(read_file(kScenario), std::regex("rcu.violations: 0"),
+                                                           "rcu.violations: 1"));
+
   std::mt19937 rng(20261126);
   std::uniform_real_distribution<double> moment(0.02, std::max(0.1, full * 0.5));
   int killed_mid_run = 0;
@@ -100,6 +105,11 @@ TEST(KillAnytime, TenSigkillsAndResumesEndByteIdenticalWithNoPartialFileUnderIts
     std::this_thread::sleep_for(std::chrono::duration<double>(moment(rng)));
     if (::kill(pid, SIGKILL) == 0) ++killed_mid_run;
     wait_exit(pid);
+    if (round % 3 == 1 && fs::exists(out + "/sweep.json")) {
+      const auto before = final_files(out);
+      EXPECT_EQ(wait_exit(start_sweep(out, true, edited)), 2) << "round " << round << ": an edited scenario resumed";
+      EXPECT_EQ(final_files(out), before) << "round " << round << ": a refused resume changed the tree";
+    }
     // What exists under a final name is whole: each point directory holds exactly the
     // reference point's files, byte for byte, and so does every joined file present.
     const auto now = final_files(out);
@@ -134,6 +144,31 @@ TEST(KillAnytime, TenSigkillsAndResumesEndByteIdenticalWithNoPartialFileUnderIts
     const std::string name = it->path().filename().string();
     EXPECT_EQ(name.find(".tmp."), std::string::npos) << it->path();
     EXPECT_FALSE(name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0) << it->path();
+  }
+
+  // Two sweeps started together into one directory: exactly one runs, the other refuses.
+  const std::string both = dir + "/both";
+  const pid_t a = start_sweep(both, false), b = start_sweep(both, false);
+  const int ca = wait_exit(a), cb = wait_exit(b);
+  EXPECT_TRUE((ca <= 1 && cb == 2) || (ca == 2 && cb <= 1)) << "exit codes " << ca << " and " << cb;
+  EXPECT_EQ(final_files(both), reference) << "the sweep that ran is whole and alone";
+
+  // A full disk mid-sweep, then resume once there is room: the same bytes as a run that
+  // never lacked room. (Needs a tmpfs mount: root only.)
+  if (::geteuid() == 0) {
+    const std::string mnt = dir + "/small";
+    fs::create_directories(mnt);
+    std::vector<std::string> mount = {"mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", mnt};
+    if (run_argv(mount) == 0) {
+      const int full = wait_exit(start_sweep(mnt + "/o", false));
+      EXPECT_TRUE(full == 5 || full == 4) << "a full disk: an I/O error (5), or points broken by it (4): " << full;
+      EXPECT_EQ(run_argv({"mount", "-o", "remount,size=64m", mnt}), 0);
+      EXPECT_LE(wait_exit(start_sweep(mnt + "/o", true)), 1) << "resumed with room";
+      EXPECT_EQ(final_files(mnt + "/o"), reference) << "resumed after a full disk";
+      run_argv({"umount", mnt});
+    } else {
+      std::printf("(full-disk case skipped: mount -t tmpfs is not permitted here)\n");
+    }
   }
   fs::remove_all(dir);
 }
