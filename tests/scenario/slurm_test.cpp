@@ -245,7 +245,7 @@ TEST(Slurm, StatusAndResumeFollowTheJobs) {
 
   r = run_cli({"sweep", kSmall, "--slurm", "--resume", "--out", out, "--set", "duration=3ms"});
   EXPECT_EQ(r.code, 2) << "another --set is another sweep";
-  EXPECT_TRUE(has(r.err, "holds a different sweep")) << r.err;
+  EXPECT_TRUE(has(r.err, "holds another sweep: duration was 2ms, is 3ms")) << r.err;
 
   r = run_cli({"status", dir});
   EXPECT_EQ(r.code, 2) << "not a sweep directory";

@@ -509,8 +509,10 @@ SweepLock::SweepLock(const std::string& dir, int shard_index, int shard_count) {
       take(dir + "/.quiesce.lock", LOCK_EX);
     } else {
       take(dir + "/.quiesce.lock", LOCK_SH);
-      take(dir + "/.quiesce.shard-" + std::to_string(shard_index) + "-of-" + std::to_string(shard_count) + ".lock",
-           LOCK_EX);
+      const std::string mine =
+          dir + "/.quiesce.shard-" + std::to_string(shard_index) + "-of-" + std::to_string(shard_count) + ".lock";
+      take(mine, LOCK_EX);
+      shard_lock_ = mine;
     }
   } catch (...) {
     for (int fd : fds_) ::close(fd);
@@ -519,6 +521,7 @@ SweepLock::SweepLock(const std::string& dir, int shard_index, int shard_count) {
 }
 
 SweepLock::~SweepLock() {
+  if (!shard_lock_.empty()) ::unlink(shard_lock_.c_str());  // still held: no other run of it is in
   for (int fd : fds_) ::close(fd);
 }
 

@@ -59,7 +59,8 @@ void remove_sweep_outputs(const std::string& dir);
 
 // An flock on DIR/.quiesce.lock, held while this object lives: exclusive for a whole sweep
 // or a merge; for shard I/N shared, plus exclusive on DIR/.quiesce.shard-I-of-N.lock, so the
-// array tasks of one sweep share a tree while a second run of any part is refused.
+// array tasks of one sweep share a tree while a second run of any part is refused. A
+// shard's own lock file goes when it ends (a tree of shards looks like a tree of one run).
 class SweepLock {
  public:
   SweepLock(const std::string& dir, int shard_index, int shard_count);
@@ -69,6 +70,7 @@ class SweepLock {
 
  private:
   std::vector<int> fds_;
+  std::string shard_lock_;
 };
 
 }  // namespace quiesce::run_internal
