@@ -214,6 +214,33 @@ TEST(Sweep, ExpectationsVaryAlongAnAxis) {
   EXPECT_EQ(run_cli({"run", holds, "--out", dir + "/run", "-q"}).code, 1) << "the file's deadlock: true";
 }
 
+// abba-sweep's tasks start after a random delay: whether the sections ever overlap, and
+// when each detector fires, depends on the seed (once, every point deadlocked at 1.115 us).
+TEST(Sweep, AbbaSweepOutcomesDependOnTheSeed) {
+  const std::string dir = temp_dir("sw-abba");
+  std::string text = read_file(std::string(QUIESCE_SOURCE_DIR) + "/scenarios/abba-sweep.yaml");
+  const size_t at = text.find("\nsweep:");
+  ASSERT_NE(at, std::string::npos);
+  text = text.substr(0, at) + "\nsweep: {seed: {range: [1, 6]}}\n";
+  const std::string path = write_temp(dir, "abba.yaml", text);
+  CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q", "--no-plot", "--set", "mem.c2c.same_cluster=1us",
+                         "--set", "kernel.printk.wakeup=direct"});
+  EXPECT_EQ(r.code, 0) << "lockdep sees the cycle on every point\n" << r.err;
+  const std::string jsonl = read_file(dir + "/out/points.jsonl");
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 6);
+  std::set<std::string> outcomes, first_detection, deadlock_at;
+  std::istringstream lines(jsonl);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex(R"re("outcome": "([a-z_]+)")re"))) outcomes.insert(m[1]);
+    if (std::regex_search(line, m, std::regex(R"re("detection.first_ns": ([0-9.e+]+))re"))) first_detection.insert(m[1]);
+    if (std::regex_search(line, m, std::regex(R"re("deadlock.time_ns": ([0-9.e+]+))re"))) deadlock_at.insert(m[1]);
+  }
+  EXPECT_EQ(outcomes, (std::set<std::string>{"deadlock", "ok"})) << jsonl;
+  EXPECT_EQ(first_detection.size(), 6u) << jsonl;
+  EXPECT_GE(deadlock_at.size(), 2u) << jsonl;
+}
+
 }  // namespace
 }  // namespace quiesce::test
 
