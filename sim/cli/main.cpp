@@ -380,6 +380,9 @@ int cmd_list(const std::vector<std::string>& args) {
                    "| `locks` | named locks for op-programs: `{class, kind: raw_spin\\|spin\\|mutex\\|rwsem\\|semaphore, "
                    "share_line_with, count}`; a kernel class is refused (use the kernel's lock: quiesce list operands) |\n"
                    "| `expect` | metric (or `outcome`) to value or comparison, e.g. `irq_latency.p99: \"< 20us\"` |\n"
+                   "| `expect.METRIC` | in `set:`, `--set` or a sweep axis: one expectation of the run or point "
+                   "(the metric's whole name follows, e.g. `expect.rcu.violations`); `~` drops it. In a `zip:` "
+                   "group it gives each variant its own, e.g. `expect.deadlock: [~, false]` |\n"
                    "| `sweep` | axes: a list, `{range}`, `{log_range\\|lin_range, points}`, `zip:` groups |\n"
                    "| `program` | in `program`, `irq`, `softirq` and `hook` entries: the op-program (see README) |\n";
     }

@@ -12,6 +12,9 @@ const std::vector<std::string> kScenarioKeys = {"name",     "description", "dura
                                                 "workload", "platform",    "set",      "kernel", "locks",
                                                 "expect",   "sweep"};
 
+const std::string kOutcomeKey = "outcome";
+const std::string kExpectPrefix = "expect.";
+
 // "< 20us", ">= 1", "0", "false", "deadlock": an expectation on one metric.
 Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
   Expectation e;
@@ -48,6 +51,9 @@ Expectation parse_expectation(const std::string& key, const ConfigNode& v) {
   } catch (const UnitError&) {
   }
   if (e.op != "==" && e.op != "!=") v.fail("'" + rest + "' is not a number or a time to compare with " + e.op);
+  // Only `outcome` is a word; a metric held to one would fail on every point, found only
+  // after the sweep had run.
+  if (key != kOutcomeKey) v.fail("'" + rest + "' is not a number, a time or true/false (only `outcome` takes a word)");
   e.is_number = false;
   e.text = rest;
   return e;
@@ -99,9 +105,40 @@ void check_name(const std::string& name, const ConfigNode& at) {
   }
 }
 
+// `expect.METRIC: VALUE` (in `set:`, `--set` or a sweep axis) holds this run to one more
+// expectation, or to another value of one the file has; a null value (`~`) drops it, for
+// the points where it does not hold. A metric's name may have dots of its own
+// (`expect.rcu.violations`), so the rest of the path is one key of `expect:`.
+void apply_expect_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin,
+                           const std::string& value_origin) {
+  const std::string metric = key.substr(kExpectPrefix.size());
+  for (const auto& part : split_path(metric)) {
+    if (part.empty()) throw ConfigError(origin, key, "expected expect.METRIC, e.g. expect.deadlock or expect.outcome");
+  }
+  YAML::Node root = s.doc.yaml();  // shares the tree (yaml-cpp nodes are references)
+  YAML::Node expect = root["expect"];
+  if (expect.IsDefined() && !expect.IsNull() && !expect.IsMap()) {
+    throw ConfigError(origin, key, "cannot set '" + key + "': 'expect' is not a mapping");
+  }
+  if (value.IsNull()) {
+    if (expect.IsMap()) expect.remove(metric);
+    return;
+  }
+  if (!expect.IsMap()) {
+    root["expect"] = YAML::Node(YAML::NodeType::Map);
+    s.doc.source()->origins.emplace("expect", ConfigOrigin{origin, origin});
+  }
+  root["expect"][metric] = value;
+  s.doc.source()->origins[key] = ConfigOrigin{origin, value_origin.empty() ? origin : value_origin};
+}
+
 void apply_override(Scenario& s, const std::string& key, const YAML::Node& value, const std::string& origin,
                     const std::string& value_origin = "") {
   if (key.empty()) throw ConfigError(origin, "", "empty key in override");
+  if (key.compare(0, kExpectPrefix.size(), kExpectPrefix) == 0) {
+    apply_expect_override(s, key, value, origin, value_origin);
+    return;
+  }
   std::string first = split_path(key).front();
   if (first == "platform" || first == "set" || first == "sweep") {
     throw ConfigError(origin, key, "'" + first + "' cannot be overridden by a path; edit the file");

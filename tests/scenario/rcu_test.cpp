@@ -49,7 +49,8 @@ TEST(Flagship, BuggyKernelWarnsThroughRqCtxWaitQueueAndPiAndDeadlocksOnSomeSeeds
       ++deadlocks;
       EXPECT_NE(p.json.find("spins on rq[1].lock (&rq->lock)"), std::string::npos) << p.json;
       EXPECT_NE(p.json.find("spins on victim.perf_ctx.lock (&ctx->lock)"), std::string::npos) << p.json;
-      EXPECT_EQ(p.code, 1) << "its expect: deadlock: false fails";
+      // The bug deadlocks on some seeds by design: the file expects no `deadlock` of it.
+      EXPECT_EQ(p.code, 0) << "its expect holds it to rcu.violations only";
     }
   }
   EXPECT_GE(warned, 4) << "most seeds";

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/scenario/run_cli.h"
@@ -148,7 +150,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadSweep{"bad_range", "name: x\n" W "sweep: {seed: {range: [5, 1]}}\n", "3:27", "below the low end"},
         BadSweep{"huge", "name: x\n" W "sweep: {seed: {range: [1, 1000000]}, cores: {range: [1, 64]}}\n", "3:45",
                  "more than 1000000"},
-        BadSweep{"zip_lengths", "name: x\n" W "sweep: {zip: [{cores: [2, 4], seed: [1]}]}\n", "3:37", "has 1 values"}),
+        BadSweep{"zip_lengths", "name: x\n" W "sweep: {zip: [{cores: [2, 4], seed: [1]}]}\n", "3:37", "has 1 values"},
+        // An expectation that varies along an axis is checked per value, where it is written.
+        BadSweep{"expect_word", "name: x\n" W "sweep: {expect.deadlock: [false, maybe]}\n", "3:34",
+                 "'maybe' is not a number, a time or true/false (only `outcome` takes a word)"},
+        BadSweep{"expect_list", "name: x\n" W "sweep: {expect.deadlock: [false, [1]]}\n", "3:34",
+                 "expected a value or a comparison"},
+        BadSweep{"expect_unit", "name: x\n" W "sweep: {expect.irq_latency.max: [\"< 20 parsecs\"]}\n", "3:34",
+                 "'20 parsecs' is not a number or a time to compare with <"},
+        BadSweep{"expect_no_metric", "name: x\n" W "sweep: {zip: [{seed: [1, 2], expect.lockdep..x: [1, 2]}]}\n",
+                 "3:15", "not a dotted key path"}),
     [](const ::testing::TestParamInfo<BadSweep>& i) { return std::string(i.param.name); });
 #undef W
 
@@ -175,6 +186,67 @@ TEST(Sweep, ZipGroupsVaryTogether) {
   EXPECT_NE(csv.find("0,p000000,2,50ns,1,ok,true"), std::string::npos) << csv;
   EXPECT_NE(csv.find("3,p000003,4,90ns,2,ok,true"), std::string::npos) << csv;
   EXPECT_EQ(csv.find(",2,90ns,"), std::string::npos) << "zip values never cross";
+}
+
+// `expect.METRIC` in a zip group gives each point its own expectation (the file's is the
+// default, `~` drops it): the sweep's verdict is about what each variant must show.
+TEST(Sweep, ExpectationsVaryAlongAnAxis) {
+  const std::string dir = temp_dir("sw-expect");
+  const std::string head =
+      "name: per-point\nworkload: [{task: sleeper, name: s, loops: 3}]\nduration: 1ms\n"
+      "expect: {deadlock: true}\nsweep:\n  zip: [{cores: [2, 4, 8], expect.rcu.violations: [0, 0, 0], ";
+  const std::string fails = write_temp(dir, "fails.yaml", head + "expect.deadlock: [false, ~, true]}]\n");
+  CliResult r = run_cli({"sweep", fails, "--out", dir + "/fails", "-q", "--no-plot"});
+  EXPECT_EQ(r.code, 1) << "point 2 expects a deadlock and has none\n" << r.err;
+  const std::string jsonl = read_file(dir + "/fails/points.jsonl");
+  EXPECT_NE(jsonl.find("\"id\": \"p000000\", \"params\": {\"cores\": \"2\", \"expect.rcu.violations\": \"0\", "
+                       "\"expect.deadlock\": \"false\"}, \"outcome\": \"ok\", \"ok\": true"),
+            std::string::npos)
+      << jsonl;
+  EXPECT_NE(jsonl.find("\"expect.deadlock\": \"~\"}, \"outcome\": \"ok\", \"ok\": true"), std::string::npos)
+      << "~ drops the file's `deadlock: true`\n" << jsonl;
+  EXPECT_NE(jsonl.find("\"expect.deadlock\": \"true\"}, \"outcome\": \"ok\", \"ok\": false"), std::string::npos) << jsonl;
+  const std::string junit = read_file(dir + "/fails/junit.xml");
+  EXPECT_NE(junit.find("tests=\"3\" failures=\"1\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<failure message=\"ok; expect deadlock == true (actual 0)\""), std::string::npos) << junit;
+  // A dotted metric is one expectation, not a mapping of `rcu:`.
+  const std::string p1 = read_file(dir + "/fails/points/p000001/result.json");
+  EXPECT_NE(p1.find("\"key\": \"rcu.violations\""), std::string::npos) << p1;
+  EXPECT_EQ(p1.find("\"key\": \"deadlock\""), std::string::npos) << p1;
+
+  const std::string holds = write_temp(dir, "holds.yaml", head + "expect.deadlock: [false, ~, false]}]\n");
+  r = run_cli({"sweep", holds, "--out", dir + "/holds", "-q", "--no-plot"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  // `--set expect.METRIC` does the same for a whole run.
+  EXPECT_EQ(run_cli({"run", holds, "--out", dir + "/run", "-q", "--set", "expect.deadlock=false"}).code, 0);
+  EXPECT_EQ(run_cli({"run", holds, "--out", dir + "/run", "-q"}).code, 1) << "the file's deadlock: true";
+}
+
+// abba-sweep's tasks start after a random delay: whether the sections ever overlap, and
+// when each detector fires, depends on the seed (once, every point deadlocked at 1.115 us).
+TEST(Sweep, AbbaSweepOutcomesDependOnTheSeed) {
+  const std::string dir = temp_dir("sw-abba");
+  std::string text = read_file(std::string(QUIESCE_SOURCE_DIR) + "/scenarios/abba-sweep.yaml");
+  const size_t at = text.find("\nsweep:");
+  ASSERT_NE(at, std::string::npos);
+  text = text.substr(0, at) + "\nsweep: {seed: {range: [1, 6]}}\n";
+  const std::string path = write_temp(dir, "abba.yaml", text);
+  CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q", "--no-plot", "--set", "mem.c2c.same_cluster=1us",
+                         "--set", "kernel.printk.wakeup=direct"});
+  EXPECT_EQ(r.code, 0) << "lockdep sees the cycle on every point\n" << r.err;
+  const std::string jsonl = read_file(dir + "/out/points.jsonl");
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 6);
+  std::set<std::string> outcomes, first_detection, deadlock_at;
+  std::istringstream lines(jsonl);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex(R"re("outcome": "([a-z_]+)")re"))) outcomes.insert(m[1]);
+    if (std::regex_search(line, m, std::regex(R"re("detection.first_ns": ([0-9.e+]+))re"))) first_detection.insert(m[1]);
+    if (std::regex_search(line, m, std::regex(R"re("deadlock.time_ns": ([0-9.e+]+))re"))) deadlock_at.insert(m[1]);
+  }
+  EXPECT_EQ(outcomes, (std::set<std::string>{"deadlock", "ok"})) << jsonl;
+  EXPECT_EQ(first_detection.size(), 6u) << jsonl;
+  EXPECT_GE(deadlock_at.size(), 2u) << jsonl;
 }
 
 }  // namespace
