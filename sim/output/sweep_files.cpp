@@ -199,9 +199,24 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
   for (const auto& a : info.axes) {
     if (!a.is_seed()) var_axes.push_back(&a);
   }
-  auto value_of = [](const PointRecord& p, const SweepAxisInfo& a) {
-    std::string v;
+  // The keys that name a variant: a zip group's `expect.*` keys say what the variant must
+  // show, not what it is, and stay out of the labels (points.csv keeps them).
+  auto shown_keys = [](const SweepAxisInfo& a) {
+    std::vector<std::string> keys;
     for (const auto& k : a.keys) {
+      if (k.rfind("expect.", 0) != 0) keys.push_back(k);
+    }
+    return keys.empty() ? a.keys : keys;
+  };
+  auto label_of = [&](const SweepAxisInfo& a) {
+    if (a.keys.size() < 2) return a.label;
+    std::string l;
+    for (const auto& k : shown_keys(a)) l += (l.empty() ? "" : "+") + k;
+    return l;
+  };
+  auto value_of = [&](const PointRecord& p, const SweepAxisInfo& a) {
+    std::string v;
+    for (const auto& k : shown_keys(a)) {
       for (const auto& [pk, pv] : p.params) {
         if (pk == k) v += (v.empty() ? "" : ", ") + pv;
       }
@@ -213,7 +228,7 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
   {
     std::string head, rule;
     for (const auto* a : var_axes) {
-      head += a->label + " | ";
+      head += label_of(*a) + " | ";
       rule += "---|";
     }
     out += "| " + head + kGroupHeader + " |\n|" + rule + kGroupRule + "|\n";
@@ -228,7 +243,7 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
     for (const auto& key : order) out += "| " + key + groups[key].row() + " |\n";
   }
   for (const auto& a : info.axes) {
-    out += "\n## By " + a.label + "\n\n| " + a.label + " | " + kGroupHeader + " |\n|---|" + kGroupRule + "|\n";
+    out += "\n## By " + label_of(a) + "\n\n| " + label_of(a) + " | " + kGroupHeader + " |\n|---|" + kGroupRule + "|\n";
     std::vector<std::string> order;
     std::map<std::string, Group> groups;
     for (const auto& p : points) {
