@@ -1,10 +1,8 @@
 // Kill-anytime sweeps: a sweep SIGKILLed at random moments ten times and resumed each time
 // ends with outputs byte-identical to an uninterrupted run, and at no moment does a file
 // or point directory exist under its final name unless it is complete.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,8 +18,6 @@
 
 #include "tests/scenario/run_cli.h"
 
-extern char** environ;
-
 namespace quiesce::test {
 namespace {
 
@@ -30,27 +26,10 @@ namespace fs = std::filesystem;
 const std::string kScenario = std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/sweep/kill.yaml";
 
 pid_t start_sweep(const std::string& out, bool resume, const std::string& scenario = kScenario) {
-  std::vector<std::string> args = {QUIESCE_BIN, "sweep", scenario, "--set", "duration=5ms",
-                                   "--jobs",    "2",     "--out",   out,     "--no-plot",
-                                   "-q"};
+  std::vector<std::string> args = {"sweep", scenario, "--set", "duration=5ms", "--jobs", "2", "--out", out,
+                                   "--no-plot", "-q"};
   if (resume) args.push_back("--resume");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return spawn_cli(args);
 }
 
 // Every file under `root`, by relative path. Names of work in progress (`*.tmp.<pid>`

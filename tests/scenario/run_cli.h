@@ -1,6 +1,8 @@
 #pragma once
 // Runs the quiesce binary as a child process and captures exit code, stdout, stderr and
 // host time, for end-to-end tests.
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+extern char** environ;
 
 namespace quiesce::test {
 
@@ -108,6 +112,36 @@ inline int run_argv(const std::vector<std::string>& args) {
 }
 
 inline CliResult run_cli(const std::vector<std::string>& args) { return run_cli_measured(args); }
+
+// Starts the binary with `args` in the background (no shell), from the current directory:
+// its stdout to `stdout_fd` when given, else /dev/null; its stderr to /dev/null. The pid, or
+// -1 when it could not be started.
+inline pid_t spawn_cli(const std::vector<std::string>& args, int stdout_fd = -1) {
+  std::vector<std::string> a = {QUIESCE_BIN};
+  a.insert(a.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (stdout_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  }
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+// The exit code of a child started by spawn_cli (128 + N when signal N ended it).
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 // One `quiesce run` into a fresh directory: exit code, result.json, lockdep.log, stderr.
 struct Point {

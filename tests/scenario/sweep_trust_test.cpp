@@ -4,10 +4,8 @@
 // replace inputs, strict reading of our own files, merges that say what they hold, values
 // never silently dropped, signals, reruns of complete sweeps, `rerun` and `explain` of a
 // sweep.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +17,6 @@
 #include <vector>
 
 #include "tests/scenario/run_cli.h"
-
-extern char** environ;
 
 namespace quiesce::test {
 namespace {
@@ -54,34 +50,6 @@ CliResult sweep(const std::string& path, const std::string& out, std::vector<std
   std::vector<std::string> args = {"sweep", path, "--out", out, "--no-plot", "-q", "--jobs", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_cli(args);
-}
-
-// Starts the binary in the background (no shell), its output to /dev/null, or with stdout
-// to `stdout_fd` when given.
-pid_t spawn(const std::vector<std::string>& args, int stdout_fd = -1) {
-  std::vector<std::string> a = {QUIESCE_BIN};
-  a.insert(a.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : a) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (stdout_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
-  } else {
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  }
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // Waits until `path` exists (at most 20 s).
@@ -172,7 +140,7 @@ TEST(SweepTrust, TwoSweepsIntoOneDirectoryExactlyOneRuns) {
   const std::string dir = temp_dir("trust-lock");
   const std::string path = scenario_in(dir, replaced(kScenario, "duration: 1ms", "duration: 20ms"));
   const std::string out = dir + "/out";
-  const pid_t first = spawn({"sweep", path, "--out", out, "--no-plot", "-q", "--jobs", "1"});
+  const pid_t first = spawn_cli({"sweep", path, "--out", out, "--no-plot", "-q", "--jobs", "1"});
   ASSERT_GT(first, 0);
   ASSERT_TRUE(wait_for(out + "/sweep.json"));
   CliResult second = sweep(path, out, {"--resume"});
@@ -366,7 +334,7 @@ TEST(SweepTrust, SignalsAndClosedPipes) {
   setenv("QUIESCE_ROOT", QUIESCE_SOURCE_DIR, 1);
   const std::string dir = temp_dir("trust-signals");
   const std::string path = scenario_in(dir, replaced(kScenario, "duration: 1ms", "duration: 20ms"));
-  const pid_t pid = spawn({"sweep", path, "--out", dir + "/o", "--no-plot", "-q", "--jobs", "2"});
+  const pid_t pid = spawn_cli({"sweep", path, "--out", dir + "/o", "--no-plot", "-q", "--jobs", "2"});
   ASSERT_TRUE(wait_for(dir + "/o/points/p000000.part/stderr.txt.tmp"));
   ::kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(pid), 143);
@@ -379,7 +347,7 @@ TEST(SweepTrust, SignalsAndClosedPipes) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ::close(fds[0]);  // nobody reads: every write to stdout fails with EPIPE
-  const pid_t p2 = spawn({"sweep", scenario_in(dir), "--out", dir + "/p", "--no-plot", "--jobs", "2"}, fds[1]);
+  const pid_t p2 = spawn_cli({"sweep", scenario_in(dir), "--out", dir + "/p", "--no-plot", "--jobs", "2"}, fds[1]);
   ::close(fds[1]);
   EXPECT_EQ(wait_exit(p2), 0);
   EXPECT_FALSE(read_file(dir + "/p/points.csv").empty());
