@@ -634,33 +634,37 @@ void Kernel::local_bh_enable() {
 
 // --- tracing ------------------------------------------------------------------------------
 
-void Kernel::enable_trace(Time window, size_t max_events) {
-  tracer_ = std::make_unique<Tracer>(window, max_events);
+void Kernel::enable_trace(Time window, size_t max_bytes, size_t max_events) {
+  tracer_ = std::make_unique<Tracer>(window, max_bytes, max_events);
   for (const auto& t : tasks_) tracer_->name_task(t->is_idle ? 0 : t->pid, t->comm, t->rt() ? 99 - t->rt_priority : 120);
 }
 
 void Kernel::trace(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid, int arg2) {
   if (!tracer_) return;
-  Task& t = current();
-  Core& c = core(t.cpu);
-  const Cpu& d = cpu_of(t.cpu);
+  trace_record(this_core().now(), kind, arg, name, id, arg_pid, arg2);
+}
+
+void Kernel::trace_record(Time t, TraceKind kind, int arg, std::string_view name, uint64_t id, int arg_pid,
+                          int arg2) {
+  Task& cur = current();
+  Core& c = core(cur.cpu);
+  const Cpu& d = cpu_of(cur.cpu);
   TraceEvent e;
-  e.t = c.now();
-  e.cpu = t.cpu;
+  e.t = t;
+  e.cpu = cur.cpu;
   e.kind = kind;
-  e.pid = t.is_idle ? 0 : t.pid;
+  e.pid = cur.is_idle ? 0 : cur.pid;
   e.arg = arg;
   e.arg2 = arg2;
   e.arg_pid = arg_pid;
   e.id = id;
-  e.name = name;
   e.irqs_off = !c.irqs_enabled();
   e.need_resched = d.need_resched;
   e.hardirq = c.hardirq_depth() > 0;
   e.softirq = d.serving_softirq > 0;
-  e.preempt_depth = c.preempt_count();
+  e.preempt_depth = static_cast<int16_t>(c.preempt_count());
   e.nr_running = d.rq.nr_running;
-  tracer_->record(std::move(e));
+  tracer_->record(e, name);
 }
 
 void Kernel::trace_at(Time t, TraceKind kind, const char* name) {
@@ -671,10 +675,9 @@ void Kernel::trace_at(Time t, TraceKind kind, const char* name) {
   e.cpu = cur.cpu;
   e.kind = kind;
   e.pid = cur.is_idle ? 0 : cur.pid;
-  e.name = name;
   e.irqs_off = kind == TraceKind::IrqsOff;
-  e.preempt_depth = core(cur.cpu).preempt_count();
-  tracer_->record(std::move(e));
+  e.preempt_depth = static_cast<int16_t>(core(cur.cpu).preempt_count());
+  tracer_->record(e, name);
 }
 
 void Kernel::trace_new_reports() {
@@ -731,8 +734,10 @@ void Kernel::end_run(const std::string& kind, const std::string& detail, Time wh
   if (!outcome_.kind.empty()) return;
   if (tracer_) {
     tracer_->trigger(when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()));
-    tracer_->record(TraceEvent{when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()), 0,
-                               TraceKind::Report, 0, -1, 0, 0, 0, kind, false, false, false, false, 0});
+    TraceEvent e;
+    e.t = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
+    e.kind = TraceKind::Report;
+    tracer_->record(e, kind);
   }
   outcome_.kind = kind;
   outcome_.when = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());

@@ -1,5 +1,7 @@
 // The tracing issue's acceptance: the Chrome trace's structure and IPI flows, the ftrace
-// text layout (golden), the VCD through GTKWave's vcd2fst, and quiesce explain.
+// text layout (golden), the VCD through GTKWave's vcd2fst, and quiesce explain; and issue
+// 15's: the trace bounded in bytes, a window that keeps its report, the deadlock report's
+// held and spun-on locks apart, and a VCD that is whole or absent.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -131,6 +133,50 @@ TEST(Explain, NamesTheCpusTheFourLockClassesAndTheIpi) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   }
   EXPECT_EQ(run_cli({"explain", "/nonexistent"}).code, 2);
+}
+
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+TEST(TraceMemory, ASmallByteBoundDropsTheOldestEventsAndSaysSo) {
+  const std::string dir = temp_dir("trace-bytes");
+  CliResult r = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "kernel.lockdep.enabled=false", "--set",
+                         "duration=2ms", "-q", "--out", dir, "--trace", dir + "/t.txt", "--trace-max-bytes", "1MiB"});
+  EXPECT_LE(r.code, 1) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.err, m,
+      std::regex(R"(warning: .*t\.txt holds the last ([0-9]+) trace events; [0-9]+ earlier ones were dropped at )"
+                 R"(--trace-max-bytes 1\.0 MiB \(they held ([0-9.]+) MiB\))")))
+      << r.err;
+  EXPECT_LE(std::stod(m[2]), 1.0);
+  const unsigned long kept = std::stoul(m[1]);
+  EXPECT_GT(kept, 1000u) << "a megabyte holds thousands of events";
+  EXPECT_LT(kept, (1u << 20) / 56) << "and no more than its bytes allow";
+  const std::string trace = read_file(dir + "/t.txt");
+  ASSERT_TRUE(std::regex_search(trace, m, std::regex(R"(# entries-in-buffer/entries-written: (\d+)/(\d+))")));
+  EXPECT_LE(std::stoul(m[1]), kept);
+  EXPECT_GT(std::stoul(m[2]), kept);
+}
+
+TEST(TraceMemory, TheByteBoundIsChecked) {
+  const std::string dir = temp_dir("trace-bytes-bad");
+  for (const char* n : {"1KiB", "1048575", "5GiB"}) {
+    CliResult bad = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "--trace", dir + "/u.txt",
+                             "--trace-max-bytes", n});
+    EXPECT_EQ(bad.code, 2) << n;
+    EXPECT_TRUE(has(bad.err, "--trace-max-bytes " + std::string(n))) << bad.err;
+    EXPECT_TRUE(has(bad.err, "must be between 1MiB and 4GiB")) << bad.err;
+  }
+  CliResult words = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "--trace", dir + "/u.txt",
+                             "--trace-max-bytes", "lots"});
+  EXPECT_EQ(words.code, 2);
+  EXPECT_TRUE(has(words.err, "--trace-max-bytes lots")) << words.err;
+  CliResult alone = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "--trace-max-bytes", "64MiB"});
+  EXPECT_EQ(alone.code, 2);
+  EXPECT_TRUE(has(alone.err, "--trace-max-bytes goes with --trace FILE")) << alone.err;
+  CliResult help = run_cli({"run", "--help"});
+  EXPECT_TRUE(has(help.out, "--trace-max-bytes")) << help.out;
 }
 
 }  // namespace
