@@ -684,8 +684,11 @@ void Kernel::trace_new_reports() {
   if (!tracer_) return;
   const auto& reports = lockdep_.reports();
   for (; traced_reports_ < reports.size(); ++traced_reports_) {
-    trace(TraceKind::Report, 0, reports[traced_reports_].title.c_str());
-    tracer_->trigger(reports[traced_reports_].when);
+    // At the report's own moment (the acquisition that lockdep checked), which is where the
+    // window ends: the core has run on since, and the event must not fall after the end.
+    const auto& r = reports[traced_reports_];
+    tracer_->trigger(r.when);
+    trace_record(r.when, TraceKind::Report, 0, r.title);
   }
 }
 

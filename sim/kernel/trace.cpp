@@ -82,11 +82,13 @@ void Tracer::trigger(Time at) {
   if (trigger_ >= 0) return;
   trigger_ = at;
   if (window_ > 0) {
-    // Events of cores that ran ahead of the trigger fall outside the window.
-    while (!events_.empty() && events_.back().t > at) {
-      release(events_.back().name);
-      events_.pop_back();
+    // Events of cores that ran ahead of the trigger fall outside the window (anywhere near
+    // the end: events arrive only nearly in time order).
+    auto after = [at](const TraceEvent& e) { return e.t > at; };
+    for (const TraceEvent& e : events_) {
+      if (after(e)) release(e.name);
     }
+    events_.erase(std::remove_if(events_.begin(), events_.end(), after), events_.end());
   }
 }
 

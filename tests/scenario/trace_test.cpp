@@ -179,5 +179,51 @@ TEST(TraceMemory, TheByteBoundIsChecked) {
   EXPECT_TRUE(has(help.out, "--trace-max-bytes")) << help.out;
 }
 
+TEST(TraceWindow, EndsWithTheLockdepReportItself) {
+  // The window ends at lockdep's first report: the report's own event is its last moment.
+  std::string dir = temp_dir("trace-window-report");
+  CliResult r = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--out", dir, "-q", "--trace", dir + "/trace.txt",
+                         "--trace-window", "20us"});
+  ASSERT_LE(r.code, 1) << r.err;
+  const std::string lockdep = read_file(dir + "/lockdep.log");
+  ASSERT_TRUE(has(lockdep, "possible circular locking dependency detected")) << lockdep;
+  const std::string trace = read_file(dir + "/trace.txt");
+  std::istringstream in(trace);
+  std::string line, last, report;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    last = line;
+    if (has(line, "print: ") && has(line, "possible circular locking dependency detected")) report = line;
+  }
+  ASSERT_FALSE(report.empty()) << "the report's line is in the window\n" << trace.substr(trace.size() > 3000 ? trace.size() - 3000 : 0);
+  // Nothing after it (the window ends there), and it carries the reporting CPU.
+  const std::regex stamp(R"(\[(\d{3})\] .... +([0-9.]+): )");
+  std::smatch a, b;
+  ASSERT_TRUE(std::regex_search(report, a, stamp)) << report;
+  ASSERT_TRUE(std::regex_search(last, b, stamp)) << last;
+  EXPECT_EQ(a[2].str(), b[2].str()) << "the report is the window's last moment\n" << report << "\n" << last;
+}
+
+TEST(TraceWindow, EndsWithTheDeadlockAndEveryCpuOfItsCycleSpinning) {
+  std::string dir = temp_dir("trace-window-deadlock");
+  run_cli({"run", "scenarios/abba-sweep.yaml", "--set", "seed=1", "--set", "kernel.lockdep.enabled=false", "--out", dir,
+           "-q", "--trace", dir + "/trace.json", "--trace-window", "20us"});
+  ASSERT_TRUE(has(read_file(dir + "/result.json"), "\"outcome\": \"deadlock\""));
+  JsonTrace t = load(dir + "/trace.json");
+  std::set<std::string> spinning;  // spins that began and never ended
+  bool deadlock_instant = false;
+  for (const auto& e : t.events) {
+    const std::string ph = e["ph"].as<std::string>();
+    if (ph == "i" && e["name"].as<std::string>() == "deadlock") deadlock_instant = true;
+    if ((ph == "b" || ph == "e") && e["name"].as<std::string>().rfind("spin ", 0) == 0) {
+      const std::string key = e["name"].as<std::string>() + "@" + e["tid"].as<std::string>();
+      if (ph == "b") spinning.insert(key);
+      if (ph == "e") spinning.erase(key);
+    }
+  }
+  EXPECT_TRUE(deadlock_instant);
+  EXPECT_EQ(spinning.size(), 2u) << "both CPUs of the ABBA cycle spin at the window's end";
+}
+
 }  // namespace
 }  // namespace quiesce::test
