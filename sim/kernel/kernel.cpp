@@ -764,13 +764,33 @@ std::string Kernel::describe_cpu(int cpu) {
         << format_time(t->rcu.exp_ipi_raised) << ", handled at " << format_time(t->rcu.exp_ipi_handled)
         << ") found it inside an RCU reader; rcu_read_unlock() is reporting the quiescent state";
     }
+  }
+  // The spinlocks it holds apart from the one it spins on (lockdep's list below has that one
+  // too: lock_acquire() comes before the spin).
+  s << "\n  holds:";
+  if (c.spinlocks_held.empty()) s << " no spinlock";
+  for (size_t i = 0; i < c.spinlocks_held.size(); ++i) {
+    const RawSpinLock& l = *c.spinlocks_held[i];
+    s << (i ? ", " : " ") << l.name << " (" << l.cls->name << ", since " << format_time(l.acquired_at) << " at "
+      << l.acquired_site << ")";
+  }
+  const RawSpinLock* spun = deadlock_.waiting_on(cpu);
+  if (spun) {
+    s << "\n  spins on: " << spun->name << " (" << spun->cls->name << "), held by "
+      << (spun->owner_cpu >= 0 ? "CPU" + std::to_string(spun->owner_cpu) : std::string("nobody"));
+  }
+  if (t) {
     s << "\n  call stack:";
     for (auto it = t->frames.rbegin(); it != t->frames.rend(); ++it) s << " " << *it;
-    s << "\n  held locks:";
+    s << "\n  lockdep's held locks:";
     if (t->held_locks.empty()) s << " none";
-    for (const HeldLock& h : t->held_locks) {
-      s << "\n    " << classes_[static_cast<size_t>(h.cls)]->name << " at " << h.site << " since "
-        << format_time(h.since);
+    for (size_t i = 0; i < t->held_locks.size(); ++i) {
+      const HeldLock& h = t->held_locks[i];
+      const std::string& name = classes_[static_cast<size_t>(h.cls)]->name;
+      s << "\n    " << name << " at " << h.site << " since " << format_time(h.since);
+      if (spun && i + 1 == t->held_locks.size() && name.compare(0, spun->cls->name.size(), spun->cls->name) == 0) {
+        s << " (being acquired: spinning)";
+      }
     }
   }
   return s.str();

@@ -528,6 +528,8 @@ class Kernel : public IrqHandler {
     IrqAck cur_irq;
     int vcd_task = 0;         // the current task's pid (0: idle), for VCD
     bool vcd_spinning = false;
+    // The spinlocks this CPU holds, oldest first (whatever lockdep sees), for reports.
+    std::vector<const RawSpinLock*> spinlocks_held;
     uint32_t softirq_pending = 0;
     Task* ksoftirqd = nullptr;
     std::deque<Task*> wake_list;  // rq->wake_list: remote wakeups for this CPU to finish (TTWU_QUEUE)

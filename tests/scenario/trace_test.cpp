@@ -225,5 +225,30 @@ TEST(TraceWindow, EndsWithTheDeadlockAndEveryCpuOfItsCycleSpinning) {
   EXPECT_EQ(spinning.size(), 2u) << "both CPUs of the ABBA cycle spin at the window's end";
 }
 
+TEST(DeadlockReport, EachCpuHoldsApartFromWhatItSpinsOn) {
+  for (const char* lockdep : {"true", "false"}) {
+    std::string dir = temp_dir("deadlock-holds");
+    CliResult r = run_cli({"run", "scenarios/abba-sweep.yaml", "--set", "seed=1", "--set",
+                           std::string("kernel.lockdep.enabled=") + lockdep, "--out", dir});
+    const std::string json = read_file(dir + "/result.json");
+    ASSERT_TRUE(has(json, "\"outcome\": \"deadlock\"")) << json;
+    CliResult ex = run_cli({"explain", dir});
+    ASSERT_EQ(ex.code, 0) << ex.err;
+    for (const std::string& text : {r.out, ex.out}) {
+      // CPU0 took A and spins on B, CPU1 the other way round.
+      for (const auto& [cpu, held, spun, owner] :
+           std::vector<std::tuple<std::string, std::string, std::string, std::string>>{{"CPU0", "A", "B", "CPU1"},
+                                                                                       {"CPU1", "B", "A", "CPU0"}}) {
+        std::smatch m;
+        const std::regex block("\n" + cpu + R"(: [^\n]*\n  holds: ([^\n]*)\n  spins on: ([^\n]*))");
+        ASSERT_TRUE(std::regex_search(text, m, block)) << "lockdep " << lockdep << "\n" << text;
+        EXPECT_TRUE(std::regex_search(m[1].str(), std::regex("^" + held + R"( \(lock_)" + held + ", since "))) << m[1];
+        EXPECT_FALSE(has(m[1].str(), "(lock_" + spun)) << "the lock it spins on is not among those it holds: " << m[1];
+        EXPECT_EQ(m[2].str(), spun + " (lock_" + spun + "), held by " + owner);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace quiesce::test
