@@ -16,6 +16,7 @@
 #include "sim/output/json.h"
 #include "sim/output/stats_txt.h"
 #include "sim/output/trace_files.h"
+#include "sim/output/vcd_file.h"
 
 namespace quiesce {
 namespace {
@@ -163,11 +164,11 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     shared.create_locks(sc.locks);
     if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, options.trace_max_bytes, options.trace_max_events);
   }
+  std::unique_ptr<VcdFile> vcd_file;
   sc_core::sc_trace_file* vcd = nullptr;
   if (kern && !options.vcd_path.empty()) {
-    std::string base = options.vcd_path;
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
-    vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
+    vcd_file = std::make_unique<VcdFile>(options.vcd_path);
+    vcd = sc_core::sc_create_vcd_trace_file(vcd_file->systemc_name().c_str());
     vcd->set_time_unit(1, sc_core::SC_PS);
     kern->trace_vcd(vcd);
   }
@@ -187,7 +188,10 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
   sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
-  if (vcd) sc_core::sc_close_vcd_trace_file(vcd);
+  if (vcd) {
+    sc_core::sc_close_vcd_trace_file(vcd);
+    vcd_file->commit();
+  }
   result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
   // A core may have run ahead of SystemC time into the event that ended the run.
   if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);

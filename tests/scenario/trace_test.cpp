@@ -3,8 +3,10 @@
 // 15's: the trace bounded in bytes, a window that keeps its report, the deadlock report's
 // held and spun-on locks apart, and a VCD that is whole or absent.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <yaml-cpp/yaml.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -138,6 +140,15 @@ TEST(Explain, NamesTheCpusTheFourLockClassesAndTheIpi) {
 
 bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
+// Files in `dir` whose name holds ".tmp." (what an atomic writer leaves when it fails).
+std::vector<std::string> temp_files(const std::string& dir) {
+  std::vector<std::string> v;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) v.push_back(e.path().string());
+  }
+  return v;
+}
+
 TEST(TraceMemory, ASmallByteBoundDropsTheOldestEventsAndSaysSo) {
   const std::string dir = temp_dir("trace-bytes");
   CliResult r = run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "kernel.lockdep.enabled=false", "--set",
@@ -248,6 +259,84 @@ TEST(DeadlockReport, EachCpuHoldsApartFromWhatItSpinsOn) {
       }
     }
   }
+}
+
+// Runs the binary with a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored so a write past it
+// fails with EFBIG as on a full disk), no shell in between.
+CliResult run_cli_file_limit(const std::vector<std::string>& args, rlim_t max_file_bytes) {
+  const std::string dir = temp_dir("cli-fsize");
+  const std::string out = dir + "/out", err = dir + "/err";
+  std::vector<std::string> argv_s = {QUIESCE_BIN};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(QUIESCE_SOURCE_DIR) != 0) ::_exit(126);
+    ::setenv("QUIESCE_ROOT", QUIESCE_SOURCE_DIR, 1);
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim {max_file_bytes, max_file_bytes};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+TEST(Vcd, IsWholeAndLeavesNoTemporaryFile) {
+  std::string dir = temp_dir("vcd-whole");
+  CliResult r = run_cli({"run", "tests/scenario/trace/small.yaml", "--out", dir, "-q", "--vcd", dir + "/w.vcd"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string vcd = read_file(dir + "/w.vcd");
+  ASSERT_TRUE(std::regex_search(vcd, std::regex(R"(\$enddefinitions +\$end)"))) << vcd.substr(0, 500);
+  ASSERT_FALSE(vcd.empty());
+  EXPECT_EQ(vcd.back(), '\n') << "ends with a whole line";
+  // The last timestamp is 100 us or near it (the run's end), and only value changes follow it.
+  const size_t last = vcd.rfind("\n#");
+  ASSERT_NE(last, std::string::npos);
+  const std::string after = vcd.substr(last + 2);
+  const long long ps = std::stoll(after.substr(0, after.find('\n')));
+  EXPECT_GT(ps, 50000000) << "the waveform reaches the end of the run";
+  std::istringstream rest(after.substr(after.find('\n') + 1));
+  std::string line;
+  while (std::getline(rest, line)) EXPECT_TRUE(std::regex_match(line, std::regex(R"(([01xz]|b[01xz]+ )\S+)"))) << line;
+  EXPECT_TRUE(temp_files(dir).empty());
+  // And without ".vcd", SystemC's naming is kept: the name gets it.
+  r = run_cli({"run", "tests/scenario/trace/small.yaml", "--out", dir, "-q", "--vcd", dir + "/wave"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_file(dir + "/wave.vcd"), vcd);
+}
+
+TEST(Vcd, AWriteErrorFailsTheRunAndLeavesNoFile) {
+  std::string dir = temp_dir("vcd-full");
+  // A 30 ms run's VCD is about 1.5 MB; 256 KiB holds every other file but not that.
+  const std::string scenario = write_temp(dir, "long.yaml", R"(name: vcd-long
+set: {cores: 2}
+workload:
+  - {task: sleeper, name: worker, cpu: 0, run: 4us, sleep: 6us, loops: 2000}
+  - {task: cyclictest, cpus: "1", interval: 20us, loops: 1000}
+duration: 30ms
+)");
+  CliResult r = run_cli_file_limit({"run", scenario, "--out", dir, "-q", "--vcd", dir + "/w.vcd"}, 256 << 10);
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(has(r.err, "cannot write " + dir + "/w.vcd: File too large")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/w.vcd"));
+  EXPECT_TRUE(temp_files(dir).empty());
+  // An unwritable place is refused before the run.
+  r = run_cli({"run", "tests/scenario/trace/small.yaml", "--out", dir, "-q", "--vcd", dir + "/no/such/dir/w.vcd"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(has(r.err, "cannot write " + dir + "/no/such/dir/w.vcd: No such file or directory")) << r.err;
 }
 
 }  // namespace
