@@ -73,7 +73,9 @@ void add_output_options(po::options_description& desc) {
       "trace-format", po::value<std::string>(), "chrome or ftrace (default: from the --trace name)")(
       "trace-window", po::value<std::string>(),
       "keep only this much time, ending at the first deadlock or lockdep report (or at the end), e.g. 2ms")(
-      "trace-max-events", po::value<uint64_t>(), "most trace events kept, the newest (default 4000000; at most 50000000)")(
+      "trace-max-bytes", po::value<std::string>(),
+      "memory the trace may hold, e.g. 64MiB; the oldest events go first (default 256MiB; 1MiB to 4GiB)")(
+      "trace-max-events", po::value<uint64_t>(), "also keep at most this many events (1000 to 50000000)")(
       "vcd", po::value<std::string>(), "write per-CPU signals as a VCD waveform (GTKWave)");
 }
 
@@ -95,11 +97,25 @@ RunOptions output_options(const po::variables_map& vm) {
     }
     if (opt.trace_path.empty()) throw UsageError("--trace-window goes with --trace FILE");
   }
+  if (vm.count("trace-max-bytes")) {
+    const std::string text = vm["trace-max-bytes"].as<std::string>();
+    int64_t n = 0;
+    try {
+      n = parse_size(text);
+    } catch (const UnitError& e) {
+      throw ConfigError("--trace-max-bytes " + text, "", e.what());
+    }
+    if (n < static_cast<int64_t>(kMinTraceBytes) || n > static_cast<int64_t>(kMaxTraceBytes)) {
+      throw ConfigError("--trace-max-bytes " + text, "", "must be between 1MiB and 4GiB");
+    }
+    if (opt.trace_path.empty()) throw UsageError("--trace-max-bytes goes with --trace FILE");
+    opt.trace_max_bytes = static_cast<size_t>(n);
+  }
   if (vm.count("trace-max-events")) {
     const uint64_t n = vm["trace-max-events"].as<uint64_t>();
-    if (n < 1000 || n > kMaxTraceEvents) {
+    if (n < kMinTraceEvents || n > kMaxTraceEvents) {
       throw ConfigError("--trace-max-events " + std::to_string(n), "",
-                        "must be between 1000 and " + std::to_string(kMaxTraceEvents));
+                        "must be between " + std::to_string(kMinTraceEvents) + " and " + std::to_string(kMaxTraceEvents));
     }
     if (opt.trace_path.empty()) throw UsageError("--trace-max-events goes with --trace FILE");
     opt.trace_max_events = static_cast<size_t>(n);

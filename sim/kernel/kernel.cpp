@@ -634,33 +634,37 @@ void Kernel::local_bh_enable() {
 
 // --- tracing ------------------------------------------------------------------------------
 
-void Kernel::enable_trace(Time window, size_t max_events) {
-  tracer_ = std::make_unique<Tracer>(window, max_events);
+void Kernel::enable_trace(Time window, size_t max_bytes, size_t max_events) {
+  tracer_ = std::make_unique<Tracer>(window, max_bytes, max_events);
   for (const auto& t : tasks_) tracer_->name_task(t->is_idle ? 0 : t->pid, t->comm, t->rt() ? 99 - t->rt_priority : 120);
 }
 
 void Kernel::trace(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid, int arg2) {
   if (!tracer_) return;
-  Task& t = current();
-  Core& c = core(t.cpu);
-  const Cpu& d = cpu_of(t.cpu);
+  trace_record(this_core().now(), kind, arg, name, id, arg_pid, arg2);
+}
+
+void Kernel::trace_record(Time t, TraceKind kind, int arg, std::string_view name, uint64_t id, int arg_pid,
+                          int arg2) {
+  Task& cur = current();
+  Core& c = core(cur.cpu);
+  const Cpu& d = cpu_of(cur.cpu);
   TraceEvent e;
-  e.t = c.now();
-  e.cpu = t.cpu;
+  e.t = t;
+  e.cpu = cur.cpu;
   e.kind = kind;
-  e.pid = t.is_idle ? 0 : t.pid;
+  e.pid = cur.is_idle ? 0 : cur.pid;
   e.arg = arg;
   e.arg2 = arg2;
   e.arg_pid = arg_pid;
   e.id = id;
-  e.name = name;
   e.irqs_off = !c.irqs_enabled();
   e.need_resched = d.need_resched;
   e.hardirq = c.hardirq_depth() > 0;
   e.softirq = d.serving_softirq > 0;
-  e.preempt_depth = c.preempt_count();
+  e.preempt_depth = static_cast<int16_t>(c.preempt_count());
   e.nr_running = d.rq.nr_running;
-  tracer_->record(std::move(e));
+  tracer_->record(e, name);
 }
 
 void Kernel::trace_at(Time t, TraceKind kind, const char* name) {
@@ -671,18 +675,20 @@ void Kernel::trace_at(Time t, TraceKind kind, const char* name) {
   e.cpu = cur.cpu;
   e.kind = kind;
   e.pid = cur.is_idle ? 0 : cur.pid;
-  e.name = name;
   e.irqs_off = kind == TraceKind::IrqsOff;
-  e.preempt_depth = core(cur.cpu).preempt_count();
-  tracer_->record(std::move(e));
+  e.preempt_depth = static_cast<int16_t>(core(cur.cpu).preempt_count());
+  tracer_->record(e, name);
 }
 
 void Kernel::trace_new_reports() {
   if (!tracer_) return;
   const auto& reports = lockdep_.reports();
   for (; traced_reports_ < reports.size(); ++traced_reports_) {
-    trace(TraceKind::Report, 0, reports[traced_reports_].title.c_str());
-    tracer_->trigger(reports[traced_reports_].when);
+    // At the report's own moment (the acquisition that lockdep checked), which is where the
+    // window ends: the core has run on since, and the event must not fall after the end.
+    const auto& r = reports[traced_reports_];
+    tracer_->trigger(r.when);
+    trace_record(r.when, TraceKind::Report, 0, r.title);
   }
 }
 
@@ -731,8 +737,10 @@ void Kernel::end_run(const std::string& kind, const std::string& detail, Time wh
   if (!outcome_.kind.empty()) return;
   if (tracer_) {
     tracer_->trigger(when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()));
-    tracer_->record(TraceEvent{when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()), 0,
-                               TraceKind::Report, 0, -1, 0, 0, 0, kind, false, false, false, false, 0});
+    TraceEvent e;
+    e.t = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
+    e.kind = TraceKind::Report;
+    tracer_->record(e, kind);
   }
   outcome_.kind = kind;
   outcome_.when = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
@@ -756,13 +764,33 @@ std::string Kernel::describe_cpu(int cpu) {
         << format_time(t->rcu.exp_ipi_raised) << ", handled at " << format_time(t->rcu.exp_ipi_handled)
         << ") found it inside an RCU reader; rcu_read_unlock() is reporting the quiescent state";
     }
+  }
+  // The spinlocks it holds apart from the one it spins on (lockdep's list below has that one
+  // too: lock_acquire() comes before the spin).
+  s << "\n  holds:";
+  if (c.spinlocks_held.empty()) s << " no spinlock";
+  for (size_t i = 0; i < c.spinlocks_held.size(); ++i) {
+    const RawSpinLock& l = *c.spinlocks_held[i];
+    s << (i ? ", " : " ") << l.name << " (" << l.cls->name << ", since " << format_time(l.acquired_at) << " at "
+      << l.acquired_site << ")";
+  }
+  const RawSpinLock* spun = deadlock_.waiting_on(cpu);
+  if (spun) {
+    s << "\n  spins on: " << spun->name << " (" << spun->cls->name << "), held by "
+      << (spun->owner_cpu >= 0 ? "CPU" + std::to_string(spun->owner_cpu) : std::string("nobody"));
+  }
+  if (t) {
     s << "\n  call stack:";
     for (auto it = t->frames.rbegin(); it != t->frames.rend(); ++it) s << " " << *it;
-    s << "\n  held locks:";
+    s << "\n  lockdep's held locks:";
     if (t->held_locks.empty()) s << " none";
-    for (const HeldLock& h : t->held_locks) {
-      s << "\n    " << classes_[static_cast<size_t>(h.cls)]->name << " at " << h.site << " since "
-        << format_time(h.since);
+    for (size_t i = 0; i < t->held_locks.size(); ++i) {
+      const HeldLock& h = t->held_locks[i];
+      const std::string& name = classes_[static_cast<size_t>(h.cls)]->name;
+      s << "\n    " << name << " at " << h.site << " since " << format_time(h.since);
+      if (spun && i + 1 == t->held_locks.size() && name.compare(0, spun->cls->name.size(), spun->cls->name) == 0) {
+        s << " (being acquired: spinning)";
+      }
     }
   }
   return s.str();

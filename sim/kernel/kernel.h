@@ -223,11 +223,14 @@ class Kernel : public IrqHandler {
   Lockdep& lockdep() { return lockdep_; }
   Rcu& rcu() { return *rcu_; }
   // Tracing (off until enabled; see trace.h). Call before the simulation starts.
-  void enable_trace(Time window, size_t max_events);
+  void enable_trace(Time window, size_t max_bytes, size_t max_events);
   Tracer* tracer() { return tracer_.get(); }
   // Records an event for the current task, with the ftrace flags of the moment.
   void trace(TraceKind kind, int arg = 0, const char* name = "", uint64_t id = 0, int arg_pid = -1, int arg2 = 0);
   void trace_at(Time t, TraceKind kind, const char* name = "");
+  // One event at time `t` with the current CPU's flags of now.
+  void trace_record(Time t, TraceKind kind, int arg, std::string_view name, uint64_t id = 0, int arg_pid = -1,
+                    int arg2 = 0);
   // Per-CPU signals in a VCD: the cores' flags, plus softirq, current task id, spinning.
   void trace_vcd(sc_core::sc_trace_file* tf);
   // IPIs the kernel sends, traced with a flow to the handler they start.
@@ -525,6 +528,8 @@ class Kernel : public IrqHandler {
     IrqAck cur_irq;
     int vcd_task = 0;         // the current task's pid (0: idle), for VCD
     bool vcd_spinning = false;
+    // The spinlocks this CPU holds, oldest first (whatever lockdep sees), for reports.
+    std::vector<const RawSpinLock*> spinlocks_held;
     uint32_t softirq_pending = 0;
     Task* ksoftirqd = nullptr;
     std::deque<Task*> wake_list;  // rq->wake_list: remote wakeups for this CPU to finish (TTWU_QUEUE)

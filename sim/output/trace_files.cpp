@@ -1,10 +1,19 @@
 #include "sim/output/trace_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <ostream>
+#include <stdexcept>
 #include <vector>
 
+#include "sim/base/error.h"
 #include "sim/output/json.h"
 
 namespace quiesce {
@@ -12,6 +21,10 @@ namespace {
 
 using kernel::TraceEvent;
 using kernel::TraceKind;
+
+// Text goes to the stream in pieces of about this size, so a big trace never stands whole in
+// memory next to the events it is made of.
+constexpr size_t kFlushBytes = size_t{1} << 16;
 
 std::vector<const TraceEvent*> in_time_order(const kernel::Tracer& tracer) {
   std::vector<const TraceEvent*> v;
@@ -54,9 +67,9 @@ int tid(int cpu, Track t) { return 1 + cpu * kTracks + t; }
 
 class ChromeWriter {
  public:
-  explicit ChromeWriter(const kernel::Tracer& tr) : tr_(tr) {}
+  ChromeWriter(const kernel::Tracer& tr, std::ostream& os) : tr_(tr), os_(os) {}
 
-  std::string write(int cpus) {
+  void write(int cpus) {
     out_ = "{\"displayTimeUnit\": \"ns\", \"otherData\": {\"generator\": \"quiesce\"";
     if (tr_.window() > 0) out_ += ", \"window_ps\": " + std::to_string(tr_.window());
     if (tr_.trigger_time() >= 0) out_ += ", \"trigger_ps\": " + std::to_string(tr_.trigger_time());
@@ -81,11 +94,15 @@ class ChromeWriter {
       }
     }
     out_ += "\n]}\n";
-    return out_;
+    os_ << out_;
   }
 
  private:
   void emit(const std::string& obj) {
+    if (out_.size() >= kFlushBytes) {
+      os_ << out_;
+      out_.clear();
+    }
     if (!first_) out_ += ",\n";
     first_ = false;
     out_ += obj;
@@ -133,11 +150,11 @@ class ChromeWriter {
       }
       case TraceKind::Wakeup:
         emit("{\"ph\": \"i\", \"s\": \"t\", \"pid\": 0, \"tid\": " + std::to_string(cpu_track) + ", \"ts\": " + us(e.t) +
-             ", \"name\": " + json_escape("wakeup " + e.name) + ", \"cat\": \"sched\"}");
+             ", \"name\": " + json_escape("wakeup " + tr_.name(e)) + ", \"cat\": \"sched\"}");
         if (e.id) flow('s', cpu_track, e.t, "wakeup", e.id);
         break;
       case TraceKind::IrqEntry:
-        begin(cpu_track, e.t, e.name, "irq", "{\"irq\": " + std::to_string(e.arg) + "}");
+        begin(cpu_track, e.t, tr_.name(e), "irq", "{\"irq\": " + std::to_string(e.arg) + "}");
         if (e.id) flow('f', cpu_track, e.t, "ipi", e.id);
         break;
       case TraceKind::IrqExit:
@@ -145,7 +162,7 @@ class ChromeWriter {
         end(cpu_track, e.t);
         break;
       case TraceKind::SoftirqEntry:
-        begin(cpu_track, e.t, std::string("softirq ") + e.name, "softirq");
+        begin(cpu_track, e.t, std::string("softirq ") + tr_.name(e), "softirq");
         break;
       case TraceKind::IpiRaise:
         emit("{\"ph\": \"i\", \"s\": \"t\", \"pid\": 0, \"tid\": " + std::to_string(cpu_track) + ", \"ts\": " + us(e.t) +
@@ -153,13 +170,13 @@ class ChromeWriter {
         flow('s', cpu_track, e.t, "ipi", e.id);
         break;
       case TraceKind::IrqsOff:
-        begin(tid(e.cpu, kIrqsOff), e.t, "irqs off: " + e.name, "irqsoff");
+        begin(tid(e.cpu, kIrqsOff), e.t, "irqs off: " + tr_.name(e), "irqsoff");
         break;
       case TraceKind::IrqsOn:
         end(tid(e.cpu, kIrqsOff), e.t);
         break;
       case TraceKind::PreemptOff:
-        begin(tid(e.cpu, kPreemptOff), e.t, "preempt off: " + e.name, "preemptoff");
+        begin(tid(e.cpu, kPreemptOff), e.t, "preempt off: " + tr_.name(e), "preemptoff");
         break;
       case TraceKind::PreemptOn:
         end(tid(e.cpu, kPreemptOff), e.t);
@@ -172,33 +189,34 @@ class ChromeWriter {
         break;
       case TraceKind::LockSpin:
         spinning_[{e.cpu, e.id}] = true;
-        async('b', tid(e.cpu, kLocks), e.t, "spin " + e.name, "lock", e.id ^ (static_cast<uint64_t>(e.cpu + 1) << 48));
+        async('b', tid(e.cpu, kLocks), e.t, "spin " + tr_.name(e), "lock", e.id ^ (static_cast<uint64_t>(e.cpu + 1) << 48));
         break;
       case TraceKind::LockAcquired:
         if (spinning_.erase({e.cpu, e.id})) {
-          async('e', tid(e.cpu, kLocks), e.t, "spin " + e.name, "lock", e.id ^ (static_cast<uint64_t>(e.cpu + 1) << 48));
+          async('e', tid(e.cpu, kLocks), e.t, "spin " + tr_.name(e), "lock", e.id ^ (static_cast<uint64_t>(e.cpu + 1) << 48));
         }
-        async('b', tid(e.cpu, kLocks), e.t, "hold " + e.name, "lock", e.id);
+        async('b', tid(e.cpu, kLocks), e.t, "hold " + tr_.name(e), "lock", e.id);
         break;
       case TraceKind::LockReleased:
-        async('e', tid(e.cpu, kLocks), e.t, "hold " + e.name, "lock", e.id);
+        async('e', tid(e.cpu, kLocks), e.t, "hold " + tr_.name(e), "lock", e.id);
         break;
       case TraceKind::Print:
         emit("{\"ph\": \"i\", \"s\": \"t\", \"pid\": 0, \"tid\": " + std::to_string(cpu_track) + ", \"ts\": " + us(e.t) +
-             ", \"name\": \"printk\", \"cat\": \"printk\", \"args\": {\"text\": " + json_escape(e.name) + "}}");
+             ", \"name\": \"printk\", \"cat\": \"printk\", \"args\": {\"text\": " + json_escape(tr_.name(e)) + "}}");
         break;
       case TraceKind::Report:
         emit("{\"ph\": \"i\", \"s\": \"g\", \"pid\": 0, \"tid\": " + std::to_string(cpu_track) + ", \"ts\": " + us(e.t) +
-             ", \"name\": " + json_escape(e.name) + ", \"cat\": \"report\"}");
+             ", \"name\": " + json_escape(tr_.name(e)) + ", \"cat\": \"report\"}");
         break;
       case TraceKind::Counter:
-        emit("{\"ph\": \"C\", \"pid\": 0, \"tid\": 0, \"ts\": " + us(e.t) + ", \"name\": " + json_escape(e.name) +
+        emit("{\"ph\": \"C\", \"pid\": 0, \"tid\": 0, \"ts\": " + us(e.t) + ", \"name\": " + json_escape(tr_.name(e)) +
              ", \"args\": {\"value\": " + std::to_string(e.arg) + "}}");
         break;
     }
   }
 
   const kernel::Tracer& tr_;
+  std::ostream& os_;
   std::string out_;
   bool first_ = true;
   std::vector<std::vector<std::string>> open_;
@@ -225,9 +243,9 @@ const char* state_text(int s) {
 
 }  // namespace
 
-std::string chrome_trace(const kernel::Tracer& tracer, int cpus) { return ChromeWriter(tracer).write(cpus); }
+void chrome_trace(const kernel::Tracer& tracer, int cpus, std::ostream& os) { ChromeWriter(tracer, os).write(cpus); }
 
-std::string ftrace_text(const kernel::Tracer& tr, int cpus) {
+void ftrace_text(const kernel::Tracer& tr, int cpus, std::ostream& os) {
   const auto events = in_time_order(tr);
   size_t shown = 0;
   for (const TraceEvent* e : events) {
@@ -258,7 +276,7 @@ std::string ftrace_text(const kernel::Tracer& tr, int cpus) {
         break;
       }
       case TraceKind::Wakeup:
-        std::snprintf(buf, sizeof buf, "sched_wakeup: comm=%s pid=%d prio=%d target_cpu=%03d", e.name.c_str(),
+        std::snprintf(buf, sizeof buf, "sched_wakeup: comm=%s pid=%d prio=%d target_cpu=%03d", tr.name(e).c_str(),
                       e.arg_pid, tr.prio(e.arg_pid), e.arg);
         body = buf;
         break;
@@ -267,7 +285,7 @@ std::string ftrace_text(const kernel::Tracer& tr, int cpus) {
         if (e.arg < 16) {
           body = std::string("ipi_entry: (") + ipi_reason(e.arg) + ")";
         } else {
-          body = "irq_handler_entry: irq=" + std::to_string(e.arg) + " name=" + e.name;
+          body = "irq_handler_entry: irq=" + std::to_string(e.arg) + " name=" + tr.name(e);
         }
         break;
       case TraceKind::IrqExit: {
@@ -282,24 +300,24 @@ std::string ftrace_text(const kernel::Tracer& tr, int cpus) {
         break;
       }
       case TraceKind::SoftirqEntry:
-        body = "softirq_entry: vec=" + std::to_string(e.arg) + " [action=" + e.name + "]";
+        body = "softirq_entry: vec=" + std::to_string(e.arg) + " [action=" + tr.name(e) + "]";
         break;
       case TraceKind::SoftirqExit:
-        body = "softirq_exit: vec=" + std::to_string(e.arg) + " [action=" + e.name + "]";
+        body = "softirq_exit: vec=" + std::to_string(e.arg) + " [action=" + tr.name(e) + "]";
         break;
       case TraceKind::IpiRaise:
         std::snprintf(buf, sizeof buf, "ipi_raise: target_mask=%08x (%s)", 1u << (e.arg & 31), ipi_reason(e.arg2));
         body = buf;
         break;
-      case TraceKind::IrqsOff: body = "print: irqs_off at " + e.name; break;
-      case TraceKind::IrqsOn: body = "print: irqs_on at " + e.name; break;
-      case TraceKind::PreemptOff: body = "print: preempt_off at " + e.name; break;
-      case TraceKind::PreemptOn: body = "print: preempt_on at " + e.name; break;
+      case TraceKind::IrqsOff: body = "print: irqs_off at " + tr.name(e); break;
+      case TraceKind::IrqsOn: body = "print: irqs_on at " + tr.name(e); break;
+      case TraceKind::PreemptOff: body = "print: preempt_off at " + tr.name(e); break;
+      case TraceKind::PreemptOn: body = "print: preempt_on at " + tr.name(e); break;
       case TraceKind::RcuReadLock: body = "print: rcu_read_lock"; break;
       case TraceKind::RcuReadUnlock: body = "print: rcu_read_unlock"; break;
-      case TraceKind::Print: body = "print: " + e.name; break;
-      case TraceKind::Report: body = "print: " + e.name; break;
-      case TraceKind::Counter: body = "print: " + e.name + "=" + std::to_string(e.arg); break;
+      case TraceKind::Print: body = "print: " + tr.name(e); break;
+      case TraceKind::Report: body = "print: " + tr.name(e); break;
+      case TraceKind::Counter: body = "print: " + tr.name(e) + "=" + std::to_string(e.arg); break;
       case TraceKind::LockSpin:
       case TraceKind::LockAcquired:
       case TraceKind::LockReleased:
@@ -309,10 +327,41 @@ std::string ftrace_text(const kernel::Tracer& tr, int cpus) {
     if (e.pid == 0) task = "<idle>";
     std::snprintf(buf, sizeof buf, "%16s-%-5d [%03d] %c%c%c%c %s: ", task.substr(0, 16).c_str(), e.pid, e.cpu,
                   flag_irqs(e), flag_nr(e), flag_ctx(e), flag_depth(e), secs(e.t).c_str());
-    std::string line = buf;
-    out += line + body + "\n";
+    out += buf;
+    out += body;
+    out += '\n';
+    if (out.size() >= kFlushBytes) {
+      os << out;
+      out.clear();
+    }
   }
-  return out;
+  os << out;
+}
+
+void write_trace_file(const std::string& path, const kernel::Tracer& tracer, int cpus, bool ftrace) {
+  // As write_file_atomic (sim/output/files.h), but streamed: a temporary name, then rename.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int err = 0;
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw IoError("write", path, errno);
+    if (ftrace) {
+      ftrace_text(tracer, cpus, f);
+    } else {
+      chrome_trace(tracer, cpus, f);
+    }
+    f.close();
+    if (f.fail()) err = errno ? errno : EIO;
+  }
+  // The stream hides its descriptor; fsync through another one reaches the same file.
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!err && (fd < 0 || ::fsync(fd) != 0)) err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!err && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err) {
+    std::remove(tmp.c_str());
+    throw IoError("write", path, err);
+  }
 }
 
 }  // namespace quiesce

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -17,11 +18,18 @@
 #include "sim/output/json.h"
 #include "sim/output/stats_txt.h"
 #include "sim/output/trace_files.h"
+#include "sim/output/vcd_file.h"
 
 namespace quiesce {
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+
+std::string mib_text(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
 
 uint64_t count_events(const StatRegistry& stats) {
   // Simulated events: instruction boundaries, coherence requests that reach the
@@ -192,13 +200,13 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, sc.variants, seed, &stats);
     shared.kernel = kern.get();
     shared.create_locks(sc.locks);
-    if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, options.trace_max_events);
+    if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, options.trace_max_bytes, options.trace_max_events);
   }
+  std::unique_ptr<VcdFile> vcd_file;
   sc_core::sc_trace_file* vcd = nullptr;
   if (kern && !options.vcd_path.empty()) {
-    std::string base = options.vcd_path;
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
-    vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
+    vcd_file = std::make_unique<VcdFile>(options.vcd_path);
+    vcd = sc_core::sc_create_vcd_trace_file(vcd_file->systemc_name().c_str());
     vcd->set_time_unit(1, sc_core::SC_PS);
     kern->trace_vcd(vcd);
   }
@@ -218,7 +226,10 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
   sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
-  if (vcd) sc_core::sc_close_vcd_trace_file(vcd);
+  if (vcd) {
+    sc_core::sc_close_vcd_trace_file(vcd);
+    vcd_file->commit();
+  }
   result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
   // A core may have run ahead of SystemC time into the event that ended the run.
   if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
@@ -270,12 +281,16 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     const bool ftrace = options.trace_format == "ftrace" ||
                         (options.trace_format.empty() && options.trace_path.size() > 4 &&
                          options.trace_path.compare(options.trace_path.size() - 4, 4, ".txt") == 0);
-    write_file_atomic(options.trace_path, ftrace ? ftrace_text(*kern->tracer(), platform->cores())
-                                                 : chrome_trace(*kern->tracer(), platform->cores()));
-    if (kern->tracer()->dropped() > 0) {
-      std::cerr << "warning: " << options.trace_path << " holds the last " << options.trace_max_events
-                << " trace events; " << kern->tracer()->dropped()
-                << " earlier ones were dropped (raise --trace-max-events, or use --trace-window)\n";
+    const kernel::Tracer& tr = *kern->tracer();
+    write_trace_file(options.trace_path, tr, platform->cores(), ftrace);
+    if (tr.dropped() > 0) {
+      const bool by_events = tr.events().size() >= tr.max_events();
+      std::cerr << "warning: " << options.trace_path << " holds the last " << tr.events().size()
+                << " trace events; " << tr.dropped() << " earlier ones were dropped at "
+                << (by_events ? "--trace-max-events " + std::to_string(tr.max_events())
+                              : "--trace-max-bytes " + mib_text(tr.max_bytes()) + " (they held " +
+                                    mib_text(tr.bytes()) + ")")
+                << "; raise it, or use --trace-window\n";
     }
   }
   result.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();

@@ -18,11 +18,17 @@ struct RunOptions {
   std::string trace_path;    // Chrome/Perfetto JSON, or ftrace text
   std::string trace_format;  // chrome | ftrace; empty: from the file name (.txt = ftrace)
   Time trace_window = 0;     // 0: the whole run
-  size_t trace_max_events = 4000000;  // a ring: the oldest go first (about 100 B each)
+  // A ring bounded in bytes of memory (see kernel::Tracer), and optionally in events: the
+  // oldest go first.
+  size_t trace_max_bytes = size_t{256} << 20;
+  size_t trace_max_events = 50000000;
   std::string vcd_path;
 };
 
-// --trace-max-events may not go above this (about 5 GB of trace events in memory).
+// The bounds --trace-max-bytes and --trace-max-events take.
+inline constexpr size_t kMinTraceBytes = size_t{1} << 20;
+inline constexpr size_t kMaxTraceBytes = size_t{4} << 30;
+inline constexpr size_t kMinTraceEvents = 1000;
 inline constexpr size_t kMaxTraceEvents = 50000000;
 
 struct ExpectationResult {

@@ -96,6 +96,7 @@ void Kernel::lock_acquired(RawSpinLock& l, Time wait_start, bool contended) {
   Task& t = current();
   l.owner_cpu = t.cpu;
   l.owner = &t;
+  cpu_of(t.cpu).spinlocks_held.push_back(&l);
   l.acquired_at = now();
   l.acquired_site = site();
   l.taken_as->note_acquired(contended, l.acquired_at - wait_start);
@@ -118,6 +119,9 @@ void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
   Core& core = this_core();
   l.taken_as->hold_time.record(core.now() - l.acquired_at);
   trace(TraceKind::LockReleased, 0, l.taken_as->name.c_str(), l.addr);
+  auto& held = cpu_of(l.owner_cpu).spinlocks_held;
+  auto it = std::find(held.rbegin(), held.rend(), &l);
+  if (it != held.rend()) held.erase(std::next(it).base());
   l.owner = nullptr;
   l.owner_cpu = -1;
   core.fetch_add(l.addr, 1);
