@@ -217,7 +217,7 @@ TEST(TraceWindow, EndsWithTheLockdepReportItself) {
 
 TEST(TraceWindow, EndsWithTheDeadlockAndEveryCpuOfItsCycleSpinning) {
   std::string dir = temp_dir("trace-window-deadlock");
-  run_cli({"run", "scenarios/abba-sweep.yaml", "--set", "seed=1", "--set", "kernel.lockdep.enabled=false", "--out", dir,
+  run_cli({"run", "tests/scenario/kernel/abba.yaml", "--set", "seed=1", "--set", "kernel.lockdep.enabled=false", "--out", dir,
            "-q", "--trace", dir + "/trace.json", "--trace-window", "20us"});
   ASSERT_TRUE(has(read_file(dir + "/result.json"), "\"outcome\": \"deadlock\""));
   JsonTrace t = load(dir + "/trace.json");
@@ -239,7 +239,7 @@ TEST(TraceWindow, EndsWithTheDeadlockAndEveryCpuOfItsCycleSpinning) {
 TEST(DeadlockReport, EachCpuHoldsApartFromWhatItSpinsOn) {
   for (const char* lockdep : {"true", "false"}) {
     std::string dir = temp_dir("deadlock-holds");
-    CliResult r = run_cli({"run", "scenarios/abba-sweep.yaml", "--set", "seed=1", "--set",
+    CliResult r = run_cli({"run", "tests/scenario/kernel/abba.yaml", "--set", "seed=1", "--set",
                            std::string("kernel.lockdep.enabled=") + lockdep, "--out", dir});
     const std::string json = read_file(dir + "/result.json");
     ASSERT_TRUE(has(json, "\"outcome\": \"deadlock\"")) << json;
