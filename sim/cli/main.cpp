@@ -219,6 +219,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
   opt.resume = vm.count("resume") > 0;
   opt.force = vm.count("force") > 0;
   if (opt.force && opt.resume) throw UsageError("--force starts over; --resume finishes: choose one");
+  // Shards share a tree while others write it: starting one over would remove their points.
+  if (opt.force && (vm.count("shard") || vm.count("slurm"))) {
+    throw UsageError("--force starts a whole sweep over; it does not go with --shard or --slurm");
+  }
   if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
   if (vm.count("set")) {
     for (const auto& kv : vm["set"].as<std::vector<std::string>>()) opt.sets.push_back(parse_set(kv));

@@ -128,6 +128,9 @@ TEST(SweepTrust, ResumeRerunsBrokenPointsAndACompleteSweepRunsTwice) {
   r = sweep(path, out);
   EXPECT_EQ(r.code, 2) << "incomplete, and neither --resume nor --force";
   EXPECT_NE(r.err.find("add --resume"), std::string::npos) << r.err;
+  r = sweep(path, out, {"--force", "--shard", "1/2"});
+  EXPECT_EQ(r.code, 2) << "a shard must not start over a tree others write";
+  EXPECT_TRUE(fs::exists(out + "/points/p000001/result.json"));
   r = sweep(path, out, {"--force"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(read_file(out + "/points.csv"), before);
