@@ -81,11 +81,24 @@ class ReadmeTables(unittest.TestCase):
         self.assertTrue(text.startswith("intro\n") and text.endswith("end\n"))
         self.assertEqual(self.run_script("--check").returncode, 0)
 
-    def test_a_missing_study_says_which_sweep_to_run(self):
+    def test_a_missing_study_says_how_to_make_it(self):
         os.remove(os.path.join(self.dir, "remedy-irq-save", "points.csv"))
         r = self.run_script()
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("scripts/quiesce sweep scenarios/remedy-irq-save.yaml", r.stderr)
+        self.assertIn("remedy-irq-save/points.csv is missing: run scripts/update-studies", r.stderr)
+
+    def test_hw_pingpong_table_comes_from_its_result(self):
+        os.makedirs(os.path.join(self.dir, "hw-pingpong"))
+        with open(os.path.join(self.dir, "hw-pingpong", "result.json"), "w") as f:
+            f.write('{"metrics": {"pingpong.same_cluster.cpu_a": 0, "pingpong.same_cluster.cpu_b": 1, '
+                    '"pingpong.same_cluster.round_trip_ns": 100.06, "pingpong.same_cluster.ipi_one_way_ns": 1259.4}}')
+        with open(self.readme, "a") as f:
+            f.write("<!-- table:hw-pingpong -->\n260.3\n<!-- end:hw-pingpong -->\n")
+        self.assertEqual(self.run_script().returncode, 0)
+        with open(self.readme) as f:
+            text = f.read()
+        self.assertIn("| 0-1 | same_cluster | 100.1 | 1259.4 |", text)
+        self.assertNotIn("260.3", text)
 
 
 if __name__ == "__main__":
