@@ -1,42 +1,27 @@
 #pragma once
-// A small deterministic JSON writer: keys in the order written, numbers in their shortest
-// round-trip form, two-space indentation. Same data, same bytes.
-#include <cstdint>
-#include <sstream>
+// JSON through nlohmann-json (Debian's nlohmann-json3-dev): ordered_json keeps keys in the
+// order written, so the same data gives the same bytes. Numbers: integral values as
+// integers, others in their shortest round-trip form, non-finite ones as null. Text that is
+// not valid UTF-8 (a stderr tail cut inside a character) has the bad bytes replaced by
+// U+FFFD, so a file is never malformed.
+#include <nlohmann/json.hpp>
+
 #include <string>
-#include <vector>
 
 #include "sim/base/config.h"
 
 namespace quiesce {
 
-class JsonWriter {
- public:
-  JsonWriter& begin_object();
-  JsonWriter& end_object();
-  JsonWriter& begin_array();
-  JsonWriter& end_array();
-  JsonWriter& key(const std::string& k);
-  JsonWriter& value(const std::string& v);
-  JsonWriter& value(const char* v) { return value(std::string(v)); }
-  JsonWriter& value(double v);
-  JsonWriter& value(int64_t v);
-  JsonWriter& value(uint64_t v);
-  JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
-  JsonWriter& value(bool v);
-  JsonWriter& null();
-  // A YAML tree as JSON: maps, lists, and scalars as strings (true/false/integers typed).
-  JsonWriter& yaml(const YAML::Node& n);
-  std::string str() const { return out_.str() + "\n"; }
+using Json = nlohmann::ordered_json;
 
- private:
-  void before_value();
-  void newline();
-  std::ostringstream out_;
-  std::vector<bool> first_;  // per open container: no element written yet
-  bool after_key_ = false;
-};
+// A number as our files write it (see above).
+Json json_number(double v);
+// A YAML tree as JSON: maps, lists, and scalars as strings (true/false/integers typed).
+Json yaml_to_json(const YAML::Node& n);
+// The document, two-space indented, with a final newline.
+std::string json_text(const Json& j);
 
+// One JSON string literal, quotes included (for writers that stream their documents).
 std::string json_escape(const std::string& s);
 std::string format_number(double v);  // shortest round-trip; integers without ".0"
 

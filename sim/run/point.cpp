@@ -52,48 +52,42 @@ uint64_t count_events(const StatRegistry& stats) {
 }
 
 std::string result_json(const Scenario& sc, const PointResult& r) {
-  JsonWriter j;
-  j.begin_object();
-  j.key("quiesce_version").value(kVersion);
-  j.key("scenario").value(sc.params.name());
-  j.key("seed").value(static_cast<int64_t>(sc.params.seed()));
-  j.key("outcome").value(r.outcome);
-  j.key("simulated_time_ps").value(static_cast<int64_t>(r.simulated));
-  j.key("events").value(r.events);
-  j.key("metrics").begin_object();
-  for (const auto& m : r.metrics) j.key(m.name).value(m.value);
-  j.end_object();
-  j.key("details").begin_object();
-  for (const auto& [k, v] : r.details) j.key(k).value(v);
-  j.end_object();
-  j.key("expectations").begin_array();
+  Json j;
+  j["quiesce_version"] = kVersion;
+  j["scenario"] = sc.params.name();
+  j["seed"] = static_cast<int64_t>(sc.params.seed());
+  j["outcome"] = r.outcome;
+  j["simulated_time_ps"] = static_cast<int64_t>(r.simulated);
+  j["events"] = r.events;
+  Json metrics = Json::object();
+  for (const auto& m : r.metrics) metrics[m.name] = json_number(m.value);
+  j["metrics"] = metrics;
+  Json details = Json::object();
+  for (const auto& [k, v] : r.details) details[k] = v;
+  j["details"] = details;
+  Json expectations = Json::array();
   for (const auto& e : r.expectations) {
-    j.begin_object();
-    j.key("key").value(e.expect.key);
-    j.key("expected").value(e.expect.op + " " + e.expect.text);
-    j.key("actual").value(e.actual);
-    j.key("ok").value(e.ok);
-    j.end_object();
+    expectations.push_back(
+        Json{{"key", e.expect.key}, {"expected", e.expect.op + " " + e.expect.text}, {"actual", e.actual}, {"ok", e.ok}});
   }
-  j.end_array();
-  j.key("config").begin_object();
-  j.key("scenario").yaml(sc.doc.yaml());
-  j.key("platform").begin_object();
+  j["expectations"] = expectations;
+  Json config;
+  config["scenario"] = yaml_to_json(sc.doc.yaml());
+  Json platform = Json::object();
   for (const ParamGroup* g : sc.platform.groups()) {
-    for (const ParamBase* p : g->params()) j.key(g->full_name(*p)).value(p->value_text());
+    for (const ParamBase* p : g->params()) platform[g->full_name(*p)] = p->value_text();
   }
-  j.end_object();
-  j.key("sim").begin_object();
-  for (const ParamBase* p : sc.sim.params()) j.key(sc.sim.full_name(*p)).value(p->value_text());
-  j.end_object();
-  j.key("kernel").begin_object();
+  config["platform"] = platform;
+  Json sim = Json::object();
+  for (const ParamBase* p : sc.sim.params()) sim[sc.sim.full_name(*p)] = p->value_text();
+  config["sim"] = sim;
+  Json kernel = Json::object();
   for (const ParamGroup* g : {static_cast<const ParamGroup*>(&sc.kernel), static_cast<const ParamGroup*>(&sc.variants)}) {
-    for (const ParamBase* p : g->params()) j.key(g->full_name(*p)).value(p->value_text());
+    for (const ParamBase* p : g->params()) kernel[g->full_name(*p)] = p->value_text();
   }
-  j.end_object();
-  j.end_object();
-  j.end_object();
-  return j.str();
+  config["kernel"] = kernel;
+  j["config"] = config;
+  return json_text(j);
 }
 
 bool compare(double a, const std::string& op, double b) {

@@ -3,8 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -258,7 +256,7 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
     const std::string mpath = slurm_dir + "/manifest.json";
     uint64_t shards = 0;
     try {
-      const auto m = nlohmann::json::parse(read_file_bounded(mpath, 64u << 20));
+      const Json m = Json::parse(read_file_bounded(mpath, 64u << 20));
       if (m.is_object() && m.contains("shards") && m["shards"].is_number_unsigned()) shards = m["shards"].get<uint64_t>();
     } catch (const nlohmann::json::exception& e) {
       throw ConfigError(mpath, "", std::string("malformed JSON: ") + e.what());
@@ -380,24 +378,12 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
                              std::to_string(spec.total) + " points in " + std::to_string(shards) +
                                  " shards of up to " + std::to_string(per) + ", in " +
                                  std::to_string(arrays.size()) + " array(s)."));
-  JsonWriter j;
-  j.begin_object();
-  j.key("scenario").value(scen);
-  j.key("out").value(dir);
-  j.key("points").value(spec.total);
-  j.key("points_per_task").value(per);
-  j.key("shards").value(shards);
-  j.key("max_array_size").value(max_array);
-  j.key("arrays").begin_array();
-  for (const auto& a : arrays) {
-    j.begin_object();
-    j.key("offset").value(a.offset);
-    j.key("array").value(array_spec(a.indices));
-    j.end_object();
-  }
-  j.end_array();
-  j.end_object();
-  write_file_atomic(slurm_dir + "/manifest.json", j.str());
+  Json j = {{"scenario", scen},          {"out", dir},       {"points", spec.total}, {"points_per_task", per},
+            {"shards", shards},         {"max_array_size", max_array}};
+  Json list = Json::array();
+  for (const auto& a : arrays) list.push_back(Json{{"offset", a.offset}, {"array", array_spec(a.indices)}});
+  j["arrays"] = list;
+  write_file_atomic(slurm_dir + "/manifest.json", json_text(j));
   out << "sweep " << base->params.name() << ": " << spec.total << " points in " << shards
       << " shard(s), " << arrays.size() << " job array(s) and a merge job; job directory "
       << slurm_dir << "\n";

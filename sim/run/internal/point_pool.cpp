@@ -86,13 +86,8 @@ std::string tail_of(const std::string& path, size_t n) {
 }  // namespace
 
 void record_failure(const std::string& pdir, const std::string& outcome, const std::string& why) {
-  JsonWriter j;
-  j.begin_object();
-  j.key("outcome").value(outcome);
-  j.key("failure").value(why);
-  j.key("metrics").begin_object().end_object();
-  j.end_object();
-  write_file_atomic(pdir + "/result.json", j.str());
+  const Json j = {{"outcome", outcome}, {"failure", why}, {"metrics", Json::object()}};
+  write_file_atomic(pdir + "/result.json", json_text(j));
 }
 
 PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, const PoolOptions& opt,

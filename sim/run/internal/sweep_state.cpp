@@ -20,10 +20,11 @@
 
 #include "sim/base/error.h"
 #include "sim/output/files.h"
+#include "sim/output/json.h"
 #include "sim/run/sweep.h"
 
 namespace fs = std::filesystem;
-using ojson = nlohmann::ordered_json;
+using ojson = quiesce::Json;
 
 namespace quiesce::run_internal {
 namespace {
