@@ -15,6 +15,13 @@ import sys
 import tempfile
 import unittest
 
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:  # the figure-level tests below need it in this process
+    plt = None
+
 ROOT = os.environ.get("QUIESCE_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "scripts", "plot")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -191,6 +198,131 @@ class PlotScriptTest(unittest.TestCase):
         make_sweep(d, axes[:2], kernel_metrics)
         self.assert_plots(d, self.run_plot(d), ["heatmap_all.png", "latency_cdf.png"])
 
+    def test_tick_labels_are_rounded_engineering_units(self):
+        plot = load_module()
+        self.assertEqual(plot.format_time(3.162278e-6), "3.16 µs")
+        self.assertEqual(plot.format_time(2e-3), "2 ms")
+        self.assertEqual([plot.format_ns(v) for v in (10, 46.416, 215.443, 1000, 999.7, 0.5)],
+                         ["10 ns", "46.4 ns", "215 ns", "1 µs", "1 µs", "500 ps"])
+        self.assertEqual(plot.format_plain(2000), "2000")
+        self.assertEqual(plot.format_plain(3.14159), "3.14")
+        log_axis = plot.Axis({"key": "mem.c2c", "values": ["1us", "10ns", "46.416ns", "215.443ns"]}, "here")
+        self.assertEqual(log_axis.ticks(), ["10 ns", "46.4 ns", "215 ns", "1 µs"])
+        self.assertEqual(plot.Axis({"key": "cores", "values": ["8", "4", "16"]}, "here").ticks(), ["4", "8", "16"])
+        # Close ticks keep as many digits as tell them apart.
+        self.assertEqual(plot.tick_labels([1065, 1070, 1075, 1080], True),
+                         ["1.065 µs", "1.07 µs", "1.075 µs", "1.08 µs"])
+
+    def test_release_axis_is_a_category_in_its_given_order(self):
+        plot = load_module()
+        axis = plot.Axis({"key": "kernel.release", "values": ["4.4", "4.14"]}, "here")
+        self.assertIsNone(axis.numbers)
+        self.assertEqual(axis.labels, ["4.4", "4.14"])
+
+    def flagship_like(self):
+        """The flagship's axes: a zip of three kernel settings and two expect.* keys, cores, seeds."""
+        plot = load_module()
+        axes_spec = [{"key": "a+b+c+expect.lockdep_reports+expect.deadlock",
+                      "zip": ["kernel.a", "kernel.b", "kernel.c", "expect.lockdep_reports", "expect.deadlock"],
+                      "values": [["x", "v4.4", "false", ">= 1", "~"], ["y", "v4.4", "false", "0", "false"],
+                                 ["x", "deferred", "false", "0", "false"], ["x", "v4.4", "true", ">= 1", "~"]]},
+                     {"key": "cores", "values": ["4", "8"]}, {"key": "seed", "values": ["1", "2", "3"]}]
+        d = os.path.join(self.tmp.name, "flagship")
+        make_sweep(d, axes_spec, kernel_metrics)
+        return plot, d
+
+    def test_variants_get_short_labels_and_a_table_of_their_settings(self):
+        plot, d = self.flagship_like()
+        sweep, axes, points = plot.load_sweep(d)
+        main, variants = plot.plan(axes, points)
+        self.assertEqual([a.key for a in main], ["cores"])
+        title, shorts, table = plot.variant_key(variants)
+        self.assertEqual(shorts, ["V1", "V2", "V3", "V4"])
+        self.assertEqual([v.short for v in variants], shorts)
+        keys, rows = table
+        self.assertEqual(keys, ["kernel.a", "kernel.b", "kernel.c"])  # no expect.* key
+        self.assertEqual(rows, [["x", "v4.4", "false"], ["y", "v4.4", "false"],
+                                ["x", "deferred", "false"], ["x", "v4.4", "true"]])
+        text = plot.table_text(shorts, table).splitlines()
+        self.assertEqual(text[0].split(), ["variant", "kernel.a", "kernel.b", "kernel.c"])
+        self.assertEqual(text[3].split(), ["V3", "x", "deferred", "false"])
+        self.assertNotIn("expect", plot.table_text(shorts, table))
+        # One varying setting: its values are the labels and its key the legend's title.
+        one = [plot.Variant("m=a", "a", [("m", "a")], []), plot.Variant("m=b", "b", [("m", "b")], [])]
+        self.assertEqual(plot.variant_key(one), ("m", ["a", "b"], None))
+
+    @unittest.skipIf(plt is None, "matplotlib is not importable in this interpreter")
+    def test_legends_and_tables_sit_outside_the_axes(self):
+        plot, d = self.flagship_like()
+        sweep, axes, points = plot.load_sweep(d)
+        main, variants = plot.plan(axes, points)
+        for fig in (plot.make_lines(plt, sweep, main[0], variants), plot.make_latency_cdfs(plt, sweep, variants)):
+            self.addCleanup(plt.close, fig)
+            renderer = fig.canvas.get_renderer()
+            self.assertEqual(len(fig.legends), 1)
+            legend = fig.legends[0].get_window_extent(renderer)
+            table = [t for t in fig.texts if t.get_text().startswith("variant")]
+            self.assertEqual(len(table), 1)
+            table = table[0].get_window_extent(renderer)
+            for ax in fig.axes:
+                self.assertIsNone(ax.get_legend())
+                box = ax.get_window_extent(renderer)
+                self.assertFalse(legend.overlaps(box), f"legend {legend} over axes {box}")
+                self.assertFalse(table.overlaps(box), f"table {table} over axes {box}")
+            # bbox_inches="tight" keeps both in the saved image.
+            tight = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
+            for part in (legend, table):
+                self.assertLessEqual(part.x1, tight.x1 + 1)
+                self.assertGreaterEqual(part.y0, tight.y0 - 1)
+
+    @unittest.skipIf(plt is None, "matplotlib is not importable in this interpreter")
+    def test_no_curve_for_a_metric_without_samples(self):
+        plot = load_module()
+
+        def metrics(params, index):  # variant "none" measured no interrupt; nobody a wakeup
+            m = {"lockdep_reports": 0, "deadlock": 0, "irq_latency.count": 10, "irq_latency.max_ns": 900 + index,
+                 "wakeup_latency.count": 0, "wakeup_latency.p99_ns": 0, "irqs_off.max_ns": 300 + index}
+            if params["mode"] == "none":
+                m.update({"irq_latency.count": 0, "irq_latency.max_ns": 0})
+            return "ok", m
+        d = os.path.join(self.tmp.name, "nosamples")
+        make_sweep(d, [{"key": "mode", "values": ["some", "none"]}, {"key": "seed", "values": ["1", "2"]}], metrics)
+        sweep, axes, points = plot.load_sweep(d)
+        _, variants = plot.plan(axes, points)
+        self.assertEqual(plot.samples(variants[1].members, "irq_latency.max_ns"), [])
+        self.assertEqual(plot.latency_families(variants), [("IRQ latency", "irq_latency.max_ns"),
+                                                           ("IRQs-off section", "irqs_off.max_ns")])
+        fig = plot.make_latency_cdfs(plt, sweep, variants)
+        self.addCleanup(plt.close, fig)
+        irq, irqs_off = fig.axes
+        self.assertEqual(len(irq.get_lines()), 1)  # only "some"
+        self.assertIn("no samples: none", irq.get_title())
+        self.assertEqual(len(irqs_off.get_lines()), 2)
+        self.assertNotIn("0 ns", [t.get_text() for t in irq.get_xticklabels()])
+
+    @unittest.skipIf(plt is None, "matplotlib is not importable in this interpreter")
+    def test_bar_labels_are_one_value_per_bar_and_do_not_touch(self):
+        plot = load_module()
+        d = os.path.join(self.tmp.name, "manybars")
+        make_sweep(d, [{"key": "kernel.release", "values": ["4.4", "4.14"]},
+                       {"key": "kernel.printk.stall_warning", "values": ["under_rnp_lock", "deferred"]},
+                       {"key": "kernel.perf.lock_task_context", "values": ["preempt_disable", "irq_save"]},
+                       {"key": "seed", "values": ["1", "2"]}], lambda p, i: ("ok", {"lockdep_reports": 0, "deadlock": 0}))
+        sweep, axes, points = plot.load_sweep(d)
+        main, variants = plot.plan(axes, points)
+        self.assertEqual((main, len(variants)), ([], 8))
+        fig = plot.make_bars(plt, sweep, variants)
+        self.addCleanup(plt.close, fig)
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            labels = [t for t in ax.texts if t.get_text() not in ("",)]
+            self.assertEqual([t.get_text() for t in labels], ["0.00"] * 8)
+            boxes = [t.get_window_extent(renderer) for t in labels]
+            for a, b in itertools.combinations(boxes, 2):
+                self.assertFalse(a.overlaps(b), "bar labels run into each other")
+            self.assertEqual([t.get_text() for t in ax.get_xticklabels()], [f"V{i}" for i in range(1, 9)])
+            self.assertTrue(ax.get_ylabel())
+
     def test_missing_or_malformed_inputs_exit_2(self):
         missing = os.path.join(self.tmp.name, "nowhere")
         self.run_plot(missing, expect_status=2)
@@ -221,4 +353,8 @@ if __name__ == "__main__":
     if not have_matplotlib():
         print("SKIPPED: matplotlib not installed (apt-get install python3-matplotlib)")
         sys.exit(77)
+    if plt is None and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and not os.environ.get("PLOT_TEST_REEXEC"):
+        # As scripts/plot does: Debian's python3 has the matplotlib the figure-level tests need.
+        os.environ["PLOT_TEST_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", os.path.abspath(__file__)] + sys.argv[1:])
     unittest.main()
