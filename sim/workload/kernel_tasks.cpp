@@ -159,7 +159,7 @@ class Cyclictest : public Workload {
   struct Thread {
     std::vector<uint64_t> hist;
     uint64_t cycles = 0, overflows = 0, sum_us = 0, min_us = ~uint64_t{0}, max_us = 0;
-    std::vector<uint64_t> outliers;  // cycle numbers of overflows (cyclictest keeps the first ones)
+    std::vector<uint64_t> outliers;  // cycle numbers of the first overflows, at most one per row
     void record(Time lat) {
       const uint64_t us = static_cast<uint64_t>(std::max<Time>(lat, 0) / kUs);
       ++cycles;
@@ -170,7 +170,8 @@ class Cyclictest : public Workload {
         ++hist[us];
       } else {
         ++overflows;
-        if (outliers.size() < 1000) outliers.push_back(cycles - 1);
+        // cyclictest keeps as many cycle numbers as the histogram has rows, then counts.
+        if (outliers.size() < hist.size()) outliers.push_back(cycles - 1);
       }
     }
   };
@@ -216,6 +217,7 @@ class Cyclictest : public Workload {
       }
       out += "\n";
     }
+    out += "\n";  // rt-tests ends the file with an empty line
     return out;
   }
 
