@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "sim/output/json.h"
@@ -122,7 +123,7 @@ const char* kGroupRule = "---|---|---|---|---|---|---|---|---|---|---|---|---|--
 
 const double* PointRecord::metric(const std::string& name) const {
   for (const auto& m : metrics) {
-    if (m.first == name) return &m.second;
+    if (m.first == name) return std::isnan(m.second) ? nullptr : &m.second;
   }
   return nullptr;
 }
@@ -160,12 +161,29 @@ std::string points_csv(const SweepInfo& info, const std::vector<PointRecord>& po
   return out;
 }
 
+// A parameter's YAML flow text as JSON, typed as YAML reads it (and points.csv shows it):
+// a plain number, true/false or null unquoted, anything else (10ns, deferred, a quoted
+// scalar) a string.
+std::string json_param(const std::string& text) {
+  static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+  static const std::regex boolean("true|True|TRUE|false|False|FALSE"), null("~|null|Null|NULL");
+  if (std::regex_match(text, number)) return text;
+  if (std::regex_match(text, boolean)) return text[0] == 't' || text[0] == 'T' ? "true" : "false";
+  if (text.empty() || std::regex_match(text, null)) return "null";
+  try {
+    const YAML::Node n = YAML::Load(text);
+    if (n.IsScalar()) return json_escape(n.Scalar());
+  } catch (const YAML::Exception&) {
+  }
+  return json_escape(text);
+}
+
 std::string points_jsonl(const std::vector<PointRecord>& points) {
   std::string out;
   for (const auto& p : points) {
     std::string line = "{\"index\": " + std::to_string(p.index) + ", \"id\": " + json_escape(p.id) + ", \"params\": {";
     for (size_t i = 0; i < p.params.size(); ++i) {
-      line += (i ? ", " : "") + json_escape(p.params[i].first) + ": " + json_escape(p.params[i].second);
+      line += (i ? ", " : "") + json_escape(p.params[i].first) + ": " + json_param(p.params[i].second);
     }
     line += "}, \"outcome\": " + json_escape(p.outcome) + ", \"ok\": " + (p.ok ? "true" : "false") + ", \"metrics\": {";
     for (size_t i = 0; i < p.metrics.size(); ++i) {

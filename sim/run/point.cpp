@@ -124,6 +124,8 @@ std::vector<ExpectationResult> check(const std::vector<Expectation>& expect, con
     }
     if (!m) {
       res.actual = "(no such metric)";
+    } else if (std::isnan(m->value)) {
+      res.actual = "(no samples)";  // a bound on what was never measured is not shown
     } else {
       res.actual = format_number(m->value);
       res.ok = e.is_number && compare(m->value, e.op, e.number);

@@ -4,6 +4,7 @@
 #include <systemc>
 
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "sim/workload/internal/task_params.h"
@@ -143,9 +144,13 @@ class Cyclictest : public Workload {
   bool bounded() const override { return loops_ > 0; }
   void report(WorkloadReport& out) const override {
     out.metrics.push_back({name_ + ".samples", static_cast<double>(latency_->count()), "count"});
-    out.metrics.push_back({name_ + ".latency.p50_ns", static_cast<double>(latency_->percentile(0.5)) / 1e3, "ns"});
-    out.metrics.push_back({name_ + ".latency.p99_ns", static_cast<double>(latency_->percentile(0.99)) / 1e3, "ns"});
-    out.metrics.push_back({name_ + ".latency.max_ns", static_cast<double>(latency_->max()) / 1e3, "ns"});
+    // No wakeups, no latency: null in result.json, not 0 ns.
+    auto ns = [&](int64_t ps) {
+      return latency_->count() ? static_cast<double>(ps) / 1e3 : std::numeric_limits<double>::quiet_NaN();
+    };
+    out.metrics.push_back({name_ + ".latency.p50_ns", ns(latency_->percentile(0.5)), "ns"});
+    out.metrics.push_back({name_ + ".latency.p99_ns", ns(latency_->percentile(0.99)), "ns"});
+    out.metrics.push_back({name_ + ".latency.max_ns", ns(latency_->max()), "ns"});
     out.files.emplace_back(name_ + ".hist", histogram_text());
   }
 

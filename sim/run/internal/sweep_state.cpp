@@ -14,12 +14,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "sim/base/error.h"
 #include "sim/output/files.h"
+#include "sim/output/json.h"
 #include "sim/run/sweep.h"
 
 namespace fs = std::filesystem;
@@ -376,7 +378,9 @@ bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t i
   if (!metrics.is_object()) bad(path, "metrics", "expected an object");
   for (const auto& [k, v] : metrics.items()) {
     if (v.is_null()) {
-      rec->metrics.emplace_back(k, 0);
+      // No value (a histogram with no samples): not a zero, left out of medians and empty
+      // in the joined files.
+      rec->metrics.emplace_back(k, std::numeric_limits<double>::quiet_NaN());
     } else if (v.is_number()) {
       rec->metrics.emplace_back(k, v.get<double>());
     } else {
