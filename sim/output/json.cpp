@@ -5,7 +5,64 @@
 
 namespace quiesce {
 
-std::string json_escape(const std::string& s) {
+namespace {
+
+// Length of the well-formed UTF-8 character at s[i] (RFC 3629's table), or 0.
+size_t utf8_char_length(const std::string& s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string valid_utf8(const std::string& s) {
+  std::string o;
+  o.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_char_length(s, i);
+    if (n == 0) {
+      o += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      o.append(s, i, n);
+      i += n;
+    }
+  }
+  return o;
+}
+
+std::string utf8_tail(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t from = s.size() - n;
+  // Skip continuation bytes: the character they belong to began before the cut.
+  for (size_t k = 0; k < 3 && from < s.size() && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80; ++k) ++from;
+  return "..." + s.substr(from);
+}
+
+std::string json_escape(const std::string& text) {
+  const std::string s = valid_utf8(text);
   std::string o = "\"";
   for (unsigned char c : s) {
     switch (c) {

@@ -37,6 +37,13 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// Text as valid UTF-8: each byte that does not begin a well-formed character (a tail cut
+// inside one, overlong forms, surrogates) becomes U+FFFD. JSON and XML readers reject
+// anything else.
+std::string valid_utf8(const std::string& s);
+// The last `n` bytes of `s` or fewer, starting at a character boundary, "..." before them
+// when something was left out.
+std::string utf8_tail(const std::string& s, size_t n);
 std::string json_escape(const std::string& s);
 std::string format_number(double v);  // shortest round-trip; integers without ".0"
 

@@ -19,7 +19,11 @@ std::string csv_cell(const std::string& s) {
   return o + "\"";
 }
 
-std::string xml_escape(const std::string& s) {
+// Text for XML 1.0 content and attributes: valid UTF-8 (a stderr tail cut inside a
+// character must not make the file malformed), markup escaped, control characters other
+// than tab and newline (which XML does not allow) as spaces.
+std::string xml_escape(const std::string& text) {
+  const std::string s = valid_utf8(text);
   std::string o;
   for (char c : s) {
     switch (c) {
@@ -353,20 +357,35 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
 
 std::string junit_xml(const SweepInfo& info, const std::vector<PointRecord>& points) {
   size_t failures = 0, errors = 0;
+  double total_s = 0;
+  std::string timestamp, hostname;
   for (const auto& p : points) {
     if (p.broken()) {
       ++errors;
     } else if (!p.ok) {
       ++failures;
     }
+    // Sum of what the testcases show, so the suite's time adds up in any reporter.
+    if (p.host_seconds >= 0) total_s += std::stod(fixed(p.host_seconds, 3));
+    if (!p.started.empty() && (timestamp.empty() || p.started < timestamp)) timestamp = p.started;
+    if (hostname.empty()) hostname = p.hostname;
   }
-  const std::string counts = "tests=\"" + std::to_string(points.size()) + "\" failures=\"" + std::to_string(failures) +
-                             "\" errors=\"" + std::to_string(errors) + "\"";
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<testsuites name=\"quiesce sweep " + xml_escape(info.name) + "\" " + counts + ">\n";
-  out += "  <testsuite name=\"" + xml_escape(info.name) + "\" " + counts + ">\n";
+  // Unknown (points from before host.json): the epoch, and the name the Ant schema asks for.
+  if (timestamp.empty()) timestamp = "1970-01-01T00:00:00";
+  if (hostname.empty()) hostname = "localhost";
+  // The Ant JUnit schema allows no attributes on <testsuites> and requires package, id,
+  // timestamp, hostname and time on a testsuite, properties before the testcases and
+  // system-out/system-err after them; Jenkins' junit-10.xsd accepts that too.
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
+  out += "  <testsuite name=\"" + xml_escape(info.name) + "\" package=\"quiesce\" id=\"0\" tests=\"" +
+         std::to_string(points.size()) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
+         std::to_string(errors) + "\" skipped=\"0\" time=\"" + fixed(total_s, 3) + "\" timestamp=\"" + timestamp +
+         "\" hostname=\"" + xml_escape(hostname) + "\">\n";
+  out += "    <properties>\n      <property name=\"scenario\" value=\"" + xml_escape(info.file) + "\"/>\n" +
+         "      <property name=\"points\" value=\"" + std::to_string(info.total) + "\"/>\n    </properties>\n";
   for (const auto& p : points) {
-    out += "    <testcase classname=\"" + xml_escape(info.name) + "\" name=\"" + xml_escape(point_name(p)) + "\"";
+    out += "    <testcase classname=\"" + xml_escape(info.name) + "\" name=\"" + xml_escape(point_name(p)) +
+           "\" time=\"" + fixed(std::max(0.0, p.host_seconds), 3) + "\"";
     if (p.ok) {
       out += "/>\n";
       continue;
@@ -374,10 +393,13 @@ std::string junit_xml(const SweepInfo& info, const std::vector<PointRecord>& poi
     std::string msg = p.outcome;
     for (const auto& f : p.failures) msg += "; " + f;
     const char* tag = p.broken() ? "error" : "failure";
-    out += ">\n      <" + std::string(tag) + " message=\"" + xml_escape(msg) + "\" type=\"" + p.outcome + "\">" +
-           xml_escape(p.stderr_tail) + "</" + tag + ">\n    </testcase>\n";
+    out += ">\n      <" + std::string(tag) + " message=\"" + xml_escape(msg) + "\" type=\"" + xml_escape(p.outcome) +
+           "\">" + xml_escape(p.stderr_tail) + "</" + tag + ">\n    </testcase>\n";
   }
-  out += "  </testsuite>\n</testsuites>\n";
+  out += "    <system-out>" +
+         xml_escape(std::to_string(points.size()) + " of " + std::to_string(info.total) + " points of " + info.file +
+                    "; each point's files are in points/<id>/") +
+         "</system-out>\n    <system-err></system-err>\n  </testsuite>\n</testsuites>\n";
   return out;
 }
 
