@@ -269,11 +269,12 @@ TEST(Cyclictest, LatencyHistHasRtTestsLayoutLineByLine) {
   ASSERT_EQ(real.listed, (std::vector<size_t>{100, 100})) << "rt-tests lists as many cycles as there are rows";
   ASSERT_EQ(real.lines.back(), "") << "and ends the file with an empty line";
 
-  // Two CPUs, two 1 us rows: most wakeups overflow, more of them than rows.
+  // Two CPUs, two 1 us rows, a busy interrupt on each CPU: more overflows than rows.
   const std::string dir = temp_dir("ct-layout");
   const std::string p = write_temp(dir, "ct.yaml",
-                                   "name: ct\ncores: 2\nworkload:\n  - {task: cyclictest, interval: 50us, histogram: 2}\n"
+                                   "name: ct\nset: {cores: 2}\nworkload:\n  - {task: cyclictest, interval: 50us, histogram: 2}\n"
                                    "  - {irq: nic, cpu: 1, period: {dist: exponential, mean: 30us}, handler: 5us}\n"
+                                   "  - {irq: disk, cpu: 0, period: {dist: exponential, mean: 30us}, handler: 5us}\n"
                                    "duration: 5ms\n");
   CliResult r = run_cli({"run", p, "--out", dir + "/out", "-q"});
   ASSERT_EQ(r.code, 0) << r.err;
