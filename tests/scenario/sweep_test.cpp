@@ -389,9 +389,15 @@ TEST(Sweep, JsonlTypesParamsAndMetricsWithoutSamplesAreEmpty) {
   const auto h = cells(header), r = cells(row);
   ASSERT_EQ(h.size(), r.size()) << header << "\n" << row;
   for (size_t i = 0; i < h.size(); ++i) {
-    if (h[i] == "irq_thread_latency.p99_ns") EXPECT_EQ(r[i], "") << "no samples, no value";
-    if (h[i] == "irq_thread_latency.count") EXPECT_EQ(r[i], "0");
-    if (h[i] == "seed") EXPECT_EQ(r[i], "1");
+    if (h[i] == "irq_thread_latency.p99_ns") {
+      EXPECT_EQ(r[i], "") << "no samples, no value";
+    }
+    if (h[i] == "irq_thread_latency.count") {
+      EXPECT_EQ(r[i], "0");
+    }
+    if (h[i] == "seed") {
+      EXPECT_EQ(r[i], "1");
+    }
   }
   const std::string result = read_file(out + "/points/p000000/result.json");
   EXPECT_NE(result.find("\"irq_thread_latency.p99_ns\": null"), std::string::npos) << result;
