@@ -136,4 +136,30 @@ IoError::IoError(const std::string& action, const std::string& path, int err)
       path_(path),
       errno_(err) {}
 
+std::string valid_utf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    const size_t len = internal::decode_utf8(s + i, text.size() - i, &cp);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string utf8_tail(std::string_view text, size_t n) {
+  if (text.size() <= n) return std::string(text);
+  size_t from = text.size() - n;
+  // Continuation bytes belong to a character that began before the cut.
+  while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+  return "..." + std::string(text.substr(from));
+}
+
 }  // namespace quiesce

@@ -47,6 +47,14 @@ class IoError : public std::runtime_error {
   int errno_;
 };
 
+// Text as valid UTF-8: each byte that does not begin a well-formed character (a tail cut
+// inside one, overlong forms, surrogates) becomes U+FFFD. JSON and XML readers reject
+// anything else.
+std::string valid_utf8(std::string_view text);
+// The last `n` bytes of `text` or fewer, starting at a character boundary, "..." before
+// them when something was left out.
+std::string utf8_tail(std::string_view text, size_t n);
+
 // The closest candidate by edit distance, or "" when none is close enough to suggest.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 

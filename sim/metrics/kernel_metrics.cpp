@@ -1,15 +1,19 @@
 #include "sim/metrics/kernel_metrics.h"
 
+#include <limits>
 #include <map>
 
 namespace quiesce {
 namespace {
 
+// With no samples a percentile has no value (NaN, null in result.json), not 0 ns.
 void hist(std::vector<Metric>& m, const std::string& name, const Histogram& h) {
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  auto ns = [&](int64_t ps) { return h.count() ? static_cast<double>(ps) / 1e3 : none; };
   m.push_back({name + ".count", static_cast<double>(h.count()), "count"});
-  m.push_back({name + ".p50_ns", static_cast<double>(h.percentile(0.5)) / 1e3, "ns"});
-  m.push_back({name + ".p99_ns", static_cast<double>(h.percentile(0.99)) / 1e3, "ns"});
-  m.push_back({name + ".max_ns", static_cast<double>(h.max()) / 1e3, "ns"});
+  m.push_back({name + ".p50_ns", ns(h.percentile(0.5)), "ns"});
+  m.push_back({name + ".p99_ns", ns(h.percentile(0.99)), "ns"});
+  m.push_back({name + ".max_ns", ns(h.max()), "ns"});
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <regex>
 #include <set>
 
+#include "sim/base/error.h"
 #include "sim/output/json.h"
 
 namespace quiesce {
@@ -18,7 +20,11 @@ std::string csv_cell(const std::string& s) {
   return o + "\"";
 }
 
-std::string xml_escape(const std::string& s) {
+// Text for XML 1.0 content and attributes: valid UTF-8 (a stderr tail cut inside a
+// character must not make the file malformed), markup escaped, control characters other
+// than tab and newline (which XML does not allow) as spaces.
+std::string xml_escape(const std::string& text) {
+  const std::string s = valid_utf8(text);
   std::string o;
   for (char c : s) {
     switch (c) {
@@ -122,7 +128,7 @@ const char* kGroupRule = "---|---|---|---|---|---|---|---|---|---|---|---|---|--
 
 const double* PointRecord::metric(const std::string& name) const {
   for (const auto& m : metrics) {
-    if (m.first == name) return &m.second;
+    if (m.first == name) return std::isnan(m.second) ? nullptr : &m.second;
   }
   return nullptr;
 }
@@ -160,12 +166,29 @@ std::string points_csv(const SweepInfo& info, const std::vector<PointRecord>& po
   return out;
 }
 
+// A parameter's YAML flow text as JSON, typed as YAML reads it (and points.csv shows it):
+// a plain number, true/false or null unquoted, anything else (10ns, deferred, a quoted
+// scalar) a string.
+std::string json_param(const std::string& text) {
+  static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+  static const std::regex boolean("true|True|TRUE|false|False|FALSE"), null("~|null|Null|NULL");
+  if (std::regex_match(text, number)) return text;
+  if (std::regex_match(text, boolean)) return text[0] == 't' || text[0] == 'T' ? "true" : "false";
+  if (text.empty() || std::regex_match(text, null)) return "null";
+  try {
+    const YAML::Node n = YAML::Load(text);
+    if (n.IsScalar()) return json_escape(n.Scalar());
+  } catch (const YAML::Exception&) {
+  }
+  return json_escape(text);
+}
+
 std::string points_jsonl(const std::vector<PointRecord>& points) {
   std::string out;
   for (const auto& p : points) {
     std::string line = "{\"index\": " + std::to_string(p.index) + ", \"id\": " + json_escape(p.id) + ", \"params\": {";
     for (size_t i = 0; i < p.params.size(); ++i) {
-      line += (i ? ", " : "") + json_escape(p.params[i].first) + ": " + json_escape(p.params[i].second);
+      line += (i ? ", " : "") + json_escape(p.params[i].first) + ": " + json_param(p.params[i].second);
     }
     line += "}, \"outcome\": " + json_escape(p.outcome) + ", \"ok\": " + (p.ok ? "true" : "false") + ", \"metrics\": {";
     for (size_t i = 0; i < p.metrics.size(); ++i) {
@@ -335,20 +358,35 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
 
 std::string junit_xml(const SweepInfo& info, const std::vector<PointRecord>& points) {
   size_t failures = 0, errors = 0;
+  double total_s = 0;
+  std::string timestamp, hostname;
   for (const auto& p : points) {
     if (p.broken()) {
       ++errors;
     } else if (!p.ok) {
       ++failures;
     }
+    // Sum of what the testcases show, so the suite's time adds up in any reporter.
+    if (p.host_seconds >= 0) total_s += std::stod(fixed(p.host_seconds, 3));
+    if (!p.started.empty() && (timestamp.empty() || p.started < timestamp)) timestamp = p.started;
+    if (hostname.empty()) hostname = p.hostname;
   }
-  const std::string counts = "tests=\"" + std::to_string(points.size()) + "\" failures=\"" + std::to_string(failures) +
-                             "\" errors=\"" + std::to_string(errors) + "\"";
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += "<testsuites name=\"quiesce sweep " + xml_escape(info.name) + "\" " + counts + ">\n";
-  out += "  <testsuite name=\"" + xml_escape(info.name) + "\" " + counts + ">\n";
+  // Unknown (points from before host.json): the epoch, and the name the Ant schema asks for.
+  if (timestamp.empty()) timestamp = "1970-01-01T00:00:00";
+  if (hostname.empty()) hostname = "localhost";
+  // The Ant JUnit schema allows no attributes on <testsuites> and requires package, id,
+  // timestamp, hostname and time on a testsuite, properties before the testcases and
+  // system-out/system-err after them; Jenkins' junit-10.xsd accepts that too.
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
+  out += "  <testsuite name=\"" + xml_escape(info.name) + "\" package=\"quiesce\" id=\"0\" tests=\"" +
+         std::to_string(points.size()) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
+         std::to_string(errors) + "\" skipped=\"0\" time=\"" + fixed(total_s, 3) + "\" timestamp=\"" + timestamp +
+         "\" hostname=\"" + xml_escape(hostname) + "\">\n";
+  out += "    <properties>\n      <property name=\"scenario\" value=\"" + xml_escape(info.file) + "\"/>\n" +
+         "      <property name=\"points\" value=\"" + std::to_string(info.total) + "\"/>\n    </properties>\n";
   for (const auto& p : points) {
-    out += "    <testcase classname=\"" + xml_escape(info.name) + "\" name=\"" + xml_escape(point_name(p)) + "\"";
+    out += "    <testcase classname=\"" + xml_escape(info.name) + "\" name=\"" + xml_escape(point_name(p)) +
+           "\" time=\"" + fixed(std::max(0.0, p.host_seconds), 3) + "\"";
     if (p.ok) {
       out += "/>\n";
       continue;
@@ -356,10 +394,13 @@ std::string junit_xml(const SweepInfo& info, const std::vector<PointRecord>& poi
     std::string msg = p.outcome;
     for (const auto& f : p.failures) msg += "; " + f;
     const char* tag = p.broken() ? "error" : "failure";
-    out += ">\n      <" + std::string(tag) + " message=\"" + xml_escape(msg) + "\" type=\"" + p.outcome + "\">" +
-           xml_escape(p.stderr_tail) + "</" + tag + ">\n    </testcase>\n";
+    out += ">\n      <" + std::string(tag) + " message=\"" + xml_escape(msg) + "\" type=\"" + xml_escape(p.outcome) +
+           "\">" + xml_escape(p.stderr_tail) + "</" + tag + ">\n    </testcase>\n";
   }
-  out += "  </testsuite>\n</testsuites>\n";
+  out += "    <system-out>" +
+         xml_escape(std::to_string(points.size()) + " of " + std::to_string(info.total) + " points of " + info.file +
+                    "; each point's files are in points/<id>/") +
+         "</system-out>\n    <system-err></system-err>\n  </testsuite>\n</testsuites>\n";
   return out;
 }
 

@@ -21,7 +21,12 @@ struct PointRecord {
   std::vector<std::pair<std::string, double>> metrics;
   std::vector<std::string> failures;  // failed expectations, or the crash's reason
   std::string stderr_tail;
+  // From the point's host.json, for junit.xml only (not results: they differ run to run).
+  double host_seconds = -1;  // wall-clock seconds the point's process ran; -1 when unknown
+  std::string started;       // UTC start, YYYY-MM-DDTHH:MM:SS; empty when unknown
+  std::string hostname;      // empty when unknown
   bool broken() const { return outcome == "crashed" || outcome == "timeout" || outcome == "invalid"; }
+  // The metric's value; null when absent or without a value (NaN: a histogram with no samples).
   const double* metric(const std::string& name) const;
 };
 

@@ -118,6 +118,8 @@ std::vector<ExpectationResult> check(const std::vector<Expectation>& expect, con
     }
     if (!m) {
       res.actual = "(no such metric)";
+    } else if (std::isnan(m->value)) {
+      res.actual = "(no samples)";  // a bound on what was never measured is not shown
     } else {
       res.actual = format_number(m->value);
       res.ok = e.is_number && compare(m->value, e.op, e.number);
@@ -248,14 +250,15 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     result.metrics.insert(result.metrics.end(), rep.metrics.begin(), rep.metrics.end());
     tables += rep.table;
     for (const auto& [name, content] : rep.files) {
-      // The first cyclictest also answers to latency.hist, the name RT tooling looks for.
+      // The first cyclictest's histogram is latency.hist, the name RT tooling looks for;
+      // a second cyclictest's keeps its own name (NAME.hist). One file per histogram.
+      std::string file = name;
       if (name.size() > 5 && name.compare(name.size() - 5, 5, ".hist") == 0 &&
           std::find(extra_files.begin(), extra_files.end(), "latency.hist") == extra_files.end()) {
-        write_file_atomic(result.out_dir + "/latency.hist", content);
-        extra_files.push_back("latency.hist");
+        file = "latency.hist";
       }
-      write_file_atomic(result.out_dir + "/" + name, content);
-      extra_files.push_back(name);
+      write_file_atomic(result.out_dir + "/" + file, content);
+      extra_files.push_back(file);
     }
   }
   if (kern) {

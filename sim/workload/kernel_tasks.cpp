@@ -4,6 +4,7 @@
 #include <systemc>
 
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "sim/workload/internal/task_params.h"
@@ -143,9 +144,13 @@ class Cyclictest : public Workload {
   bool bounded() const override { return loops_ > 0; }
   void report(WorkloadReport& out) const override {
     out.metrics.push_back({name_ + ".samples", static_cast<double>(latency_->count()), "count"});
-    out.metrics.push_back({name_ + ".latency.p50_ns", static_cast<double>(latency_->percentile(0.5)) / 1e3, "ns"});
-    out.metrics.push_back({name_ + ".latency.p99_ns", static_cast<double>(latency_->percentile(0.99)) / 1e3, "ns"});
-    out.metrics.push_back({name_ + ".latency.max_ns", static_cast<double>(latency_->max()) / 1e3, "ns"});
+    // No wakeups, no latency: null in result.json, not 0 ns.
+    auto ns = [&](int64_t ps) {
+      return latency_->count() ? static_cast<double>(ps) / 1e3 : std::numeric_limits<double>::quiet_NaN();
+    };
+    out.metrics.push_back({name_ + ".latency.p50_ns", ns(latency_->percentile(0.5)), "ns"});
+    out.metrics.push_back({name_ + ".latency.p99_ns", ns(latency_->percentile(0.99)), "ns"});
+    out.metrics.push_back({name_ + ".latency.max_ns", ns(latency_->max()), "ns"});
     out.files.emplace_back(name_ + ".hist", histogram_text());
   }
 
@@ -159,7 +164,7 @@ class Cyclictest : public Workload {
   struct Thread {
     std::vector<uint64_t> hist;
     uint64_t cycles = 0, overflows = 0, sum_us = 0, min_us = ~uint64_t{0}, max_us = 0;
-    std::vector<uint64_t> outliers;  // cycle numbers of overflows (cyclictest keeps the first ones)
+    std::vector<uint64_t> outliers;  // cycle numbers of the first overflows, at most one per row
     void record(Time lat) {
       const uint64_t us = static_cast<uint64_t>(std::max<Time>(lat, 0) / kUs);
       ++cycles;
@@ -170,7 +175,8 @@ class Cyclictest : public Workload {
         ++hist[us];
       } else {
         ++overflows;
-        if (outliers.size() < 1000) outliers.push_back(cycles - 1);
+        // cyclictest keeps as many cycle numbers as the histogram has rows, then counts.
+        if (outliers.size() < hist.size()) outliers.push_back(cycles - 1);
       }
     }
   };
@@ -216,6 +222,7 @@ class Cyclictest : public Workload {
       }
       out += "\n";
     }
+    out += "\n";  // rt-tests ends the file with an empty line
     return out;
   }
 

@@ -2,6 +2,8 @@
 // asserting outcomes from result.json and lockdep.log.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -226,6 +228,62 @@ TEST(Cyclictest, LatencyHistInCyclictestLayout) {
     EXPECT_EQ(line.rfind(prefix, 0), 0u) << line;
   }
   EXPECT_GE(sums[1], 40u) << "each CPU's thread woke every 100us for 5ms";
+}
+
+// The layout of a file from rt-tests 2.4's `cyclictest -m -q -D1 -h 100 -t2 -i 1000
+// --histfile=...` (tests/scenario/golden/cyclictest-2.4.hist), line by line: each digit
+// reads as 9 (numbers differ, widths must not), the histogram rows as one line and the
+// overflow cycle list as its length, which rt-tests caps at the number of rows.
+struct HistLayout {
+  std::vector<std::string> lines;
+  size_t rows = 0;
+  std::vector<size_t> listed;  // per thread: cycle numbers listed before "# N others"
+};
+
+HistLayout hist_layout(const std::string& text) {
+  HistLayout l;
+  const std::regex digit("[0-9]"), row(R"(^\d{6} \d{6}(\t\d{6})*$)"), thread(R"(^(# Thread \d+:)((?: \d{5,})*)( # \d{5,} others)?$)");
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t end = text.find('\n', begin);
+    const std::string line = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    std::smatch m;
+    if (std::regex_match(line, row)) {
+      if (l.rows++ == 0) l.lines.push_back(std::regex_replace(line, digit, "9") + " (rows)");
+    } else if (std::regex_match(line, m, thread)) {
+      const std::string list = m[2];
+      l.listed.push_back(static_cast<size_t>(std::count(list.begin(), list.end(), ' ')));
+      l.lines.push_back(std::regex_replace(m[1].str(), digit, "9") + " LIST" + std::regex_replace(m[3].str(), digit, "9"));
+    } else {
+      l.lines.push_back(std::regex_replace(line, digit, "9"));
+    }
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return l;
+}
+
+TEST(Cyclictest, LatencyHistHasRtTestsLayoutLineByLine) {
+  const HistLayout real = hist_layout(read_file(std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/golden/cyclictest-2.4.hist"));
+  ASSERT_EQ(real.rows, 100u);
+  ASSERT_EQ(real.listed, (std::vector<size_t>{100, 100})) << "rt-tests lists as many cycles as there are rows";
+  ASSERT_EQ(real.lines.back(), "") << "and ends the file with an empty line";
+
+  // Two CPUs, two 1 us rows, a busy interrupt on each CPU: more overflows than rows.
+  const std::string dir = temp_dir("ct-layout");
+  const std::string p = write_temp(dir, "ct.yaml",
+                                   "name: ct\nset: {cores: 2}\nworkload:\n  - {task: cyclictest, interval: 50us, histogram: 2}\n"
+                                   "  - {irq: nic, cpu: 1, period: {dist: exponential, mean: 30us}, handler: 5us}\n"
+                                   "  - {irq: disk, cpu: 0, period: {dist: exponential, mean: 30us}, handler: 5us}\n"
+                                   "duration: 5ms\n");
+  CliResult r = run_cli({"run", p, "--out", dir + "/out", "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string text = read_file(dir + "/out/latency.hist");
+  const HistLayout ours = hist_layout(text);
+  EXPECT_EQ(ours.rows, 2u);
+  EXPECT_EQ(ours.listed, (std::vector<size_t>{2, 2})) << text;
+  EXPECT_EQ(ours.lines, real.lines) << text;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out/cyclictest0.hist")) << "one file per histogram: latency.hist";
 }
 
 }  // namespace

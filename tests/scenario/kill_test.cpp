@@ -43,13 +43,14 @@ std::map<std::string, std::string> final_files(const std::string& root) {
       it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file() || name.find(".tmp.") != std::string::npos) continue;
+    // host.json (when, where and how long a point ran) is the host's, not a result.
+    if (!it->is_regular_file() || name.find(".tmp.") != std::string::npos || name == "host.json") continue;
     // Under the sanitizer build each point's stderr.txt starts with the ASan runtime's own
     // warning about SystemC's stack switches, stamped with the pid and stack addresses.
     static const std::regex asan(
         R"(==\d+==WARNING: ASan is ignoring requested __asan_handle_no_return[^\n]*)");
     out[fs::relative(it->path(), root).string()] =
-        std::regex_replace(read_file(it->path().string()), asan, "(ASan warning)");
+        without_host_times(std::regex_replace(read_file(it->path().string()), asan, "(ASan warning)"));
   }
   return out;
 }

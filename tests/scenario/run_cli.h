@@ -111,6 +111,38 @@ inline int run_argv(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Runs argv[0] (found on PATH) with argv, no shell; its exit code and what it printed.
+inline CliResult run_program(const std::vector<std::string>& args) {
+  const std::string dir = temp_dir("program");
+  const std::string out = dir + "/out", err = dir + "/err";
+  std::vector<std::string> argv_s = args;
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+// junit.xml with its host's account of the run (time, timestamp, hostname attributes)
+// blanked: the rest of it is byte-identical whatever --jobs, shards or resumes made it.
+inline std::string without_host_times(const std::string& text) {
+  static const std::regex attrs(R"re( (time|timestamp|hostname)="[^"]*")re");
+  return std::regex_replace(text, attrs, " $1=\"*\"");
+}
+
 inline CliResult run_cli(const std::vector<std::string>& args) { return run_cli_measured(args); }
 
 // Starts the binary with `args` in the background (no shell), from the current directory:

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -33,6 +34,7 @@ struct Running {
   pid_t pid;
   uint64_t index;
   std::chrono::steady_clock::time_point start;
+  std::chrono::system_clock::time_point wall_start;
 };
 
 std::string eta_text(double seconds) {
@@ -55,7 +57,32 @@ std::string tail_of(const std::string& path, size_t n) {
   } catch (const std::exception&) {
     return "";
   }
-  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
+  return utf8_tail(s, n);
+}
+
+std::string utc_iso8601(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+  return buf;
+}
+
+// When, where and how long the point's process ran, beside its result: for junit.xml,
+// which reporters read durations from. Kept out of result.json, which a rerun of the same
+// point reproduces byte for byte.
+void record_host(const std::string& pdir, const Running& r) {
+  const Json j = {{"hostname", host_name()},
+                  {"started", utc_iso8601(r.wall_start)},
+                  {"host_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count()}};
+  write_file_atomic(pdir + "/host.json", json_text(j));
 }
 
 // The child: its stderr into the point's stderr.txt.tmp, its stdout to /dev/null; the
@@ -143,6 +170,7 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
                      WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                          : "exit code " + std::to_string(code));
     }
+    record_host(pdir, r);
     fs::remove_all(final_dir, ec);
     fs::rename(pdir, final_dir, ec);
     if (ec) throw IoError("rename " + pdir + " to", final_dir, ec.value());
@@ -169,7 +197,7 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
         throw IoError("start a process for", pdir, err);
       }
       if (pid == 0) start_child(child, index, pdir, parent);
-      running.push_back({pid, index, std::chrono::steady_clock::now()});
+      running.push_back({pid, index, std::chrono::steady_clock::now(), std::chrono::system_clock::now()});
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -377,7 +378,9 @@ bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t i
   if (!metrics.is_object()) bad(path, "metrics", "expected an object");
   for (const auto& [k, v] : metrics.items()) {
     if (v.is_null()) {
-      rec->metrics.emplace_back(k, 0);
+      // No value (a histogram with no samples): not a zero, left out of medians and empty
+      // in the joined files.
+      rec->metrics.emplace_back(k, std::numeric_limits<double>::quiet_NaN());
     } else if (v.is_number()) {
       rec->metrics.emplace_back(k, v.get<double>());
     } else {
@@ -416,7 +419,31 @@ bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t i
       err = read_file_bounded(pdir + "/stderr.txt", kMaxResultBytes);
     } catch (const std::exception&) {
     }
-    rec->stderr_tail = err.size() <= 2000 ? err : "..." + err.substr(err.size() - 2000);
+    rec->stderr_tail = utf8_tail(err, 2000);
+  }
+  // How long the point ran on the host, when and where (the sweep wrote host.json beside
+  // it; not a result, only junit.xml's time, timestamp and hostname).
+  if (fs::exists(pdir + "/host.json", ec)) {
+    try {
+      const ojson host = parse_json_file(pdir + "/host.json", 4096);
+      if (host.is_object()) {
+        if (host.contains("host_seconds") && host["host_seconds"].is_number()) {
+          rec->host_seconds = std::max(0.0, host["host_seconds"].get<double>());
+        }
+        static const std::regex iso("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}");
+        if (host.contains("started") && host["started"].is_string() &&
+            std::regex_match(host["started"].get<std::string>(), iso)) {
+          rec->started = host["started"].get<std::string>();
+        }
+        static const std::regex name("[A-Za-z0-9._-]{1,253}");
+        if (host.contains("hostname") && host["hostname"].is_string() &&
+            std::regex_match(host["hostname"].get<std::string>(), name)) {
+          rec->hostname = host["hostname"].get<std::string>();
+        }
+      }
+    } catch (const std::exception&) {
+      // A damaged host.json costs junit.xml its times, never the sweep.
+    }
   }
   return true;
 }
