@@ -111,6 +111,34 @@ inline int run_argv(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Runs argv[0] (found on PATH) with argv, no shell, from `cwd` (empty: this process's): its exit
+// code (127 when it cannot be started) with its stdout and stderr.
+inline CliResult run_argv_output(const std::vector<std::string>& args, const std::string& cwd = "") {
+  const std::string dir = temp_dir("argv-output");
+  const std::string out = dir + "/out", err = dir + "/err";
+  std::vector<std::string> argv_s = args;
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
 inline CliResult run_cli(const std::vector<std::string>& args) { return run_cli_measured(args); }
 
 // Starts the binary with `args` in the background (no shell), from the current directory:
