@@ -43,6 +43,23 @@ bool write_all(int fd, const char* p, size_t n, int& err) {
   return true;
 }
 
+// SystemC dates the file by the wall clock; the copy dates it with this fixed text instead, so
+// that two runs of one scenario give the same bytes.
+constexpr const char* kFixedDate = "$date\n     (not recorded: runs of a scenario give identical files)\n$end";
+constexpr size_t kMaxHeadBytes = size_t{1} << 16;
+
+// Rewrites the `$date ... $end` block at the head of the VCD text. Returns false while `head`
+// may still be incomplete (no block found yet, and no sign that there will not be one).
+bool fix_date(std::string& head, bool at_eof) {
+  const size_t d = head.find("$date");
+  const size_t e = d == std::string::npos ? d : head.find("$end", d);
+  if (e != std::string::npos) {
+    head.replace(d, e + 4 - d, kFixedDate);
+    return true;
+  }
+  return at_eof || head.size() >= kMaxHeadBytes || head.find("$enddefinitions") != std::string::npos;
+}
+
 }  // namespace
 
 namespace {
@@ -94,9 +111,12 @@ std::string VcdFile::systemc_name() const { return link_dir_ + kLinkName; }
 
 // Copies until SystemC and this object have both closed the pipe's write end, or stop() asks.
 // After an error it goes on reading (so SystemC never blocks on a full pipe) and drops the data.
+// The head of the text is held until its date is rewritten (fix_date).
 void VcdFile::copy() {
   std::vector<char> buf(size_t{1} << 20);
   int err = 0;
+  std::string head;
+  bool head_done = false;
   for (;;) {
     pollfd fds[2] = {{pipe_rd_, POLLIN, 0}, {stop_rd_, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
@@ -112,7 +132,17 @@ void VcdFile::copy() {
       break;
     }
     if (n == 0) break;
+    if (!head_done) {
+      head.append(buf.data(), static_cast<size_t>(n));
+      head_done = fix_date(head, false);
+      if (head_done && !err) write_all(file_fd_, head.data(), head.size(), err);
+      continue;
+    }
     if (!err) write_all(file_fd_, buf.data(), static_cast<size_t>(n), err);
+  }
+  if (!head_done && !err) {
+    fix_date(head, true);
+    write_all(file_fd_, head.data(), head.size(), err);
   }
   if (!err && ::fsync(file_fd_) != 0) err = errno;
   error_ = err;

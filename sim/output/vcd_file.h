@@ -3,6 +3,7 @@
 // itself and ignores write errors, so it is given a pipe instead (through a symlink whose name
 // ends in ".vcd", as SystemC appends that): a thread copies the pipe into a temporary file
 // beside the final one with checked writes, and commit() fsyncs it and renames it into place.
+// The copy replaces SystemC's wall-clock `$date` with a fixed text: two runs give the same bytes.
 // A write error (a full disk, a file size limit) removes the temporary file and throws.
 #include <atomic>
 #include <string>

@@ -141,7 +141,7 @@ void trace_around(const std::string& dir, std::ostream& out) {
         << "; a --trace-window ends at the first lockdep report or deadlock):\n";
     for (size_t i = lines.size() > keep ? lines.size() - keep : 0; i < lines.size(); ++i) out << lines[i] << "\n";
   } else if (std::filesystem::exists(json)) {
-    out << "\nA Chrome/Perfetto trace is in " << json << " (open it in ui.perfetto.dev or chrome://tracing).\n";
+    out << "\nA Chrome/Perfetto trace is in " << json << " (open it in ui.perfetto.dev).\n";
   } else {
     out << "\n(No trace in this directory: run the point again with --trace " << dir
         << "/trace.txt --trace-window 20us to see the moments before the first report or deadlock.)\n";

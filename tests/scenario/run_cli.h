@@ -111,9 +111,10 @@ inline int run_argv(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// Runs argv[0] (found on PATH) with argv, no shell; its exit code and what it printed.
-inline CliResult run_program(const std::vector<std::string>& args) {
-  const std::string dir = temp_dir("program");
+// Runs argv[0] (found on PATH) with argv, no shell, from `cwd` (empty: this process's): its exit
+// code (127 when it cannot be started) with its stdout and stderr.
+inline CliResult run_argv_output(const std::vector<std::string>& args, const std::string& cwd = "") {
+  const std::string dir = temp_dir("argv-output");
   const std::string out = dir + "/out", err = dir + "/err";
   std::vector<std::string> argv_s = args;
   std::vector<char*> argv;
@@ -123,6 +124,7 @@ inline CliResult run_program(const std::vector<std::string>& args) {
   std::fflush(stderr);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
     ::execvp(argv[0], argv.data());
     ::_exit(127);
@@ -133,6 +135,7 @@ inline CliResult run_program(const std::vector<std::string>& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_file(out);
   r.err = read_file(err);
+  std::filesystem::remove_all(dir);
   return r;
 }
 

@@ -318,7 +318,7 @@ std::string mixed_sweep(const std::string& dir) {
 TEST(Junit, EveryTestcaseHasATimeAndTheFileIsWellFormed) {
   const std::string out = mixed_sweep(temp_dir("junit-wf"));
   const std::string junit = read_file(out + "/junit.xml");
-  CliResult lint = run_program({"xmllint", "--noout", out + "/junit.xml"});
+  CliResult lint = run_argv_output({"xmllint", "--noout", out + "/junit.xml"});
   ASSERT_NE(lint.code, 127) << "xmllint is missing: scripts/bootstrap installs libxml2-utils";
   EXPECT_EQ(lint.code, 0) << lint.err << junit;
   const std::regex testcase(R"re(<testcase classname="mixed" name="[^"]*" time="([0-9]+\.[0-9]{3})")re");
@@ -356,7 +356,7 @@ TEST(Junit, ValidatesAgainstJenkinsAndAntSchemas) {
   }
   const std::string out = mixed_sweep(temp_dir("junit-xsd"));
   for (const char* x : {"junit-10.xsd", "JUnit.xsd"}) {
-    CliResult lint = run_program({"xmllint", "--noout", "--schema", xsd_dir + "/" + x, out + "/junit.xml"});
+    CliResult lint = run_argv_output({"xmllint", "--noout", "--schema", xsd_dir + "/" + x, out + "/junit.xml"});
     EXPECT_EQ(lint.code, 0) << x << ":\n" << lint.err << read_file(out + "/junit.xml");
   }
 }
