@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -56,26 +57,38 @@ inline std::string write_temp(const std::string& dir, const std::string& name, c
   return p;
 }
 
-// Runs the binary itself (no shell in between: arguments reach it as they are) from the
-// source tree, and reports its own peak resident memory, from wait4()'s rusage of exactly
-// that child.
-inline CliResult run_cli_measured(const std::vector<std::string>& args) {
-  const std::string dir = temp_dir("cli-measured");
-  const std::string out = dir + "/out", err = dir + "/err";
-  std::vector<std::string> argv_s = {QUIESCE_BIN};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+// How run_child starts a child.
+struct ChildOptions {
+  std::string cwd;            // empty: this process's
+  bool quiesce_root = false;  // set QUIESCE_ROOT to the source tree
+  bool capture = true;        // keep stdout and stderr (else /dev/null)
+  rlim_t max_file_bytes = 0;  // RLIMIT_FSIZE (SIGXFSZ ignored: a write past it fails with EFBIG), 0: none
+};
+
+// Runs argv[0] (found on PATH) with argv, no shell in between (arguments reach it as they
+// are): its exit code (127 when it cannot be started, 128+N when signal N ended it), what it
+// printed, its host time and its own peak resident memory (wait4()'s rusage of exactly it).
+inline CliResult run_child(const std::vector<std::string>& args, const ChildOptions& o) {
+  const std::string dir = temp_dir("child");
+  const std::string out = o.capture ? dir + "/out" : "/dev/null", err = o.capture ? dir + "/err" : "/dev/null";
+  std::vector<std::string> argv_s = args;
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::fflush(stdout);  // else the child's freopen would write this process's buffered output
   std::fflush(stderr);
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (::chdir(QUIESCE_SOURCE_DIR) != 0) ::_exit(126);
-    ::setenv("QUIESCE_ROOT", QUIESCE_SOURCE_DIR, 1);
+    if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
+    if (o.quiesce_root) ::setenv("QUIESCE_ROOT", QUIESCE_SOURCE_DIR, 1);
     if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
-    ::execv(argv[0], argv.data());
+    if (o.max_file_bytes) {
+      std::signal(SIGXFSZ, SIG_IGN);
+      struct rlimit lim {o.max_file_bytes, o.max_file_bytes};
+      if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(126);
+    }
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   int status = 0;
@@ -85,58 +98,38 @@ inline CliResult run_cli_measured(const std::vector<std::string>& args) {
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.max_rss_kb = ru.ru_maxrss;
-  r.out = read_file(out);
-  r.err = read_file(err);
+  if (o.capture) {
+    r.out = read_file(out);
+    r.err = read_file(err);
+  }
   std::filesystem::remove_all(dir);
   return r;
 }
 
-// Runs argv[0] (found on PATH) with argv, no shell, output discarded; its exit code, or 127
-// when it cannot be started.
+// The binary itself, from the source tree.
+inline CliResult run_cli_measured(const std::vector<std::string>& args, rlim_t max_file_bytes = 0) {
+  std::vector<std::string> argv = {QUIESCE_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildOptions o;
+  o.cwd = QUIESCE_SOURCE_DIR;
+  o.quiesce_root = true;
+  o.max_file_bytes = max_file_bytes;
+  return run_child(argv, o);
+}
+
+// Runs argv[0] (found on PATH), output discarded; its exit code.
 inline int run_argv(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_s = args;
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) ::_exit(126);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ChildOptions o;
+  o.capture = false;
+  return run_child(args, o).code;
 }
 
-// Runs argv[0] (found on PATH) with argv, no shell, from `cwd` (empty: this process's): its exit
-// code (127 when it cannot be started) with its stdout and stderr.
+// Runs argv[0] (found on PATH) from `cwd` (empty: this process's): its exit code with its
+// stdout and stderr.
 inline CliResult run_argv_output(const std::vector<std::string>& args, const std::string& cwd = "") {
-  const std::string dir = temp_dir("argv-output");
-  const std::string out = dir + "/out", err = dir + "/err";
-  std::vector<std::string> argv_s = args;
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
-    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  CliResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out);
-  r.err = read_file(err);
-  std::filesystem::remove_all(dir);
-  return r;
+  ChildOptions o;
+  o.cwd = cwd;
+  return run_child(args, o);
 }
 
 // junit.xml with its host's account of the run (time, timestamp, hostname attributes)

@@ -284,39 +284,6 @@ TEST(DeadlockReport, EachCpuHoldsApartFromWhatItSpinsOn) {
   }
 }
 
-// Runs the binary with a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored so a write past it
-// fails with EFBIG as on a full disk), no shell in between.
-CliResult run_cli_file_limit(const std::vector<std::string>& args, rlim_t max_file_bytes) {
-  const std::string dir = temp_dir("cli-fsize");
-  const std::string out = dir + "/out", err = dir + "/err";
-  std::vector<std::string> argv_s = {QUIESCE_BIN};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::chdir(QUIESCE_SOURCE_DIR) != 0) ::_exit(126);
-    ::setenv("QUIESCE_ROOT", QUIESCE_SOURCE_DIR, 1);
-    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
-    std::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit lim {max_file_bytes, max_file_bytes};
-    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(126);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  CliResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out);
-  r.err = read_file(err);
-  std::filesystem::remove_all(dir);
-  return r;
-}
-
 TEST(Vcd, IsWholeAndLeavesNoTemporaryFile) {
   std::string dir = temp_dir("vcd-whole");
   CliResult r = run_cli({"run", "tests/scenario/trace/small.yaml", "--out", dir, "-q", "--vcd", dir + "/w.vcd"});
@@ -351,7 +318,7 @@ workload:
   - {task: cyclictest, cpus: "1", interval: 20us, loops: 1000}
 duration: 30ms
 )");
-  CliResult r = run_cli_file_limit({"run", scenario, "--out", dir, "-q", "--vcd", dir + "/w.vcd"}, 256 << 10);
+  CliResult r = run_cli_measured({"run", scenario, "--out", dir, "-q", "--vcd", dir + "/w.vcd"}, 256 << 10);
   EXPECT_EQ(r.code, 5) << "an I/O error";
   EXPECT_TRUE(has(r.err, "cannot write " + dir + "/w.vcd: File too large")) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/w.vcd"));
