@@ -129,6 +129,7 @@ int run_and_report(const Scenario& sc, const RunOptions& opt) {
     throw UsageError("--trace and --vcd record the kernel; this scenario runs bare metal");
   }
   PointResult r = run_point(sc, opt, std::cout);
+  if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
   if (!r.limit_error.empty()) {
     // A program's run-time error already reads "file:line:column: error: ...".
     std::cerr << (r.limit_error.find(": error: ") == std::string::npos ? "error: " : "") << r.limit_error << "\n";

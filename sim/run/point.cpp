@@ -3,6 +3,10 @@
 
 #include <systemc>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -165,6 +169,21 @@ void check_outputs(const Scenario& sc, const RunOptions& o, const std::string& o
   }
 }
 
+// Under AddressSanitizer: SystemC's QuickThreads switch stacks without telling ASan, which
+// then loses the main stack's bounds ("ASan is ignoring requested __asan_handle_no_return")
+// and keeps stale redzone poison where frames unwound by an exception used to be. A later
+// noreturn call (an exception unwinding past them) makes ASan unpoison stacks through a local
+// that lies in that stale poison, and it reports a stack-buffer-overflow in its own
+// sigaltstack call. The stack below this frame is unused when this runs, so its shadow is
+// cleared.
+[[gnu::noinline]] void forget_stale_stack_poison() {
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr size_t kBelow = 512 * 1024;
+  char* here = static_cast<char*>(__builtin_frame_address(0));
+  __asan_unpoison_memory_region(here - kBelow, kBelow);
+#endif
+}
+
 }  // namespace
 
 bool PointResult::expectations_failed() const {
@@ -222,110 +241,119 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
   sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
-  if (vcd) {
-    sc_core::sc_close_vcd_trace_file(vcd);
-    vcd_file->commit();
-  }
-  result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
-  // A core may have run ahead of SystemC time into the event that ended the run.
-  if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
-  result.outcome = remaining == 0 ? "ok" : "incomplete";
-  // RCU stall warnings do not stop a kernel, but a run that printed one is not "ok".
-  if (kern && kern->rcu().stall_warnings.value() > 0) result.outcome = "rcu_stall";
-  if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
-  if (kern && kern->outcome().kind == "error") result.limit_error = kern->outcome().detail;
-  const Platform::Halt& halt = platform->halted();
-  if (!halt.kind.empty() && (!kern || kern->outcome().kind.empty())) {
-    result.outcome = halt.kind;
-    result.details.emplace_back("outcome", halt.detail);
-    if (halt.kind == "event_limit") result.limit_error = halt.detail;
-  }
-  result.events = count_events(stats);
-
-  std::string tables;
-  std::vector<std::string> extra_files;
-  for (const auto& w : workloads) {
-    WorkloadReport rep;
-    w->report(rep);
-    result.metrics.insert(result.metrics.end(), rep.metrics.begin(), rep.metrics.end());
-    tables += rep.table;
-    for (const auto& [name, content] : rep.files) {
-      // The first cyclictest's histogram is latency.hist, the name RT tooling looks for;
-      // a second cyclictest's keeps its own name (NAME.hist). One file per histogram.
-      std::string file = name;
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".hist") == 0 &&
-          std::find(extra_files.begin(), extra_files.end(), "latency.hist") == extra_files.end()) {
-        file = "latency.hist";
+  // Nothing may unwind past this frame once the run is over (see forget_stale_stack_poison):
+  // a failure to write an output becomes the result's io_error.
+  try {
+    [&] {
+      if (vcd) {
+        sc_core::sc_close_vcd_trace_file(vcd);
+        vcd_file->commit();
       }
-      write_file_atomic(result.out_dir + "/" + file, content);
-      extra_files.push_back(file);
-    }
-  }
-  if (kern) {
-    collect_kernel_metrics(*kern, result.metrics, result.details);
-    kern->lockdep_reports.set(static_cast<double>(kern->lockdep().reports().size()));
-  }
-  result.expectations = check(sc.expect, result);
-  write_file_atomic(result.out_dir + "/result.json", result_json(sc, result));
-  write_file_atomic(result.out_dir + "/stats.txt", format_stats_txt(stats));
-  if (kern) {
-    write_file_atomic(result.out_dir + "/lockdep.log", kern->lockdep().log());
-    std::string dmesg;
-    for (const auto& line : kern->log()) dmesg += line + "\n";
-    write_file_atomic(result.out_dir + "/dmesg.txt", dmesg);  // the printk buffer, as dmesg shows it
-  }
-  if (kern && kern->tracer()) {
-    const bool ftrace = options.trace_format == "ftrace" ||
-                        (options.trace_format.empty() && options.trace_path.size() > 4 &&
-                         options.trace_path.compare(options.trace_path.size() - 4, 4, ".txt") == 0);
-    const kernel::Tracer& tr = *kern->tracer();
-    write_trace_file(options.trace_path, tr, platform->cores(), ftrace);
-    if (tr.dropped() > 0) {
-      const bool by_events = tr.events().size() >= tr.max_events();
-      std::cerr << "warning: " << options.trace_path << " holds the last " << tr.events().size()
-                << " trace events; " << tr.dropped() << " earlier ones were dropped at "
-                << (by_events ? "--trace-max-events " + std::to_string(tr.max_events())
-                              : "--trace-max-bytes " + mib_text(tr.max_bytes()) + " (they held " +
-                                    mib_text(tr.bytes()) + ")")
-                << "; raise it, or use --trace-window\n";
-    }
-  }
-  result.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
-
-  if (!options.quiet) {
-    human << "scenario " << sc.params.name() << " on " << platform->name() << " (" << platform->cores()
-          << " cores), seed " << seed << ", quantum " << format_time(sc.sim.quantum().ps) << "\n";
-    human << tables;
-    if (kern) {
-      for (const auto& r : kern->lockdep().reports()) {
-        human << "lockdep at " << format_time(r.when) << " on CPU" << r.cpu << ": " << r.title << "\n";
+      result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
+      // A core may have run ahead of SystemC time into the event that ended the run.
+      if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
+      result.outcome = remaining == 0 ? "ok" : "incomplete";
+      // RCU stall warnings do not stop a kernel, but a run that printed one is not "ok".
+      if (kern && kern->rcu().stall_warnings.value() > 0) result.outcome = "rcu_stall";
+      if (kern && !kern->outcome().kind.empty()) result.outcome = kern->outcome().kind;
+      if (kern && kern->outcome().kind == "error") result.limit_error = kern->outcome().detail;
+      const Platform::Halt& halt = platform->halted();
+      if (!halt.kind.empty() && (!kern || kern->outcome().kind.empty())) {
+        result.outcome = halt.kind;
+        result.details.emplace_back("outcome", halt.detail);
+        if (halt.kind == "event_limit") result.limit_error = halt.detail;
       }
-      const std::string& detail = kern->outcome().detail;
-      if (!detail.empty()) human << detail << (detail.back() == '\n' ? "" : "\n");
-    }
-    if (!halt.kind.empty()) human << halt.detail << "\n";
-    if (kern) {
-      for (const auto& m : result.metrics) {
-        if (m.name == "irq_latency.max_ns" || m.name == "irqs_off.max_ns" || m.name == "wakeup_latency.max_ns" ||
-            m.name == "context_switches") {
-          human << "  " << m.name << " " << format_number(m.value) << "\n";
+      result.events = count_events(stats);
+
+      std::string tables;
+      std::vector<std::string> extra_files;
+      for (const auto& w : workloads) {
+        WorkloadReport rep;
+        w->report(rep);
+        result.metrics.insert(result.metrics.end(), rep.metrics.begin(), rep.metrics.end());
+        tables += rep.table;
+        for (const auto& [name, content] : rep.files) {
+          // The first cyclictest's histogram is latency.hist, the name RT tooling looks for;
+          // a second cyclictest's keeps its own name (NAME.hist). One file per histogram.
+          std::string file = name;
+          if (name.size() > 5 && name.compare(name.size() - 5, 5, ".hist") == 0 &&
+              std::find(extra_files.begin(), extra_files.end(), "latency.hist") == extra_files.end()) {
+            file = "latency.hist";
+          }
+          write_file_atomic(result.out_dir + "/" + file, content);
+          extra_files.push_back(file);
         }
       }
-    }
-    human << "outcome: " << result.outcome << " after " << format_time_approx(static_cast<double>(result.simulated))
-          << " simulated (" << result.events << " events, " << format_time_approx(result.host_seconds * 1e12)
-          << " host)\n";
-    if (result.outcome == "incomplete") {
-      human << "warning: the workload did not finish within duration " << format_time(sc.params.duration().ps)
-            << "; raise it with --set duration=...\n";
-    }
-    for (const auto& e : result.expectations) {
-      human << (e.ok ? "  ok    " : "  FAIL  ") << "expect " << e.expect.key << " " << e.expect.op << " "
-            << e.expect.text << " (actual " << e.actual << ")" << (e.ok ? "" : "  [" + e.expect.where + "]") << "\n";
-    }
-    human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log, dmesg.txt" : "");
-    for (const auto& f : extra_files) human << ", " << f;
-    human << "\n";
+      if (kern) {
+        collect_kernel_metrics(*kern, result.metrics, result.details);
+        kern->lockdep_reports.set(static_cast<double>(kern->lockdep().reports().size()));
+      }
+      result.expectations = check(sc.expect, result);
+      write_file_atomic(result.out_dir + "/result.json", result_json(sc, result));
+      write_file_atomic(result.out_dir + "/stats.txt", format_stats_txt(stats));
+      if (kern) {
+        write_file_atomic(result.out_dir + "/lockdep.log", kern->lockdep().log());
+        std::string dmesg;
+        for (const auto& line : kern->log()) dmesg += line + "\n";
+        write_file_atomic(result.out_dir + "/dmesg.txt", dmesg);  // the printk buffer, as dmesg shows it
+      }
+      if (kern && kern->tracer()) {
+        const bool ftrace = options.trace_format == "ftrace" ||
+                            (options.trace_format.empty() && options.trace_path.size() > 4 &&
+                             options.trace_path.compare(options.trace_path.size() - 4, 4, ".txt") == 0);
+        const kernel::Tracer& tr = *kern->tracer();
+        write_trace_file(options.trace_path, tr, platform->cores(), ftrace);
+        if (tr.dropped() > 0) {
+          const bool by_events = tr.events().size() >= tr.max_events();
+          std::cerr << "warning: " << options.trace_path << " holds the last " << tr.events().size()
+                    << " trace events; " << tr.dropped() << " earlier ones were dropped at "
+                    << (by_events ? "--trace-max-events " + std::to_string(tr.max_events())
+                                  : "--trace-max-bytes " + mib_text(tr.max_bytes()) + " (they held " +
+                                        mib_text(tr.bytes()) + ")")
+                    << "; raise it, or use --trace-window\n";
+        }
+      }
+      result.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
+
+      if (!options.quiet) {
+        human << "scenario " << sc.params.name() << " on " << platform->name() << " (" << platform->cores()
+              << " cores), seed " << seed << ", quantum " << format_time(sc.sim.quantum().ps) << "\n";
+        human << tables;
+        if (kern) {
+          for (const auto& r : kern->lockdep().reports()) {
+            human << "lockdep at " << format_time(r.when) << " on CPU" << r.cpu << ": " << r.title << "\n";
+          }
+          const std::string& detail = kern->outcome().detail;
+          if (!detail.empty()) human << detail << (detail.back() == '\n' ? "" : "\n");
+        }
+        if (!halt.kind.empty()) human << halt.detail << "\n";
+        if (kern) {
+          for (const auto& m : result.metrics) {
+            if (m.name == "irq_latency.max_ns" || m.name == "irqs_off.max_ns" || m.name == "wakeup_latency.max_ns" ||
+                m.name == "context_switches") {
+              human << "  " << m.name << " " << format_number(m.value) << "\n";
+            }
+          }
+        }
+        human << "outcome: " << result.outcome << " after " << format_time_approx(static_cast<double>(result.simulated))
+              << " simulated (" << result.events << " events, " << format_time_approx(result.host_seconds * 1e12)
+              << " host)\n";
+        if (result.outcome == "incomplete") {
+          human << "warning: the workload did not finish within duration " << format_time(sc.params.duration().ps)
+                << "; raise it with --set duration=...\n";
+        }
+        for (const auto& e : result.expectations) {
+          human << (e.ok ? "  ok    " : "  FAIL  ") << "expect " << e.expect.key << " " << e.expect.op << " "
+                << e.expect.text << " (actual " << e.actual << ")" << (e.ok ? "" : "  [" + e.expect.where + "]") << "\n";
+        }
+        human << "wrote " << result.out_dir << "/result.json, stats.txt" << (kern ? ", lockdep.log, dmesg.txt" : "");
+        for (const auto& f : extra_files) human << ", " << f;
+        human << "\n";
+      }
+    }();
+  } catch (const IoError& e) {
+    forget_stale_stack_poison();
+    result.io_error = e.what();
   }
   return result;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/base/error.h"
 #include "sim/scenario/scenario.h"
 #include "sim/workload/workload.h"
 
@@ -50,7 +51,11 @@ struct PointResult {
   std::string out_dir;
   // A resource cap stopped the point (sim.max_events): the message, and exit code 2.
   std::string limit_error;
-  int exit_code() const { return !limit_error.empty() ? 2 : expectations_failed() ? 1 : 0; }
+  // An output could not be written after the run (IoError's text), and exit code 5.
+  std::string io_error;
+  int exit_code() const {
+    return !io_error.empty() ? kExitIo : !limit_error.empty() ? 2 : expectations_failed() ? 1 : 0;
+  }
 };
 
 PointResult run_point(const Scenario& scenario, const RunOptions& options, std::ostream& human);

@@ -57,6 +57,7 @@ int run_point_child(const SweepManifest& m, const SweepSpec& spec, const std::ve
     ro.out_dir = pdir;
     ro.quiet = true;
     PointResult r = run_point(*sc, ro, std::cout);
+    if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
     if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
     return r.exit_code();
   } catch (const ConfigError& e) {
