@@ -19,7 +19,7 @@ namespace {
 
 constexpr const char* kLinkName = "/w";  // SystemC opens kLinkName + ".vcd"
 
-// The one place a VCD write error becomes an exception (an IoError once sim/base has one).
+// The one place a VCD write error becomes an exception: an IoError (exit 5).
 [[noreturn]] void fail_write(const std::string& path, int err) {
   throw IoError("write", path, err);
 }
@@ -60,9 +60,6 @@ bool fix_date(std::string& head, bool at_eof) {
   return at_eof || head.size() >= kMaxHeadBytes || head.find("$enddefinitions") != std::string::npos;
 }
 
-}  // namespace
-
-namespace {
 // SystemC's naming, kept: a name without ".vcd" gets it.
 std::string with_vcd(std::string path) {
   if (path.size() < 4 || path.compare(path.size() - 4, 4, ".vcd") != 0) path += ".vcd";
