@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -177,6 +178,8 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
 
   std::vector<uint64_t> todo;
   size_t have = 0, broken = 0;
+  // This shard's results, each read once: those there before, then each point as it ends.
+  std::map<uint64_t, PointRecord> kept;
   for (uint64_t i = 0; i < spec.total; ++i) {
     if (!in_shard(i, opt.shard_index, opt.shard_count)) continue;
     PointRecord rec;
@@ -188,6 +191,7 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
       todo.push_back(i);  // a crash, a timeout, a failure of the environment: not a result
     } else {
       ++have;
+      kept.emplace(i, std::move(rec));
     }
   }
   const bool complete = have > 0 && todo.size() == broken && !opt.resume;
@@ -219,14 +223,27 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
       [&](uint64_t index, const std::string& pdir) { return run_point_child(want, spec, opt.sets, index, pdir); },
       [&](uint64_t index) {
         PointRecord rec;
-        return !run_internal::read_point_record(dir, spec, index, &rec) || !rec.ok;
+        if (!run_internal::read_point_record(dir, spec, index, &rec)) return true;
+        const bool failed = !rec.ok;
+        kept.insert_or_assign(index, std::move(rec));
+        return failed;
       });
   if (pool.signal) {
     if (!opt.quiet) std::cerr << "\nsweep interrupted: run it again with --resume to finish\n";
     return 128 + pool.signal;
   }
 
-  const std::vector<PointRecord> points = run_internal::collect_records(dir, spec);
+  // Other shards' points (a shared tree) are read now: they may have been written meanwhile.
+  std::vector<PointRecord> points;
+  for (uint64_t i = 0; i < spec.total; ++i) {
+    auto it = kept.find(i);
+    PointRecord rec;
+    if (it != kept.end()) {
+      points.push_back(std::move(it->second));
+    } else if (run_internal::read_point_record(dir, spec, i, &rec)) {
+      points.push_back(std::move(rec));
+    }
+  }
   write_joined(dir, info, points);
   if (!opt.quiet) print_summary(dir, info, points, opt, human);
   if (points.size() == spec.total) run_internal::maybe_plot(dir, opt.plot, human, opt.quiet);

@@ -356,10 +356,6 @@ std::string manifest_difference(const SweepManifest& have, const SweepManifest& 
   return out;
 }
 
-bool is_broken_outcome(const std::string& outcome) {
-  return outcome == "crashed" || outcome == "timeout" || outcome == "invalid";
-}
-
 bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t index, PointRecord* rec) {
   const std::string pdir = dir + "/points/" + point_id(index);
   const std::string path = pdir + "/result.json";
@@ -394,7 +390,7 @@ bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t i
     if (!t.is_number_integer() || t.get<int64_t>() < 0) bad(path, "simulated_time_ps", "expected a whole number");
     rec->metrics.emplace_back("simulated_ms", static_cast<double>(t.get<int64_t>()) / 1e9);
   }
-  rec->ok = !is_broken_outcome(rec->outcome);
+  rec->ok = !rec->broken();
   if (doc.contains("expectations")) {
     const ojson& ex = doc["expectations"];
     if (!ex.is_array()) bad(path, "expectations", "expected a list");

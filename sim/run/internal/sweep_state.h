@@ -46,7 +46,6 @@ std::string manifest_difference(const SweepManifest& have, const SweepManifest& 
 // A wrong shape is a ConfigError naming the file and key.
 bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t index, PointRecord* rec);
 std::vector<PointRecord> collect_records(const std::string& dir, const SweepSpec& spec);
-bool is_broken_outcome(const std::string& outcome);
 
 // The names a sweep directory may hold that we wrote (joined outputs, plots, locks).
 bool is_our_name(const std::string& name);
