@@ -175,6 +175,24 @@ struct ParamTraits<Distribution> {
   static double num(const Distribution& d) { return d.mean(); }
 };
 
+template <>
+struct ParamTraits<Table> {
+  static std::string show(const Table& t) {
+    if (!t.node.present()) return "{}";
+    YAML::Emitter e;
+    e.SetMapFormat(YAML::Flow);
+    e.SetSeqFormat(YAML::Flow);
+    e << t.node.yaml();
+    return e.c_str();
+  }
+  static std::string name() { return "table"; }
+  static Table parse(const ConfigNode& n) {
+    if (n.present() && !n.is_map() && !n.is_list()) n.fail("expected a mapping or a list");
+    return Table{n};
+  }
+  static double num(const Table&) { return 0; }
+};
+
 // Durations are Time wrapped so that overloads don't confuse them with integers.
 template <>
 struct ParamTraits<Duration> {
@@ -236,6 +254,7 @@ template class Param<Frequency>;
 template class Param<Bytes>;
 template class Param<Duration>;
 template class Param<Distribution>;
+template class Param<Table>;
 
 // --- unknown keys ---------------------------------------------------------------------
 

@@ -32,6 +32,11 @@ struct Cycles {
 struct Choice {
   std::string value;
 };
+// A mapping or list whose shape the owning component checks itself (e.g. a table keyed
+// by names only the platform knows). Empty when neither the file nor the default gives one.
+struct Table {
+  ConfigNode node;
+};
 
 // How one value type is parsed, printed and described.
 template <class T>
@@ -102,6 +107,7 @@ extern template class Param<Frequency>;
 extern template class Param<Bytes>;
 extern template class Param<Duration>;
 extern template class Param<Distribution>;
+extern template class Param<Table>;
 
 // A component's parameters, all under one dotted prefix ("irq", "mem.l1", "sim").
 class ParamGroup {

@@ -4,10 +4,104 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "sim/base/error.h"
+
 namespace quiesce {
+
+namespace {
+
+// Keys whose meaning changed: refused with what replaced them, not just "unknown".
+void refuse_replaced_keys(const ConfigNode& tree) {
+  for (const char* k : {"topology.cores_per_cluster", "topology.clusters_per_socket"}) {
+    ConfigNode n = tree.at_path(k);
+    if (n.present()) {
+      n.fail(std::string(k) + " was replaced by topology.levels, innermost first, e.g. "
+                              "levels: [{name: cluster, size: 4}, {name: socket, size: 2}] (README: Platforms)");
+    }
+  }
+  ConfigNode c2c = tree.at_path("mem.c2c");
+  if (c2c.present()) {
+    c2c.fail("mem.c2c was replaced by mem.handoff: one figure per distance, the one-way hand-off a core-to-core "
+             "benchmark reports (c2c counted about twice per hand-off); see README: Calibrating a platform from a "
+             "published table");
+  }
+}
+
+std::vector<TopologyLevel> parse_levels(const ConfigNode& n) {
+  std::vector<TopologyLevel> out;
+  if (!n.present()) return out;
+  if (!n.is_list()) n.fail("topology.levels is a list of levels, innermost first: [{name: cluster, size: 4}, ...]");
+  auto int_of = [](const ConfigNode& v) {
+    const std::string s = v.scalar("a whole number");
+    char* end = nullptr;
+    const long x = std::strtol(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || x < 0 || x > kMaxCores) {
+      v.fail("expected a whole number from 0 to " + std::to_string(kMaxCores) + ", got \"" + s + "\"");
+    }
+    return static_cast<int>(x);
+  };
+  for (const ConfigNode& item : n.items()) {
+    if (!item.is_map()) item.fail("a level is a mapping {name, size} or {name, groups}");
+    item.expect_keys({"name", "size", "groups"});
+    TopologyLevel l;
+    l.name = item["name"].scalar("the level's name");
+    if (item["size"].present()) l.size = int_of(item["size"]);
+    ConfigNode groups = item["groups"];
+    if (groups.present()) {
+      if (!groups.is_list() || groups.size() == 0) groups.fail("groups is a list of {size, name}");
+      for (const ConfigNode& g : groups.items()) {
+        if (!g.is_map()) g.fail("a group is a mapping {size, name}");
+        g.expect_keys({"name", "size"});
+        TopologyLevel::Group grp;
+        if (g["name"].present()) grp.name = g["name"].scalar("the group's distance name");
+        grp.size = int_of(g["size"]);
+        l.groups.push_back(grp);
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// The entries of a {distance name: value} table, by Distance. Names the topology does not
+// have fail (did you mean), unless the table is the built-in default.
+std::vector<ConfigNode> distance_table(const ConfigNode& table, const Topology& t, bool is_default) {
+  std::vector<ConfigNode> out(t.distance_names().size());
+  if (!table.present()) return out;
+  if (!table.is_map()) table.fail("expected a mapping {distance name: value}, e.g. {cluster: 20ns, system: 150ns}");
+  for (const std::string& k : table.keys()) {
+    const int d = t.find_distance(k);
+    if (d < 0 || d == kSameCpu) {
+      if (is_default) continue;
+      std::vector<std::string> names(t.distance_names().begin() + 1, t.distance_names().end());
+      std::string msg = "no distance '" + k + "' in this topology (its distances: ";
+      for (size_t i = 0; i < names.size(); ++i) msg += (i ? ", " : "") + names[i];
+      msg += ")";
+      const std::string hint = did_you_mean(k, names);
+      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+      const std::string full = join_path(table.path(), k);
+      std::string where = override_key_origin(table, full);
+      if (where.empty()) where = table.key_where(k);
+      throw ConfigError(where, full, msg);
+    }
+    out[static_cast<size_t>(d)] = table[k];
+  }
+  return out;
+}
+
+Latency latency_of(const ConfigNode& n) {
+  try {
+    return parse_latency(n.scalar("a latency such as 40ns or 80 cycles"));
+  } catch (const UnitError& e) {
+    n.fail(e.what());
+  }
+}
+
+}  // namespace
 
 void PlatformConfig::load(const ConfigNode& tree) {
   if (!tree.is_map()) tree.fail("a platform is a mapping of parameters");
+  refuse_replaced_keys(tree);
   check_known_keys(tree, groups());
   for (const ParamGroup* g : groups()) const_cast<ParamGroup*>(g)->load(tree);
 
@@ -19,11 +113,31 @@ void PlatformConfig::load(const ConfigNode& tree) {
     at("cores").fail("cores must be between 1 and " + std::to_string(kMaxCores) + ", got " +
                      std::to_string(platform.cores()));
   }
-  if (platform.cores_per_cluster() < 1 || platform.cores_per_cluster() > kMaxCores) {
-    at("topology.cores_per_cluster").fail("must be between 1 and " + std::to_string(kMaxCores));
+  const ConfigNode levels_node = platform.levels().node;
+  try {
+    topo_ = Topology(static_cast<int>(platform.cores()), static_cast<int>(platform.threads_per_core()),
+                     parse_levels(levels_node), platform.llc());
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    at(msg.find("thread") != std::string::npos ? "topology.threads_per_core" : "topology.levels").fail(msg);
   }
-  if (platform.clusters_per_socket() < 1 || platform.clusters_per_socket() > kMaxCores) {
-    at("topology.clusters_per_socket").fail("must be between 1 and " + std::to_string(kMaxCores));
+  // Every distance some pair of CPUs has needs a hand-off figure.
+  const auto handoff = distance_table(mem.handoff().node, topo_, !tree.at_path("mem.handoff").present());
+  const auto upgrade = distance_table(mem.upgrade().node, topo_, !tree.at_path("mem.upgrade").present());
+  const auto ipi = distance_table(irq.ipi_by_distance().node, topo_, false);
+  const size_t nd = topo_.distance_names().size();
+  dist_lat_.handoff.assign(nd, Latency{});
+  dist_lat_.upgrade.assign(nd, Latency{});
+  ipi_by_distance_.assign(nd, std::nullopt);
+  for (size_t d = 1; d < nd; ++d) {
+    if (handoff[d].present()) {
+      dist_lat_.handoff[d] = latency_of(handoff[d]);
+    } else if (topo_.has_distance(static_cast<Distance>(d))) {
+      at("mem.handoff").fail("mem.handoff has no figure for distance '" + topo_.distance_name(static_cast<Distance>(d)) +
+                             "', which this topology has (" + topo_.describe() + ")");
+    }
+    dist_lat_.upgrade[d] = upgrade[d].present() ? latency_of(upgrade[d]) : dist_lat_.handoff[d];
+    if (ipi[d].present()) ipi_by_distance_[d] = Distribution::parse(ipi[d]);
   }
   const int64_t line = mem.line_size().value;
   if (line < 8 || line > 4096 || (line & (line - 1)) != 0) {
@@ -54,18 +168,15 @@ void PlatformConfig::load(const ConfigNode& tree) {
   }
 }
 
-Topology PlatformConfig::topology() const {
-  return Topology{static_cast<int>(platform.cores()), static_cast<int>(platform.cores_per_cluster()),
-                  static_cast<int>(platform.clusters_per_socket())};
-}
-
 Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatRegistry* stats)
     : name_(cfg.platform.name()),
       topo_(cfg.topology()),
       period_(cfg.platform.clock().period_ps()) {
   irq_ = std::make_unique<InterruptController>("gic", topo_.cores, cfg.irq, cfg.fault, seed, stats);
+  irq_->set_ipi_path(topo_, cfg.ipi_by_distance(),
+                     (cfg.core.irq_entry().value + cfg.irq.ipi_receive_cost().value) * period_);
   std::vector<Time> periods(static_cast<size_t>(topo_.cores), period_);
-  mem_ = std::make_unique<MemorySystem>("mem", topo_, cfg.mem, periods, period_, stats);
+  mem_ = std::make_unique<MemorySystem>("mem", topo_, cfg.mem, cfg.distance_latencies(), periods, period_, stats);
   lookahead_ = irq_->lookahead(cfg.core.ipi_send().value * period_);
   CoreTiming timing{period_, quantum, lookahead_};
   for (int c = 0; c < topo_.cores; ++c) {

@@ -2,6 +2,7 @@
 // A whole machine built from a platform description (platforms/*.yaml plus overrides):
 // the cores, the interrupt controller and the coherent memory, wired together.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,16 +17,21 @@
 
 namespace quiesce {
 
-inline constexpr int kMaxCores = 256;
+inline constexpr int kMaxCores = 1024;
 
 struct PlatformParams : ParamGroup {
   PlatformParams() : ParamGroup("", "platform: cores, topology, clock") {}
   Param<std::string> name{this, "name", "custom", "preset name"};
   Param<std::string> description{this, "description", "", "one line on what the preset models"};
-  Param<int64_t> cores{this, "cores", "4", "number of cores"};
+  Param<int64_t> cores{this, "cores", "4", "number of CPUs as the kernel counts them (hardware threads)"};
   Param<Frequency> clock{this, "clock", "2GHz", "core clock (cycle-valued latencies count in it)"};
-  Param<int64_t> cores_per_cluster{this, "topology.cores_per_cluster", "4", "cores sharing a cluster"};
-  Param<int64_t> clusters_per_socket{this, "topology.clusters_per_socket", "1", "clusters per socket"};
+  Param<int64_t> threads_per_core{this, "topology.threads_per_core", "1",
+                                  "SMT: hardware threads sharing one core and its L1 (siblings are adjacent CPUs)"};
+  Param<Table> levels{this, "topology.levels", "[{name: cluster, size: 4}]",
+                      "grouping levels, innermost first: [{name, size}] (size units of the level below per group; "
+                      "none = all) or [{name, groups: [{name, size}]}]; each name is a distance"};
+  Param<std::string> llc{this, "topology.llc", "",
+                         "the level whose groups share a last-level cache (Linux cpus_share_cache); default the outermost"};
   Param<std::string> source{this, "source", "", "where the preset's figures come from"};
 };
 
@@ -39,7 +45,16 @@ struct PlatformConfig {
   std::vector<const ParamGroup*> groups() const { return {&platform, &core, &mem, &irq, &fault}; }
   // Reads and validates `tree` (unknown keys, types, units, ranges, consistency).
   void load(const ConfigNode& tree);
-  Topology topology() const;
+  const Topology& topology() const { return topo_; }
+  // mem.handoff / mem.upgrade and irq.ipi.by_distance resolved per Distance (load() checks
+  // every distance the topology has a hand-off).
+  const DistanceLatencies& distance_latencies() const { return dist_lat_; }
+  const std::vector<std::optional<Distribution>>& ipi_by_distance() const { return ipi_by_distance_; }
+
+ private:
+  Topology topo_;
+  DistanceLatencies dist_lat_;
+  std::vector<std::optional<Distribution>> ipi_by_distance_;
 };
 
 class Platform {

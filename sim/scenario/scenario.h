@@ -6,7 +6,7 @@
 // Overrides (`set:` in the file, then `--set key=value` on the command line) are dotted
 // paths. Paths that start with a scenario key (name, description, duration, seed, sim,
 // workload) change the scenario; all others change the platform (`cores`,
-// `irq.ipi.latency`, `mem.c2c.cross_socket`, ...). `expect.METRIC` sets one expectation
+// `irq.ipi.latency`, `mem.handoff.system`, ...). `expect.METRIC` sets one expectation
 // (the metric's name whole, dots and all); a null value drops it.
 #include <cstdint>
 #include <memory>

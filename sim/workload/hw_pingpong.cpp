@@ -14,8 +14,9 @@ constexpr Addr kTokenBase = 0x100000;
 
 struct PairResult {
   int a = 0, b = 0;
-  Distance distance = Distance::SameCluster;
-  double round_trip_ns = 0;
+  Distance distance = kSmtSibling;
+  double cas_round_trip_ns = 0;       // blind CAS: both CPUs spin on compare-exchange
+  double load_cas_round_trip_ns = 0;  // each spins on loads, then CASes
   double ipi_one_way_ns = 0;
   double ipi_round_trip_ns = 0;
 };
@@ -50,6 +51,10 @@ class PingHandler : public IrqHandler {
   int one_way_n_ = 0;
 };
 
+double per_op_ns(Time start, Time end, int64_t n) {
+  return n > 0 ? static_cast<double>(end - start) / static_cast<double>(n) / 1e3 : 0;
+}
+
 class HwPingpong : public Workload {
  public:
   HwPingpong(int64_t rounds, int64_t ipi_rounds, int first) : rounds_(rounds), ipi_rounds_(ipi_rounds), first_(first) {}
@@ -57,21 +62,28 @@ class HwPingpong : public Workload {
   void elaborate(Platform& p, kernel::Kernel*, SharedObjects*) override {
     platform_ = &p;
     const Topology& t = p.topology();
-    // One partner per distance: the first CPU at that distance from `first_`.
-    for (Distance d : {Distance::SameCluster, Distance::SameSocket, Distance::CrossSocket}) {
-      for (int c = 0; c < t.cores; ++c) {
-        if (c != first_ && t.distance(first_, c) == d) {
-          PairResult r;
-          r.a = first_;
-          r.b = c;
-          r.distance = d;
-          results_.push_back(r);
-          break;
+    // One pair per distance the platform has: from `first_` when some CPU is at that
+    // distance from it, else the first such pair in CPU order.
+    for (size_t d = kSmtSibling; d < t.distance_names().size(); ++d) {
+      if (!t.has_distance(static_cast<Distance>(d))) continue;
+      PairResult r;
+      r.distance = static_cast<Distance>(d);
+      r.a = -1;
+      for (int c = 0; c < t.cores && r.a < 0; ++c) {
+        if (t.distance(first_, c) == d) r.a = first_, r.b = c;
+      }
+      for (int x = 0; x < t.cores && r.a < 0; ++x) {
+        for (int y = x + 1; y < t.cores; ++y) {
+          if (t.distance(x, y) == d) {
+            r.a = x, r.b = y;
+            break;
+          }
         }
       }
+      if (r.a >= 0) results_.push_back(r);
     }
     for (size_t i = 0; i < results_.size(); ++i) {
-      p.mem().track(token(i), "pingpong_" + std::string(distance_name(results_[i].distance)));
+      p.mem().track(token(i, 0), "pingpong_" + t.distance_name(results_[i].distance));
     }
     sc_core::sc_spawn([this] { drive(); }, "hw_pingpong_driver");
   }
@@ -79,60 +91,108 @@ class HwPingpong : public Workload {
   bool finished() const override { return finished_; }
 
   void report(WorkloadReport& out) const override {
+    const Topology& t = platform_->topology();
     std::ostringstream table;
-    char line[160];
-    std::snprintf(line, sizeof line, "%-8s %-14s %16s %16s\n", "pair", "distance", "round trip ns", "IPI one-way ns");
+    char line[240];
+    std::snprintf(line, sizeof line, "%-9s %-14s %10s %10s %10s %10s %10s %10s\n", "pair", "distance", "CAS 1-way",
+                  "CAS RTT", "ld+CAS 1w", "ld+CAS RTT", "IPI 1-way", "IPI RTT");
     table << line;
     for (const auto& r : results_) {
-      std::string pair = std::to_string(r.a) + "-" + std::to_string(r.b);
-      std::snprintf(line, sizeof line, "%-8s %-14s %16.1f %16.1f\n", pair.c_str(), distance_name(r.distance),
-                    r.round_trip_ns, r.ipi_one_way_ns);
+      const std::string pair = std::to_string(r.a) + "-" + std::to_string(r.b);
+      const std::string& name = t.distance_name(r.distance);
+      std::snprintf(line, sizeof line, "%-9s %-14s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", pair.c_str(),
+                    name.c_str(), r.cas_round_trip_ns / 2, r.cas_round_trip_ns, r.load_cas_round_trip_ns / 2,
+                    r.load_cas_round_trip_ns, r.ipi_one_way_ns, r.ipi_round_trip_ns);
       table << line;
-      std::string base = std::string("pingpong.") + distance_name(r.distance) + ".";
+      const std::string base = "pingpong." + name + ".";
       out.metrics.push_back({base + "cpu_a", static_cast<double>(r.a), "cpu"});
       out.metrics.push_back({base + "cpu_b", static_cast<double>(r.b), "cpu"});
-      out.metrics.push_back({base + "round_trip_ns", r.round_trip_ns, "ns"});
+      out.metrics.push_back({base + "cas_one_way_ns", r.cas_round_trip_ns / 2, "ns"});
+      out.metrics.push_back({base + "cas_round_trip_ns", r.cas_round_trip_ns, "ns"});
+      out.metrics.push_back({base + "load_cas_one_way_ns", r.load_cas_round_trip_ns / 2, "ns"});
+      out.metrics.push_back({base + "load_cas_round_trip_ns", r.load_cas_round_trip_ns, "ns"});
       out.metrics.push_back({base + "ipi_one_way_ns", r.ipi_one_way_ns, "ns"});
       out.metrics.push_back({base + "ipi_round_trip_ns", r.ipi_round_trip_ns, "ns"});
     }
+    std::snprintf(line, sizeof line,
+                  "ns; one-way = round trip / 2 (CAS ping-pong, as core-to-core benchmarks report); IPI one-way = "
+                  "raise to handler entry\nCPU %d alone: CAS %.1f ns, ticket lock+unlock %.1f ns (uncontended)\n",
+                  first_, local_cas_ns_, lock_unlock_ns_);
+    table << line;
+    out.metrics.push_back({"pingpong.local.cas_ns", local_cas_ns_, "ns"});
+    out.metrics.push_back({"pingpong.local.lock_unlock_ns", lock_unlock_ns_, "ns"});
     out.table = table.str();
   }
 
  private:
-  Addr token(size_t pair) const {
-    return kTokenBase + static_cast<Addr>(pair) * 2 * static_cast<Addr>(platform_->mem().line_size());
+  // Each pair and benchmark gets lines of its own, two lines apart (no false sharing).
+  Addr token(size_t pair, int which) const {
+    return kTokenBase + (static_cast<Addr>(pair) * 4 + static_cast<Addr>(which)) * 2 *
+                            static_cast<Addr>(platform_->mem().line_size());
   }
 
   void drive() {
+    run_local();
     for (size_t i = 0; i < results_.size(); ++i) run_pair(i);
     finished_ = true;
     signal_finished();
+  }
+
+  // Same-CPU, uncontended: a CAS on a line this CPU owns; a ticket lock's acquire and
+  // release (two atomic adds, as the kernel model's raw spinlock does).
+  void run_local() {
+    Core& c = platform_->core(first_);
+    const Addr x = kTokenBase - 4 * static_cast<Addr>(platform_->mem().line_size());
+    const Addr lock = kTokenBase - 2 * static_cast<Addr>(platform_->mem().line_size());
+    auto h = sc_core::sc_spawn([&] {
+      c.store(x, 0);
+      c.store(lock, 0);
+      Time t0 = c.now();
+      for (int64_t k = 0; k < rounds_; ++k) c.cas(x, static_cast<uint64_t>(k), static_cast<uint64_t>(k + 1));
+      local_cas_ns_ = per_op_ns(t0, c.now(), rounds_);
+      t0 = c.now();
+      for (int64_t k = 0; k < rounds_; ++k) {
+        c.fetch_add(lock, uint64_t{1} << 16);
+        c.fetch_add(lock, 1);
+      }
+      lock_unlock_ns_ = per_op_ns(t0, c.now(), rounds_);
+    });
+    sc_core::wait(h.terminated_event());
+  }
+
+  // `rounds` round trips of a token on one line: A turns 2k into 2k+1, B 2k+1 into 2k+2.
+  // Timed on A from its first hand-off to its last, as the benchmarks time the ping side.
+  double token_round_trip(Core& a, Core& b, Addr x, bool blind) {
+    const int64_t rounds = rounds_;
+    auto step = [blind](Core& c, Addr at, uint64_t from) {
+      if (blind) {
+        c.cas_until_success(at, from, from + 1);
+      } else {
+        c.spin_until(at, [from](uint64_t v) { return v == from; });
+        c.cas(at, from, from + 1);
+      }
+    };
+    Time start = 0, end = 0;
+    auto ha = sc_core::sc_spawn([&] {
+      for (int64_t k = 0; k <= rounds; ++k) {
+        step(a, x, static_cast<uint64_t>(2 * k));
+        if (k == 0) start = a.now();
+      }
+      end = a.now();
+    });
+    auto hb = sc_core::sc_spawn([&] {
+      for (int64_t k = 0; k < rounds; ++k) step(b, x, static_cast<uint64_t>(2 * k + 1));
+    });
+    sc_core::wait(ha.terminated_event() & hb.terminated_event());
+    return per_op_ns(start, end, rounds);
   }
 
   void run_pair(size_t i) {
     PairResult& r = results_[i];
     Core& a = platform_->core(r.a);
     Core& b = platform_->core(r.b);
-    const Addr x = token(i);
-    const int64_t rounds = rounds_;
-    Time start = 0, end = 0;
-    auto ha = sc_core::sc_spawn([&] {
-      for (int64_t k = 0; k < rounds; ++k) {
-        a.spin_until(x, [k](uint64_t v) { return v == static_cast<uint64_t>(2 * k); });
-        if (k == 0) start = a.now();
-        a.cas(x, static_cast<uint64_t>(2 * k), static_cast<uint64_t>(2 * k + 1));
-      }
-      a.spin_until(x, [rounds](uint64_t v) { return v == static_cast<uint64_t>(2 * rounds); });
-      end = a.now();
-    });
-    auto hb = sc_core::sc_spawn([&] {
-      for (int64_t k = 0; k < rounds; ++k) {
-        b.spin_until(x, [k](uint64_t v) { return v == static_cast<uint64_t>(2 * k + 1); });
-        b.cas(x, static_cast<uint64_t>(2 * k + 1), static_cast<uint64_t>(2 * k + 2));
-      }
-    });
-    sc_core::wait(ha.terminated_event() & hb.terminated_event());
-    r.round_trip_ns = rounds > 0 ? static_cast<double>(end - start) / static_cast<double>(rounds) / 1e3 : 0;
+    r.cas_round_trip_ns = token_round_trip(a, b, token(i, 0), true);
+    r.load_cas_round_trip_ns = token_round_trip(a, b, token(i, 1), false);
 
     PingHandler handler(r.a, r.b);
     a.set_irq_handler(&handler);
@@ -153,7 +213,7 @@ class HwPingpong : public Workload {
     a.set_irq_handler(nullptr);
     b.set_irq_handler(nullptr);
     r.ipi_one_way_ns = handler.mean_one_way() / 1e3;
-    r.ipi_round_trip_ns = ipi_rounds_ > 0 ? static_cast<double>(ipi_end - ipi_start) / static_cast<double>(ipi_rounds_) / 1e3 : 0;
+    r.ipi_round_trip_ns = per_op_ns(ipi_start, ipi_end, ipi_rounds_);
   }
 
   const int64_t rounds_;
@@ -161,6 +221,7 @@ class HwPingpong : public Workload {
   const int first_;
   Platform* platform_ = nullptr;
   std::vector<PairResult> results_;
+  double local_cas_ns_ = 0, lock_unlock_ns_ = 0;
   bool finished_ = false;
 };
 

@@ -1,8 +1,11 @@
 #pragma once
-// The hardware microbenchmark: for each distance the platform has (same cluster, same
-// socket, cross-socket), one pair of cores passes a token through a CAS on a shared line
-// (like the core-to-core latency tools people run on real machines), then bounces an IPI.
-// Pairs run one after another so they do not disturb each other. Runs bare-metal: no
+// The hardware microbenchmark, measuring what published tools measure. For each distance
+// the platform has (SMT siblings, each topology level, across them all), one pair of CPUs
+// passes a token on a shared line: with both spinning on compare-exchange (a blind CAS
+// ping-pong, as nviennot/core-to-core-latency does), then spinning on loads and CASing
+// (test-and-test-and-set); printed as round trip and one-way = round trip / 2. Then the
+// pair bounces an IPI (one-way = raise to handler entry). One CPU alone times an
+// uncontended CAS and a ticket lock+unlock. Runs bare metal, one pair at a time: no
 // kernel, one harness thread per core.
 #include "sim/workload/workload.h"
 
@@ -12,7 +15,7 @@ struct HwPingpongParams : ParamGroup {
   HwPingpongParams() : ParamGroup("", "hw_pingpong: CAS and IPI ping-pong per core distance") {
     rounds.range(1, 1e6);
     ipi_rounds.range(0, 1e6);
-    first_cpu.range(0, 255);
+    first_cpu.range(0, 1023);
   }
   Param<std::string> task{this, "task", "hw_pingpong", "workload type"};
   Param<int64_t> rounds{this, "rounds", "200", "CAS round trips per pair"};

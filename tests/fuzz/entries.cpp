@@ -111,9 +111,13 @@ void check_platform(const PlatformConfig& pc) {
       }
     }
   }
-  const Topology t = pc.topology();
-  check(t.cores >= 1 && t.sockets() >= 1, "empty topology");
-  for (int c : {0, t.cores - 1}) (void)t.distance(0, c);
+  const Topology& t = pc.topology();
+  check(t.cores >= 1 && t.physical_cores() >= 1, "empty topology");
+  for (int c : {0, t.cores - 1}) {
+    const Distance d = t.distance(0, c);
+    check(d < t.distance_names().size(), "a distance without a name");
+    check(c == 0 || pc.distance_latencies().handoff.at(d).value >= 0, "a negative hand-off");
+  }
 }
 
 const char* const kSetBase = R"(name: fuzz-set

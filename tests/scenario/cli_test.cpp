@@ -85,16 +85,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"malformed", "name: x\nworkload: [{task: hw_pingpong}\n", "3:1", "YAML syntax"},
         BadInput{"unknown_key", "name: x\nduraton: 5ms\nworkload: [{task: hw_pingpong}]\n", "2:1",
                  "unknown key 'duraton'; did you mean 'duration'?"},
-        BadInput{"unknown_nested_key", "name: x\nset: {mem.c2c.same_sockt: 5ns}\nworkload: [{task: hw_pingpong}]\n",
-                 "2:7", "did you mean 'same_socket'?"},
+        BadInput{"unknown_nested_key", "name: x\nset: {mem.handoff.sockt: 5ns}\nworkload: [{task: hw_pingpong}]\n",
+                 "2:7", "did you mean 'socket'?"},
         BadInput{"wrong_unit", "name: x\nduration: 5 parsecs\nworkload: [{task: hw_pingpong}]\n", "2:11",
                  "unknown time unit \"parsecs\""},
         BadInput{"missing_unit", "name: x\nset: {irq.ipi.latency: 5}\nworkload: [{task: hw_pingpong}]\n", "2:24",
                  "needs a unit"},
         BadInput{"negative_cores", "name: x\nset: {cores: -4}\nworkload: [{task: hw_pingpong}]\n", "2:14",
-                 "cores must be between 1 and 256, got -4"},
+                 "cores must be between 1 and 1024, got -4"},
         BadInput{"absurd_cores", "name: x\nset: {cores: 1000000}\nworkload: [{task: hw_pingpong}]\n", "2:14",
-                 "cores must be between 1 and 256"},
+                 "cores must be between 1 and 1024"},
         BadInput{"overflowing_cores", "name: x\nset: {cores: 1e30}\nworkload: [{task: hw_pingpong}]\n", "2:14",
                  "expected an integer"},
         BadInput{"unknown_platform", "name: x\nplatform: generic-smpp\nworkload: [{task: hw_pingpong}]\n", "2:11",
@@ -157,7 +157,7 @@ TEST(Cli, ListsPlatformsAndParams) {
   }
   r = run_cli({"list", "params"});
   EXPECT_EQ(r.code, 0);
-  for (const char* k : {"irq.ipi.latency", "mem.c2c.cross_socket", "core.op.irq_entry", "sim.quantum"}) {
+  for (const char* k : {"irq.ipi.latency", "mem.handoff", "topology.levels", "core.op.irq_entry", "sim.quantum"}) {
     EXPECT_NE(r.out.find(k), std::string::npos) << k;
   }
 }

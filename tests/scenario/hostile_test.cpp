@@ -159,7 +159,7 @@ std::vector<Hostile> cases() {
        "",
        kFileVerbs,
        {},
-       R"(:1:14: error: 'cores': cores must be between 1 and 256, got -4)"},
+       R"(:1:14: error: 'cores': cores must be between 1 and 1024, got -4)"},
       {"cores_nan",
        "set: {cores: .nan}\n" + kWorkload,
        "",
@@ -361,9 +361,9 @@ TEST_P(ResourceCap, RefusedPastItsBoundWithAClearMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Caps, ResourceCap,
     ::testing::Values(
-        Cap{"cores_per_platform", "set: {cores: 256}\n" + kWorkload,
-            "set: {cores: 257}\n" + kWorkload,
-            ":1:14: error: 'cores': cores must be between 1 and 256, got 257"},
+        Cap{"cores_per_platform", "set: {cores: 1024}\n" + kWorkload,
+            "set: {cores: 1025}\n" + kWorkload,
+            ":1:14: error: 'cores': cores must be between 1 and 1024, got 1025"},
         Cap{"simulated_duration", "duration: 3600s\n" + kWorkload, "duration: 3601s\n" + kWorkload,
             ":1:11: error: 'duration': duration must be above 0 and at most 3600s"},
         // 100 x 100 x 100 points: few values to validate one by one.

@@ -44,7 +44,7 @@ TEST(Sweep, JoinedOutputsAreIdenticalForAnyJobsAndShards) {
   }
   const std::string csv = read_file(j1 + "/points.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13) << "a header and 12 points";
-  EXPECT_NE(csv.find("index,id,kernel.printk.wakeup,mem.c2c.same_cluster,seed,outcome,ok,"), std::string::npos);
+  EXPECT_NE(csv.find("index,id,kernel.printk.wakeup,mem.handoff.cluster,seed,outcome,ok,"), std::string::npos);
   const std::string junit = read_file(j1 + "/junit.xml");
   EXPECT_NE(junit.find("<testsuites>\n  <testsuite name=\"small-sweep\" package=\"quiesce\" id=\"0\" tests=\"12\""),
             std::string::npos)
@@ -52,7 +52,7 @@ TEST(Sweep, JoinedOutputsAreIdenticalForAnyJobsAndShards) {
   EXPECT_NE(junit.find("<failure message=\"deadlock; expect deadlock == false (actual 1)\""), std::string::npos)
       << junit;
   const std::string summary = read_file(j1 + "/summary.md");
-  EXPECT_NE(summary.find("| kernel.printk.wakeup | mem.c2c.same_cluster | points | P(lockdep report) | P(deadlock)"),
+  EXPECT_NE(summary.find("| kernel.printk.wakeup | mem.handoff.cluster | points | P(lockdep report) | P(deadlock)"),
             std::string::npos)
       << summary;
   EXPECT_NE(summary.find("## By seed"), std::string::npos);
@@ -144,7 +144,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSweep{"empty_axis", "name: x\n" W "sweep: {cores: []}\n", "3:16", "empty sweep axis"},
         BadSweep{"wrong_type", "name: x\n" W "sweep: {cores: [2, four]}\n", "3:20", "expected an integer"},
         BadSweep{"bad_unit", "name: x\n" W "sweep: {irq.ipi.latency: [1us, 2 lightyears]}\n", "3:32", "unknown time unit"},
-        BadSweep{"unknown_key", "name: x\n" W "sweep: {mem.c2c.same_sockt: [1ns]}\n", "3:9", "did you mean 'same_socket'?"},
+        BadSweep{"unknown_key", "name: x\n" W "sweep: {mem.handoff.sockt: [1ns]}\n", "3:9", "did you mean 'socket'?"},
         BadSweep{"unknown_variant", "name: x\n" W "sweep: {kernel.printk.wakeup: [direct, deffered]}\n", "3:40",
                  "unknown value 'deffered' (choose release | direct | deferred); did you mean 'deferred'?"},
         BadSweep{"unknown_platform", "name: x\nplatform: generic\n" W, "2:11", "unknown platform 'generic'"},
@@ -183,7 +183,7 @@ TEST(Sweep, ZipGroupsVaryTogether) {
   std::string dir = temp_dir("sw-zip");
   std::string path = write_temp(dir, "s.yaml",
                                 "name: z\nworkload: [{task: sleeper, name: s, loops: 3}]\nduration: 1ms\n"
-                                "sweep:\n  zip: [{cores: [2, 4], mem.c2c.same_socket: [50ns, 90ns]}]\n  seed: [1, 2]\n");
+                                "sweep:\n  zip: [{cores: [2, 4], mem.handoff.socket: [50ns, 90ns]}]\n  seed: [1, 2]\n");
   CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q", "--no-plot"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string csv = read_file(dir + "/out/points.csv");
@@ -235,7 +235,7 @@ TEST(Sweep, AbbaSweepOutcomesDependOnTheSeed) {
   ASSERT_NE(at, std::string::npos);
   text = text.substr(0, at) + "\nsweep: {seed: {range: [1, 6]}}\n";
   const std::string path = write_temp(dir, "abba.yaml", text);
-  CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q", "--no-plot", "--set", "mem.c2c.same_cluster=1us",
+  CliResult r = run_cli({"sweep", path, "--out", dir + "/out", "-q", "--no-plot", "--set", "mem.handoff.cluster=1us",
                          "--set", "kernel.printk.wakeup=direct"});
   EXPECT_EQ(r.code, 0) << "lockdep sees the cycle on every point\n" << r.err;
   const std::string jsonl = read_file(dir + "/out/points.jsonl");

@@ -37,7 +37,9 @@ inline constexpr Time kMaxRunAhead = 100 * kUs;
 struct CoreParams : ParamGroup {
   CoreParams() : ParamGroup("core.op", "op-cost table of every core, in cycles") {}
   Param<Cycles> alu{this, "alu", "1", "one ALU instruction"};
-  Param<Cycles> atomic{this, "atomic", "20", "an atomic RMW (CAS, fetch-add, xchg) on top of owning the line"};
+  Param<Cycles> atomic{this, "atomic", "20",
+                       "an uncontended atomic RMW (CAS, fetch-add, xchg) on a line this CPU owns: what a same-CPU CAS "
+                       "loop measures; it overlaps a transfer the RMW needs (the larger of the two counts)"};
   Param<Cycles> irq_flag{this, "irq_flag", "1", "local_irq_save/restore, enable/disable"};
   Param<Cycles> preempt{this, "preempt", "1", "preempt_count increment or decrement"};
   Param<Cycles> irq_entry{this, "irq_entry", "300", "exception entry up to the first handler instruction"};
@@ -99,6 +101,16 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     while (true) {
       uint64_t v = load(a);
       if (pred(v)) return v;
+      ++spin_waits;
+      wait_for_line(a, seen_version_);
+    }
+  }
+
+  // Compare-and-swap until it succeeds, as a CAS ping-pong spins: a failed attempt leaves
+  // the line here, and the next one goes out once another CPU has taken the line to write
+  // it (one event per change, same timing as retrying). Interrupts are taken meanwhile.
+  void cas_until_success(Addr a, uint64_t expected, uint64_t desired) {
+    while (cas(a, expected, desired) != expected) {
       ++spin_waits;
       wait_for_line(a, seen_version_);
     }

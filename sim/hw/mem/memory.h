@@ -31,12 +31,18 @@ struct MemParams : ParamGroup {
   Param<Cycles> l1_hit{this, "l1.hit", "4", "L1 hit latency in core cycles"};
   Param<Latency> llc_hit{this, "llc.hit", "40 cycles", "LLC hit latency (line present, no other owner)"};
   Param<Latency> dram{this, "dram", "80ns", "first-touch latency from DRAM"};
-  Param<Latency> c2c_same_cluster{this, "c2c.same_cluster", "20ns",
-                                  "cache-to-cache transfer or invalidation within a cluster"};
-  Param<Latency> c2c_same_socket{this, "c2c.same_socket", "60ns",
-                                 "cache-to-cache transfer or invalidation across clusters of a socket"};
-  Param<Latency> c2c_cross_socket{this, "c2c.cross_socket", "150ns",
-                                  "cache-to-cache transfer or invalidation across sockets"};
+  Param<Table> handoff{this, "handoff", "{smt: 8ns, cluster: 20ns, socket: 60ns, system: 150ns}",
+                      "one-way cache-line hand-off per distance {name: latency}: what a core-to-core benchmark "
+                      "reports (CAS ping-pong, round trip / 2); a miss served from another core's copy costs it"};
+  Param<Table> upgrade{this, "upgrade", "{}",
+                       "per distance {name: latency}: invalidating other cores' shared copies on a write (what a "
+                       "load-then-CAS hand-off pays over a blind CAS); default: the hand-off figure"};
+};
+
+// mem.handoff and mem.upgrade resolved per Distance (index = Distance; the platform
+// checks that every distance the topology has is covered).
+struct DistanceLatencies {
+  std::vector<Latency> handoff, upgrade;
 };
 
 namespace mem_internal {
@@ -49,11 +55,13 @@ class MemorySystem : public sc_core::sc_module {
   // `core_periods` gives each core's clock period (ps) for L1 hits; `base_period` the
   // clock that cycle-valued LLC/interconnect latencies are counted in.
   MemorySystem(sc_core::sc_module_name name, const Topology& topo, const MemParams& params,
-               const std::vector<Time>& core_periods, Time base_period, StatRegistry* stats);
+               const DistanceLatencies& dist, const std::vector<Time>& core_periods, Time base_period,
+               StatRegistry* stats);
   ~MemorySystem() override;
 
-  // The TLM target a core's initiator socket binds to.
-  tlm::tlm_target_socket<>& port(int cpu);
+  // The TLM target a CPU's initiator socket binds to (its core's L1, shared by SMT threads).
+  using Port = tlm::tlm_base_target_socket_b<32, tlm::tlm_fw_transport_if<>, tlm::tlm_bw_transport_if<>>;
+  Port& port(int cpu);
 
   Addr line_of(Addr a) const { return a >> line_shift_; }
   int64_t line_size() const { return int64_t{1} << line_shift_; }
@@ -71,11 +79,13 @@ class MemorySystem : public sc_core::sc_module {
   Mesi state(int cpu, Addr a) const;
   uint64_t peek(Addr a) const;
   void poke(Addr a, uint64_t v);  // initial values, before the run
+  // The one-way hand-off between two CPUs (mem.handoff at their distance; 0 for one CPU).
   Time transfer_latency(int from, int to) const;
 
  private:
   const int line_shift_;
   StatRegistry* registry_;
+  const Topology topo_;
   std::unique_ptr<mem_internal::Directory> dir_;
   std::vector<std::unique_ptr<mem_internal::L1Cache>> l1s_;
 };

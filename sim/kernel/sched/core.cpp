@@ -231,12 +231,12 @@ bool Kernel::wake_up_process(Task& p) {
 }
 
 // ttwu_queue(): queue to a remote CPU from 3.0 (317f394160e9), and from 3.3 only to one
-// that shares no cache with this one (518cd6234178): here, a CPU in another socket.
+// that shares no cache with this one (518cd6234178): cpus_share_cache(), the platform's
+// topology.llc level.
 bool Kernel::ttwu_queues(int from, int to) const {
   if (!ttwu_queue_ || from == to) return false;
   if (!ttwu_queue_llc_) return true;
-  const Topology topo = platform_.topology();
-  return topo.socket_of(from) != topo.socket_of(to);
+  return !platform_.topology().share_cache(from, to);
 }
 
 // ttwu_queue_remote(), v4.4: the task waits on the target's wake list (TASK_WAKING, not yet

@@ -49,9 +49,9 @@ TEST(Config, UnknownKeysSuggestTheClosest) {
 TEST(Config, SetByPathCreatesMapsAndRecordsOrigin) {
   ConfigNode doc = parse_yaml("irq: {ipi: {latency: 1us}}\n", "p.yaml");
   set_by_path(doc, "irq.ipi.latency", YAML::Node("2us"), "--set irq.ipi.latency=2us");
-  set_by_path(doc, "mem.c2c.same_socket", YAML::Node("70ns"), "--set mem.c2c.same_socket=70ns");
+  set_by_path(doc, "mem.handoff.socket", YAML::Node("70ns"), "--set mem.handoff.socket=70ns");
   EXPECT_EQ(doc.at_path("irq.ipi.latency").scalar(), "2us");
-  EXPECT_EQ(doc.at_path("mem.c2c.same_socket").scalar(), "70ns");
+  EXPECT_EQ(doc.at_path("mem.handoff.socket").scalar(), "70ns");
   EXPECT_EQ(doc.at_path("irq.ipi.latency").where(), "--set irq.ipi.latency=2us");
 }
 

@@ -37,6 +37,7 @@ inline constexpr int64_t kIpiReceiveCycles = 60;
 inline constexpr int64_t kL1HitCycles = 4;
 inline constexpr int64_t kLlcHitCycles = 40;
 inline constexpr Time kDram = 80 * kNs;
+inline constexpr Time kHandoffSmt = 7 * kNs;
 inline constexpr Time kC2cCluster = 20 * kNs;
 inline constexpr Time kC2cSocket = 60 * kNs;
 inline constexpr Time kC2cCross = 150 * kNs;
@@ -53,13 +54,16 @@ inline constexpr Time kIrqEntry = cycles(kIrqEntryCycles);
 inline constexpr Time kIrqExit = cycles(kIrqExitCycles);
 inline constexpr Time kIpiSend = cycles(kIpiSendCycles);
 inline constexpr Time kIpiReceive = cycles(kIpiReceiveCycles);
+// irq.ipi.latency is end to end (raise to the first handler instruction): an SGI arrives
+// that much minus the receiver's entry and acknowledge cycles after it was raised.
+inline constexpr Time kIpiArrival = kIpiLatency - kIrqEntry - kIpiReceive;
 
 inline std::string base_yaml() {
   auto n = [](int64_t v) { return std::to_string(v); };
   return "name: unit-test\n"
          "cores: 2\n"
          "clock: 1GHz\n"
-         "topology: {cores_per_cluster: 4, clusters_per_socket: 1}\n"
+         "topology: {levels: [{name: cluster, size: 4}, {name: socket, size: 1}]}\n"
          "core:\n"
          "  op: {alu: " +
          n(kAluCycles) + ", atomic: " + n(kAtomicCycles) + ", irq_flag: " + n(kIrqFlagCycles) +
@@ -80,9 +84,9 @@ inline std::string base_yaml() {
          "  dram: " +
          n(kDram) +
          "ps\n"
-         "  c2c: {same_cluster: " +
-         n(kC2cCluster) + "ps, same_socket: " + n(kC2cSocket) +
-         "ps, cross_socket: " + n(kC2cCross) +
+         "  handoff: {smt: " +
+         n(kHandoffSmt) + "ps, cluster: " + n(kC2cCluster) + "ps, socket: " + n(kC2cSocket) +
+         "ps, system: " + n(kC2cCross) +
          "ps}\n"
          "irq:\n"
          "  ipi: {latency: " +

@@ -21,7 +21,7 @@ InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
       stats_(stats, "irq"),
       num_ids_(kFirstSpi + static_cast<int>(params.spis())),
       ipi_latency_(params.ipi_latency()),
-      params_ipi_floor_(params.ipi_latency().lower_bound()),
+      ipi_floor_(params.ipi_latency().lower_bound()),
       receive_cost_(params.ipi_receive_cost().value),
       rng_(seed, "irq.ipi"),
       ipi_loss_(faults.ipi_loss()),
@@ -45,9 +45,30 @@ InterruptController::InterruptController(sc_core::sc_module_name name, int cpus,
   if (stuck_id_ >= 0) push(stuck_cpu_, Arrival{stuck_at_, seq_++, stuck_id_, -1, stuck_at_});
 }
 
+void InterruptController::set_ipi_path(const Topology& topo,
+                                       const std::vector<std::optional<Distribution>>& by_distance,
+                                       Time receiver_fixed) {
+  topo_ = topo;
+  receiver_fixed_ = receiver_fixed;
+  by_distance_store_.clear();
+  by_distance_store_.reserve(by_distance.size());
+  by_distance_.assign(topo.distance_names().size(), &ipi_latency_);
+  ipi_floor_ = ipi_latency_.lower_bound();
+  for (size_t d = 0; d < by_distance.size() && d < by_distance_.size(); ++d) {
+    if (!by_distance[d]) continue;
+    by_distance_store_.push_back(*by_distance[d]);
+    by_distance_[d] = &by_distance_store_.back();
+    ipi_floor_ = std::min(ipi_floor_, by_distance_store_.back().lower_bound());
+  }
+}
+
 Time InterruptController::send_sgi(int src, int target, IrqId id, Time raise_time, Time send_cost) {
   ++sgis_sent;
-  Time arrival = raise_time + send_cost + ipi_latency_.sample(rng_);
+  const Distribution& lat =
+      by_distance_.empty() ? ipi_latency_ : *by_distance_[topo_.distance(src, target)];
+  // The sample is end to end: the receiver's own entry cycles come off it (never below
+  // the send itself).
+  Time arrival = raise_time + std::max(send_cost, lat.sample(rng_) - receiver_fixed_);
   // Faults draw only when on, so that all-zero probabilities leave every stream untouched.
   if (ipi_loss_ > 0 && fault_rng_.uniform() < ipi_loss_) {
     ++ipis_lost;

@@ -1,20 +1,24 @@
 #include "sim/hw/mem/internal/l1_cache.h"
 
+#include <algorithm>
+
 #include "sim/hw/mem/internal/directory.h"
 
 namespace quiesce::mem_internal {
 
-L1Cache::L1Cache(sc_core::sc_module_name name, int cpu, int sets, int ways, int line_shift,
-                 Time hit_latency, Directory* dir, StatRegistry* stats)
+L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, int ways, int line_shift,
+                 Time hit_latency, Time smt_handoff, Directory* dir, StatRegistry* stats)
     : sc_module(name),
       in_("in"),
       out_("out"),
-      stats_(stats, "cpu" + std::to_string(cpu) + ".l1"),
-      cpu_(cpu),
+      stats_(stats, (threads > 1 ? "core" + std::to_string(core) : "cpu" + std::to_string(core)) + ".l1"),
+      core_(core),
+      threads_(threads),
       sets_(sets),
       ways_(ways),
       line_shift_(line_shift),
-      hit_(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(hit_latency))),
+      hit_(hit_latency),
+      smt_handoff_(smt_handoff),
       dir_(dir),
       ways_v_(static_cast<size_t>(sets) * static_cast<size_t>(ways)) {
   in_.register_b_transport(this, &L1Cache::b_transport);
@@ -47,7 +51,7 @@ L1Cache::Way* L1Cache::allocate(Addr line) {
   }
   if (victim->tag != 0) {
     ++evictions;
-    dir_->evict(cpu_, victim->tag - 1, victim->state);
+    dir_->evict(core_, victim->tag - 1, victim->state);
   }
   victim->tag = line + 1;
   return victim;
@@ -80,10 +84,12 @@ void L1Cache::perform(CoherenceExt& ext, Addr a, uint64_t* words) {
   }
 }
 
-void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
+void L1Cache::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   auto* ext = p.get_extension<CoherenceExt>();
   const Addr a = p.get_address();
   const Addr line = a >> line_shift_;
+  const int cpu = ext->requester;
+  const uint8_t me = static_cast<uint8_t>(1u << (cpu - core_ * threads_));
   Way* w = find(line);
   const Mesi st = w ? w->state : Mesi::I;
   const bool write = is_write(ext->op);
@@ -91,10 +97,27 @@ void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) 
   if (hit) {
     ++hits;
     w->lru = ++tick_;
-    delay += hit_ + sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(ext->hold));
-    if (write && st == Mesi::E) {
-      w->version = dir_->silent_upgrade(cpu_, line, ext->time + static_cast<Time>(delay.value()));
+    // A sibling's write reaches this thread by the SMT hand-off; an RMW overlaps it.
+    Time cost = hit_;
+    if (!(w->seen & me)) {
+      cost = smt_handoff_;
+      w->seen |= me;
     }
+    cost = std::max(cost, ext->hold);
+    // Siblings' accesses to one line wait for a write in progress (an RMW keeps the line
+    // until it is done), as the directory serialises cores.
+    const Time issue = ext->time + static_cast<Time>(delay.value());
+    const Time done = std::max(issue, w->busy_until) + cost;
+    delay += sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(done - issue));
+    perform(*ext, a, w->words);
+    // A write the directory does not see: an E -> M upgrade, or (with SMT) a write a
+    // sibling's spin must hear of. A failed CAS changes nothing for a sibling.
+    const bool wrote = write && (ext->op != MemOp::Cas || ext->result == ext->arg0);
+    if (wrote && threads_ > 1) w->busy_until = done;
+    if (write && (st == Mesi::E || (threads_ > 1 && wrote))) {
+      w->version = dir_->silent_upgrade(cpu, line, ext->time + static_cast<Time>(delay.value()));
+    }
+    if (wrote) w->seen = me;
     if (write) w->state = Mesi::M;
   } else {
     ++misses;
@@ -106,9 +129,11 @@ void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) 
     w->lru = ++tick_;
     w->version = ext->version;
     w->words = ext->words;
+    perform(*ext, a, w->words);
+    w->seen = write ? me : uint8_t{0xff};
+    w->busy_until = threads_ > 1 && write ? ext->time + static_cast<Time>(delay.value()) : 0;
   }
   ext->version = w->version;
-  perform(*ext, a, w->words);
   p.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

@@ -35,26 +35,30 @@ int log2_exact(int64_t v) {
 
 }  // namespace
 
-MemorySystem::MemorySystem(sc_core::sc_module_name name, const Topology& topo,
-                           const MemParams& params, const std::vector<Time>& core_periods,
+MemorySystem::MemorySystem(sc_core::sc_module_name name, const Topology& topo, const MemParams& params,
+                           const DistanceLatencies& dist, const std::vector<Time>& core_periods,
                            Time base_period, StatRegistry* stats)
-    : sc_module(name), line_shift_(log2_exact(params.line_size().value)), registry_(stats) {
+    : sc_module(name), line_shift_(log2_exact(params.line_size().value)), registry_(stats), topo_(topo) {
   mem_internal::LineLatencies lat{};
   lat.llc_hit = params.llc_hit().to_ps(base_period);
   lat.dram = params.dram().to_ps(base_period);
-  lat.c2c[static_cast<size_t>(Distance::SameCore)] = 0;
-  lat.c2c[static_cast<size_t>(Distance::SameCluster)] = params.c2c_same_cluster().to_ps(base_period);
-  lat.c2c[static_cast<size_t>(Distance::SameSocket)] = params.c2c_same_socket().to_ps(base_period);
-  lat.c2c[static_cast<size_t>(Distance::CrossSocket)] = params.c2c_cross_socket().to_ps(base_period);
+  for (const Latency& l : dist.handoff) lat.handoff.push_back(l.to_ps(base_period));
+  for (const Latency& l : dist.upgrade) lat.upgrade.push_back(l.to_ps(base_period));
+  const size_t nd = topo.distance_names().size();
+  lat.handoff.resize(nd, 0);
+  lat.upgrade.resize(nd, 0);
+  lat.handoff[kSameCpu] = lat.upgrade[kSameCpu] = 0;
+  const Time smt = lat.handoff[kSmtSibling];
   dir_ = std::make_unique<mem_internal::Directory>("directory", topo, lat, line_shift_, stats);
 
   const int64_t line = params.line_size().value;
   const int64_t ways = params.l1_ways();
   const int sets = static_cast<int>(std::max<int64_t>(1, params.l1_size().value / (line * ways)));
-  for (int c = 0; c < topo.cores; ++c) {
-    Time hit = params.l1_hit().value * core_periods.at(static_cast<size_t>(c));
-    auto l1 = std::make_unique<mem_internal::L1Cache>(("l1_" + std::to_string(c)).c_str(), c, sets,
-                                                      static_cast<int>(ways), line_shift_, hit,
+  for (int c = 0; c < topo.physical_cores(); ++c) {
+    const int first_cpu = c * topo.threads_per_core;
+    Time hit = params.l1_hit().value * core_periods.at(static_cast<size_t>(first_cpu));
+    auto l1 = std::make_unique<mem_internal::L1Cache>(("l1_" + std::to_string(c)).c_str(), c, topo.threads_per_core,
+                                                      sets, static_cast<int>(ways), line_shift_, hit, smt,
                                                       dir_.get(), stats);
     l1->out_.bind(dir_->in_);
     dir_->attach(l1.get());
@@ -64,7 +68,9 @@ MemorySystem::MemorySystem(sc_core::sc_module_name name, const Topology& topo,
 
 MemorySystem::~MemorySystem() = default;
 
-tlm::tlm_target_socket<>& MemorySystem::port(int cpu) { return l1s_.at(static_cast<size_t>(cpu))->in_; }
+MemorySystem::Port& MemorySystem::port(int cpu) {
+  return l1s_.at(static_cast<size_t>(topo_.core_of(cpu)))->in_;
+}
 
 void MemorySystem::watch(Addr a, LineWatcher* w) { dir_->watch(line_of(a), w); }
 
@@ -76,12 +82,14 @@ void MemorySystem::track(Addr a, const std::string& name) {
   dir_->track(line_of(a), std::make_unique<mem_internal::TrackedLine>(registry_, name));
 }
 
-Mesi MemorySystem::state(int cpu, Addr a) const { return l1s_.at(static_cast<size_t>(cpu))->state(line_of(a)); }
+Mesi MemorySystem::state(int cpu, Addr a) const {
+  return l1s_.at(static_cast<size_t>(topo_.core_of(cpu)))->state(line_of(a));
+}
 
 uint64_t MemorySystem::peek(Addr a) const { return dir_->read(a); }
 
 void MemorySystem::poke(Addr a, uint64_t v) { dir_->word(a) = v; }
 
-Time MemorySystem::transfer_latency(int from, int to) const { return dir_->c2c(from, to); }
+Time MemorySystem::transfer_latency(int from, int to) const { return dir_->handoff(from, to); }
 
 }  // namespace quiesce

@@ -11,7 +11,7 @@ Directory::Directory(sc_core::sc_module_name name, const Topology& topo, const L
   in_.register_b_transport(this, &Directory::b_transport);
 }
 
-void Directory::set_l1(int cpu, Addr line, Mesi s) { caches_[static_cast<size_t>(cpu)]->snoop(line, s); }
+void Directory::set_l1(int core, Addr line, Mesi s) { caches_[static_cast<size_t>(core)]->snoop(line, s); }
 
 uint64_t Directory::read(Addr a) const {
   const Entry* e = lines_.find(a >> line_shift_);
@@ -33,7 +33,8 @@ uint64_t& Directory::word(Addr a) {
 
 void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   auto* ext = p.get_extension<CoherenceExt>();
-  const int r = ext->requester;
+  const int r_cpu = ext->requester;
+  const int r = topo_.core_of(r_cpu);  // owners and sharers are cores (L1s)
   Entry& e = lines_[ext->line];
   if (e.tracked) ++e.tracked->requests;
   const Time issue = ext->time + static_cast<Time>(delay.value());
@@ -44,7 +45,7 @@ void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& 
   if (ext->req == CohReq::GetS) {
     ++gets;
     if (e.owner >= 0 && e.owner != r) {
-      lat = c2c(r, e.owner);
+      lat = core_handoff(r, e.owner);
       ++transfers;
       if (e.tracked) ++e.tracked->transfers;
       set_l1(e.owner, ext->line, Mesi::S);
@@ -66,7 +67,7 @@ void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& 
     if (ext->req == CohReq::GetM) ++getm;
     else ++upgrades;
     if (e.owner >= 0 && e.owner != r) {
-      lat = c2c(r, e.owner);
+      lat = core_handoff(r, e.owner);
       ++transfers;
       ++invalidations;
       if (e.tracked) {
@@ -79,7 +80,7 @@ void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& 
       Time inval = 0;
       e.sharers.for_each([&](int s) {
         if (s == r) return;
-        inval = std::max(inval, c2c(r, s));
+        inval = std::max(inval, core_upgrade(r, s));
         ++invalidations;
         if (e.tracked) ++e.tracked->invalidations;
         set_l1(s, ext->line, Mesi::I);
@@ -91,12 +92,13 @@ void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& 
     e.owner = r;
     e.sharers.clear();
     ext->grant = Mesi::M;
-    // An RMW keeps the line until it has executed; its write is visible after that.
-    lat += ext->hold;
+    // An RMW executes as the line arrives (the larger of the two, not their sum); the line
+    // stays busy and its write invisible until it is done.
+    lat = std::max(lat, ext->hold);
     ++e.version;
     e.write_done = start + lat;
     for (LineWatcher* w : e.watchers) {
-      if (w->watcher_id() != r) w->line_changed(start + lat);
+      if (w->watcher_id() != r_cpu) w->line_changed(start + lat);
     }
     e.watchers.clear();
   }
@@ -107,13 +109,13 @@ void Directory::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& 
   delay += sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(start + lat - issue));
 }
 
-void Directory::evict(int cpu, Addr line, Mesi state) {
+void Directory::evict(int core, Addr line, Mesi state) {
   Entry& e = lines_[line];
-  if (e.owner == cpu) {
+  if (e.owner == core) {
     e.owner = -1;
     if (state == Mesi::M) ++writebacks;
   }
-  e.sharers.remove(cpu);
+  e.sharers.remove(core);
 }
 
 uint64_t Directory::silent_upgrade(int cpu, Addr line, Time done) {

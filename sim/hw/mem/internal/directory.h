@@ -4,7 +4,7 @@
 #include <tlm>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
-#include <array>
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
@@ -20,14 +20,30 @@ namespace quiesce::mem_internal {
 
 class L1Cache;
 
-// Up to 256 sharers, as bits.
+// The cores (L1s) holding a shared copy, as bits: up to 1024, in words allocated only as
+// far as the highest sharer (most lines are shared by few cores, low-numbered or not).
 struct SharerSet {
-  std::array<uint64_t, 4> w{};
-  void add(int c) { w[static_cast<size_t>(c >> 6)] |= uint64_t{1} << (c & 63); }
-  void remove(int c) { w[static_cast<size_t>(c >> 6)] &= ~(uint64_t{1} << (c & 63)); }
-  bool has(int c) const { return (w[static_cast<size_t>(c >> 6)] >> (c & 63)) & 1; }
-  bool empty() const { return !(w[0] | w[1] | w[2] | w[3]); }
-  void clear() { w = {}; }
+  std::vector<uint64_t> w;
+  void add(int c) {
+    const size_t i = static_cast<size_t>(c >> 6);
+    if (i >= w.size()) w.resize(i + 1, 0);
+    w[i] |= uint64_t{1} << (c & 63);
+  }
+  void remove(int c) {
+    const size_t i = static_cast<size_t>(c >> 6);
+    if (i < w.size()) w[i] &= ~(uint64_t{1} << (c & 63));
+  }
+  bool has(int c) const {
+    const size_t i = static_cast<size_t>(c >> 6);
+    return i < w.size() && ((w[i] >> (c & 63)) & 1);
+  }
+  bool empty() const {
+    for (uint64_t x : w) {
+      if (x) return false;
+    }
+    return true;
+  }
+  void clear() { std::fill(w.begin(), w.end(), 0); }
   template <class F>
   void for_each(F&& f) const {
     for (size_t i = 0; i < w.size(); ++i) {
@@ -50,8 +66,8 @@ struct TrackedLine {
 };
 
 struct LineLatencies {
-  Time llc_hit, dram;
-  std::array<Time, kDistanceCount> c2c;  // by Distance
+  Time llc_hit = 0, dram = 0;
+  std::vector<Time> handoff, upgrade;  // by Distance
 };
 
 class Directory : public sc_core::sc_module {
@@ -61,12 +77,14 @@ class Directory : public sc_core::sc_module {
 
   tlm_utils::multi_passthrough_target_socket<Directory> in_;
 
+  // The L1 of each physical core, in core order.
   void attach(L1Cache* c) { caches_.push_back(c); }
-  // A clean or dirty line leaves `cpu`'s L1 (PutS/PutE/PutM).
-  void evict(int cpu, Addr line, Mesi state);
-  // `cpu` wrote its E copy (a silent E -> M upgrade, no traffic), done at `done`: still a
-  // write that watchers must hear of, since a watcher's own copy may have been evicted.
-  // Returns the line's new write count.
+  // A clean or dirty line leaves `core`'s L1 (PutS/PutE/PutM).
+  void evict(int core, Addr line, Mesi state);
+  // `cpu` wrote its core's E copy (a silent E -> M upgrade, no traffic), or with SMT wrote
+  // a line its core owns, done at `done`: still a write that watchers must hear of, since
+  // a watcher's own copy may have been evicted, or be the sibling's. Returns the line's
+  // new write count.
   uint64_t silent_upgrade(int cpu, Addr line, Time done);
   void watch(Addr line, LineWatcher* w);
   // Bumped by every GetM/Upgrade and silent E -> M upgrade; with the time that write completes.
@@ -77,7 +95,8 @@ class Directory : public sc_core::sc_module {
   uint64_t read(Addr a) const;
   // The backing word at `a` (8-byte aligned), created as zero on first use.
   uint64_t& word(Addr a);
-  Time c2c(int a, int b) const { return lat_.c2c[static_cast<size_t>(topo_.distance(a, b))]; }
+  // The one-way hand-off between two CPUs.
+  Time handoff(int cpu_a, int cpu_b) const { return lat_.handoff[topo_.distance(cpu_a, cpu_b)]; }
 
   StatGroup stats_;
   Counter gets{&stats_, "gets", "GetS requests (read misses)", "count"};
@@ -90,8 +109,8 @@ class Directory : public sc_core::sc_module {
 
  private:
   struct Entry {
-    SharerSet sharers;
-    int owner = -1;  // E or M at this core
+    SharerSet sharers;  // cores
+    int owner = -1;     // the core holding it in E or M
     bool touched = false;
     Time ready_at = 0;
     uint64_t version = 0;
@@ -103,7 +122,9 @@ class Directory : public sc_core::sc_module {
   // The line's values (allocated on first use; the array never moves, so L1s keep a pointer).
   uint64_t* words_of(Entry& e);
   void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
-  void set_l1(int cpu, Addr line, Mesi s);
+  void set_l1(int core, Addr line, Mesi s);
+  Time core_handoff(int a, int b) const { return lat_.handoff[topo_.core_distance(a, b)]; }
+  Time core_upgrade(int a, int b) const { return lat_.upgrade[topo_.core_distance(a, b)]; }
 
   const Topology topo_;
   const LineLatencies lat_;

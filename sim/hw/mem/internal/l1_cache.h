@@ -1,10 +1,11 @@
 #pragma once
-// A private, set-associative, LRU L1 that keeps MESI state per line. Hits are served
-// here; misses and upgrades go to the directory through TLM b_transport.
+// A core's set-associative, LRU L1 that keeps MESI state per line, shared by the core's
+// SMT threads (each binds its own initiator to `in_`). Hits are served here; misses and
+// upgrades go to the directory through TLM b_transport.
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
 
 #include <vector>
 
@@ -17,10 +18,12 @@ class Directory;
 
 class L1Cache : public sc_core::sc_module {
  public:
-  L1Cache(sc_core::sc_module_name name, int cpu, int sets, int ways, int line_shift,
-          Time hit_latency, Directory* dir, StatRegistry* stats);
+  // `core` is the physical core; its CPUs are core * threads .. + threads - 1. A sibling's
+  // first access to a line after the other thread wrote it costs `smt_handoff`.
+  L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, int ways, int line_shift,
+          Time hit_latency, Time smt_handoff, Directory* dir, StatRegistry* stats);
 
-  tlm_utils::simple_target_socket<L1Cache> in_;
+  tlm_utils::multi_passthrough_target_socket<L1Cache> in_;
   tlm_utils::simple_initiator_socket<L1Cache> out_;
 
   Mesi state(Addr line) const;
@@ -38,22 +41,27 @@ class L1Cache : public sc_core::sc_module {
     Addr tag = 0;  // line + 1; 0 = invalid
     Mesi state = Mesi::I;
     uint64_t lru = 0;
-    // While the copy is valid only this core can write the line, so the directory's
-    // write count for it is the one seen at the fill or at this core's own upgrade.
+    // While the copy is valid only this core's threads can write the line, so the
+    // directory's write count for it is the one seen at the fill or at this core's own
+    // upgrades (with SMT, every write hit counts, for the sibling's spin).
     uint64_t version = 0;
     uint64_t* words = nullptr;  // the line's backing values (the directory's array)
+    uint8_t seen = 0xff;        // SMT: the threads that have accessed it since its last write
+    Time busy_until = 0;        // SMT: a write in progress holds the line until then
   };
-  void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
+  void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   Way* find(Addr line);
   const Way* find(Addr line) const;
   Way* allocate(Addr line);
   void perform(CoherenceExt& ext, Addr a, uint64_t* words);
 
-  const int cpu_;
+  const int core_;
+  const int threads_;
   const int sets_;
   const int ways_;
   const int line_shift_;
-  const sc_core::sc_time hit_;
+  const Time hit_;
+  const Time smt_handoff_;
   Directory* dir_;
   std::vector<Way> ways_v_;
   uint64_t tick_ = 0;

@@ -22,8 +22,8 @@ struct Machine {
         {"core.op.alu", "0"},          {"core.op.atomic", "0"},      {"core.op.irq_flag", "0"},
         {"core.op.preempt", "0"},      {"core.op.irq_entry", "300"}, {"core.op.irq_exit", "0"},
         {"core.op.pipeline_flush", "0"}, {"core.op.timer_program", "0"}, {"mem.l1.hit", "0"},
-        {"mem.llc.hit", "0ns"},        {"mem.dram", "0ns"},          {"mem.c2c.same_cluster", "0ns"},
-        {"mem.c2c.same_socket", "0ns"}, {"mem.c2c.cross_socket", "0ns"}, {"irq.ipi.receive_cost", "0"}};
+        {"mem.llc.hit", "0ns"},        {"mem.dram", "0ns"},          {"mem.handoff.cluster", "0ns"},
+        {"mem.handoff.socket", "0ns"}, {"mem.handoff.system", "0ns"}, {"irq.ipi.receive_cost", "0"}};
     for (const auto& s : sets) all.push_back(s);
     for (const auto& [k, v] : all) set_by_path(tree, k, YAML::Node(v), "test");
     cfg.load(tree);
