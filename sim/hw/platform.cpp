@@ -97,6 +97,28 @@ Latency latency_of(const ConfigNode& n) {
   }
 }
 
+// A published figure in ns: a time ("7.8ns") or fractional core cycles ("6.5 cycles").
+double published_ns(const ConfigNode& n, Time period) {
+  const std::string s = n.scalar("a latency such as 17ns or 6.5 cycles");
+  double ns = 0;
+  const size_t unit = s.find("cycle");
+  if (unit != std::string::npos) {
+    const std::string num = s.substr(0, unit);
+    char* end = nullptr;
+    const double v = std::strtod(num.c_str(), &end);
+    if (num.empty() || (*end != '\0' && *end != ' ')) n.fail("expected a number of cycles, got \"" + s + "\"");
+    ns = v * static_cast<double>(period) / 1e3;
+  } else {
+    try {
+      ns = static_cast<double>(parse_time(s)) / 1e3;
+    } catch (const UnitError& e) {
+      n.fail(e.what());
+    }
+  }
+  if (!(ns > 0) || ns > 1e9) n.fail("a published figure is above zero and at most 1s");
+  return ns;
+}
+
 }  // namespace
 
 void PlatformConfig::load(const ConfigNode& tree) {
@@ -139,6 +161,20 @@ void PlatformConfig::load(const ConfigNode& tree) {
     dist_lat_.upgrade[d] = upgrade[d].present() ? latency_of(upgrade[d]) : dist_lat_.handoff[d];
     if (ipi[d].present()) ipi_by_distance_[d] = Distribution::parse(ipi[d]);
   }
+  published_.clear();
+  const ConfigNode pub = platform.published().node;
+  if (pub.present() && !pub.is_list()) pub.fail("published is a list of {metric, value, source}");
+  for (const ConfigNode& item : pub.items()) {
+    if (!item.is_map()) item.fail("a published figure is a mapping {metric, value, source}");
+    item.expect_keys({"metric", "value", "source"});
+    PublishedFigure f;
+    f.metric = item["metric"].scalar("the hw-pingpong metric measuring the same quantity");
+    f.value_text = item["value"].scalar("a latency such as 17ns or 6.5 cycles");
+    f.value_ns = published_ns(item["value"], platform.clock().period_ps());
+    f.source = item["source"].present() ? item["source"].scalar("where the figure comes from") : "";
+    if (f.source.empty()) item.fail("a published figure names its source");
+    published_.push_back(std::move(f));
+  }
   const int64_t line = mem.line_size().value;
   if (line < 8 || line > 4096 || (line & (line - 1)) != 0) {
     at("mem.line_size").fail("line size must be a power of two from 8B to 4KiB");
@@ -170,7 +206,9 @@ void PlatformConfig::load(const ConfigNode& tree) {
 
 Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatRegistry* stats)
     : name_(cfg.platform.name()),
+      description_(cfg.platform.description()),
       topo_(cfg.topology()),
+      published_(cfg.published()),
       period_(cfg.platform.clock().period_ps()) {
   irq_ = std::make_unique<InterruptController>("gic", topo_.cores, cfg.irq, cfg.fault, seed, stats);
   irq_->set_ipi_path(topo_, cfg.ipi_by_distance(),

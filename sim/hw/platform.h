@@ -33,6 +33,18 @@ struct PlatformParams : ParamGroup {
   Param<std::string> llc{this, "topology.llc", "",
                          "the level whose groups share a last-level cache (Linux cpus_share_cache); default the outermost"};
   Param<std::string> source{this, "source", "", "where the preset's figures come from"};
+  Param<Table> published{this, "published", "[]",
+                         "published measurements the preset reproduces: [{metric: pingpong.<distance>.cas_one_way_ns, "
+                         "value: 17ns, source: ...}]; hw-pingpong prints the model's figure beside each"};
+};
+
+// A figure from a published measurement that a preset is calibrated to: the hw-pingpong
+// metric that measures the same quantity, the value in ns, and where it comes from.
+struct PublishedFigure {
+  std::string metric;
+  double value_ns = 0;
+  std::string value_text;  // as written ("17ns", "6.5 cycles")
+  std::string source;
 };
 
 // Every parameter group a platform file may set, for validation and `quiesce list params`.
@@ -50,9 +62,11 @@ struct PlatformConfig {
   // every distance the topology has a hand-off).
   const DistanceLatencies& distance_latencies() const { return dist_lat_; }
   const std::vector<std::optional<Distribution>>& ipi_by_distance() const { return ipi_by_distance_; }
+  const std::vector<PublishedFigure>& published() const { return published_; }
 
  private:
   Topology topo_;
+  std::vector<PublishedFigure> published_;
   DistanceLatencies dist_lat_;
   std::vector<std::optional<Distribution>> ipi_by_distance_;
 };
@@ -71,6 +85,8 @@ class Platform {
   Time period() const { return period_; }
   Time lookahead() const { return lookahead_; }
   const std::string& name() const { return name_; }
+  const std::string& description() const { return description_; }
+  const std::vector<PublishedFigure>& published() const { return published_; }
 
   // Progress guards: more than `max_events` instruction boundaries in all, or one
   // simulated time held for more than `max_delta_cycles` delta cycles (a zero-time loop),
@@ -86,7 +102,9 @@ class Platform {
  private:
   void halt(const std::string& kind, const std::string& detail);
   const std::string name_;
+  const std::string description_;
   const Topology topo_;
+  const std::vector<PublishedFigure> published_;
   const Time period_;
   Time lookahead_ = 0;
   std::unique_ptr<InterruptController> irq_;

@@ -3,6 +3,10 @@
 
 #include <systemc>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -121,10 +125,54 @@ class HwPingpong : public Workload {
     table << line;
     out.metrics.push_back({"pingpong.local.cas_ns", local_cas_ns_, "ns"});
     out.metrics.push_back({"pingpong.local.lock_unlock_ns", lock_unlock_ns_, "ns"});
+    compare_published(out, table);
     out.table = table.str();
   }
 
  private:
+  // The platform's published figures beside what the model measures of the same quantity.
+  void compare_published(WorkloadReport& out, std::ostringstream& table) const {
+    const auto& pub = platform_->published();
+    if (pub.empty()) return;
+    char line[320];
+    std::snprintf(line, sizeof line, "\npublished figures of %s (within 10%% is the presets' bar):\n%-36s %12s %10s %8s  %s\n",
+                  platform_->name().c_str(), "metric", "published", "model", "diff", "source");
+    table << line;
+    double worst = 0;
+    const size_t measured = out.metrics.size();
+    nlohmann::ordered_json doc;
+    doc["platform"] = platform_->name();
+    doc["description"] = platform_->description();
+    doc["published"] = nlohmann::ordered_json::array();
+    for (const PublishedFigure& f : pub) {
+      const Metric* m = nullptr;
+      for (size_t i = 0; i < measured; ++i) {
+        if (out.metrics[i].name == f.metric) m = &out.metrics[i];
+      }
+      if (!m) {
+        std::snprintf(line, sizeof line, "%-36s %12s %10s %8s  %s\n", f.metric.c_str(), f.value_text.c_str(),
+                      "-", "not run", f.source.c_str());
+        worst = std::max(worst, 100.0);
+      } else {
+        const double model = m->value;
+        const double diff = (model - f.value_ns) / f.value_ns * 100;
+        worst = std::max(worst, std::abs(diff));
+        out.metrics.push_back({"published." + f.metric + ".error_pct", diff, "%"});
+        doc["published"].push_back({{"metric", f.metric},
+                                    {"value", f.value_text},
+                                    {"value_ns", f.value_ns},
+                                    {"source", f.source},
+                                    {"model_ns", model},
+                                    {"error_pct", diff}});
+        std::snprintf(line, sizeof line, "%-36s %12s %10.2f %+7.1f%%  %s\n", f.metric.c_str(), f.value_text.c_str(),
+                      model, diff, f.source.c_str());
+      }
+      table << line;
+    }
+    out.metrics.push_back({"pingpong.published.worst_error_pct", worst, "%"});
+    out.files.emplace_back("published.json", doc.dump(1) + "\n");
+  }
+
   // Each pair and benchmark gets lines of its own, two lines apart (no false sharing).
   Addr token(size_t pair, int which) const {
     return kTokenBase + (static_cast<Addr>(pair) * 4 + static_cast<Addr>(which)) * 2 *
