@@ -161,6 +161,22 @@ void PlatformConfig::load(const ConfigNode& tree) {
     dist_lat_.upgrade[d] = upgrade[d].present() ? latency_of(upgrade[d]) : dist_lat_.handoff[d];
     if (ipi[d].present()) ipi_by_distance_[d] = Distribution::parse(ipi[d]);
   }
+  // An end-to-end IPI latency includes the sender's ICR write and the receiver's entry and
+  // acknowledge: a latency that is always below them cannot be modelled (a distribution
+  // reaching below is floored there, counted in irq.sgis_floored).
+  const Time period = platform.clock().period_ps();
+  const Time fixed = (core.ipi_send().value + core.irq_entry().value + irq.ipi_receive_cost().value) * period;
+  auto check_ipi = [&](const Distribution& d, const std::string& key) {
+    if (d.kind() == Distribution::Kind::Fixed && d.lower_bound() < fixed) {
+      at(key).fail("an IPI of " + format_time(d.lower_bound()) + " end to end is below the costs it includes: " +
+                   "core.op.ipi_send + core.op.irq_entry + irq.ipi.receive_cost = " + format_time(fixed) +
+                   "; lower those or raise the latency");
+    }
+  };
+  check_ipi(irq.ipi_latency(), "irq.ipi.latency");
+  for (size_t d = 1; d < nd; ++d) {
+    if (ipi_by_distance_[d]) check_ipi(*ipi_by_distance_[d], "irq.ipi.by_distance." + topo_.distance_name(static_cast<Distance>(d)));
+  }
   published_.clear();
   const ConfigNode pub = platform.published().node;
   if (pub.present() && !pub.is_list()) pub.fail("published is a list of {metric, value, source}");

@@ -18,7 +18,7 @@ struct HwPingpongParams : ParamGroup {
     first_cpu.range(0, 1023);
   }
   Param<std::string> task{this, "task", "hw_pingpong", "workload type"};
-  Param<int64_t> rounds{this, "rounds", "200", "CAS round trips per pair"};
+  Param<int64_t> rounds{this, "rounds", "200", "token round trips per pair and mode (blind CAS, load then CAS), and same-CPU operations timed"};
   Param<int64_t> ipi_rounds{this, "ipi_rounds", "50", "IPI round trips per pair"};
   Param<int64_t> first_cpu{this, "first_cpu", "0", "the CPU every pair starts from"};
 };

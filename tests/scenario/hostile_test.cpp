@@ -224,7 +224,7 @@ std::vector<Hostile> cases() {
        kFileVerbs,
        {},
        R"(:1:11: error: 'platform': unknown platform 'p+\.\.\.\(\d+ bytes left out\)\.\.\.p+' \(available: )"
-       R"(arm-multicluster-soc, generic-smp, x86-2s-server\))"},
+       R"(apple-m1pro, generic-smp, graviton3, xeon-2s-icelake, zen3-desktop\))"},
       {"platform_name_climbing_out_of_platforms",
        "platform: ../scenarios/perf-rcu-2015\n" + kWorkload,
        "",

@@ -326,11 +326,13 @@ TEST(PrimitiveMisuse, FlushingAWorkNeverQueuedIsAClearRunTimeError) {
 
 // rwlock readers are recursive reads to lockdep (v4.4): a reader nests in a reader, and a
 // read-side order against another lock is checked but not stored, so only write-side
-// dependencies can close a cycle.
+// dependencies can close a cycle. CPU1 starts 10us late, so CPU0's order is stored first
+// (the other way round the read-side order is never stored, and the two can deadlock with
+// lockdep silent, as in v4.4).
 TEST(RwlockLockdep, ReadersNestAndOnlyWriteSideDependenciesCount) {
   auto reports = [](const std::string& cpu0, const std::string& cpu1) {
     PrimRun r = run_yaml("  - {task: program, name: a, cpu: 0, program: [{repeat: 20, do: [" + cpu0 +
-                         ", {sleep: 20us}]}]}\n  - {task: program, name: b, cpu: 1, program: [{repeat: 20, do: [" + cpu1 +
+                         ", {sleep: 20us}]}]}\n  - {task: program, name: b, cpu: 1, program: [{sleep: 10us}, {repeat: 20, do: [" + cpu1 +
                          ", {sleep: 30us}]}]}\n");
     EXPECT_EQ(r.code, 0) << r.err;
     return std::make_pair(json_metric(r.json, "lockdep_reports", -1), r.lockdep);

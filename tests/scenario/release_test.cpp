@@ -168,8 +168,9 @@ TEST(Releases, PrintkWakesAConsoleWaiterAndLockdepSeesItFrom4_11) {
 TEST(Releases, RemoteWakeupsQueuedToTheTargetAsTheReleaseDoes) {
   auto queued = [](const std::string& v, int sockets) {
     Point r = run("scenarios/perf-rcu-2015.yaml",
-                {"kernel.release=" + v, "duration=5ms", "topology.cores_per_cluster=2",
-                 "topology.clusters_per_socket=" + std::to_string(3 - sockets)});
+                {"kernel.release=" + v, "duration=5ms",
+                 "topology.levels=[{name: cluster, size: 2}, {name: socket, size: " + std::to_string(3 - sockets) +
+                     "}]"});
     return metric(r.json, "ttwu_queued");
   };
   EXPECT_EQ(queued("2.6.39", 2), 0);

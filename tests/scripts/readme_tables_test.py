@@ -90,15 +90,34 @@ class ReadmeTables(unittest.TestCase):
     def test_hw_pingpong_table_comes_from_its_result(self):
         os.makedirs(os.path.join(self.dir, "hw-pingpong"))
         with open(os.path.join(self.dir, "hw-pingpong", "result.json"), "w") as f:
-            f.write('{"metrics": {"pingpong.same_cluster.cpu_a": 0, "pingpong.same_cluster.cpu_b": 1, '
-                    '"pingpong.same_cluster.round_trip_ns": 100.06, "pingpong.same_cluster.ipi_one_way_ns": 1259.4}}')
+            f.write('{"metrics": {"pingpong.cluster.cpu_a": 0, "pingpong.cluster.cpu_b": 1, '
+                    '"pingpong.cluster.cas_one_way_ns": 20.04, "pingpong.cluster.cas_round_trip_ns": 40.08, '
+                    '"pingpong.cluster.load_cas_one_way_ns": 40, "pingpong.cluster.ipi_one_way_ns": 1259.4, '
+                    '"pingpong.local.cas_ns": 10, "pingpong.published.worst_error_pct": 0}}')
         with open(self.readme, "a") as f:
             f.write("<!-- table:hw-pingpong -->\n260.3\n<!-- end:hw-pingpong -->\n")
         self.assertEqual(self.run_script().returncode, 0)
         with open(self.readme) as f:
             text = f.read()
-        self.assertIn("| 0-1 | same_cluster | 100.1 | 1259.4 |", text)
+        self.assertIn("| 0-1 | cluster | 20.0 | 40.1 | 40.0 | 1259.4 |", text)
+        self.assertNotIn("| local", text)
         self.assertNotIn("260.3", text)
+
+    def test_presets_table_sets_each_published_figure_beside_the_model(self):
+        os.makedirs(os.path.join(self.dir, "presets"))
+        with open(os.path.join(self.dir, "presets", "zen3.json"), "w") as f:
+            f.write('{"platform": "zen3", "description": "a Zen 3", "published": [{"metric": '
+                    '"pingpong.ccx.cas_one_way_ns", "value": "17ns", "source": "s", "model_ns": 17.0, '
+                    '"error_pct": 0.0}]}')
+        with open(os.path.join(self.dir, "presets", "plain.json"), "w") as f:
+            f.write('{"platform": "plain", "description": "round", "published": []}')
+        with open(self.readme, "a") as f:
+            f.write("<!-- table:presets -->\n<!-- end:presets -->\n")
+        self.assertEqual(self.run_script().returncode, 0)
+        with open(self.readme) as f:
+            text = f.read()
+        self.assertIn("| `zen3` | a Zen 3 | pingpong.ccx.cas_one_way_ns | 17ns | 17.00 ns | +0.0% |", text)
+        self.assertIn("| `plain` | round | (none: round figures) | | | |", text)
 
 
 if __name__ == "__main__":

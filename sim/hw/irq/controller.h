@@ -131,6 +131,9 @@ class InterruptController : public sc_core::sc_module {
   Counter posted{&stats_, "posted", "timer and device interrupts posted", "count"};
   Counter delivered{&stats_, "delivered", "interrupts acknowledged by a core", "count"};
   Counter merged{&stats_, "merged", "arrivals merged into an already pending id", "count"};
+  Counter sgis_floored{&stats_, "sgis_floored",
+                       "IPIs whose end-to-end latency sample was below the send, entry and acknowledge cycles it "
+                       "includes (delivered at that floor instead)", "count"};
   Histogram latency_sgi{&stats_, "latency.sgi", "SGI raise to handler entry", "ps"};
   Histogram latency_ppi{&stats_, "latency.ppi", "PPI (timer) raise to handler entry", "ps"};
   Histogram latency_spi{&stats_, "latency.spi", "SPI (device) raise to handler entry", "ps"};

@@ -68,7 +68,9 @@ Time InterruptController::send_sgi(int src, int target, IrqId id, Time raise_tim
       by_distance_.empty() ? ipi_latency_ : *by_distance_[topo_.distance(src, target)];
   // The sample is end to end: the receiver's own entry cycles come off it (never below
   // the send itself).
-  Time arrival = raise_time + std::max(send_cost, lat.sample(rng_) - receiver_fixed_);
+  const Time flight = lat.sample(rng_) - receiver_fixed_;
+  if (flight < send_cost) ++sgis_floored;
+  Time arrival = raise_time + std::max(send_cost, flight);
   // Faults draw only when on, so that all-zero probabilities leave every stream untouched.
   if (ipi_loss_ > 0 && fault_rng_.uniform() < ipi_loss_) {
     ++ipis_lost;
