@@ -20,7 +20,7 @@ namespace quiesce {
 inline constexpr int kMaxCores = 1024;
 
 struct PlatformParams : ParamGroup {
-  PlatformParams() : ParamGroup("", "platform: cores, topology, clock") {}
+  PlatformParams() : ParamGroup("", "platform: cores, topology, clock") { threads_per_core.range(1, 8); }
   Param<std::string> name{this, "name", "custom", "preset name"};
   Param<std::string> description{this, "description", "", "one line on what the preset models"};
   Param<int64_t> cores{this, "cores", "4", "number of CPUs as the kernel counts them (hardware threads)"};

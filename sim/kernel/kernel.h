@@ -108,10 +108,19 @@ struct WorkItem {
   struct LockClass* map = nullptr;      // work->lockdep_map (flush_work), if set
 };
 
+// A wait-queue head. Its waiters are linked through Task::wq_next, in arrival order, as
+// Linux links the wait_queue_entry_t each waiter keeps on its own stack: nothing is
+// allocated, so a queue on a task's stack (a Completion in synchronize_rcu) owns no
+// memory when a run ends with that task still waiting.
 struct WaitQueue {
   RawSpinLock* lock = nullptr;  // the wait queue head's lock (class "&q->lock")
-  std::deque<Task*> waiters;
   uint64_t wakes = 0;  // wake_up() calls so far (wait_on's condition)
+  Task* first = nullptr;
+  Task* last = nullptr;
+  bool empty() const { return first == nullptr; }
+  // Adds `t` at the tail unless it is already queued here.
+  void add(Task& t);
+  void remove(Task& t);
 };
 
 struct Completion {

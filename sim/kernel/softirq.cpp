@@ -302,7 +302,7 @@ void Kernel::up_console_sem() {
 // wake_up_klogd(): only if klogd waits; from the tick before 3.9 (printk_tick), from a
 // per-CPU irq_work after (74876a98a87a); `direct` wakes it here (a what-if).
 void Kernel::wake_up_klogd() {
-  if (log_wait_.waiters.empty()) return;  // waitqueue_active(&log_wait)
+  if (log_wait_.empty()) return;  // waitqueue_active(&log_wait)
   switch (klogd_wake_) {
     case KlogdWake::Tick:
       this_cpu_data().printk_pending = true;

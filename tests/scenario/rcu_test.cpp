@@ -196,3 +196,25 @@ TEST(RcuTree, MultiLevelTreeKeepsTheGuarantee) {
 
 }  // namespace
 }  // namespace quiesce::test
+
+namespace quiesce::test {
+namespace {
+
+// A run that ends with a task inside synchronize_rcu(): its Completion lives on the task's
+// stack, which is never unwound, so the wait queue must own no memory (LeakSanitizer
+// reported its std::deque under ASan when a point ended there).
+TEST(RunEnd, ATaskStillInSynchronizeRcuLeavesNothingBehind) {
+  const std::string dir = temp_dir("gp-at-end");
+  const std::string scen = write_temp(dir, "s.yaml",
+                                      "name: gp-at-end\nworkload:\n"
+                                      "  - {task: gp_updater, cpu: 1, period: 10us}\n"
+                                      "  - {task: exp_gp_updater, cpu: 2, period: 10us}\n"
+                                      "duration: 500us\n");
+  CliResult r = run_cli({"run", scen, "--out", dir + "/out", "-q"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::string json = read_file(dir + "/out/result.json");
+  EXPECT_EQ(json_metric(json, "rcu.gps", -1), 0) << "the normal grace period outlasts the run";
+}
+
+}  // namespace
+}  // namespace quiesce::test

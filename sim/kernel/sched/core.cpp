@@ -357,13 +357,35 @@ WaitQueue Kernel::make_wait_queue(const std::string& name) {
   return wq;
 }
 
+void WaitQueue::add(Task& t) {
+  if (t.wq_on == this) return;
+  if (t.wq_on) throw std::logic_error(t.comm + " waits on two wait queues at once");
+  t.wq_on = this;
+  t.wq_next = nullptr;
+  (last ? last->wq_next : first) = &t;
+  last = &t;
+}
+
+void WaitQueue::remove(Task& t) {
+  if (t.wq_on != this) return;
+  Task* prev = nullptr;
+  for (Task* w = first; w; prev = w, w = w->wq_next) {
+    if (w != &t) continue;
+    (prev ? prev->wq_next : first) = t.wq_next;
+    if (last == &t) last = prev;
+    break;
+  }
+  t.wq_on = nullptr;
+  t.wq_next = nullptr;
+}
+
 void Kernel::wait_event(WaitQueue& wq, const std::function<bool()>& cond) {
   Frame f(*this, "wait_event");
   might_sleep();
   Task& me = current();
   while (true) {
     bool flags = raw_spin_lock_irqsave(*wq.lock);
-    if (std::find(wq.waiters.begin(), wq.waiters.end(), &me) == wq.waiters.end()) wq.waiters.push_back(&me);
+    wq.add(me);
     set_current_state(TaskState::Sleeping);
     raw_spin_unlock_irqrestore(*wq.lock, flags);
     if (cond()) break;
@@ -371,7 +393,7 @@ void Kernel::wait_event(WaitQueue& wq, const std::function<bool()>& cond) {
   }
   set_current_state(TaskState::Running);
   bool flags = raw_spin_lock_irqsave(*wq.lock);
-  wq.waiters.erase(std::remove(wq.waiters.begin(), wq.waiters.end(), &me), wq.waiters.end());
+  wq.remove(me);
   raw_spin_unlock_irqrestore(*wq.lock, flags);
 }
 
@@ -383,7 +405,7 @@ bool Kernel::wait_event_timeout(WaitQueue& wq, const std::function<bool()>& cond
   bool armed = false, ok = false;
   while (true) {
     bool flags = raw_spin_lock_irqsave(*wq.lock);
-    if (std::find(wq.waiters.begin(), wq.waiters.end(), &me) == wq.waiters.end()) wq.waiters.push_back(&me);
+    wq.add(me);
     set_current_state(TaskState::Sleeping);
     raw_spin_unlock_irqrestore(*wq.lock, flags);
     if (cond()) {
@@ -400,7 +422,7 @@ bool Kernel::wait_event_timeout(WaitQueue& wq, const std::function<bool()>& cond
   if (armed) hrtimer_cancel(&me);
   set_current_state(TaskState::Running);
   bool flags = raw_spin_lock_irqsave(*wq.lock);
-  wq.waiters.erase(std::remove(wq.waiters.begin(), wq.waiters.end(), &me), wq.waiters.end());
+  wq.remove(me);
   raw_spin_unlock_irqrestore(*wq.lock, flags);
   return ok;
 }
@@ -410,8 +432,8 @@ void Kernel::wake_up(WaitQueue& wq) {
   might_wake();
   bool flags = raw_spin_lock_irqsave(*wq.lock);
   ++wq.wakes;
-  std::vector<Task*> waiters(wq.waiters.begin(), wq.waiters.end());
-  for (Task* t : waiters) try_to_wake_up(*t);
+  // try_to_wake_up() leaves the queue as it is: each waiter takes itself off when it runs.
+  for (Task* t = wq.first; t; t = t->wq_next) try_to_wake_up(*t);
   raw_spin_unlock_irqrestore(*wq.lock, flags);
 }
 
@@ -426,12 +448,12 @@ void Kernel::wait_for_completion(Completion& c) {
   Task& me = current();
   bool flags = raw_spin_lock_irqsave(*c.wait.lock);
   while (c.done == 0) {
-    c.wait.waiters.push_back(&me);
+    c.wait.add(me);
     set_current_state(TaskState::Sleeping);
     raw_spin_unlock_irqrestore(*c.wait.lock, flags);
     schedule();
     flags = raw_spin_lock_irqsave(*c.wait.lock);
-    c.wait.waiters.erase(std::remove(c.wait.waiters.begin(), c.wait.waiters.end(), &me), c.wait.waiters.end());
+    c.wait.remove(me);
   }
   --c.done;
   raw_spin_unlock_irqrestore(*c.wait.lock, flags);
@@ -443,7 +465,7 @@ void Kernel::complete(Completion& c) {
   might_wake();
   bool flags = raw_spin_lock_irqsave(*c.wait.lock);
   ++c.done;
-  if (!c.wait.waiters.empty()) try_to_wake_up(*c.wait.waiters.front());
+  if (!c.wait.empty()) try_to_wake_up(*c.wait.first);
   raw_spin_unlock_irqrestore(*c.wait.lock, flags);
 }
 

@@ -73,6 +73,9 @@ struct Task {
   std::function<void(Time)> on_wakeup_latency;  // a probe's own record (cyclictest's histogram)
   uint64_t switches = 0;
   void* workload = nullptr;  // owned by the workload that made the task
+  // Its entry on the wait queue it sleeps on (linked in place: see WaitQueue).
+  Task* wq_next = nullptr;
+  const void* wq_on = nullptr;
 
   bool rt() const { return policy == Policy::Fifo; }
 };
