@@ -142,8 +142,12 @@ void Kernel::raw_spin_lock_nested(RawSpinLock& l, int subclass) {
   if (tracer_) trace_new_reports();
   if (contended) {
     trace(TraceKind::LockSpin, 0, as.name.c_str(), l.addr);
-    auto cycle = deadlock_.wait_begin(cpu, &l);
-    if (!cycle.empty()) report_deadlock(cycle);
+    {
+      // Scoped: a deadlock ends the run with this task spinning below, its stack never
+      // unwound, and the chain must not be left owned by it (LeakSanitizer).
+      const auto cycle = deadlock_.wait_begin(cpu, &l);
+      if (!cycle.empty()) report_deadlock(cycle);
+    }
     cpu_of(cpu).vcd_spinning = true;
     core.spin_until(l.addr, [ticket](uint64_t v) { return owner_of(v) == ticket; });
     cpu_of(this_cpu()).vcd_spinning = false;
