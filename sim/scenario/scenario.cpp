@@ -141,7 +141,11 @@ void apply_override(Scenario& s, const std::string& key, const YAML::Node& value
   }
   std::string first = split_path(key).front();
   if (first == "platform" || first == "set" || first == "sweep") {
-    throw ConfigError(origin, key, "'" + first + "' cannot be overridden by a path; edit the file");
+    throw ConfigError(origin, key,
+                      "'" + first + "' cannot be overridden by a path" +
+                          (first == "platform" ? "; override its keys directly (e.g. cores=8), or name another "
+                                                 "preset with platform=NAME"
+                                               : "; edit the file"));
   }
   if (is_scenario_key(first)) {
     set_by_path(s.doc, key, value, origin, value_origin);
@@ -255,18 +259,36 @@ std::unique_ptr<Scenario> load(const std::string& text, const std::string& file,
   if (!s->doc.present()) s->doc.fail("the scenario file is empty");
   if (!s->doc.is_map()) s->doc.fail("a scenario is a mapping (name:, platform:, workload:, ...)");
   s->doc.expect_keys(kScenarioKeys);
+  // `platform` in `set:`, `--set` or a sweep axis names another preset: it replaces the
+  // file's before any other override applies (the last one given wins).
+  ConfigNode set = s->doc["set"];
+  if (set.present() && !set.is_map()) set.fail("'set:' is a mapping of dotted paths to values");
+  auto choose_platform = [&](const YAML::Node& v, const std::string& origin, const std::string& value_origin) {
+    if (!v.IsScalar()) {
+      throw ConfigError(origin, "platform", "an override of platform names a preset (quiesce list platforms); "
+                                            "an inline platform goes in the file");
+    }
+    set_by_path(s->doc, "platform", YAML::Clone(v), origin, value_origin);
+  };
+  if (set.present() && set["platform"].present()) {
+    choose_platform(set["platform"].yaml(), set.key_where("platform"), set["platform"].where());
+  }
+  for (const auto& o : overrides) {
+    if (o.key == "platform") choose_platform(o.value, o.key_origin, o.value_origin);
+  }
   s->platform_tree = load_platform(s->doc["platform"], text);
   if (!s->platform_tree.is_map()) s->platform_tree.fail("a platform is a mapping of parameters");
 
-  ConfigNode set = s->doc["set"];
   if (set.present()) {
-    if (!set.is_map()) set.fail("'set:' is a mapping of dotted paths to values");
     for (const auto& key : set.keys()) {
+      if (key == "platform") continue;
       ConfigNode v = set[key];
       apply_override(*s, key, YAML::Clone(v.yaml()), set.key_where(key), v.where());
     }
   }
-  for (const auto& o : overrides) apply_override(*s, o.key, YAML::Clone(o.value), o.key_origin, o.value_origin);
+  for (const auto& o : overrides) {
+    if (o.key != "platform") apply_override(*s, o.key, YAML::Clone(o.value), o.key_origin, o.value_origin);
+  }
   if (seed) set_by_path(s->doc, "seed", YAML::Node(std::to_string(*seed)), "--seed");
 
   check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel, &s->variants},

@@ -142,3 +142,32 @@ TEST(Calibration, ReplacedAndUnknownDistancesAreRefusedWithTheirMeaning) {
 
 }  // namespace
 }  // namespace quiesce::test
+
+namespace quiesce::test {
+namespace {
+
+// An architect compares machines: `--set platform=NAME` and a sweep axis over presets.
+TEST(Presets, SetOrSweepNamesAnotherPreset) {
+  const std::string dir = temp_dir("preset-axis");
+  CliResult r = run_cli({"run", "scenarios/hw-pingpong.yaml", "--set", "platform=graviton3", "--out", dir + "/one", "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json_metric(read_file(dir + "/one/result.json"), "pingpong.mesh.cas_one_way_ns"), 46);
+  r = run_cli({"run", "scenarios/hw-pingpong.yaml", "--set", "platform=gravitn3", "-q"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("did you mean 'graviton3'?"), std::string::npos) << r.err;
+  r = run_cli({"run", "scenarios/hw-pingpong.yaml", "--set", "platform.cores=8", "-q"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("override its keys directly (e.g. cores=8)"), std::string::npos) << r.err;
+
+  const std::string scen = write_temp(dir, "s.yaml",
+                                      "name: presets\nworkload: [{task: hw_pingpong, rounds: 10, ipi_rounds: 2}]\n"
+                                      "duration: 100ms\nsweep: {platform: [generic-smp, apple-m1pro]}\n");
+  r = run_cli({"sweep", scen, "--out", dir + "/sweep", "-q", "--no-plot"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv = read_file(dir + "/sweep/points.csv");
+  EXPECT_NE(csv.find(",p000000,generic-smp,ok,"), std::string::npos) << csv.substr(0, 200);
+  EXPECT_NE(csv.find(",p000001,apple-m1pro,ok,"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace quiesce::test
