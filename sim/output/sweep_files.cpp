@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sim/base/error.h"
+#include "sim/base/proportion.h"
 #include "sim/output/json.h"
 
 namespace quiesce {
@@ -51,6 +52,13 @@ std::string fixed(double v, int decimals) {
 
 std::string percent(size_t n, size_t of) { return of ? fixed(100.0 * static_cast<double>(n) / static_cast<double>(of), 1) + "%" : "-"; }
 
+// A share with its 95% Wilson interval: "40.0% [11.8–76.9]".
+std::string percent_ci(size_t n, size_t of) {
+  if (!of) return "-";
+  const Interval ci = wilson(n, of);
+  return percent(n, of) + " [" + fixed(100 * ci.lo, 1) + "–" + fixed(100 * ci.hi, 1) + "]";
+}
+
 // Median of the values present; "-" when none.
 std::string median(std::vector<double> v, int decimals) {
   if (v.empty()) return "-";
@@ -73,6 +81,7 @@ std::string point_name(const PointRecord& p) {
 
 struct Group {
   size_t points = 0, lockdep = 0, deadlock = 0, broken = 0, failed = 0;
+  std::vector<Observation> first_detection;  // points with detector metrics: detected, or censored at their end
   std::vector<double> detection_us, sim_ms, dev_p50_us, dev_p99_us, dev_max_us, dev_count, ipi_p99_us, irqoff_max_us,
       exp_p50_us, exp_p99_us;
   void add(const PointRecord& p) {
@@ -83,6 +92,13 @@ struct Group {
     const double* d = p.metric("deadlock");
     if (r && *r > 0) ++lockdep;
     if (d && *d > 0) ++deadlock;
+    const double* first = p.metric("detection.first_ns");
+    const double* ran = p.metric("simulated_ms");
+    if (first) {
+      first_detection.push_back({*first, true});
+    } else if (r && ran) {
+      first_detection.push_back({*ran * 1e6, false});
+    }
     auto us = [&](const char* name, std::vector<double>& into) {
       if (const double* x = p.metric(name)) into.push_back(*x / 1e3);
     };
@@ -109,17 +125,40 @@ struct Group {
   }
   // Percentiles are medians over the group's points; maxima are the worst point's.
   std::string row() const {
-    return std::to_string(points) + " | " + percent(lockdep, points) + " | " + percent(deadlock, points) + " | " +
+    return std::to_string(points) + " | " + percent_ci(lockdep, points) + " | " + percent_ci(deadlock, points) + " | " +
            median(detection_us, 3) + " | " + median(sim_ms, 3) + " | " + median(dev_count, 0) + " | " +
            median(dev_p50_us, 3) + " | " + median(dev_p99_us, 3) + " | " + maximum(dev_max_us, 3) + " | " +
            median(ipi_p99_us, 3) + " | " + maximum(irqoff_max_us, 3) + " | " + median(exp_p50_us, 3) + " | " +
            median(exp_p99_us, 3) + " | " + std::to_string(failed) +
            (broken ? " (" + std::to_string(broken) + " crashed/timed out)" : "");
   }
+  // "k of n", and with none the bound n clean runs put on P and how many more would
+  // bring it to 1%.
+  static std::string sure(size_t k, size_t n) {
+    if (n == 0) return "-";
+    if (k > 0) return std::to_string(k) + " of " + std::to_string(n) + ": " + percent_ci(k, n);
+    const size_t need = clean_runs_for(0.01);
+    return "0 of " + std::to_string(n) + ": P ≤ " + fixed(100 * zero_detection_bound(n), 1) + "%" +
+           (need > n ? "; " + std::to_string(need - n) + " more clean runs for ≤ 1%" : "");
+  }
+  static std::string time_us(const std::optional<double>& ns) { return ns ? fixed(*ns / 1e3, 3) : "not reached"; }
+  std::string sure_row() const {
+    const Survival km = kaplan_meier(first_detection);
+    std::string first = "-";
+    if (km.n > 0) {
+      first = km.events == 0 ? "none in " + std::to_string(km.n)
+                             : time_us(km.median) + " [" + time_us(km.median_lo) + " – " + time_us(km.median_hi) + "]";
+    }
+    return std::to_string(points) + " | " + sure(lockdep, points) + " | " + sure(deadlock, points) + " | " + first;
+  }
 };
 
+const char* kSureHeader =
+    "points | lockdep reports | deadlocks | first detection, median (us) [95% CI]";
+const char* kSureRule = "---|---|---|---";
+
 const char* kGroupHeader =
-    "points | P(lockdep report) | P(deadlock) | median first detection (us) | simulated (ms) | device events | "
+    "points | P(lockdep report) [95% CI] | P(deadlock) [95% CI] | median first detection (us) | simulated (ms) | device events | "
     "device p50 (us) | device p99 (us) | device max (us) | IPI p99 (us) | max irqs-off (us) | "
     "exp GP p50 (us) | exp GP p99 (us) | failed";
 const char* kGroupRule = "---|---|---|---|---|---|---|---|---|---|---|---|---|---";
@@ -247,7 +286,7 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
     return v;
   };
   out += "\n## By variant\n\nPercentiles are medians over a row's points, maxima its worst point's; P(...) is "
-         "the share of points where the detector fired.\n\n";
+         "the share of points where the detector fired, with its 95% Wilson interval over the row's points.\n\n";
   {
     std::string head, rule;
     for (const auto* a : var_axes) {
@@ -264,6 +303,13 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
       groups[key].add(p);
     }
     for (const auto& key : order) out += "| " + key + groups[key].row() + " |\n";
+    out += "\n## How sure\n\nPer variant: each detector's count with its 95% Wilson interval; with none, the "
+           "exact one-sided 95% bound its clean runs put on P (1 - 0.05^(1/n)) and how many more would bring "
+           "it to 1%. Time to first detection (lockdep report or deadlock) is the Kaplan-Meier median, runs "
+           "without one counted up to their end (censored), with its 95% interval (log-log); \"not reached\": "
+           "fewer than half detect within the runs.\n\n| " +
+           head + kSureHeader + " |\n|" + rule + kSureRule + "|\n";
+    for (const auto& key : order) out += "| " + key + groups[key].sure_row() + " |\n";
   }
   for (const auto& a : info.axes) {
     out += "\n## By " + label_of(a) + "\n\n| " + label_of(a) + " | " + kGroupHeader + " |\n|---|" + kGroupRule + "|\n";

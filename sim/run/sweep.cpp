@@ -87,7 +87,9 @@ void print_summary(const std::string& dir, const SweepInfo& info, const std::vec
   const std::string summary = summary_md(info, points);
   const size_t from = summary.find("## By variant");
   if (from != std::string::npos) {
-    const size_t to = summary.find("\n## ", from + 1);
+    // The per-variant table and how sure its figures are.
+    const size_t sure = summary.find("## How sure", from);
+    const size_t to = summary.find("\n## ", (sure == std::string::npos ? from : sure) + 1);
     human << "\n" << summary.substr(from, to == std::string::npos ? std::string::npos : to - from) << "\n";
   }
   human << "wrote " << dir << "/points.csv, points.jsonl, summary.md, junit.xml\n";

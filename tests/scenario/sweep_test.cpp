@@ -52,7 +52,7 @@ TEST(Sweep, JoinedOutputsAreIdenticalForAnyJobsAndShards) {
   EXPECT_NE(junit.find("<failure message=\"deadlock; expect deadlock == false (actual 1)\""), std::string::npos)
       << junit;
   const std::string summary = read_file(j1 + "/summary.md");
-  EXPECT_NE(summary.find("| kernel.printk.wakeup | mem.handoff.cluster | points | P(lockdep report) | P(deadlock)"),
+  EXPECT_NE(summary.find("| kernel.printk.wakeup | mem.handoff.cluster | points | P(lockdep report) [95% CI] | P(deadlock) [95% CI]"),
             std::string::npos)
       << summary;
   EXPECT_NE(summary.find("## By seed"), std::string::npos);

@@ -65,3 +65,46 @@ TEST(PointsFiles, AMetricWithoutAValueIsEmpty) {
 
 }  // namespace
 }  // namespace quiesce
+
+namespace quiesce {
+namespace {
+
+// A variant whose 5 seeds give 2 reports (at 1 and 3 ms) and one whose 10 give none: the
+// summary gives the intervals, the zero bound and the runs it still needs, and the
+// Kaplan-Meier median with the clean runs censored at their 5 ms.
+TEST(SummaryMd, EveryShareCarriesItsIntervalAndCleanVariantsTheirBound) {
+  SweepInfo info;
+  info.name = "s";
+  info.file = "s.yaml";
+  SweepAxisInfo v{"variant", {"variant"}, {{"bug"}, {"fix"}}};
+  SweepAxisInfo seed{"seed", {"seed"}, {}};
+  info.axes = {v, seed};
+  std::vector<PointRecord> points;
+  auto add = [&](const std::string& variant, int s, double first_ns) {
+    PointRecord p;
+    p.index = points.size();
+    p.id = "p" + std::to_string(p.index);
+    p.params = {{"variant", variant}, {"seed", std::to_string(s)}};
+    p.outcome = "ok";
+    p.metrics = {{"lockdep_reports", first_ns > 0 ? 1 : 0}, {"deadlock", 0}, {"simulated_ms", 5}};
+    if (first_ns > 0) p.metrics.push_back({"detection.first_ns", first_ns});
+    points.push_back(p);
+  };
+  for (int s = 1; s <= 5; ++s) add("bug", s, s == 1 ? 1e6 : s == 2 ? 3e6 : 0);
+  for (int s = 1; s <= 10; ++s) add("fix", s, 0);
+  info.total = points.size();
+  const std::string md = summary_md(info, points);
+  EXPECT_NE(md.find("| bug | 5 | 40.0% [11.8–76.9] | 0.0% [0.0–43.4] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| fix | 10 | 0.0% [0.0–27.8] | 0.0% [0.0–27.8] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| bug | 5 | 2 of 5: 40.0% [11.8–76.9] | 0 of 5: P ≤ 45.1%; 294 more clean runs for ≤ 1% | "
+                    "not reached [1000.000 – not reached] |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| fix | 10 | 0 of 10: P ≤ 25.9%; 289 more clean runs for ≤ 1% | 0 of 10: P ≤ 25.9%; 289 more "
+                    "clean runs for ≤ 1% | none in 10 |"),
+            std::string::npos)
+      << md;
+}
+
+}  // namespace
+}  // namespace quiesce
