@@ -74,12 +74,17 @@ def make_sweep(directory, axes, metrics_of, scenario="synthetic"):
 
 
 def kernel_metrics(params, index):
-    """Plausible metrics: lockdep fires under irq_save on even seeds, deadlocks on core count 8."""
+    """Plausible metrics: lockdep fires under irq_save on even seeds, deadlocks on core count 8;
+    a point runs 5 ms unless it deadlocks, and says when it first detected something."""
     lockdep = 1 if params.get("mode") == "irq_save" and int(params.get("seed", "2")) % 2 == 0 else 0
     deadlock = 1 if params.get("cores") == "8" and lockdep else 0
-    return ("deadlock" if deadlock else "ok",
-            {"lockdep_reports": lockdep, "deadlock": deadlock, "irq_latency.max_ns": 500 + 997 * index,
-             "wakeup_latency.p99_ns": 100 + 31 * index, "irqs_off.max_ns": 400})
+    metrics = {"lockdep_reports": lockdep, "deadlock": deadlock, "irq_latency.max_ns": 500 + 997 * index,
+               "wakeup_latency.p99_ns": 100 + 31 * index, "irqs_off.max_ns": 400, "simulated_ms": 5.0}
+    if lockdep:
+        metrics["detection.first_ns"] = 1000.0 + 1370.0 * index
+    if deadlock:
+        metrics["simulated_ms"] = (metrics["detection.first_ns"] + 500) / 1e6
+    return "deadlock" if deadlock else "ok", metrics
 
 
 class PlotScriptTest(unittest.TestCase):
@@ -116,7 +121,8 @@ class PlotScriptTest(unittest.TestCase):
                        {"key": "mode", "values": ["preempt_disable", "irq_save"]},
                        {"key": "seed", "values": ["1", "2"]}], kernel_metrics)
         out = self.run_plot(d)
-        self.assert_plots(d, out, ["heatmap_preempt_disable.png", "heatmap_irq_save.png", "latency_cdf.png"])
+        self.assert_plots(d, out, ["heatmap_preempt_disable.png", "heatmap_irq_save.png", "survival.png",
+                                   "latency_cdf.png"])
         first = {n: os.path.getsize(os.path.join(d, n)) for n in os.listdir(d)}
         self.assertEqual(self.run_plot(d), out)  # same names on a rerun
         self.assertEqual(sorted(os.listdir(d)), sorted(first))
@@ -148,14 +154,15 @@ class PlotScriptTest(unittest.TestCase):
         make_sweep(d, [{"key": "irq.ipi.latency.median", "values": ["100ns", "1us", "10us", "100us"]},
                        {"key": "mode", "values": ["preempt_disable", "irq_save"]},
                        {"key": "seed", "values": ["1", "2", "3"]}], kernel_metrics)
-        self.assert_plots(d, self.run_plot(d), ["detection_irq.ipi.latency.median.png", "latency_cdf.png"])
+        self.assert_plots(d, self.run_plot(d), ["detection_irq.ipi.latency.median.png", "survival.png",
+                                                "latency_cdf.png"])
 
     def test_no_numeric_axis(self):
         d = os.path.join(self.tmp.name, "bars")
         make_sweep(d, [{"key": "mode", "values": ["preempt_disable", "irq_save"]},
                        {"key": "lock", "values": ["spin", "raw"]},
                        {"key": "seed", "values": ["1", "2"]}], kernel_metrics)
-        self.assert_plots(d, self.run_plot(d), ["detection_bars.png", "latency_cdf.png"])
+        self.assert_plots(d, self.run_plot(d), ["detection_bars.png", "survival.png", "latency_cdf.png"])
 
     def test_zip_axis_is_one_variant_axis(self):
         d = os.path.join(self.tmp.name, "zip")
@@ -165,7 +172,8 @@ class PlotScriptTest(unittest.TestCase):
                         "values": [["irq_save", "spin"], ["preempt_disable", "raw"]]},
                        {"key": "seed", "values": ["1", "2"]}], kernel_metrics)
         self.assert_plots(d, self.run_plot(d), ["heatmap_mode-irq_save-lock-spin.png",
-                                                "heatmap_mode-preempt_disable-lock-raw.png", "latency_cdf.png"])
+                                                "heatmap_mode-preempt_disable-lock-raw.png", "survival.png",
+                                                "latency_cdf.png"])
 
     def test_crashed_points_have_empty_metrics(self):
         d = os.path.join(self.tmp.name, "crashed")
@@ -174,7 +182,7 @@ class PlotScriptTest(unittest.TestCase):
             return ("crashed", {}) if index % 3 == 0 else kernel_metrics(params, index)
         make_sweep(d, [{"key": "cores", "values": ["2", "4"]}, {"key": "timer", "values": ["1us", "5us"]},
                        {"key": "seed", "values": ["1", "2", "3"]}], metrics)
-        self.assert_plots(d, self.run_plot(d), ["heatmap_all.png", "latency_cdf.png"])
+        self.assert_plots(d, self.run_plot(d), ["heatmap_all.png", "survival.png", "latency_cdf.png"])
 
     def test_only_crashed_points_is_a_note_not_an_error(self):
         d = os.path.join(self.tmp.name, "allcrashed")
@@ -196,7 +204,7 @@ class PlotScriptTest(unittest.TestCase):
         make_sweep(d, axes, kernel_metrics)
         self.run_plot(d)
         make_sweep(d, axes[:2], kernel_metrics)
-        self.assert_plots(d, self.run_plot(d), ["heatmap_all.png", "latency_cdf.png"])
+        self.assert_plots(d, self.run_plot(d), ["heatmap_all.png", "survival.png", "latency_cdf.png"])
 
     def test_tick_labels_are_rounded_engineering_units(self):
         plot = load_module()
@@ -256,7 +264,8 @@ class PlotScriptTest(unittest.TestCase):
         plot, d = self.flagship_like()
         sweep, axes, points = plot.load_sweep(d)
         main, variants = plot.plan(axes, points)
-        for fig in (plot.make_lines(plt, sweep, main[0], variants), plot.make_latency_cdfs(plt, sweep, variants)):
+        for fig in (plot.make_lines(plt, sweep, main[0], variants), plot.make_latency_cdfs(plt, sweep, variants),
+                    plot.make_survival(plt, sweep, variants)):
             self.addCleanup(plt.close, fig)
             renderer = fig.canvas.get_renderer()
             self.assertEqual(len(fig.legends), 1)
@@ -316,12 +325,123 @@ class PlotScriptTest(unittest.TestCase):
         renderer = fig.canvas.get_renderer()
         for ax in fig.axes:
             labels = [t for t in ax.texts if t.get_text() not in ("",)]
-            self.assertEqual([t.get_text() for t in labels], ["0.00"] * 8)
+            self.assertEqual([t.get_text() for t in labels], ["0.00\nn=2"] * 8)
             boxes = [t.get_window_extent(renderer) for t in labels]
             for a, b in itertools.combinations(boxes, 2):
                 self.assertFalse(a.overlaps(b), "bar labels run into each other")
             self.assertEqual([t.get_text() for t in ax.get_xticklabels()], [f"V{i}" for i in range(1, 9)])
             self.assertTrue(ax.get_ylabel())
+
+    def test_wilson_interval_and_zero_detection_bound_hand_values(self):
+        plot = load_module()
+        for (k, n), (lo, hi) in {(2, 5): (0.1176, 0.7693), (0, 5): (0.0, 0.4345), (5, 5): (0.5655, 1.0)}.items():
+            got = plot.wilson(k, n)
+            self.assertAlmostEqual(got[0], lo, places=4, msg=f"{k}/{n}")
+            self.assertAlmostEqual(got[1], hi, places=4, msg=f"{k}/{n}")
+        self.assertEqual(plot.wilson(0, 5)[0], 0.0)
+        self.assertEqual(plot.wilson(5, 5)[1], 1.0)
+        self.assertTrue(all(v != v for v in plot.wilson(0, 0)))
+        self.assertAlmostEqual(plot.zero_upper_bound(5), 0.4507, places=4)
+        self.assertAlmostEqual(plot.zero_upper_bound(10), 0.2589, places=4)
+        self.assertEqual(plot.runs_for_bound(0.01), 299)
+        self.assertLess(plot.zero_upper_bound(299), 0.01)
+        self.assertGreater(plot.zero_upper_bound(298), 0.01)
+        self.assertEqual(plot.more_clean_runs(5), 294)
+        self.assertEqual(plot.more_clean_runs(299), 0)
+        self.assertEqual(plot.more_clean_runs(1000), 0)
+        self.assertEqual(plot.counts([{"outcome": "deadlock", "metrics": {"lockdep_reports": 1}},
+                                      {"outcome": "ok", "metrics": {"lockdep_reports": 0, "deadlock": 0}},
+                                      {"outcome": "crashed", "metrics": {}}]), ([1, 1], 3))
+
+    def test_kaplan_meier_by_hand(self):
+        plot = load_module()
+        # Six points: detections at 1, 2, 2 and 5; censored at 2 (still at risk at 2) and at 3.
+        steps, censored, median = plot.kaplan_meier(
+            [(2, True), (1, True), (2, False), (2, True), (3, False), (5, True)])
+        self.assertEqual([t for t, _ in steps], [1, 2, 5])
+        for (_, got), want in zip(steps, [5 / 6, 5 / 6 * 3 / 5, 0.0]):
+            self.assertAlmostEqual(got, want)
+        self.assertEqual([t for t, _ in censored], [2, 3])
+        self.assertAlmostEqual(censored[0][1], 0.5)
+        self.assertEqual(median, 2)  # the first time S(t) <= 0.5
+        steps, censored, median = plot.kaplan_meier([(1, True), (2, False), (3, True), (4, False)])
+        self.assertAlmostEqual(steps[-1][1], 0.75 * 0.5)
+        self.assertEqual(median, 3)
+        self.assertEqual(plot.kaplan_meier([(1, True), (2, False), (3, False), (4, False)])[2], None)
+        self.assertEqual(plot.kaplan_meier([(5, False)] * 3), ([], [(5, 1.0)] * 3, None))
+
+    def test_time_to_detection_is_first_detection_or_censored_at_the_run_end(self):
+        plot = load_module()
+        ttd = plot.time_to_detection
+        self.assertEqual(ttd({"metrics": {"lockdep_reports": 1, "detection.first_ns": 1500.0, "simulated_ms": 20}}),
+                         (1500.0, True))
+        self.assertEqual(ttd({"metrics": {"lockdep_reports": 0, "deadlock": 0, "simulated_ms": 20}}), (2e7, False))
+        self.assertIsNone(ttd({"outcome": "crashed", "metrics": {}}))
+        self.assertIsNone(ttd({"metrics": {"lockdep_reports": 2, "simulated_ms": 20}}))  # fired, but when?
+        self.assertIsNone(ttd({"metrics": {"irq_latency.max_ns": 5, "simulated_ms": 20}}))  # no detector
+
+    def test_survival_plot_only_with_detector_metrics(self):
+        d = os.path.join(self.tmp.name, "nodetector")
+        make_sweep(d, [{"key": "cores", "values": ["2", "4"]}, {"key": "seed", "values": ["1", "2"]}],
+                   lambda p, i: ("ok", {"irq_latency.max_ns": 500 + 10 * i, "simulated_ms": 5.0}))
+        self.assert_plots(d, self.run_plot(d), ["latency_cdf.png"])
+        d = os.path.join(self.tmp.name, "detections")
+        make_sweep(d, [{"key": "mode", "values": ["preempt_disable", "irq_save"]},
+                       {"key": "seed", "values": ["1", "2", "3", "4"]}], kernel_metrics)
+        self.assert_plots(d, self.run_plot(d), ["detection_bars.png", "survival.png", "latency_cdf.png"])
+
+    @unittest.skipIf(plt is None, "matplotlib is not importable in this interpreter")
+    def test_survival_curves_mark_censored_points_and_bound_clean_variants(self):
+        plot = load_module()
+        d = os.path.join(self.tmp.name, "survival")
+        make_sweep(d, [{"key": "mode", "values": ["preempt_disable", "irq_save"]},
+                       {"key": "seed", "values": ["1", "2", "3", "4", "5", "6"]}], kernel_metrics)
+        sweep, axes, points = plot.load_sweep(d)
+        _, variants = plot.plan(axes, points)
+        fig = plot.make_survival(plt, sweep, variants)
+        self.addCleanup(plt.close, fig)
+        ax, = fig.axes
+        steps = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-post"]
+        marks = [line for line in ax.get_lines() if line.get_marker() == "+"]
+        self.assertEqual(len(steps), 2)
+        self.assertEqual([len(m.get_xdata()) for m in marks], [6, 3])  # all 6 clean; 3 of irq_save's
+        self.assertEqual(list(steps[0].get_ydata()), [1.0, 1.0])
+        self.assertAlmostEqual(list(steps[1].get_ydata())[-1], 0.5)
+        self.assertEqual(max(marks[0].get_xdata()), 5e6)  # censored at 5 ms, in ns
+        labels = [t.get_text() for t in fig.legends[0].get_texts()]
+        self.assertEqual(labels[0], "preempt_disable: 0/6 detected, P(detect) ≤ 39.3% (95%); "
+                                    "293 more clean runs for < 1%")
+        self.assertTrue(labels[1].startswith("irq_save: 3/6 detected, median "), labels[1])
+        self.assertIn("µs", labels[1])
+        fig.canvas.draw()
+        ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        self.assertTrue(ticks)
+        for tick in ticks:  # engineering units, as the other plots' time axes
+            self.assertRegex(tick, r"^[0-9.]+ (ps|ns|µs|ms|s)$")
+
+    @unittest.skipIf(plt is None, "matplotlib is not importable in this interpreter")
+    def test_rates_carry_wilson_intervals_and_n(self):
+        plot = load_module()
+        d = os.path.join(self.tmp.name, "intervals")
+        make_sweep(d, [{"key": "irq.ipi.latency.median", "values": ["100ns", "1us"]},
+                       {"key": "mode", "values": ["preempt_disable", "irq_save"]},
+                       {"key": "seed", "values": ["1", "2", "3", "4"]}], kernel_metrics)
+        sweep, axes, points = plot.load_sweep(d)
+        main, variants = plot.plan(axes, points)
+        fig = plot.make_lines(plt, sweep, main[0], variants)
+        self.addCleanup(plt.close, fig)
+        lockdep = fig.axes[0]
+        self.assertEqual(len(lockdep.containers), 2)  # an errorbar per variant
+        bars = lockdep.containers[1].lines[2][0].get_segments()  # irq_save: 2 of 4 per value
+        for seg in bars:
+            self.assertAlmostEqual(seg[0][1], plot.wilson(2, 4)[0])
+            self.assertAlmostEqual(seg[1][1], plot.wilson(2, 4)[1])
+        self.assertEqual([t.get_text() for t in fig.legends[0].get_texts()],
+                         ["preempt_disable (n=4)", "irq_save (n=4)"])
+        self.assertIn("95% Wilson", fig._suptitle.get_text())
+        fig = plot.make_bars(plt, sweep, [plot.Variant("all", "all", [], points)])
+        self.addCleanup(plt.close, fig)
+        self.assertEqual([t.get_text() for t in fig.axes[0].texts], ["0.25\nn=16"])
 
     def test_missing_or_malformed_inputs_exit_2(self):
         missing = os.path.join(self.tmp.name, "nowhere")

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Tests scripts/readme-tables on a synthetic results directory and README."""
 import csv
+import importlib.machinery
+import importlib.util
 import os
 import subprocess
 import sys
@@ -9,6 +11,15 @@ import unittest
 
 ROOT = os.environ.get("QUIESCE_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "scripts", "readme-tables")
+
+
+def load_module():
+    """scripts/readme-tables as a module (it has no .py suffix), to test its computations directly."""
+    loader = importlib.machinery.SourceFileLoader("readme_tables", SCRIPT)
+    spec = importlib.util.spec_from_loader("readme_tables", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 def write_csv(path, rows):
@@ -71,15 +82,32 @@ class ReadmeTables(unittest.TestCase):
         with open(self.readme) as f:
             text = f.read()
         self.assertNotIn("old", text)
-        self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 4 | 100% | 50% | 2 | 2.0 / 6.0 | 0.70 |",
-                      text)
-        self.assertIn("| irq_save (the fix, 2fd59077755c) | 4 | 0% | 0% | - |", text)
-        self.assertIn("| variant | 4 CPUs | 64 CPUs |", text)
-        self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 100% / 50% | 100% / 50% |", text)
-        self.assertIn("| irq_save | 200 | 2 | 20.0 | 998 | 1.300 | 2.002 | 300 | 400 | 0% |", text)
-        self.assertIn("| 20 | true | 2 | 50% | 1.500 |", text)
+        self.assertIn("| variant | points | P(lockdep report) [95% CI] | P(deadlock) [95% CI] |", text)
+        self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 4 | 100% [51–100] | 50% [15–85] | 2 | "
+                      "2.0 / 6.0 | 0.70 |", text)
+        self.assertIn("| irq_save (the fix, 2fd59077755c) | 4 | 0% [0–49] | 0% [0–49] | - |", text)
+        self.assertIn("| variant | 4 CPUs (n=4) | 64 CPUs (n=4) |", text)
+        self.assertIn("| the 2015 bug (perf preempt_disable, v4.4 report) | 100% [51–100] / 50% [15–85] | "
+                      "100% [51–100] / 50% [15–85] |", text)
+        self.assertIn("| perf irq-off max (ns) | P(deadlock) [95% CI] |", text)
+        self.assertIn("| irq_save | 200 | 2 | 20.0 | 998 | 1.300 | 2.002 | 300 | 400 | 0% [0–66] |", text)
+        self.assertIn("| points | P(report) [95% CI] |", text)
+        self.assertIn("| 20 | true | 2 | 50% [9–91] | 1.500 |", text)
         self.assertTrue(text.startswith("intro\n") and text.endswith("end\n"))
         self.assertEqual(self.run_script("--check").returncode, 0)
+
+    def test_cells_with_unequal_n_give_a_range_in_the_header(self):
+        path = os.path.join(self.dir, "perf-rcu-2015", "points.csv")
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        write_csv(path, [r for r in rows if not (r["cores"] == "64" and r["kernel.perf.lock_task_context"] == "irq_save"
+                                                 and r["seed"] in ("3", "4"))])
+        self.assertEqual(self.run_script().returncode, 0)
+        with open(self.readme) as f:
+            text = f.read()
+        self.assertIn("| variant | 4 CPUs (n=4) | 64 CPUs (n=2–4) |", text)
+        self.assertIn("| irq_save (the fix, 2fd59077755c) | 0% [0–49] / 0% [0–49] | 0% [0–66] / 0% [0–66] |",
+                      text)
 
     def test_a_missing_study_says_how_to_make_it(self):
         os.remove(os.path.join(self.dir, "remedy-irq-save", "points.csv"))
@@ -118,6 +146,27 @@ class ReadmeTables(unittest.TestCase):
             text = f.read()
         self.assertIn("| `zen3` | a Zen 3 | pingpong.ccx.cas_one_way_ns | 17ns | 17.00 ns | +0.0% |", text)
         self.assertIn("| `plain` | round | (none: round figures) | | | |", text)
+
+
+class Wilson(unittest.TestCase):
+    """The interval summary.md gives too: the same hand values."""
+
+    def test_hand_values(self):
+        rt = load_module()
+        for (k, n), (lo, hi) in {(2, 5): (0.1176, 0.7693), (0, 5): (0.0, 0.4345), (5, 5): (0.5655, 1.0)}.items():
+            got = rt.wilson(k, n)
+            self.assertAlmostEqual(got[0], lo, places=4, msg=f"{k}/{n}")
+            self.assertAlmostEqual(got[1], hi, places=4, msg=f"{k}/{n}")
+        self.assertEqual(rt.wilson(0, 5)[0], 0.0)  # clipped, not -0.0000001
+        self.assertEqual(rt.wilson(5, 5)[1], 1.0)
+
+    def test_cells(self):
+        rt = load_module()
+        fired = [{"x": "1"}] * 2 + [{"x": "0"}] * 2 + [{"x": ""}]  # an empty cell counts as not fired
+        self.assertEqual(rt.share(fired, "x"), "40% [12–77]")
+        self.assertEqual(rt.share([{"x": "0"}] * 5, "x"), "0% [0–43]")
+        self.assertEqual(rt.share([{"x": "3"}] * 5, "x"), "100% [57–100]")
+        self.assertEqual(rt.share([], "x"), "-")
 
 
 if __name__ == "__main__":
