@@ -60,10 +60,13 @@ Survival kaplan_meier(std::vector<Observation> obs, double z) {
     }
     at_risk -= d + c;
   }
+  // A product that should be exactly 0.5 may come out a rounding above it (scripts/plot
+  // uses the same tolerance).
+  constexpr double kHalf = 0.5 + 1e-12;
   for (const auto& st : out.steps) {
-    if (!out.median && st.s <= 0.5) out.median = st.time;
-    if (!out.median_lo && st.lo <= 0.5) out.median_lo = st.time;
-    if (!out.median_hi && st.hi <= 0.5) out.median_hi = st.time;
+    if (!out.median && st.s <= kHalf) out.median = st.time;
+    if (!out.median_lo && st.lo <= kHalf) out.median_lo = st.time;
+    if (!out.median_hi && st.hi <= kHalf) out.median_hi = st.time;
   }
   return out;
 }
