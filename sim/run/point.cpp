@@ -79,7 +79,12 @@ std::string result_json(const Scenario& sc, const PointResult& r) {
   config["scenario"] = yaml_to_json(sc.doc.yaml());
   Json platform = Json::object();
   for (const ParamGroup* g : sc.platform.groups()) {
-    for (const ParamBase* p : g->params()) platform[g->full_name(*p)] = p->value_text();
+    for (const ParamBase* p : g->params()) {
+      // A table (topology levels, hand-offs per distance, published figures) as itself.
+      const auto* table = dynamic_cast<const Param<Table>*>(p);
+      platform[g->full_name(*p)] =
+          table && (*table)().node.present() ? yaml_to_json((*table)().node.yaml()) : Json(p->value_text());
+    }
   }
   config["platform"] = platform;
   Json sim = Json::object();

@@ -151,7 +151,11 @@ TEST(Presets, SetOrSweepNamesAnotherPreset) {
   const std::string dir = temp_dir("preset-axis");
   CliResult r = run_cli({"run", "scenarios/hw-pingpong.yaml", "--set", "platform=graviton3", "--out", dir + "/one", "-q"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(json_metric(read_file(dir + "/one/result.json"), "pingpong.mesh.cas_one_way_ns"), 46);
+  const std::string one = read_file(dir + "/one/result.json");
+  EXPECT_EQ(json_metric(one, "pingpong.mesh.cas_one_way_ns"), 46);
+  // The resolved configuration gives tables as tables, not as YAML text.
+  EXPECT_NE(one.find("\"mem.handoff\": {\n"), std::string::npos) << one;
+  EXPECT_NE(one.find("\"mesh\": \"46ns\""), std::string::npos);
   r = run_cli({"run", "scenarios/hw-pingpong.yaml", "--set", "platform=gravitn3", "-q"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("did you mean 'graviton3'?"), std::string::npos) << r.err;
