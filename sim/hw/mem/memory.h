@@ -1,9 +1,13 @@
 #pragma once
-// The cache-coherent memory system: a private L1 per core (set-associative, LRU) and a
-// shared last level holding a MESI directory. Latencies depend on where the line is:
-// an L1 hit; the LLC; DRAM on first touch; or a cache-to-cache transfer whose cost is set
-// by the distance between requester and holder (same cluster, same socket, cross-socket).
-// Requests to one line are serialised at the directory, so contention queues.
+// The cache-coherent memory system: an L1 per core (set-associative, LRU; shared by the
+// core's SMT threads) and a shared last level holding a MESI directory. Latencies depend on
+// where the line is: an L1 hit; the LLC; DRAM on first touch; or a cache-to-cache hand-off
+// whose cost is set by the distance the topology names between requester and holder
+// (mem.handoff; invalidating shared copies: mem.upgrade). A sibling's first access after
+// the other thread wrote a line costs the `smt` hand-off. An atomic RMW overlaps the
+// transfer or upgrade it needs: it costs the larger of the two, not the sum. Requests to
+// one line are serialised at the directory (and siblings' writes at their L1), so
+// contention queues.
 //
 // Values are kept functionally in one backing store (8-byte aligned words); the caches
 // model timing and state. A core that spins registers as a watcher of the line and is told
