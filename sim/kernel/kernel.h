@@ -108,10 +108,11 @@ struct WorkItem {
   struct LockClass* map = nullptr;      // work->lockdep_map (flush_work), if set
 };
 
-// A wait-queue head. Its waiters are linked through Task::wq_next, in arrival order, as
-// Linux links the wait_queue_entry_t each waiter keeps on its own stack: nothing is
-// allocated, so a queue on a task's stack (a Completion in synchronize_rcu) owns no
-// memory when a run ends with that task still waiting.
+// A wait-queue head (wait_queue_head_t, v4.4). Its waiters are linked through
+// Task::wq_next, in arrival order, as v4.4 links the wait_queue_t each waiter keeps on
+// its own stack (__add_wait_queue_tail): nothing is allocated, so a queue on a task's
+// stack (a Completion in synchronize_rcu) owns no memory when a run ends with that task
+// still waiting.
 struct WaitQueue {
   RawSpinLock* lock = nullptr;  // the wait queue head's lock (class "&q->lock")
   uint64_t wakes = 0;  // wake_up() calls so far (wait_on's condition)

@@ -40,6 +40,8 @@ enum class TaskState { Running, Runnable, Sleeping, Dead };
 enum class Policy { Normal, Fifo };
 const char* task_state_name(TaskState s);
 
+struct WaitQueue;
+
 struct Task {
   int pid = 0;
   std::string comm;
@@ -73,9 +75,10 @@ struct Task {
   std::function<void(Time)> on_wakeup_latency;  // a probe's own record (cyclictest's histogram)
   uint64_t switches = 0;
   void* workload = nullptr;  // owned by the workload that made the task
-  // Its entry on the wait queue it sleeps on (linked in place: see WaitQueue).
+  // Its entry on the wait queue it sleeps on, linked in place as v4.4's on-stack
+  // wait_queue_t is (see WaitQueue).
   Task* wq_next = nullptr;
-  const void* wq_on = nullptr;
+  const WaitQueue* wq_on = nullptr;
 
   bool rt() const { return policy == Policy::Fifo; }
 };
