@@ -15,6 +15,7 @@
 #include "sim/base/error.h"
 #include "sim/hw/platform.h"
 #include "sim/kernel/kernel.h"
+#include "sim/output/json.h"
 #include "sim/run/explain.h"
 #include "sim/run/point.h"
 #include "sim/run/slurm.h"
@@ -187,7 +188,13 @@ int cmd_rerun(const std::vector<std::string>& args) {
 int cmd_sweep(const std::vector<std::string>& args) {
   po::options_description desc("quiesce sweep SCENARIO.yaml [options]");
   desc.add_options()("help,h", "this help")("jobs,j", po::value<int>(), "points run at once (default: the number of CPUs)")(
-      "shard", po::value<std::string>(), "run only slice I of N (1-based): points whose index is I-1 modulo N")(
+      "shard", po::value<std::string>(),
+      "run only slice I of N (1-based): points whose index is I-1 modulo N (with --precision: variants)")(
+      "precision", po::value<double>(),
+      "sample until sure: run each variant's seeds in order until the 95% intervals of its P(lockdep report) and "
+      "P(deadlock) are at most this wide either side (0.05: 5 points), or its seed axis runs out (its cap); "
+      "the same as --set sweep.precision=X")(
+      "precision-step", po::value<int>(), "with --precision: runs per variant between two looks (default 10)")(
       "resume", "run the points without a result and rerun broken ones (finish a killed or partial sweep)")(
       "force", "remove this directory's results (ours only) and start the sweep over")(
       "out", po::value<std::string>(), "sweep directory (default results/<scenario name>)")(
@@ -227,6 +234,16 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
   if (vm.count("set")) {
     for (const auto& kv : vm["set"].as<std::vector<std::string>>()) opt.sets.push_back(parse_set(kv));
+  }
+  // Recorded as --set, so that sweep.json, shards, Slurm's task.sh and rerun all see it.
+  if (vm.count("precision")) {
+    const double p = vm["precision"].as<double>();
+    if (!(p > 0 && p <= 0.5)) throw UsageError("--precision takes a half-width from 0 to 0.5 (0.05: 5 percentage points)");
+    opt.sets.push_back(parse_set("sweep.precision=" + format_number(p)));
+  }
+  if (vm.count("precision-step")) {
+    if (!vm.count("precision")) throw UsageError("--precision-step goes with --precision");
+    opt.sets.push_back(parse_set("sweep.precision_step=" + std::to_string(vm["precision-step"].as<int>())));
   }
   if (vm.count("point-timeout")) {
     opt.point_timeout_s = vm["point-timeout"].as<double>();

@@ -89,9 +89,8 @@ struct Group {
     if (p.broken()) ++broken;
     if (!p.ok) ++failed;
     const double* r = p.metric("lockdep_reports");
-    const double* d = p.metric("deadlock");
-    if (r && *r > 0) ++lockdep;
-    if (d && *d > 0) ++deadlock;
+    if (p.lockdep_reported()) ++lockdep;
+    if (p.deadlocked()) ++deadlock;
     const double* first = p.metric("detection.first_ns");
     const double* ran = p.metric("simulated_ms");
     if (first) {
@@ -170,6 +169,22 @@ const double* PointRecord::metric(const std::string& name) const {
     if (m.first == name) return std::isnan(m.second) ? nullptr : &m.second;
   }
   return nullptr;
+}
+
+bool PointRecord::lockdep_reported() const {
+  const double* r = metric("lockdep_reports");
+  return r && *r > 0;
+}
+
+bool PointRecord::deadlocked() const {
+  const double* d = metric("deadlock");
+  return d && *d > 0;
+}
+
+double wilson_half_width(size_t k, size_t n) {
+  if (n == 0) return 1;
+  const Interval ci = wilson(k, n);
+  return (ci.hi - ci.lo) / 2;
 }
 
 std::string points_csv(const SweepInfo& info, const std::vector<PointRecord>& points) {
@@ -310,6 +325,24 @@ std::string summary_md(const SweepInfo& info, const std::vector<PointRecord>& po
            "fewer than half detect within the runs.\n\n| " +
            head + kSureHeader + " |\n|" + rule + kSureRule + "|\n";
     for (const auto& key : order) out += "| " + key + groups[key].sure_row() + " |\n";
+    if (info.precision > 0) {
+      std::string short_of;
+      size_t met = 0;
+      for (const auto& key : order) {
+        const Group& g = groups[key];
+        if (wilson_half_width(g.lockdep, g.points) <= info.precision &&
+            wilson_half_width(g.deadlock, g.points) <= info.precision) {
+          ++met;
+        } else {
+          short_of += "\n- `" + key.substr(0, key.size() - 3) + "`: " + std::to_string(g.points) + " runs";
+        }
+      }
+      out += "\nSampled to a precision: each variant ran its seeds in order, its intervals looked at every " +
+             std::to_string(info.precision_step) + " runs, until both were at most ±" +
+             fixed(100 * info.precision, 1) + " percentage points wide (half the interval), or its seeds ran out. " +
+             std::to_string(met) + " of " + std::to_string(order.size()) + " variants got there" +
+             (short_of.empty() ? "." : "; not (at their cap, or not finished):" + short_of) + "\n";
+    }
   }
   for (const auto& a : info.axes) {
     out += "\n## By " + label_of(a) + "\n\n| " + label_of(a) + " | " + kGroupHeader + " |\n|---|" + kGroupRule + "|\n";

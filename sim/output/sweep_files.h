@@ -28,6 +28,9 @@ struct PointRecord {
   bool broken() const { return outcome == "crashed" || outcome == "timeout" || outcome == "invalid"; }
   // The metric's value; null when absent or without a value (NaN: a histogram with no samples).
   const double* metric(const std::string& name) const;
+  // The two detectors summary.md and sampling to a precision count.
+  bool lockdep_reported() const;
+  bool deadlocked() const;
 };
 
 struct SweepAxisInfo {
@@ -42,7 +45,14 @@ struct SweepInfo {
   std::string file;
   uint64_t total = 0;
   std::vector<SweepAxisInfo> axes;
+  // sweep.precision and sweep.precision_step (0: every point ran): `total` is then the
+  // points the variants' seeds asked for so far.
+  double precision = 0;
+  uint64_t precision_step = 0;
 };
+
+// Half the width of k/n's 95% Wilson interval (sweep.precision compares with it); 1 for n = 0.
+double wilson_half_width(size_t k, size_t n);
 
 std::string points_csv(const SweepInfo& info, const std::vector<PointRecord>& points);
 std::string points_jsonl(const std::vector<PointRecord>& points);

@@ -233,6 +233,10 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
   auto base = load_scenario_text(text, path, sw.sets);
   const SweepSpec& spec = base->sweep;
   validate_sweep_values_text(text, path, spec, sw.sets);
+  // What shards divide: points, or with sweep.precision variants (a shard decides its own).
+  const uint64_t units = shard_units(*base);
+  const bool adaptive = base->sweep_params.precision() > 0;
+  const char* unit_name = adaptive ? " variants" : " points";
   const std::string dir =
       fs::absolute(sw.out_dir.empty() ? "results/" + base->params.name() : sw.out_dir).string();
   const std::string slurm_dir = dir + "/slurm";
@@ -261,8 +265,10 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
     } catch (const nlohmann::json::exception& e) {
       throw ConfigError(mpath, "", std::string("malformed JSON: ") + e.what());
     }
-    if (shards < 1 || shards > spec.total) {
-      throw ConfigError(mpath, "shards", "expected a whole number from 1 to the sweep's points (not as quiesce writes it)");
+    if (shards < 1 || shards > units) {
+      throw ConfigError(mpath, "shards",
+                        std::string("expected a whole number from 1 to the sweep's") + unit_name +
+                            " (not as quiesce writes it)");
     }
     if (!o.dry_run) {
       // Shards still queued or running would be submitted twice; a merge job left waiting
@@ -286,11 +292,11 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
     }
     SweepCensus c = census(dir);
     std::set<uint64_t> redo;
-    for (uint64_t i : c.missing) redo.insert(i % shards);
-    for (uint64_t i : c.broken_points) {
+    for (uint64_t u : c.missing_units) redo.insert(u % shards);
+    for (size_t k = 0; k < c.broken_points.size(); ++k) {
       // A broken point runs again: its old result goes, so the shard's --resume redoes it.
-      fs::remove_all(dir + "/points/" + point_id(i));
-      redo.insert(i % shards);
+      fs::remove_all(dir + "/points/" + point_id(c.broken_points[k]));
+      redo.insert(c.broken_units[k] % shards);
     }
     if (!c.broken_points.empty()) {
       out << "removed the results of " << c.broken_points.size()
@@ -335,7 +341,7 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
   }
   if (!fs::exists(dir + "/sweep.json")) write_file_atomic(dir + "/sweep.json", run_internal::manifest_json(want));
   const uint64_t per = static_cast<uint64_t>(o.points_per_task);
-  const uint64_t shards = (spec.total + per - 1) / per;
+  const uint64_t shards = (units + per - 1) / per;
   std::string sets;
   for (const auto& s : sw.sets) {
     YAML::Emitter e;
@@ -375,7 +381,7 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
   const auto arrays = plan_arrays(all, max_array);
   write_script(slurm_dir + "/submit.sh",
                submit_script(slurm_dir, shards, arrays, o,
-                             std::to_string(spec.total) + " points in " + std::to_string(shards) +
+                             std::to_string(units) + unit_name + " in " + std::to_string(shards) +
                                  " shards of up to " + std::to_string(per) + ", in " +
                                  std::to_string(arrays.size()) + " array(s)."));
   Json j = {{"scenario", scen},          {"out", dir},       {"points", spec.total}, {"points_per_task", per},
@@ -384,7 +390,7 @@ int slurm_sweep(const std::string& path, const SweepOptions& sw, const SlurmOpti
   for (const auto& a : arrays) list.push_back(Json{{"offset", a.offset}, {"array", array_spec(a.indices)}});
   j["arrays"] = list;
   write_file_atomic(slurm_dir + "/manifest.json", json_text(j));
-  out << "sweep " << base->params.name() << ": " << spec.total << " points in " << shards
+  out << "sweep " << base->params.name() << ": " << units << unit_name << " in " << shards
       << " shard(s), " << arrays.size() << " job array(s) and a merge job; job directory "
       << slurm_dir << "\n";
   if (o.dry_run) {

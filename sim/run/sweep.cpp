@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "sim/base/error.h"
@@ -13,6 +14,7 @@
 #include "sim/output/sweep_files.h"
 #include "sim/run/internal/plot.h"
 #include "sim/run/internal/point_pool.h"
+#include "sim/run/internal/sampling.h"
 #include "sim/run/internal/sweep_state.h"
 #include "sim/run/point.h"
 
@@ -30,11 +32,13 @@ std::string point_id(uint64_t index) {
 
 namespace {
 
-bool in_shard(uint64_t index, int shard_index, int shard_count) {
-  return static_cast<int>(index % static_cast<uint64_t>(shard_count)) == shard_index - 1;
+run_internal::Sampling sampling_of(const SweepInfo& info, const SweepSpec& spec) {
+  return run_internal::Sampling(spec, info.precision, info.precision_step);
 }
 
-void write_joined(const std::string& dir, const SweepInfo& info, const std::vector<PointRecord>& points) {
+// `info` with its total the points its sampling asks for so far.
+void write_joined(const std::string& dir, SweepInfo info, uint64_t asked, const std::vector<PointRecord>& points) {
+  info.total = asked;
   write_file_atomic(dir + "/points.csv", points_csv(info, points));
   write_file_atomic(dir + "/points.jsonl", points_jsonl(points));
   write_file_atomic(dir + "/summary.md", summary_md(info, points));
@@ -71,11 +75,12 @@ int run_point_child(const SweepManifest& m, const SweepSpec& spec, const std::ve
 }
 
 // The one-screen answer: how many points, which failed, the per-variant table.
-void print_summary(const std::string& dir, const SweepInfo& info, const std::vector<PointRecord>& points,
-                   const SweepOptions& opt, std::ostream& human) {
+void print_summary(const std::string& dir, SweepInfo info, uint64_t asked, const std::vector<PointRecord>& points,
+                   const SweepOptions& opt, const run_internal::Sampling& sampling, std::ostream& human) {
+  info.total = asked;
   size_t failed = 0, broken = 0;
   for (const auto& p : points) {
-    if (!in_shard(p.index, opt.shard_index, opt.shard_count)) continue;
+    if (!sampling.in_shard(p.index, opt.shard_index, opt.shard_count)) continue;
     broken += p.broken() ? 1 : 0;
     failed += !p.ok && !p.broken() ? 1 : 0;
   }
@@ -96,10 +101,11 @@ void print_summary(const std::string& dir, const SweepInfo& info, const std::vec
 }
 
 // The exit code of a sweep (this shard's points) or a merge (every point).
-int exit_code_of(const std::vector<PointRecord>& points, int shard_index, int shard_count) {
+int exit_code_of(const std::vector<PointRecord>& points, const run_internal::Sampling& sampling, int shard_index,
+                 int shard_count) {
   size_t bad = 0, broken = 0;
   for (const auto& p : points) {
-    if (!in_shard(p.index, shard_index, shard_count)) continue;
+    if (!sampling.in_shard(p.index, shard_index, shard_count)) continue;
     bad += p.ok ? 0 : 1;
     broken += p.broken() ? 1 : 0;
   }
@@ -115,14 +121,14 @@ std::string sweep_manifest(const Scenario& sc, const std::string& text, const st
 SweepCensus census(const std::string& dir) {
   const SweepManifest m = run_internal::read_manifest(dir);
   SweepCensus c;
-  c.total = m.info.total;
-  for (uint64_t i = 0; i < c.total; ++i) {
-    PointRecord rec;
-    if (!run_internal::read_point_record(dir, m.spec, i, &rec)) {
-      c.missing.push_back(i);
-    } else if (rec.broken()) {
+  const run_internal::Sampling sampling = sampling_of(m.info, m.spec);
+  const std::vector<PointRecord> points = run_internal::sampled_records(dir, m.spec, sampling, &c.total, &c.missing);
+  for (uint64_t i : c.missing) c.missing_units.push_back(sampling.unit_of(i));
+  for (const auto& rec : points) {
+    if (rec.broken()) {
       ++c.broken;
-      c.broken_points.push_back(i);
+      c.broken_points.push_back(rec.index);
+      c.broken_units.push_back(sampling.unit_of(rec.index));
     } else if (rec.ok) {
       ++c.ok;
     } else {
@@ -130,6 +136,11 @@ SweepCensus census(const std::string& dir) {
     }
   }
   return c;
+}
+
+uint64_t shard_units(const Scenario& sc) {
+  return run_internal::Sampling(sc.sweep, sc.sweep_params.precision(), static_cast<uint64_t>(sc.sweep_params.precision_step()))
+      .units();
 }
 
 void parse_shard(const std::string& text, int* index, int* count) {
@@ -178,24 +189,49 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
   }
   if (opt.shard_count == 1) run_internal::remove_leftovers(dir);  // shards share the tree with others
 
-  std::vector<uint64_t> todo;
-  size_t have = 0, broken = 0;
+  const run_internal::Sampling sampling = sampling_of(want.info, spec);
   // This shard's results, each read once: those there before, then each point as it ends.
   std::map<uint64_t, PointRecord> kept;
-  for (uint64_t i = 0; i < spec.total; ++i) {
-    if (!in_shard(i, opt.shard_index, opt.shard_count)) continue;
+  std::map<uint64_t, bool> absent;  // read and found missing (until a point of this run ends)
+  const run_internal::Sampling::Lookup lookup = [&](uint64_t i) -> const PointRecord* {
+    auto it = kept.find(i);
+    if (it != kept.end()) return &it->second;
+    if (absent.count(i)) return nullptr;
     PointRecord rec;
     if (!run_internal::read_point_record(dir, spec, i, &rec)) {
-      todo.push_back(i);
-    } else if (rec.broken()) {
-      ++have;
-      ++broken;
-      todo.push_back(i);  // a crash, a timeout, a failure of the environment: not a result
-    } else {
-      ++have;
-      kept.emplace(i, std::move(rec));
+      absent[i] = true;
+      return nullptr;
     }
+    return &kept.emplace(i, std::move(rec)).first->second;
+  };
+  std::vector<uint64_t> shard_units;
+  for (uint64_t u = 0; u < sampling.units(); ++u) {
+    if (static_cast<int>(u % static_cast<uint64_t>(opt.shard_count)) == opt.shard_index - 1) shard_units.push_back(u);
   }
+  // The points this shard's units ask for now that have no good result and have not run
+  // in this command: a broken one (a crash, a timeout, a failure of the environment: not a
+  // result) runs again once; if it breaks again its unit stays undecided.
+  std::set<uint64_t> ran;
+  size_t have = 0, broken = 0, undecided = 0;
+  auto next_round = [&]() {
+    std::vector<uint64_t> todo;
+    have = broken = undecided = 0;
+    for (uint64_t u : shard_units) {
+      const run_internal::Sampling::Unit unit = sampling.walk(u, lookup);
+      undecided += unit.decided ? 0 : 1;
+      for (uint64_t i : unit.asked) {
+        const PointRecord* rec = lookup(i);
+        if (rec) {
+          ++have;
+          broken += rec->broken() ? 1 : 0;
+        }
+        if ((!rec || rec->broken()) && !ran.count(i)) todo.push_back(i);
+      }
+    }
+    std::sort(todo.begin(), todo.end());
+    return todo;
+  };
+  std::vector<uint64_t> todo = next_round();
   const bool complete = have > 0 && todo.size() == broken && !opt.resume;
   if (have > 0 && !opt.resume && !complete) {
     throw ConfigError(dir, "",
@@ -210,48 +246,67 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
   po.point_timeout_s = opt.point_timeout_s;
   po.quiet = opt.quiet;
   if (!opt.quiet) {
-    human << "sweep " << want.scenario << ": " << spec.total << " points";
+    human << "sweep " << want.scenario << ": ";
+    if (sampling.adaptive()) {
+      human << sampling.units() << " variants sampled to ±" << 100 * want.info.precision << " percentage points (95%), "
+            << spec.total / sampling.units() << " seeds each at most";
+    } else {
+      human << spec.total << " points";
+    }
     if (opt.shard_count > 1) human << ", shard " << opt.shard_index << "/" << opt.shard_count;
     if (complete) {
       human << ", all done before (--force runs them again), from " << dir << "\n";
     } else {
       if (have) human << ", " << have - broken << " already done";
       if (broken) human << ", " << broken << " broken to run again";
-      human << ", " << todo.size() << " to run, " << po.jobs << " at a time, into " << dir << "\n";
+      human << ", " << todo.size() << (sampling.adaptive() ? " to run first" : " to run") << ", " << po.jobs
+            << " at a time, into " << dir << "\n";
     }
   }
-  const run_internal::PoolResult pool = run_internal::run_pool(
-      dir, todo, po,
-      [&](uint64_t index, const std::string& pdir) { return run_point_child(want, spec, opt.sets, index, pdir); },
-      [&](uint64_t index) {
-        PointRecord rec;
-        if (!run_internal::read_point_record(dir, spec, index, &rec)) return true;
-        const bool failed = !rec.ok;
-        kept.insert_or_assign(index, std::move(rec));
-        return failed;
-      });
-  if (pool.signal) {
-    if (!opt.quiet) std::cerr << "\nsweep interrupted: run it again with --resume to finish\n";
-    return 128 + pool.signal;
+  // Without precision one round runs every point; with it, each round runs the next look's
+  // points of the units still undecided.
+  for (int round = 1; !todo.empty(); ++round) {
+    if (sampling.adaptive() && round > 1 && !opt.quiet) {
+      human << "round " << round << ": " << undecided << " of " << shard_units.size()
+            << " variants not yet sure, " << todo.size() << " points to run\n";
+    }
+    for (uint64_t i : todo) absent.erase(i);
+    const run_internal::PoolResult pool = run_internal::run_pool(
+        dir, todo, po,
+        [&](uint64_t index, const std::string& pdir) { return run_point_child(want, spec, opt.sets, index, pdir); },
+        [&](uint64_t index) {
+          ran.insert(index);
+          PointRecord rec;
+          if (!run_internal::read_point_record(dir, spec, index, &rec)) return true;
+          const bool failed = !rec.ok;
+          kept.insert_or_assign(index, std::move(rec));
+          return failed;
+        });
+    if (pool.signal) {
+      if (!opt.quiet) std::cerr << "\nsweep interrupted: run it again with --resume to finish\n";
+      return 128 + pool.signal;
+    }
+    if (!sampling.adaptive()) break;
+    todo = next_round();
   }
 
   // Other shards' points (a shared tree) are read now: they may have been written meanwhile.
+  absent.clear();
+  uint64_t asked = 0;
   std::vector<PointRecord> points;
-  for (uint64_t i = 0; i < spec.total; ++i) {
-    auto it = kept.find(i);
-    PointRecord rec;
-    if (it != kept.end()) {
-      points.push_back(std::move(it->second));
-    } else if (run_internal::read_point_record(dir, spec, i, &rec)) {
-      points.push_back(std::move(rec));
+  for (uint64_t u = 0; u < sampling.units(); ++u) {
+    for (uint64_t i : sampling.walk(u, lookup).asked) {
+      ++asked;
+      if (const PointRecord* rec = lookup(i)) points.push_back(*rec);
     }
   }
-  write_joined(dir, info, points);
-  if (!opt.quiet) print_summary(dir, info, points, opt, human);
-  if (points.size() == spec.total) run_internal::maybe_plot(dir, opt.plot, human, opt.quiet);
+  std::sort(points.begin(), points.end(), [](const PointRecord& a, const PointRecord& b) { return a.index < b.index; });
+  write_joined(dir, info, asked, points);
+  if (!opt.quiet) print_summary(dir, info, asked, points, opt, sampling, human);
+  if (points.size() == asked) run_internal::maybe_plot(dir, opt.plot, human, opt.quiet);
   // The exit code speaks for this shard's points only: shards sharing an output tree
   // (Slurm array tasks) must not fail for a point another shard broke.
-  return exit_code_of(points, opt.shard_index, opt.shard_count);
+  return exit_code_of(points, sampling, opt.shard_index, opt.shard_count);
 }
 
 int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_arg, bool plot, std::ostream& human) {
@@ -294,24 +349,18 @@ int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_ar
       fs::rename(tmp, target);
     }
   }
-  const std::vector<PointRecord> points = run_internal::collect_records(out, first.spec);
-  write_joined(out, first.info, points);
-  size_t failed = 0, broken = 0;
+  const run_internal::Sampling sampling = sampling_of(first.info, first.spec);
+  uint64_t asked = 0;
   std::vector<uint64_t> missing;
-  {
-    size_t at = 0;
-    for (uint64_t i = 0; i < first.info.total; ++i) {
-      if (at < points.size() && points[at].index == i) {
-        broken += points[at].broken() ? 1 : 0;
-        failed += !points[at].ok && !points[at].broken() ? 1 : 0;
-        ++at;
-      } else {
-        missing.push_back(i);
-      }
-    }
+  const std::vector<PointRecord> points = run_internal::sampled_records(out, first.spec, sampling, &asked, &missing);
+  write_joined(out, first.info, asked, points);
+  size_t failed = 0, broken = 0;
+  for (const auto& p : points) {
+    broken += p.broken() ? 1 : 0;
+    failed += !p.ok && !p.broken() ? 1 : 0;
   }
   human << "merged " << dirs.size() << " director" << (dirs.size() == 1 ? "y" : "ies") << " into " << out << ": "
-        << points.size() << "/" << first.info.total << " points, " << failed << " failed their expectations, "
+        << points.size() << "/" << asked << " points, " << failed << " failed their expectations, "
         << broken << " broken\n";
   if (!missing.empty()) {
     human << missing.size() << " point(s) missing:";
@@ -321,7 +370,7 @@ int merge_sweeps(const std::vector<std::string>& dirs, const std::string& out_ar
     return kExitBroken;
   }
   run_internal::maybe_plot(out, plot, human, false);
-  return exit_code_of(points, 1, 1);
+  return exit_code_of(points, sampling, 1, 1);
 }
 
 PointRerun prepare_rerun(const std::string& point_dir, std::ostream& warn) {

@@ -1,6 +1,8 @@
 #pragma once
 // Sweeps: every point of a scenario's `sweep:` runs in its own child process (SystemC
-// elaborates once per process), --jobs at a time. A point writes into
+// elaborates once per process), --jobs at a time. With sweep.precision (or --precision), a
+// variant's seeds run in order until its P(...)'s intervals are narrow enough or its seeds
+// run out (see run/internal/sampling.h); shards then divide variants, not points. A point writes into
 // DIR/points/<id>/; the sweep then joins all points present into points.csv,
 // points.jsonl, summary.md and junit.xml. --shard I/N runs the points whose index is
 // I-1 modulo N, so any batch system can spread a sweep; `merge` joins shard directories.
@@ -64,11 +66,16 @@ void parse_shard(const std::string& text, int* index, int* count);
 std::string sweep_manifest(const Scenario& scenario, const std::string& text, const std::vector<Override>& sets);
 // The point directory name of point `index` (p000042).
 std::string point_id(uint64_t index);
-// What a sweep directory holds: points with results by kind, and which are missing.
+// What a sweep directory holds: points with results by kind, and which are missing. With
+// sweep.precision, `total` is the points the variants' seeds ask for so far.
 struct SweepCensus {
   uint64_t total = 0, ok = 0, failed = 0, broken = 0;
   std::vector<uint64_t> missing, broken_points;
+  std::vector<uint64_t> missing_units, broken_units;  // the shard unit (see shard_units) of each
 };
+// What --shard I/N divides (unit u belongs to shard u mod N + 1): the sweep's points, or
+// with sweep.precision its variants, each decided by the shard that runs it.
+uint64_t shard_units(const Scenario& scenario);
 SweepCensus census(const std::string& dir);
 
 }  // namespace quiesce

@@ -139,13 +139,20 @@ void apply_override(Scenario& s, const std::string& key, const YAML::Node& value
     apply_expect_override(s, key, value, origin, value_origin);
     return;
   }
-  std::string first = split_path(key).front();
+  const std::vector<std::string> path = split_path(key);
+  const std::string first = path.front();
+  // A sweep's settings (precision, ...) may be set from outside; its axes are the file's.
+  if (first == "sweep" && path.size() == 2 && SweepParams::is_setting(path[1])) {
+    set_by_path(s.doc, key, value, origin, value_origin);
+    return;
+  }
   if (first == "platform" || first == "set" || first == "sweep") {
     throw ConfigError(origin, key,
                       "'" + first + "' cannot be overridden by a path" +
                           (first == "platform" ? "; override its keys directly (e.g. cores=8), or name another "
                                                  "preset with platform=NAME"
-                                               : "; edit the file"));
+                                               : first == "sweep" ? "; edit the file (only its settings, e.g. sweep.precision, may be set)"
+                                                                  : "; edit the file"));
   }
   if (is_scenario_key(first)) {
     set_by_path(s.doc, key, value, origin, value_origin);

@@ -204,7 +204,7 @@ SweepSpec parse_sweep(const ConfigNode& sweep, uint64_t max_points) {
   };
   std::vector<Planned> plan;
   for (const auto& key : sweep.keys()) {
-    if (key == SweepParams::kMaxPointsKey) continue;  // a setting, not an axis
+    if (SweepParams::is_setting(key)) continue;  // a setting, not an axis
     ConfigNode v = sweep[key];
     if (key == "zip") {
       std::vector<ConfigNode> groups = v.is_list() ? v.items() : std::vector<ConfigNode>{v};

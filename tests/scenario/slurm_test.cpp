@@ -68,6 +68,19 @@ size_t lines(const std::string& text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
+// With --precision a shard is a set of variants (each decided by the shard that runs it):
+// the plan has one task per variant, and every task passes the precision on.
+TEST(Slurm, PrecisionSweepsShardByVariant) {
+  const std::string dir = temp_dir("slurm-prec");
+  FakeSlurm slurm(dir);
+  const std::string out = dir + "/sweep";
+  CliResult r = run_cli({"sweep", "tests/scenario/sweep/precision.yaml", "--slurm", "--dry-run", "--precision", "0.1",
+                         "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "2 variants in 2 shard(s)")) << r.out;
+  EXPECT_TRUE(has(read_file(out + "/slurm/task.sh"), "--set 'sweep.precision=0.1'")) << read_file(out + "/slurm/task.sh");
+}
+
 TEST(Slurm, DryRunWritesScriptsAUserCanSubmitAndRunByHand) {
   const std::string dir = temp_dir("slurm-dry");
   FakeSlurm slurm(dir);

@@ -201,6 +201,10 @@ SweepManifest make_manifest(const Scenario& sc, const std::string& text, const s
   m.info.name = m.scenario;
   m.info.file = sc.file;
   m.info.total = sc.sweep.total;
+  if (sc.sweep_params.precision() > 0) {
+    m.info.precision = sc.sweep_params.precision();
+    m.info.precision_step = static_cast<uint64_t>(sc.sweep_params.precision_step());
+  }
   m.spec = sc.sweep;
   for (const auto& a : sc.sweep.axes) {
     SweepAxisInfo ai;
@@ -225,6 +229,10 @@ std::string manifest_json(const SweepManifest& m) {
   j["binary"] = m.binary;
   j["set"] = m.sets;
   j["total_points"] = m.info.total;
+  if (m.info.precision > 0) {
+    j["precision"] = m.info.precision;
+    j["precision_step"] = m.info.precision_step;
+  }
   ojson axes = ojson::array();
   for (const auto& a : m.info.axes) {
     ojson ax;
@@ -290,6 +298,16 @@ SweepManifest read_manifest(const std::string& dir) {
   m.info.name = m.scenario;
   m.info.file = m.file;
   m.info.total = total.get<uint64_t>();
+  if (j.contains("precision")) {
+    const ojson& precision = j["precision"];
+    const ojson& step = member(j, "precision_step", file);
+    if (!precision.is_number() || !(precision.get<double>() > 0 && precision.get<double>() <= 0.5)) {
+      bad(file, "precision", "expected a number in (0, 0.5]");
+    }
+    if (!step.is_number_unsigned() || step.get<uint64_t>() < 1) bad(file, "precision_step", "expected a whole number >= 1");
+    m.info.precision = precision.get<double>();
+    m.info.precision_step = step.get<uint64_t>();
+  }
   const ojson& axes = member(j, "axes", file);
   if (!axes.is_array()) bad(file, "axes", "expected a list");
   uint64_t product = 1;
@@ -442,15 +460,6 @@ bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t i
     }
   }
   return true;
-}
-
-std::vector<PointRecord> collect_records(const std::string& dir, const SweepSpec& spec) {
-  std::vector<PointRecord> out;
-  for (uint64_t i = 0; i < spec.total; ++i) {
-    PointRecord r;
-    if (read_point_record(dir, spec, i, &r)) out.push_back(std::move(r));
-  }
-  return out;
 }
 
 bool is_our_name(const std::string& name) {

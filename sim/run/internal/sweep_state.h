@@ -45,7 +45,6 @@ std::string manifest_difference(const SweepManifest& have, const SweepManifest& 
 // Reads DIR/points/<id>/result.json into `rec`; false when the point has no result.
 // A wrong shape is a ConfigError naming the file and key.
 bool read_point_record(const std::string& dir, const SweepSpec& spec, uint64_t index, PointRecord* rec);
-std::vector<PointRecord> collect_records(const std::string& dir, const SweepSpec& spec);
 
 // The names a sweep directory may hold that we wrote (joined outputs, plots, locks).
 bool is_our_name(const std::string& name);
