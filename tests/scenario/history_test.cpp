@@ -1,6 +1,6 @@
 // scenarios/history: each historical bug is detected on its buggy release (or variant), with
 // the lock classes its commit message shows, and silent on the fixing one over 20 seeds; the
-// control is silent over 20 seeds on 4 and 16 CPUs.
+// control is silent over 20 seeds on 4 and 16 CPUs (5 seeds under the sanitizers).
 #include <gtest/gtest.h>
 
 #include "tests/scenario/run_cli.h"
@@ -57,7 +57,7 @@ TEST_P(HistoryBug, DetectedOnTheBuggyReleaseWithItsClasses) {
 
 TEST_P(HistoryBug, SilentOnTheFixingReleaseOverTwentySeeds) {
   const History& h = GetParam();
-  for (int seed = 1; seed <= 20; ++seed) {
+  for (int seed = 1, seeds = repetitions(20, 5); seed <= seeds; ++seed) {
     Point p = run_point(path_of(h), with_seed(h.fixed, seed));
     ASSERT_EQ(p.code, 0) << p.err;
     EXPECT_FALSE(detected(p)) << "seed " << seed << "\n" << p.lockdep << p.json;
@@ -101,7 +101,7 @@ TEST(HistoryBugA6037b61c2f5, SilentWithTheReleaseBehaviourOf4_2AndLater) {
 
 TEST(HistoryControl, NoReportNoDeadlockOverTwentySeedsOnFourAndSixteenCpus) {
   for (const char* cores : {"4", "16"}) {
-    for (int seed = 1; seed <= 20; ++seed) {
+    for (int seed = 1, seeds = repetitions(20, 5); seed <= seeds; ++seed) {
       Point p = run_point("scenarios/history/control-clean-kernel-objects.yaml",
                           {"--set", std::string("cores=") + cores, "--seed", std::to_string(seed)});
       ASSERT_EQ(p.code, 0) << p.err << p.json;

@@ -43,6 +43,20 @@ inline double json_metric(const std::string& json, const std::string& name, doub
   return std::regex_search(json, m, re) ? std::stod(m[1]) : missing;
 }
 
+// The sanitizer build checks memory and undefined behaviour on every path a test takes;
+// repeating one path many times for statistics (twenty seeds, ten kills) is the normal
+// build's job, where it costs an eighth of the time. Under the sanitizers a repeated case
+// runs `sanitized` of its `normal` repetitions: the same paths, fewer times.
+inline int repetitions(int normal, int sanitized) {
+#ifdef QUIESCE_SANITIZED
+  (void)normal;
+  return sanitized;
+#else
+  (void)sanitized;
+  return normal;
+#endif
+}
+
 inline std::string temp_dir(const std::string& name) {
   std::string d = std::filesystem::temp_directory_path().string() + "/quiesce-test-" + name + "-" +
                   std::to_string(::getpid());
