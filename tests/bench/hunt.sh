@@ -6,13 +6,13 @@
 # or MAX_RANDOM runs are spent. Hunt: SEARCHES hunts, each from its own starting seed (base
 # runs counted). Prints p (the share of random runs that detect), both medians and their
 # ratio. Figures only, never pass/fail; not run by ctest.
-#   tests/bench/hunt.sh [SEARCHES] [MAX_RANDOM]       (defaults 10 and 600)
+#   tests/bench/hunt.sh [SEARCHES] [MAX_RANDOM]       (defaults 10 and 4000)
 #   CASES="flagship-8 might-wake-20" tests/bench/hunt.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/build/bin/quiesce
 searches=${1:-10}
-max_random=${2:-600}
+max_random=${2:-4000}
 jobs=${JOBS:-2}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -20,11 +20,11 @@ export QUIESCE_ROOT=$root
 
 # name | scenario | --set values (separated by ;)
 all_cases=(
-  "flagship-8|scenarios/perf-rcu-2015.yaml|cores=8;duration=300us"
-  "flagship-32|scenarios/perf-rcu-2015.yaml|cores=32;duration=300us"
-  "might-wake-20|scenarios/remedy-might-wake.yaml|kernel.lockdep.might_wake=true;kernel.perf.lookup_cost=20;duration=500us"
-  "lockdep-20|scenarios/remedy-might-wake.yaml|kernel.lockdep.might_wake=false;kernel.perf.lookup_cost=20;duration=500us"
-  "flagship-16-2us|scenarios/perf-rcu-2015.yaml|cores=16;irq.ipi.latency={dist: lognormal, median: 2us, sigma: 0.25};duration=300us"
+  "flagship-8|scenarios/perf-rcu-2015.yaml|cores=8;duration=100us"
+  "flagship-32|scenarios/perf-rcu-2015.yaml|cores=32;duration=200us"
+  "deferred-softirq-16|scenarios/perf-rcu-2015.yaml|cores=16;kernel.rcu.unlock_special=deferred_softirq;duration=100us"
+  "might-wake-20|scenarios/remedy-might-wake.yaml|kernel.lockdep.might_wake=true;kernel.perf.lookup_cost=20"
+  "lockdep-20|scenarios/remedy-might-wake.yaml|kernel.lockdep.might_wake=false;kernel.perf.lookup_cost=20"
 )
 want=${CASES:-}
 
@@ -47,7 +47,7 @@ for c in "${all_cases[@]}"; do
   hits=0
   last=0
   while (( ${#gaps[@]} < searches && n < max_random )); do
-    batch=$(( jobs * 10 ))
+    batch=$(( jobs * 50 ))
     seq $((n + 1)) $((n + batch)) | xargs -P "$jobs" -I{} "$bin" run "$root/$scenario" "${setargs[@]}" --seed {} -q \
       --out "$out/$name/r{}" >/dev/null 2>&1 || true
     for s in $(seq $((n + 1)) $((n + batch))); do

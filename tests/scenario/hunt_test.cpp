@@ -88,11 +88,11 @@ TEST(Hunt, ForcingAnIpiLeavesTheRunBeforeItsSendAsItWas) {
     int f, t, sgi;
     long long i, r;
     if (!(ls >> kind >> f >> t >> i >> sgi >> r) || kind != "ipi") continue;
-    if (r < 200000000) continue;  // an IPI from the middle of the run (after 200us)
+    if (r < 100000000) continue;  // an IPI from the middle of the run (after 100us)
     from = f, to = t, index = i, raised = r;
     break;
   }
-  ASSERT_GE(raised, 0) << "no IPI after 200us in the base run";
+  ASSERT_GE(raised, 0) << "no IPI after 100us in the base run";
   std::string text = read_file(kSmall);
   text += "timing:\n  ipi:\n    - {from: " + std::to_string(from) + ", to: " + std::to_string(to) +
           ", index: " + std::to_string(index) + ", latency: 4us}\n";
