@@ -135,11 +135,13 @@ bool landed(const TimingRecord& rec, const SentIpi& s) {
 // the IPI's own arrival (the target's run up to there does not depend on it), then the most
 // likely latency.
 std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& platform, Time after,
-                              const std::set<Key>& tried, const std::map<IrqId, int>& fruitless) {
+                              const std::set<Key>& tried, const std::map<IrqId, int>& fruitless,
+                              const std::optional<Key>& only) {
   std::optional<Aim> best;
   double best_score = -std::numeric_limits<double>::infinity();
   for (const auto& s : rec.ipis) {
-    if (s.forced || s.raised < after || tried.count({s.from, s.to, s.index})) continue;
+    const Key k{s.from, s.to, s.index};
+    if (only ? k != *only : s.forced || s.raised < after || tried.count(k)) continue;
     const Distribution& dist = platform.ipi_latency_between(s.from, s.to);
     const Time lo = dist.lower_bound(), hi = dist.upper_bound();
     if (lo >= hi) continue;  // a fixed latency leaves nothing to aim
@@ -151,11 +153,13 @@ std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& pla
       if (wlo > whi) continue;
       Time l = std::clamp(w.start + (w.end - w.start) / 2 - s.raised + off, wlo, whi);
       if (!dist.contains(l)) continue;
+      // In order of weight: a reader that ends holding a lock, a kind not yet fruitless, an
+      // exact aim, then the likelier latency (a log density: tens apart at most).
       double score = dist.log_density(l);
+      if (w.hot) score += 1000.0;
       auto f = fruitless.find(s.id);
-      if (f != fruitless.end()) score -= 10.0 * f->second;
-      if (w.end <= s.arrival) score += 5.0;
-      if (w.hot) score += 20.0;
+      if (f != fruitless.end()) score -= 300.0 * f->second;
+      if (w.end <= s.arrival) score += 100.0;
       if (score > best_score) {
         best_score = score;
         best = Aim{ForcedIpi{s.from, s.to, s.index, l}, s.drawn, s.raised, s.id, w, wlo, whi};
@@ -217,6 +221,7 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
   Time after = 0;
   int aims_this_seed = 0, refinements = 0;
   std::optional<Aim> pending;  // the aim of the run in flight
+  Aim missed;                  // the last aim that missed its window
   for (uint64_t run = 0; run < opt.budget; ++run) {
     const std::string scenario = attempt_text(base, seed, forced);
     run_internal::PoolOptions po;
@@ -311,6 +316,7 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
         after = pending->raised;
         refinements = 0;
       } else {
+        missed = *pending;
         forced.pop_back();
         aims.pop_back();
         if (++refinements > kMaxRefinements) {
@@ -324,7 +330,9 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
     if (aims_this_seed < opt.aims_per_seed) {
       std::set<Key> skip = tried;
       for (const auto& f : forced) skip.insert(key_of(f));
-      aim = choose_aim(rec, platform, after, skip, fruitless);
+      // A miss is aimed again first: its window moved with the IPI's old arrival.
+      if (refinements > 0) aim = choose_aim(rec, platform, after, skip, fruitless, key_of(missed.f));
+      if (!aim) aim = choose_aim(rec, platform, after, skip, fruitless, std::nullopt);
     }
     if (!aim) {
       ++seed;
