@@ -270,10 +270,11 @@ int cmd_hunt(const std::vector<std::string>& args) {
   if (vm.count("help")) {
     std::cout << desc
               << "\nRuns the scenario, learns from each run where an interrupt would land inside an RCU reader\n"
-                 "with interrupts on and a lock held, and forces one IPI's latency (a value its distribution can\n"
-                 "draw) to arrive there; again from each new run, a new seed when nothing is in reach. At the\n"
-                 "first detecting run writes DIR/reproducer.yaml (plain `quiesce run` reproduces it) and\n"
-                 "DIR/hunt.json (the forced values and how likely they are). Exit 0 found, 1 not in budget.\n";
+                 "with interrupts on (first those that end holding a lock), and forces one IPI's latency (a value\n"
+                 "its distribution can draw) to arrive there; again from each new run, a new seed when nothing is\n"
+                 "in reach. At the first detecting run writes DIR/reproducer.yaml (plain `quiesce run`\n"
+                 "reproduces it) and DIR/hunt.json (the forced values and how likely they are). Exit 0 found,\n"
+                 "1 not found within the budget.\n";
     return 0;
   }
   if (!vm.count("scenario")) throw UsageError("quiesce hunt needs a scenario file");

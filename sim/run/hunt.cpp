@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 
 #include "sim/base/error.h"
@@ -205,9 +206,15 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
   const PlatformConfig& platform = first->platform;
   uint64_t seed = opt.seed.value_or(static_cast<uint64_t>(first->params.seed()));
   const std::string dir = opt.out_dir.empty() ? "results/" + first->params.name() + "-hunt" : opt.out_dir;
-  make_dirs(dir);
   std::error_code ec;
+  if (std::filesystem::exists(dir + "/sweep.json", ec)) {
+    throw ConfigError("--out " + dir, "", "holds a sweep; a hunt writes a directory of its own");
+  }
+  make_dirs(dir);
+  // A hunt's directory holds one hunt: the last one's runs and reproducer go.
   std::filesystem::remove_all(dir + "/points", ec);
+  std::filesystem::remove(dir + "/reproducer.yaml", ec);
+  std::filesystem::remove(dir + "/hunt.json", ec);
 
   if (!opt.quiet) {
     human << "hunt: " << path << (opt.point ? " (sweep point " + std::to_string(point) + ")" : "")
@@ -248,7 +255,7 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
     const std::string pdir = dir + "/points/" + point_id(run);
     const RunOutcome out = read_outcome(pdir, opt.target);
     if (out.outcome == "crashed" || out.outcome == "invalid" || out.outcome == "timeout") {
-      throw IoError("hunt run " + pdir + " ended " + out.outcome + ":", pdir + "/stderr.txt", 0);
+      throw std::runtime_error("hunt run " + pdir + " ended " + out.outcome + " (see its stderr.txt)");
     }
     Json rj = {{"run", run}, {"seed", seed}, {"forced", forced.size()}, {"outcome", out.outcome},
                {"lockdep_reports", json_number(out.lockdep_reports)}, {"deadlock", out.deadlock}};

@@ -2,7 +2,8 @@
 // `quiesce hunt`: a directed search of the timing the simulator controls for a run that
 // detects (a lockdep report or a deadlock). Each run is a child process (as a sweep's
 // points are) that also records its IPIs and the windows where an interrupt would land
-// inside an RCU reader with interrupts on and a lock held (sim/output/timing_windows.h).
+// inside an RCU reader with interrupts on (sim/output/timing_windows.h); readers that end
+// holding a spinlock come first.
 // The search then forces one IPI's end-to-end latency, a value its configured distribution
 // can draw, so that it arrives inside such a window; the run is the same up to that IPI's
 // send, so the aim holds, and the next run's record shows where it landed (a miss is aimed
@@ -10,7 +11,8 @@
 // IPI can reach a window, the next seed starts over. The first detecting run's scenario,
 // `timing:` and all, is written as DIR/reproducer.yaml: a plain `quiesce run` of it
 // reproduces the detection. DIR/hunt.json says what was forced and how likely it is under
-// its distribution.
+// its distribution. `--target deadlock` aims at the same windows and only stops at a
+// deadlock: it does not yet aim at the scheduler-lock windows a deadlock also needs.
 #include <cstdint>
 #include <iosfwd>
 #include <optional>

@@ -41,7 +41,7 @@ detects() {  # result.json -> 0 when it detected
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf "%-16s %6s %8s %8s %14s %12s %7s\n" case runs p "random" "random median" "hunt median" ratio
+printf "%-20s %6s %8s %8s %14s %12s %7s\n" case runs p detected "random median" "hunt median" ratio
 for c in "${all_cases[@]}"; do
   IFS='|' read -r name scenario sets <<<"$c"
   [[ -z $want || " $want " == *" $name "* ]] || continue
@@ -87,7 +87,7 @@ for c in "${all_cases[@]}"; do
   done
   hmed=$(printf "%s\n" "${hruns[@]}" | median)
   ratio=$(awk -v a="$rmed" -v b="$hmed" 'BEGIN { printf "%.1fx", a / b }')
-  printf "%-16s %6s %8s %8s %14s %12s %7s\n" "$name" "$n" "$p" "$hits" "$rmed$censored" "$hmed" "$ratio"
+  printf "%-20s %6s %8s %8s %14s %12s %7s\n" "$name" "$n" "$p" "$hits" "$rmed$censored" "$hmed" "$ratio"
   echo "  random runs to first detection: ${gaps[*]}" >&2
   echo "  hunt runs to first detection:   ${hruns[*]}" >&2
 done
