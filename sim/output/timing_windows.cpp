@@ -12,12 +12,14 @@ namespace quiesce {
 using kernel::TraceEvent;
 using kernel::TraceKind;
 
-std::string format_timing_windows(const kernel::Tracer& tracer, const std::vector<SentIpi>& sends, int cores) {
+std::string format_timing_windows(const kernel::Tracer& tracer, const std::vector<SentIpi>& sends,
+                                  int cores) {
   std::ostringstream out;
   out << "# quiesce timing windows v1 (times in ps)\n";
   for (const auto& s : sends) {
-    out << "ipi " << s.from << " " << s.to << " " << s.index << " " << s.id << " " << s.raised << " " << s.latency
-        << " " << s.arrival << " " << s.drawn << " " << (s.forced ? 1 : 0) << "\n";
+    out << "ipi " << s.from << " " << s.to << " " << s.index << " " << s.id << " " << s.raised
+        << " " << s.latency << " " << s.arrival << " " << s.drawn << " " << (s.forced ? 1 : 0)
+        << "\n";
   }
   std::vector<std::vector<const TraceEvent*>> by_cpu(static_cast<size_t>(cores));
   for (const auto& e : tracer.events()) {
@@ -25,8 +27,9 @@ std::string format_timing_windows(const kernel::Tracer& tracer, const std::vecto
   }
   for (int c = 0; c < cores; ++c) {
     auto& v = by_cpu[static_cast<size_t>(c)];
-    std::stable_sort(v.begin(), v.end(), [](const TraceEvent* a, const TraceEvent* b) { return a->t < b->t; });
-    std::set<int> readers;  // pids inside a read-side critical section
+    std::stable_sort(v.begin(), v.end(),
+                     [](const TraceEvent* a, const TraceEvent* b) { return a->t < b->t; });
+    std::set<int> readers;         // pids inside a read-side critical section
     std::map<uint64_t, int> held;  // lock -> times held on this CPU
     // A reader's windows wait for its end: whether it ends holding a lock.
     std::map<int, std::vector<std::pair<Time, Time>>> pending;
@@ -35,13 +38,20 @@ std::string format_timing_windows(const kernel::Tracer& tracer, const std::vecto
     int open_pid = -1;
     for (const TraceEvent* e : v) {
       switch (e->kind) {
-        case TraceKind::RcuReadLock: readers.insert(e->pid); break;
-        case TraceKind::RcuReadUnlock: readers.erase(e->pid); break;
-        case TraceKind::LockAcquired: ++held[e->id]; break;
+        case TraceKind::RcuReadLock:
+          readers.insert(e->pid);
+          break;
+        case TraceKind::RcuReadUnlock:
+          readers.erase(e->pid);
+          break;
+        case TraceKind::LockAcquired:
+          ++held[e->id];
+          break;
         case TraceKind::LockReleased:
           if (auto it = held.find(e->id); it != held.end() && --it->second <= 0) held.erase(it);
           break;
-        default: break;
+        default:
+          break;
       }
       const bool now_open = readers.count(e->pid) && !e->irqs_off && !e->hardirq;
       if (now_open != open) {
@@ -56,7 +66,8 @@ std::string format_timing_windows(const kernel::Tracer& tracer, const std::vecto
       if (e->kind == TraceKind::RcuReadUnlock) {
         auto it = pending.find(e->pid);
         if (it == pending.end()) continue;
-        for (const auto& [a, b] : it->second) out << "window " << c << " " << a << " " << b << " " << !held.empty() << "\n";
+        for (const auto& [a, b] : it->second)
+          out << "window " << c << " " << a << " " << b << " " << !held.empty() << "\n";
         pending.erase(it);
       }
     }
@@ -78,16 +89,19 @@ TimingRecord parse_timing_windows(const std::string& text, const std::string& fi
     if (kind == "ipi") {
       SentIpi s;
       int forced = 0;
-      ls >> s.from >> s.to >> s.index >> s.id >> s.raised >> s.latency >> s.arrival >> s.drawn >> forced;
+      ls >> s.from >> s.to >> s.index >> s.id >> s.raised >> s.latency >> s.arrival >> s.drawn >>
+          forced;
       s.forced = forced != 0;
-      if (ls.fail()) throw ConfigError(file + ":" + std::to_string(n), "", "a malformed ipi record");
+      if (ls.fail())
+        throw ConfigError(file + ":" + std::to_string(n), "", "a malformed ipi record");
       r.ipis.push_back(s);
     } else if (kind == "window") {
       TimingWindow w;
       int hot = 0;
       ls >> w.cpu >> w.start >> w.end >> hot;
       w.hot = hot != 0;
-      if (ls.fail()) throw ConfigError(file + ":" + std::to_string(n), "", "a malformed window record");
+      if (ls.fail())
+        throw ConfigError(file + ":" + std::to_string(n), "", "a malformed window record");
       r.windows.push_back(w);
     } else {
       throw ConfigError(file + ":" + std::to_string(n), "", "unknown record '" + kind + "'");

@@ -16,7 +16,8 @@
 
 namespace quiesce {
 
-std::string format_timing_windows(const kernel::Tracer& tracer, const std::vector<SentIpi>& sends, int cores);
+std::string format_timing_windows(const kernel::Tracer& tracer, const std::vector<SentIpi>& sends,
+                                  int cores);
 
 struct TimingWindow {
   int cpu = 0;

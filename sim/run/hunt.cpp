@@ -48,7 +48,8 @@ Key key_of(const ForcedIpi& f) { return {f.from, f.to, f.index}; }
 std::string ps_text(Time t) { return std::to_string(t) + "ps"; }
 
 // The scenario as one point: the file with `sweep:` taken out (so, as `quiesce run` runs
-// it; with --point, at that sweep point's values), --set written into `set:`, the seed and the forced timing at top level.
+// it; with --point, at that sweep point's values), --set written into `set:`, the seed and the
+// forced timing at top level.
 YAML::Node point_document(const std::string& text, const std::string& path, const HuntOptions& opt,
                           uint64_t* point_index) {
   YAML::Node root = load_yaml_text(text);
@@ -57,8 +58,9 @@ YAML::Node point_document(const std::string& text, const std::string& path, cons
     auto sc = load_scenario(path, std::vector<std::string>{});
     *point_index = *opt.point;
     if (*point_index >= sc->sweep.total) {
-      throw ConfigError("--point " + std::to_string(*point_index), "",
-                        "the sweep has " + std::to_string(sc->sweep.total) + " point(s), numbered from 0");
+      throw ConfigError(
+          "--point " + std::to_string(*point_index), "",
+          "the sweep has " + std::to_string(sc->sweep.total) + " point(s), numbered from 0");
     }
     for (const auto& p : sc->sweep.point(*point_index)) values.emplace_back(p.key, p.value->text);
   }
@@ -80,7 +82,8 @@ YAML::Node point_document(const std::string& text, const std::string& path, cons
   return root;
 }
 
-std::string attempt_text(const YAML::Node& base, std::optional<uint64_t> seed, const std::vector<ForcedIpi>& forced) {
+std::string attempt_text(const YAML::Node& base, std::optional<uint64_t> seed,
+                         const std::vector<ForcedIpi>& forced) {
   YAML::Node doc = YAML::Clone(base);
   if (seed) doc["seed"] = *seed;
   if (!forced.empty()) {
@@ -106,13 +109,18 @@ RunOutcome read_outcome(const std::string& pdir, const std::string& target) {
   const Json j = Json::parse(read_file_bounded(pdir + "/result.json", 64u << 20));
   r.outcome = j.value("outcome", "");
   const Json m = j.value("metrics", Json::object());
-  auto num = [&](const char* k) { return m.contains(k) && m[k].is_number() ? m[k].get<double>() : -1.0; };
+  auto num = [&](const char* k) {
+    return m.contains(k) && m[k].is_number() ? m[k].get<double>() : -1.0;
+  };
   r.lockdep_reports = std::max(0.0, num("lockdep_reports"));
   r.deadlock = num("deadlock") > 0;
   r.first_ns = num("detection.first_ns");
-  if (target == "lockdep") r.detected = r.lockdep_reports > 0;
-  else if (target == "deadlock") r.detected = r.deadlock;
-  else r.detected = r.lockdep_reports > 0 || r.deadlock;
+  if (target == "lockdep")
+    r.detected = r.lockdep_reports > 0;
+  else if (target == "deadlock")
+    r.detected = r.deadlock;
+  else
+    r.detected = r.lockdep_reports > 0 || r.deadlock;
   return r;
 }
 
@@ -150,7 +158,8 @@ std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& pla
     const Time off = s.latency - (s.arrival - s.raised);
     for (const auto& w : rec.windows) {
       if (w.cpu != s.to || w.end <= s.raised) continue;
-      const Time wlo = std::max(lo, w.start - s.raised + off + 1), whi = std::min(hi, w.end - s.raised + off - 1);
+      const Time wlo = std::max(lo, w.start - s.raised + off + 1),
+                 whi = std::min(hi, w.end - s.raised + off - 1);
       if (wlo > whi) continue;
       Time l = std::clamp(w.start + (w.end - w.start) / 2 - s.raised + off, wlo, whi);
       if (!dist.contains(l)) continue;
@@ -202,10 +211,12 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
   uint64_t point = 0;
   const YAML::Node base = point_document(text, path, opt, &point);
   auto first = load_scenario_text(attempt_text(base, std::nullopt, {}), path, {});
-  if (!first->needs_kernel) throw ConfigError(path, "", "hunt searches a kernel's timing; this scenario runs bare metal");
+  if (!first->needs_kernel)
+    throw ConfigError(path, "", "hunt searches a kernel's timing; this scenario runs bare metal");
   const PlatformConfig& platform = first->platform;
   uint64_t seed = opt.seed.value_or(static_cast<uint64_t>(first->params.seed()));
-  const std::string dir = opt.out_dir.empty() ? "results/" + first->params.name() + "-hunt" : opt.out_dir;
+  const std::string dir =
+      opt.out_dir.empty() ? "results/" + first->params.name() + "-hunt" : opt.out_dir;
   std::error_code ec;
   if (std::filesystem::exists(dir + "/sweep.json", ec)) {
     throw ConfigError("--out " + dir, "", "holds a sweep; a hunt writes a directory of its own");
@@ -218,7 +229,8 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
 
   if (!opt.quiet) {
     human << "hunt: " << path << (opt.point ? " (sweep point " + std::to_string(point) + ")" : "")
-          << ", target " << opt.target << ", budget " << opt.budget << " runs, from seed " << seed << "\n";
+          << ", target " << opt.target << ", budget " << opt.budget << " runs, from seed " << seed
+          << "\n";
   }
   Json runs = Json::array();
   std::vector<ForcedIpi> forced;
@@ -255,24 +267,35 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
     const std::string pdir = dir + "/points/" + point_id(run);
     const RunOutcome out = read_outcome(pdir, opt.target);
     if (out.outcome == "crashed" || out.outcome == "invalid" || out.outcome == "timeout") {
-      throw std::runtime_error("hunt run " + pdir + " ended " + out.outcome + " (see its stderr.txt)");
+      throw std::runtime_error("hunt run " + pdir + " ended " + out.outcome +
+                               " (see its stderr.txt)");
     }
-    Json rj = {{"run", run}, {"seed", seed}, {"forced", forced.size()}, {"outcome", out.outcome},
-               {"lockdep_reports", json_number(out.lockdep_reports)}, {"deadlock", out.deadlock}};
+    Json rj = {{"run", run},
+               {"seed", seed},
+               {"forced", forced.size()},
+               {"outcome", out.outcome},
+               {"lockdep_reports", json_number(out.lockdep_reports)},
+               {"deadlock", out.deadlock}};
     if (!opt.quiet) {
-      human << "  run " << run + 1 << ": seed " << seed << ", " << forced.size() << " forced IPI(s): " << out.outcome
-            << (out.lockdep_reports > 0 ? ", " + format_number(out.lockdep_reports) + " lockdep report(s)" : "") << "\n";
+      human << "  run " << run + 1 << ": seed " << seed << ", " << forced.size()
+            << " forced IPI(s): " << out.outcome
+            << (out.lockdep_reports > 0
+                    ? ", " + format_number(out.lockdep_reports) + " lockdep report(s)"
+                    : "")
+            << "\n";
     }
     if (out.detected) {
       runs.push_back(rj);
       write_file_atomic(dir + "/reproducer.yaml",
                         "# Written by quiesce hunt from " + path + " (" + std::to_string(run + 1) +
-                            " runs): `quiesce run` of this file reproduces the detection.\n" + scenario);
+                            " runs): `quiesce run` of this file reproduces the detection.\n" +
+                            scenario);
       Json fj = Json::array();
       double joint = 0;
       for (const auto& a : aims) {
         Json one = ForcedReport{a}.json(platform);
-        joint += one["log_density_vs_drawn"].is_number() ? one["log_density_vs_drawn"].get<double>() : 0.0;
+        joint += one["log_density_vs_drawn"].is_number() ? one["log_density_vs_drawn"].get<double>()
+                                                         : 0.0;
         fj.push_back(one);
       }
       const Json hj = {{"scenario", path},
@@ -290,28 +313,31 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
                        {"history", runs}};
       write_file_atomic(dir + "/hunt.json", json_text(hj));
       if (!opt.quiet) {
-        human << "found in " << run + 1 << " run(s): seed " << seed << ", " << out.outcome << ", first detection at "
-              << format_time_approx(out.first_ns * 1e3) << "\n";
+        human << "found in " << run + 1 << " run(s): seed " << seed << ", " << out.outcome
+              << ", first detection at " << format_time_approx(out.first_ns * 1e3) << "\n";
         for (const auto& one : fj) {
           human << "  IPI CPU" << one["from"].get<int>() << "->CPU" << one["to"].get<int>() << " #"
                 << one["index"].get<uint64_t>() << " (sgi " << one["sgi"].get<int>() << ") latency "
-                << format_time(one["latency_ps"].get<Time>()) << " (drawn " << format_time(one["drawn_ps"].get<Time>())
-                << "): quantile " << format_number(std::round(one["quantile"].get<double>() * 1e4) / 1e4)
-                << " of " << one["distribution"].get<std::string>() << ", density "
+                << format_time(one["latency_ps"].get<Time>()) << " (drawn "
+                << format_time(one["drawn_ps"].get<Time>()) << "): quantile "
+                << format_number(std::round(one["quantile"].get<double>() * 1e4) / 1e4) << " of "
+                << one["distribution"].get<std::string>() << ", density "
                 << format_number(std::round(one["density_vs_mode"].get<double>() * 1e3) / 1e3)
                 << " x the mode's; a random draw lands in its window with P = "
-                << format_number(std::round(one["window_probability"].get<double>() * 1e5) / 1e5) << "\n";
-        }
-        if (!fj.empty()) {
-          human << "  joint log density against the drawn values: " << format_number(std::round(joint * 100) / 100)
+                << format_number(std::round(one["window_probability"].get<double>() * 1e5) / 1e5)
                 << "\n";
         }
-        human << "wrote " << dir << "/reproducer.yaml (quiesce run " << dir << "/reproducer.yaml) and " << dir
-              << "/hunt.json\n";
+        if (!fj.empty()) {
+          human << "  joint log density against the drawn values: "
+                << format_number(std::round(joint * 100) / 100) << "\n";
+        }
+        human << "wrote " << dir << "/reproducer.yaml (quiesce run " << dir
+              << "/reproducer.yaml) and " << dir << "/hunt.json\n";
       }
       return 0;
     }
-    const TimingRecord rec = parse_timing_windows(read_file_bounded(pdir + "/windows.txt", 1u << 30), pdir + "/windows.txt");
+    const TimingRecord rec = parse_timing_windows(
+        read_file_bounded(pdir + "/windows.txt", 1u << 30), pdir + "/windows.txt");
     rj["windows"] = rec.windows.size();
     runs.push_back(rj);
     // Where the last aim landed: in its window (a kind that did nothing there) or not (aim
@@ -338,7 +364,8 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
       std::set<Key> skip = tried;
       for (const auto& f : forced) skip.insert(key_of(f));
       // A miss is aimed again first: its window moved with the IPI's old arrival.
-      if (refinements > 0) aim = choose_aim(rec, platform, after, skip, fruitless, key_of(missed.f));
+      if (refinements > 0)
+        aim = choose_aim(rec, platform, after, skip, fruitless, key_of(missed.f));
       if (!aim) aim = choose_aim(rec, platform, after, skip, fruitless, std::nullopt);
     }
     if (!aim) {
@@ -356,10 +383,12 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
     aims.push_back(*aim);
     pending = aim;
   }
-  const Json hj = {{"scenario", path}, {"point", opt.point ? Json(point) : Json()}, {"target", opt.target}, {"found", false},
-                   {"runs", opt.budget}, {"history", runs}};
+  const Json hj = {{"scenario", path},     {"point", opt.point ? Json(point) : Json()},
+                   {"target", opt.target}, {"found", false},
+                   {"runs", opt.budget},   {"history", runs}};
   write_file_atomic(dir + "/hunt.json", json_text(hj));
-  if (!opt.quiet) human << "not found in " << opt.budget << " runs; wrote " << dir << "/hunt.json\n";
+  if (!opt.quiet)
+    human << "not found in " << opt.budget << " runs; wrote " << dir << "/hunt.json\n";
   return 1;
 }
 

@@ -22,12 +22,12 @@
 namespace quiesce {
 
 struct HuntOptions {
-  std::string out_dir;  // default results/<scenario name>-hunt
-  uint64_t budget = 100;  // most runs, the base runs counted
+  std::string out_dir;               // default results/<scenario name>-hunt
+  uint64_t budget = 100;             // most runs, the base runs counted
   std::string target = "detection";  // detection | lockdep | deadlock
-  std::optional<uint64_t> point;      // a sweep point whose values to hunt at (default: none, as `run`)
-  std::optional<uint64_t> seed;       // the first seed (default the point's)
-  int aims_per_seed = 8;              // aimed runs on one seed before the next seed
+  std::optional<uint64_t> point;  // a sweep point whose values to hunt at (default: none, as `run`)
+  std::optional<uint64_t> seed;   // the first seed (default the point's)
+  int aims_per_seed = 8;          // aimed runs on one seed before the next seed
   bool quiet = false;
   std::vector<std::string> sets;  // --set key=value
 };

@@ -69,7 +69,9 @@ TEST(Hunt, ForcedLatencyOutsideTheDistributionIsRefused) {
   const std::string path = write_temp(dir, "outside.yaml", text);
   CliResult r = run_cli({"run", path, "-q", "--out", dir + "/o"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("outside what the IPI latency from CPU1 to CPU0 can draw"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("outside what the IPI latency from CPU1 to CPU0 can draw"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("outside.yaml:"), std::string::npos) << r.err;
   std::filesystem::remove_all(dir);
 }
