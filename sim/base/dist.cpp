@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace quiesce {
 namespace {
@@ -192,6 +193,108 @@ Time Distribution::lower_bound() const {
     case Kind::Empirical: return static_cast<Time>(*std::min_element(values_.begin(), values_.end()));
     case Kind::Normal: return static_cast<Time>(std::max(0.0, a_ - kTruncSigmas * b_));
     case Kind::Lognormal: return static_cast<Time>(std::floor(a_ * std::exp(-kTruncSigmas * b_)));
+  }
+  return 0;
+}
+
+Time Distribution::upper_bound() const {
+  switch (kind_) {
+    case Kind::Fixed: return static_cast<Time>(a_);
+    case Kind::Uniform: return static_cast<Time>(b_);
+    case Kind::Exponential: return kMaxInputTime;
+    case Kind::Empirical: return static_cast<Time>(*std::max_element(values_.begin(), values_.end()));
+    case Kind::Normal: return static_cast<Time>(a_ + kTruncSigmas * b_);
+    case Kind::Lognormal: return static_cast<Time>(std::ceil(a_ * std::exp(kTruncSigmas * b_)));
+  }
+  return 0;
+}
+
+bool Distribution::contains(Time t) const {
+  if (kind_ == Kind::Fixed) return static_cast<double>(t) == std::round(a_);
+  if (kind_ == Kind::Empirical) {
+    return std::any_of(values_.begin(), values_.end(), [t](double v) { return std::llround(v) == t; });
+  }
+  return t >= lower_bound() && t <= upper_bound();
+}
+
+namespace {
+
+double std_normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+// log of the standard normal density.
+double std_normal_log_pdf(double z) { return -0.5 * z * z - 0.5 * std::log(2 * M_PI); }
+
+}  // namespace
+
+double Distribution::cdf(Time t) const {
+  const double x = static_cast<double>(t);
+  switch (kind_) {
+    case Kind::Fixed: return x >= a_ ? 1.0 : 0.0;
+    case Kind::Uniform: return b_ > a_ ? std::clamp((x - a_) / (b_ - a_), 0.0, 1.0) : (x >= a_ ? 1.0 : 0.0);
+    case Kind::Exponential: return x <= c_ ? 0.0 : -std::expm1(-(x - c_) / a_);
+    case Kind::Empirical: {
+      double p = 0, prev = 0;
+      for (size_t i = 0; i < values_.size(); ++i) {
+        if (values_[i] <= x) p += cumulative_[i] - prev;
+        prev = cumulative_[i];
+      }
+      return p;
+    }
+    case Kind::Normal: {
+      if (b_ <= 0) return x >= a_ ? 1.0 : 0.0;
+      const double lo = std::max(0.0, a_ - kTruncSigmas * b_), hi = a_ + kTruncSigmas * b_;
+      const double flo = std_normal_cdf((lo - a_) / b_), fhi = std_normal_cdf((hi - a_) / b_);
+      return std::clamp((std_normal_cdf((std::clamp(x, lo, hi) - a_) / b_) - flo) / (fhi - flo), 0.0, 1.0);
+    }
+    case Kind::Lognormal: {
+      if (b_ <= 0) return x >= a_ ? 1.0 : 0.0;
+      if (x <= 0) return 0.0;
+      const double z = std::clamp(std::log(x / a_) / b_, -kTruncSigmas, kTruncSigmas);
+      const double f6 = std_normal_cdf(-kTruncSigmas);
+      return std::clamp((std_normal_cdf(z) - f6) / (1 - 2 * f6), 0.0, 1.0);
+    }
+  }
+  return 0;
+}
+
+double Distribution::log_density(Time t) const {
+  const double ninf = -std::numeric_limits<double>::infinity();
+  if (!contains(t)) return ninf;
+  const double x = static_cast<double>(t);
+  switch (kind_) {
+    case Kind::Fixed: return 0.0;
+    case Kind::Uniform: return b_ > a_ ? -std::log(b_ - a_) : 0.0;
+    case Kind::Exponential: return -std::log(a_) - (x - c_) / a_;
+    case Kind::Empirical: {
+      double p = 0, prev = 0;
+      for (size_t i = 0; i < values_.size(); ++i) {
+        if (std::llround(values_[i]) == t) p += cumulative_[i] - prev;
+        prev = cumulative_[i];
+      }
+      return p > 0 ? std::log(p) : ninf;
+    }
+    case Kind::Normal: return b_ > 0 ? std_normal_log_pdf((x - a_) / b_) - std::log(b_) : 0.0;
+    case Kind::Lognormal: return b_ > 0 ? std_normal_log_pdf(std::log(x / a_) / b_) - std::log(x * b_) : 0.0;
+  }
+  return ninf;
+}
+
+Time Distribution::mode() const {
+  switch (kind_) {
+    case Kind::Fixed: return static_cast<Time>(std::llround(a_));
+    case Kind::Uniform: return static_cast<Time>(std::llround((a_ + b_) / 2));
+    case Kind::Exponential: return static_cast<Time>(std::llround(c_));
+    case Kind::Normal: return static_cast<Time>(std::llround(std::max(a_, 0.0)));
+    case Kind::Lognormal: return static_cast<Time>(std::llround(a_ * std::exp(-b_ * b_)));
+    case Kind::Empirical: {
+      size_t best = 0;
+      double best_p = -1, prev = 0;
+      for (size_t i = 0; i < values_.size(); ++i) {
+        if (cumulative_[i] - prev > best_p) best_p = cumulative_[i] - prev, best = i;
+        prev = cumulative_[i];
+      }
+      return static_cast<Time>(std::llround(values_[best]));
+    }
   }
   return 0;
 }

@@ -26,6 +26,16 @@ class Distribution {
   double mean() const;          // ps (analytic; for normal, of the untruncated law)
   double stddev() const;        // ps
   Time lower_bound() const;     // no sample is below this
+  Time upper_bound() const;     // nor above this (kMaxInputTime: unbounded)
+  // Whether `t` is a value sample() can return (for empirical, one of its values).
+  bool contains(Time t) const;
+  // P(sample <= t), of the law as sampled (normal and lognormal truncated).
+  double cdf(Time t) const;
+  // The log of the density at `t` (per ps; for fixed and empirical, of the probability mass),
+  // -inf outside the support.
+  double log_density(Time t) const;
+  // The most likely value (the density's maximum).
+  Time mode() const;
   Kind kind() const { return kind_; }
   std::string describe() const;  // "lognormal(median=1.5us, sigma=0.3)"
 

@@ -17,6 +17,7 @@
 #include "sim/kernel/kernel.h"
 #include "sim/output/json.h"
 #include "sim/run/explain.h"
+#include "sim/run/hunt.h"
 #include "sim/run/point.h"
 #include "sim/run/slurm.h"
 #include "sim/run/sweep.h"
@@ -39,6 +40,9 @@ const char* kUsage =
     "  sweep SCENARIO.yaml [--jobs N] [--shard I/N] [--resume] [--out DIR] [--slurm ...]\n"
     "                                                            run every point of its sweep:\n"
     "  merge DIR... [--out DIR]                                  join the outputs of sweep shards\n"
+    "  hunt SCENARIO.yaml [--budget RUNS] [--target T] [--out DIR]\n"
+    "                                                            search the timing for a run that\n"
+    "                                                            detects; write a reproducer\n"
     "  status DIR                                                a sweep's progress (and its Slurm jobs)\n"
     "  explain POINT_DIR|SWEEP_DIR                               how a point ended, readably; a\n"
     "                                                            sweep's broken and detecting points\n"
@@ -265,6 +269,44 @@ int cmd_sweep(const std::vector<std::string>& args) {
     if (vm.count(k)) throw UsageError(std::string("--") + k + " goes with --slurm");
   }
   return run_sweep(vm["scenario"].as<std::string>(), opt, std::cout);
+}
+
+int cmd_hunt(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce hunt SCENARIO.yaml [options]");
+  desc.add_options()("help,h", "this help")("budget", po::value<uint64_t>(), "most runs, base runs counted (default 100)")(
+      "target", po::value<std::string>(), "detection (a lockdep report or a deadlock; default), lockdep or deadlock")(
+      "point", po::value<uint64_t>(), "with a sweep: hunt at this point's values (from 0; default: the scenario as `run` runs it)")(
+      "seed", po::value<uint64_t>(), "the first seed (default the scenario's, or the point's)")(
+      "aims-per-seed", po::value<int>(), "aimed runs on one seed before the next (default 8)")(
+      "set", po::value<std::vector<std::string>>()->composing(), "override a parameter by dotted path")(
+      "out", po::value<std::string>(), "directory (default results/<scenario name>-hunt)")(
+      "quiet,q", "print nothing but errors")("scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc
+              << "\nRuns the scenario, learns from each run where an interrupt would land inside an RCU reader\n"
+                 "with interrupts on (first those that end holding a lock), and forces one IPI's latency (a value\n"
+                 "its distribution can draw) to arrive there; again from each new run, a new seed when nothing is\n"
+                 "in reach. At the first detecting run writes DIR/reproducer.yaml (plain `quiesce run`\n"
+                 "reproduces it) and DIR/hunt.json (the forced values and how likely they are). Exit 0 found,\n"
+                 "1 not found within the budget.\n";
+    return 0;
+  }
+  if (!vm.count("scenario")) throw UsageError("quiesce hunt needs a scenario file");
+  HuntOptions opt;
+  if (vm.count("budget")) opt.budget = vm["budget"].as<uint64_t>();
+  if (opt.budget < 1 || opt.budget > 1000000) throw UsageError("--budget takes 1 to 1000000 runs");
+  if (vm.count("target")) opt.target = vm["target"].as<std::string>();
+  if (vm.count("point")) opt.point = vm["point"].as<uint64_t>();
+  if (vm.count("seed")) opt.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("aims-per-seed")) opt.aims_per_seed = vm["aims-per-seed"].as<int>();
+  if (opt.aims_per_seed < 0 || opt.aims_per_seed > 1000) throw UsageError("--aims-per-seed takes 0 to 1000");
+  if (vm.count("set")) opt.sets = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
+  opt.quiet = vm.count("quiet") > 0;
+  return run_hunt(vm["scenario"].as<std::string>(), opt, std::cout);
 }
 
 int cmd_merge(const std::vector<std::string>& args) {
@@ -519,10 +561,11 @@ int main(int argc, char** argv) {
     if (verb == "validate") return cmd_validate(rest);
     if (verb == "sweep") return cmd_sweep(rest);
     if (verb == "merge") return cmd_merge(rest);
+    if (verb == "hunt") return cmd_hunt(rest);
     if (verb == "explain") return cmd_explain(rest);
     if (verb == "status") return cmd_status(rest);
     if (verb == "list") return cmd_list(rest);
-    std::string hint = did_you_mean(verb, {"run", "rerun", "sweep", "merge", "status", "explain", "validate", "list"});
+    std::string hint = did_you_mean(verb, {"run", "rerun", "sweep", "merge", "hunt", "status", "explain", "validate", "list"});
     throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";

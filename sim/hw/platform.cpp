@@ -220,6 +220,11 @@ void PlatformConfig::load(const ConfigNode& tree) {
   }
 }
 
+const Distribution& PlatformConfig::ipi_latency_between(int from, int to) const {
+  const auto d = static_cast<size_t>(topo_.distance(from, to));
+  return d < ipi_by_distance_.size() && ipi_by_distance_[d] ? *ipi_by_distance_[d] : irq.ipi_latency();
+}
+
 Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatRegistry* stats)
     : name_(cfg.platform.name()),
       description_(cfg.platform.description()),

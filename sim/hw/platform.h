@@ -63,6 +63,8 @@ struct PlatformConfig {
   const DistanceLatencies& distance_latencies() const { return dist_lat_; }
   const std::vector<std::optional<Distribution>>& ipi_by_distance() const { return ipi_by_distance_; }
   const std::vector<PublishedFigure>& published() const { return published_; }
+  // The distribution an IPI from CPU `from` to CPU `to` draws its latency from.
+  const Distribution& ipi_latency_between(int from, int to) const;
 
  private:
   Topology topo_;

@@ -21,6 +21,7 @@
 #include "sim/output/files.h"
 #include "sim/output/json.h"
 #include "sim/output/stats_txt.h"
+#include "sim/output/timing_windows.h"
 #include "sim/output/trace_files.h"
 #include "sim/output/vcd_file.h"
 
@@ -220,8 +221,14 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     kern = std::make_unique<kernel::Kernel>(*platform, sc.kernel, sc.variants, seed, &stats);
     shared.kernel = kern.get();
     shared.create_locks(sc.locks);
-    if (!options.trace_path.empty()) kern->enable_trace(options.trace_window, options.trace_max_bytes, options.trace_max_events);
+    if (!options.trace_path.empty()) {
+      kern->enable_trace(options.trace_window, options.trace_max_bytes, options.trace_max_events);
+    } else if (!options.windows_path.empty()) {
+      kern->enable_trace(0, options.trace_max_bytes, options.trace_max_events);
+    }
   }
+  if (!sc.forced_ipis.empty()) platform->irq().force_ipis(sc.forced_ipis);
+  if (!options.windows_path.empty()) platform->irq().record_sends();
   std::unique_ptr<VcdFile> vcd_file;
   sc_core::sc_trace_file* vcd = nullptr;
   if (kern && !options.vcd_path.empty()) {
@@ -302,7 +309,14 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
         for (const auto& line : kern->log()) dmesg += line + "\n";
         write_file_atomic(result.out_dir + "/dmesg.txt", dmesg);  // the printk buffer, as dmesg shows it
       }
-      if (kern && kern->tracer()) {
+      if (!options.windows_path.empty()) {
+        const std::string text = kern && kern->tracer()
+                                     ? format_timing_windows(*kern->tracer(), platform->irq().sends(), platform->cores())
+                                     : format_timing_windows(kernel::Tracer(0, kMinTraceBytes, kMinTraceEvents),
+                                                             platform->irq().sends(), platform->cores());
+        write_file_atomic(options.windows_path, text);
+      }
+      if (kern && kern->tracer() && !options.trace_path.empty()) {
         const bool ftrace = options.trace_format == "ftrace" ||
                             (options.trace_format.empty() && options.trace_path.size() > 4 &&
                              options.trace_path.compare(options.trace_path.size() - 4, 4, ".txt") == 0);

@@ -24,6 +24,9 @@ struct RunOptions {
   size_t trace_max_bytes = size_t{256} << 20;
   size_t trace_max_events = 50000000;
   std::string vcd_path;
+  // For `quiesce hunt`: record the run's IPIs and the kernel's windows into this file
+  // (sim/output/timing_windows.h). Recording observes only; the run is the same.
+  std::string windows_path;
 };
 
 // The bounds --trace-max-bytes and --trace-max-events take.

@@ -1,16 +1,18 @@
 #include "sim/scenario/scenario.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 namespace quiesce {
 namespace {
 
 const std::vector<std::string> kScenarioKeys = {"name",     "description", "duration", "seed",  "sim",
                                                 "workload", "platform",    "set",      "kernel", "locks",
-                                                "expect",   "sweep"};
+                                                "expect",   "sweep",       "timing"};
 
 const std::string kOutcomeKey = "outcome";
 const std::string kExpectPrefix = "expect.";
@@ -258,6 +260,57 @@ std::unique_ptr<Scenario> load_scenario_text(const std::string& text, const std:
 
 namespace {
 
+uint64_t count_at(const ConfigNode& n, const char* what, uint64_t max) {
+  const std::string text = n.scalar(what);
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0 || v > max) {
+    n.fail("expected " + std::string(what) + " from 0 to " + std::to_string(max) + ", got \"" + text + "\"");
+  }
+  return v;
+}
+
+// `timing: {ipi: [{from, to, index, latency}, ...]}`: each forced latency must be one the
+// pair's latency distribution can draw (the exact mode's lookahead rests on its floor).
+std::vector<ForcedIpi> parse_timing(const ConfigNode& timing, const PlatformConfig& platform) {
+  std::vector<ForcedIpi> out;
+  if (!timing.present()) return out;
+  if (!timing.is_map()) timing.fail("'timing:' is a mapping: {ipi: [{from, to, index, latency}, ...]}");
+  timing.expect_keys({"ipi"});
+  ConfigNode ipis = timing["ipi"];
+  if (!ipis.present()) return out;
+  if (!ipis.is_list()) ipis.fail("'timing.ipi' is a list of {from, to, index, latency}");
+  const int cores = platform.topology().cores;
+  std::set<std::tuple<int, int, uint64_t>> seen;
+  for (const auto& e : ipis.items()) {
+    if (!e.is_map()) e.fail("a forced IPI is {from: CPU, to: CPU, index: N, latency: TIME}");
+    e.expect_keys({"from", "to", "index", "latency"});
+    for (const char* k : {"from", "to", "index", "latency"}) {
+      if (!e[k].present()) e.fail(std::string("missing '") + k + "'");
+    }
+    ForcedIpi f;
+    f.from = static_cast<int>(count_at(e["from"], "a CPU number", static_cast<uint64_t>(cores - 1)));
+    f.to = static_cast<int>(count_at(e["to"], "a CPU number", static_cast<uint64_t>(cores - 1)));
+    f.index = count_at(e["index"], "an index", uint64_t{1} << 48);
+    try {
+      f.latency = parse_time(e["latency"].scalar("a time"));
+    } catch (const UnitError& err) {
+      e["latency"].fail(err.what());
+    }
+    const Distribution& dist = platform.ipi_latency_between(f.from, f.to);
+    if (!dist.contains(f.latency)) {
+      e["latency"].fail("latency " + format_time(f.latency) + " is outside what the IPI latency from CPU" +
+                        std::to_string(f.from) + " to CPU" + std::to_string(f.to) + " can draw, " + dist.describe() +
+                        " (from " + format_time(dist.lower_bound()) + " to " + format_time(dist.upper_bound()) +
+                        "); a forced timing must be a legal one");
+    }
+    if (!seen.insert({f.from, f.to, f.index}).second) e.fail("this IPI is forced twice");
+    out.push_back(f);
+  }
+  return out;
+}
+
 std::unique_ptr<Scenario> load(const std::string& text, const std::string& file, const std::vector<Override>& overrides,
                                std::optional<uint64_t> seed, bool with_sweep) {
   auto s = std::make_unique<Scenario>();
@@ -299,7 +352,7 @@ std::unique_ptr<Scenario> load(const std::string& text, const std::string& file,
   if (seed) set_by_path(s->doc, "seed", YAML::Node(std::to_string(*seed)), "--seed");
 
   check_known_keys(s->doc, {&s->params, &s->sim, &s->kernel, &s->variants},
-                   {"platform", "set", "workload", "locks", "expect", "sweep"});
+                   {"platform", "set", "workload", "locks", "expect", "sweep", "timing"});
   s->sweep_params.load(s->doc);
   if (with_sweep) s->sweep = parse_sweep(s->doc["sweep"], static_cast<uint64_t>(s->sweep_params.max_points()));
   s->params.load(s->doc);
@@ -324,6 +377,7 @@ std::unique_ptr<Scenario> load(const std::string& text, const std::string& file,
   if (s->params.seed() < 0) s->doc["seed"].fail("seed must be 0 or more");
   check_name(s->params.name(), s->doc["name"]);
   s->platform.load(s->platform_tree);
+  s->forced_ipis = parse_timing(s->doc["timing"], s->platform);
 
   ConfigNode wl = s->doc["workload"];
   if (!wl.present()) s->doc.fail("missing 'workload:' (what to run)");

@@ -73,6 +73,9 @@ struct Scenario {
   bool needs_kernel = false;
   std::vector<std::string> task_names;
   SweepParams sweep_params;
+  // `timing: {ipi: [...]}`: SGIs whose end-to-end latency is given rather than drawn (what
+  // `quiesce hunt` writes into a reproducer).
+  std::vector<ForcedIpi> forced_ipis;
   SweepSpec sweep;  // `quiesce run` ignores it (runs the base point); `quiesce sweep` expands it
   // What validation knew about every entry, reused to build them.
   WorkloadEnv env_for(size_t entry_index) const;

@@ -25,8 +25,10 @@
 #include <systemc>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 #include "sim/base/dist.h"
@@ -73,6 +75,25 @@ struct IrqAck {
   Time taken = 0;  // when the core began the exception (set by the core)
 };
 
+// A timing override (a scenario's `timing: {ipi: [...]}`): the `index`-th SGI (from 0, in
+// the order `from` sends them) from CPU `from` to CPU `to` takes `latency` end to end
+// instead of its sample. The sample is still drawn, so no later draw moves.
+struct ForcedIpi {
+  int from = 0, to = 0;
+  uint64_t index = 0;
+  Time latency = 0;
+};
+
+// One SGI as sent, when the controller records them (record_sends()).
+struct SentIpi {
+  int from = 0, to = 0;
+  uint64_t index = 0;  // among SGIs from `from` to `to`, as ForcedIpi counts them
+  IrqId id = 0;
+  Time raised = 0, latency = 0, arrival = 0;
+  Time drawn = 0;  // the stream's sample (latency unless forced)
+  bool forced = false;
+};
+
 // A core is told when an interrupt is posted to it, so it can wake from WFI or a spin.
 class IrqTarget {
  public:
@@ -98,6 +119,14 @@ class InterruptController : public sc_core::sc_module {
   // An SGI from `src`, raised at `raise_time`; the sender spends `send_cost` on it.
   // Returns the arrival time.
   Time send_sgi(int src, int target, IrqId id, Time raise_time, Time send_cost);
+  // The distribution an SGI from `src` to `target` draws its end-to-end latency from.
+  const Distribution& ipi_latency_between(int src, int target) const;
+  // Replaces the latencies of these SGIs (each within its distribution's support: the
+  // scenario checks). Set once, before the run.
+  void force_ipis(const std::vector<ForcedIpi>& forced);
+  // Keeps every SGI sent from now on in sends().
+  void record_sends() { record_sends_ = true; }
+  const std::vector<SentIpi>& sends() const { return sends_; }
   // A timer or device interrupt that arrives at `arrival` (raised at `raised`).
   void post(int cpu, IrqId id, Time arrival, Time raised);
   // Drops a not yet arrived `id` on `cpu` (a reprogrammed one-shot timer).
@@ -187,6 +216,11 @@ class InterruptController : public sc_core::sc_module {
   Rng fault_rng_;
   std::vector<Cpu> cpus_;
   uint64_t seq_ = 0;
+  // SGIs sent per (from, to), counted only when some are forced or recorded.
+  std::map<std::pair<int, int>, uint64_t> pair_sent_;
+  std::map<std::tuple<int, int, uint64_t>, Time> forced_;
+  bool record_sends_ = false;
+  std::vector<SentIpi> sends_;
 };
 
 }  // namespace quiesce

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "sim/base/dist.h"
 
@@ -65,6 +67,37 @@ TEST(Distribution, RejectsBadParameters) {
   EXPECT_THROW(Distribution::parse(parse_yaml("{dist: empirical, values: []}", "t")), ConfigError);
   EXPECT_THROW(Distribution::parse(parse_yaml("{dist: fixed, value: 1us, extra: 2}", "t")), ConfigError);
   EXPECT_THROW(Distribution::parse(parse_yaml("12", "t")), ConfigError);
+}
+
+// What `timing:` overrides and `quiesce hunt` rely on: every sample lies in [lower_bound,
+// upper_bound] and contains() it, cdf() is the sampled law's (truncation included), and the
+// density peaks at mode().
+TEST(Distribution, SupportCdfAndDensityMatchTheSamples) {
+  for (const char* text : {"{dist: lognormal, median: 1us, sigma: 0.25}", "{dist: normal, mean: 2us, stddev: 500ns}",
+                           "{dist: uniform, min: 1us, max: 3us}", "{dist: exponential, mean: 2us, min: 100ns}"}) {
+    SCOPED_TRACE(text);
+    const Distribution d = Distribution::parse(parse_yaml(text, "t"));
+    Rng rng(7, "support");
+    std::vector<Time> v;
+    for (int i = 0; i < 20000; ++i) v.push_back(d.sample(rng));
+    for (Time t : v) ASSERT_TRUE(d.contains(t)) << t;
+    std::sort(v.begin(), v.end());
+    for (double q : {0.1, 0.5, 0.9}) EXPECT_NEAR(d.cdf(v[static_cast<size_t>(q * v.size())]), q, 0.015);
+    const Time m = d.mode();
+    EXPECT_GE(d.log_density(m), d.log_density(v[v.size() / 10]));
+    EXPECT_GE(d.log_density(m), d.log_density(v[v.size() * 9 / 10]));
+  }
+  const Distribution ln = Distribution::parse(parse_yaml("{dist: lognormal, median: 1us, sigma: 0.25}", "t"));
+  EXPECT_EQ(ln.upper_bound(), 4481690);  // 1us * e^(6 * 0.25), rounded up
+  EXPECT_FALSE(ln.contains(5 * kUs));
+  EXPECT_TRUE(std::isinf(ln.log_density(5 * kUs)));
+  EXPECT_EQ(Distribution::parse(parse_yaml("{dist: exponential, mean: 1us}", "t")).upper_bound(), kMaxInputTime);
+  const Distribution emp = Distribution::parse(parse_yaml("{dist: empirical, values: [1us, 2us], weights: [3, 1]}", "t"));
+  EXPECT_TRUE(emp.contains(2 * kUs));
+  EXPECT_FALSE(emp.contains(kUs + 1));
+  EXPECT_DOUBLE_EQ(emp.cdf(kUs), 0.75);
+  EXPECT_EQ(emp.mode(), kUs);
+  EXPECT_FALSE(Distribution::fixed(kUs).contains(kUs + 1));
 }
 
 }  // namespace

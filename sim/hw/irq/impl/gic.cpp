@@ -62,13 +62,32 @@ void InterruptController::set_ipi_path(const Topology& topo,
   }
 }
 
+const Distribution& InterruptController::ipi_latency_between(int src, int target) const {
+  return by_distance_.empty() ? ipi_latency_ : *by_distance_[topo_.distance(src, target)];
+}
+
+void InterruptController::force_ipis(const std::vector<ForcedIpi>& forced) {
+  for (const auto& f : forced) forced_[{f.from, f.to, f.index}] = f.latency;
+}
+
 Time InterruptController::send_sgi(int src, int target, IrqId id, Time raise_time, Time send_cost) {
   ++sgis_sent;
-  const Distribution& lat =
-      by_distance_.empty() ? ipi_latency_ : *by_distance_[topo_.distance(src, target)];
+  const Distribution& lat = ipi_latency_between(src, target);
   // The sample is end to end: the receiver's own entry cycles come off it (never below
   // the send itself).
-  const Time flight = lat.sample(rng_) - receiver_fixed_;
+  const Time drawn = lat.sample(rng_);
+  Time latency = drawn;
+  uint64_t index = 0;
+  bool forced = false;
+  if (record_sends_ || !forced_.empty()) {
+    index = pair_sent_[{src, target}]++;
+    auto it = forced_.find({src, target, index});
+    if (it != forced_.end()) {
+      latency = it->second;
+      forced = true;
+    }
+  }
+  const Time flight = latency - receiver_fixed_;
   if (flight < send_cost) ++sgis_floored;
   Time arrival = raise_time + std::max(send_cost, flight);
   // Faults draw only when on, so that all-zero probabilities leave every stream untouched.
@@ -81,6 +100,7 @@ Time InterruptController::send_sgi(int src, int target, IrqId id, Time raise_tim
     arrival += ipi_delay_.sample(fault_rng_);
   }
   push(target, Arrival{arrival, seq_++, id, src, raise_time});
+  if (record_sends_) sends_.push_back(SentIpi{src, target, index, id, raise_time, latency, arrival, drawn, forced});
   if (ipi_dup_p_ > 0 && fault_rng_.uniform() < ipi_dup_p_) {
     ++ipis_duplicated;
     push(target, Arrival{arrival + std::max<Time>(ipi_dup_gap_.sample(fault_rng_), 1), seq_++, id, src, raise_time});

@@ -1,0 +1,395 @@
+#include "sim/run/hunt.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+#include "sim/base/error.h"
+#include "sim/output/files.h"
+#include "sim/output/json.h"
+#include "sim/output/timing_windows.h"
+#include "sim/run/internal/point_pool.h"
+#include "sim/run/point.h"
+#include "sim/run/sweep.h"
+#include "sim/scenario/scenario.h"
+
+namespace quiesce {
+namespace {
+
+constexpr int kMaxRefinements = 3;  // re-aims of one IPI whose window moved
+
+struct RunOutcome {
+  std::string outcome;
+  bool detected = false;
+  double first_ns = -1;
+  double lockdep_reports = 0;
+  bool deadlock = false;
+};
+
+// One aimed value: which IPI, what it was drawn as, what it is forced to, and the window.
+struct Aim {
+  ForcedIpi f;
+  Time drawn = 0;
+  Time raised = 0;
+  IrqId sgi = 0;
+  TimingWindow window;
+  Time lo = 0, hi = 0;  // the latencies that land inside the window
+};
+
+using Key = std::tuple<int, int, uint64_t>;
+Key key_of(const ForcedIpi& f) { return {f.from, f.to, f.index}; }
+
+std::string ps_text(Time t) { return std::to_string(t) + "ps"; }
+
+// The scenario as one point: the file with `sweep:` taken out (so, as `quiesce run` runs
+// it; with --point, at that sweep point's values), --set written into `set:`, the seed and the
+// forced timing at top level.
+YAML::Node point_document(const std::string& text, const std::string& path, const HuntOptions& opt,
+                          uint64_t* point_index) {
+  YAML::Node root = load_yaml_text(text);
+  std::vector<std::pair<std::string, std::string>> values;
+  if (opt.point) {
+    auto sc = load_scenario(path, std::vector<std::string>{});
+    *point_index = *opt.point;
+    if (*point_index >= sc->sweep.total) {
+      throw ConfigError(
+          "--point " + std::to_string(*point_index), "",
+          "the sweep has " + std::to_string(sc->sweep.total) + " point(s), numbered from 0");
+    }
+    for (const auto& p : sc->sweep.point(*point_index)) values.emplace_back(p.key, p.value->text);
+  }
+  // --set after the point's values: `--set cores=32` hunts the point at 32 cores.
+  for (const auto& s : opt.sets) {
+    const Override o = parse_set(s);
+    values.emplace_back(o.key, s.substr(s.find('=') + 1));
+  }
+  root.remove("sweep");
+  for (const auto& [key, value] : values) {
+    if (key == "seed" || key == "platform") {
+      root[key] = load_yaml_text(value);
+      continue;
+    }
+    if (!root["set"] || !root["set"].IsMap()) root["set"] = YAML::Node(YAML::NodeType::Map);
+    root["set"][key] = load_yaml_text(value);
+  }
+  root.remove("timing");
+  return root;
+}
+
+std::string attempt_text(const YAML::Node& base, std::optional<uint64_t> seed,
+                         const std::vector<ForcedIpi>& forced) {
+  YAML::Node doc = YAML::Clone(base);
+  if (seed) doc["seed"] = *seed;
+  if (!forced.empty()) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const auto& f : forced) {
+      YAML::Node e(YAML::NodeType::Map);
+      e.SetStyle(YAML::EmitterStyle::Flow);
+      e["from"] = f.from;
+      e["to"] = f.to;
+      e["index"] = f.index;
+      e["latency"] = ps_text(f.latency);
+      list.push_back(e);
+    }
+    doc["timing"]["ipi"] = list;
+  }
+  YAML::Emitter em;
+  em << doc;
+  return std::string(em.c_str()) + "\n";
+}
+
+RunOutcome read_outcome(const std::string& pdir, const std::string& target) {
+  RunOutcome r;
+  const Json j = Json::parse(read_file_bounded(pdir + "/result.json", 64u << 20));
+  r.outcome = j.value("outcome", "");
+  const Json m = j.value("metrics", Json::object());
+  auto num = [&](const char* k) {
+    return m.contains(k) && m[k].is_number() ? m[k].get<double>() : -1.0;
+  };
+  r.lockdep_reports = std::max(0.0, num("lockdep_reports"));
+  r.deadlock = num("deadlock") > 0;
+  r.first_ns = num("detection.first_ns");
+  if (target == "lockdep")
+    r.detected = r.lockdep_reports > 0;
+  else if (target == "deadlock")
+    r.detected = r.deadlock;
+  else
+    r.detected = r.lockdep_reports > 0 || r.deadlock;
+  return r;
+}
+
+const SentIpi* find_ipi(const TimingRecord& rec, const Key& k) {
+  for (const auto& s : rec.ipis) {
+    if (key_of(ForcedIpi{s.from, s.to, s.index, 0}) == k) return &s;
+  }
+  return nullptr;
+}
+
+bool landed(const TimingRecord& rec, const SentIpi& s) {
+  for (const auto& w : rec.windows) {
+    if (w.cpu == s.to && s.arrival >= w.start && s.arrival <= w.end) return true;
+  }
+  return false;
+}
+
+// The best IPI to aim at a window: among IPIs raised at or after `after` (not `tried`),
+// each window on its target that a latency in its distribution's support reaches. Preferred:
+// kinds not known to land without effect, readers that end holding a lock, windows before
+// the IPI's own arrival (the target's run up to there does not depend on it), then the most
+// likely latency.
+std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& platform, Time after,
+                              const std::set<Key>& tried, const std::map<IrqId, int>& fruitless,
+                              const std::optional<Key>& only) {
+  std::optional<Aim> best;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (const auto& s : rec.ipis) {
+    const Key k{s.from, s.to, s.index};
+    if (only ? k != *only : s.forced || s.raised < after || tried.count(k)) continue;
+    const Distribution& dist = platform.ipi_latency_between(s.from, s.to);
+    const Time lo = dist.lower_bound(), hi = dist.upper_bound();
+    if (lo >= hi) continue;  // a fixed latency leaves nothing to aim
+    // Arrival = raised + latency - off while the latency is above the send's floor.
+    const Time off = s.latency - (s.arrival - s.raised);
+    for (const auto& w : rec.windows) {
+      if (w.cpu != s.to || w.end <= s.raised) continue;
+      const Time wlo = std::max(lo, w.start - s.raised + off + 1),
+                 whi = std::min(hi, w.end - s.raised + off - 1);
+      if (wlo > whi) continue;
+      Time l = std::clamp(w.start + (w.end - w.start) / 2 - s.raised + off, wlo, whi);
+      if (!dist.contains(l)) continue;
+      // In order of weight: a reader that ends holding a lock, a kind not yet fruitless, an
+      // exact aim, then the likelier latency (a log density: tens apart at most).
+      double score = dist.log_density(l);
+      if (w.hot) score += 1000.0;
+      auto f = fruitless.find(s.id);
+      if (f != fruitless.end()) score -= 300.0 * f->second;
+      if (w.end <= s.arrival) score += 100.0;
+      if (score > best_score) {
+        best_score = score;
+        best = Aim{ForcedIpi{s.from, s.to, s.index, l}, s.drawn, s.raised, s.id, w, wlo, whi};
+      }
+    }
+  }
+  return best;
+}
+
+struct ForcedReport {
+  Aim aim;
+  Json json(const PlatformConfig& platform) const {
+    const Distribution& d = platform.ipi_latency_between(aim.f.from, aim.f.to);
+    const double ld = d.log_density(aim.f.latency), lmode = d.log_density(d.mode());
+    return Json{{"from", aim.f.from},
+                {"to", aim.f.to},
+                {"index", aim.f.index},
+                {"sgi", aim.sgi},
+                {"raised_ps", aim.raised},
+                {"latency_ps", aim.f.latency},
+                {"drawn_ps", aim.drawn},
+                {"distribution", d.describe()},
+                {"support_ps", Json::array({d.lower_bound(), d.upper_bound()})},
+                {"quantile", json_number(d.cdf(aim.f.latency))},
+                {"density_vs_mode", json_number(std::exp(ld - lmode))},
+                {"log_density_vs_drawn", json_number(ld - d.log_density(aim.drawn))},
+                {"window_ps", Json::array({aim.window.start, aim.window.end})},
+                {"window_probability", json_number(d.cdf(aim.hi) - d.cdf(aim.lo - 1))}};
+  }
+};
+
+}  // namespace
+
+int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& human) {
+  if (opt.target != "detection" && opt.target != "lockdep" && opt.target != "deadlock") {
+    throw ConfigError("--target " + opt.target, "", "is detection, lockdep or deadlock");
+  }
+  const std::string text = read_yaml_file(path);
+  uint64_t point = 0;
+  const YAML::Node base = point_document(text, path, opt, &point);
+  auto first = load_scenario_text(attempt_text(base, std::nullopt, {}), path, {});
+  if (!first->needs_kernel)
+    throw ConfigError(path, "", "hunt searches a kernel's timing; this scenario runs bare metal");
+  const PlatformConfig& platform = first->platform;
+  uint64_t seed = opt.seed.value_or(static_cast<uint64_t>(first->params.seed()));
+  const std::string dir =
+      opt.out_dir.empty() ? "results/" + first->params.name() + "-hunt" : opt.out_dir;
+  std::error_code ec;
+  if (std::filesystem::exists(dir + "/sweep.json", ec)) {
+    throw ConfigError("--out " + dir, "", "holds a sweep; a hunt writes a directory of its own");
+  }
+  make_dirs(dir);
+  // A hunt's directory holds one hunt: the last one's runs and reproducer go.
+  std::filesystem::remove_all(dir + "/points", ec);
+  std::filesystem::remove(dir + "/reproducer.yaml", ec);
+  std::filesystem::remove(dir + "/hunt.json", ec);
+
+  if (!opt.quiet) {
+    human << "hunt: " << path << (opt.point ? " (sweep point " + std::to_string(point) + ")" : "")
+          << ", target " << opt.target << ", budget " << opt.budget << " runs, from seed " << seed
+          << "\n";
+  }
+  Json runs = Json::array();
+  std::vector<ForcedIpi> forced;
+  std::vector<Aim> aims;  // the aims behind `forced`, in order
+  std::set<Key> tried;
+  std::map<IrqId, int> fruitless;
+  Time after = 0;
+  int aims_this_seed = 0, refinements = 0;
+  std::optional<Aim> pending;  // the aim of the run in flight
+  Aim missed;                  // the last aim that missed its window
+  for (uint64_t run = 0; run < opt.budget; ++run) {
+    const std::string scenario = attempt_text(base, seed, forced);
+    run_internal::PoolOptions po;
+    po.jobs = 1;
+    po.quiet = true;
+    auto child = [&](uint64_t, const std::string& pdir) {
+      try {
+        write_file_atomic(pdir + "/scenario.yaml", scenario);
+        auto sc = load_scenario_text(scenario, pdir + "/scenario.yaml", {});
+        RunOptions ro;
+        ro.out_dir = pdir;
+        ro.quiet = true;
+        ro.windows_path = pdir + "/windows.txt";
+        PointResult r = run_point(*sc, ro, std::cout);
+        if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
+        return r.io_error.empty() ? 0 : kExitIo;
+      } catch (const ConfigError& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+      }
+    };
+    const auto pool = run_internal::run_pool(dir, {run}, po, child, [](uint64_t) { return false; });
+    if (pool.signal) return 128 + pool.signal;
+    const std::string pdir = dir + "/points/" + point_id(run);
+    const RunOutcome out = read_outcome(pdir, opt.target);
+    if (out.outcome == "crashed" || out.outcome == "invalid" || out.outcome == "timeout") {
+      throw std::runtime_error("hunt run " + pdir + " ended " + out.outcome +
+                               " (see its stderr.txt)");
+    }
+    Json rj = {{"run", run},
+               {"seed", seed},
+               {"forced", forced.size()},
+               {"outcome", out.outcome},
+               {"lockdep_reports", json_number(out.lockdep_reports)},
+               {"deadlock", out.deadlock}};
+    if (!opt.quiet) {
+      human << "  run " << run + 1 << ": seed " << seed << ", " << forced.size()
+            << " forced IPI(s): " << out.outcome
+            << (out.lockdep_reports > 0
+                    ? ", " + format_number(out.lockdep_reports) + " lockdep report(s)"
+                    : "")
+            << "\n";
+    }
+    if (out.detected) {
+      runs.push_back(rj);
+      write_file_atomic(dir + "/reproducer.yaml",
+                        "# Written by quiesce hunt from " + path + " (" + std::to_string(run + 1) +
+                            " runs): `quiesce run` of this file reproduces the detection.\n" +
+                            scenario);
+      Json fj = Json::array();
+      double joint = 0;
+      for (const auto& a : aims) {
+        Json one = ForcedReport{a}.json(platform);
+        joint += one["log_density_vs_drawn"].is_number() ? one["log_density_vs_drawn"].get<double>()
+                                                         : 0.0;
+        fj.push_back(one);
+      }
+      const Json hj = {{"scenario", path},
+                       {"point", opt.point ? Json(point) : Json()},
+                       {"target", opt.target},
+                       {"found", true},
+                       {"runs", run + 1},
+                       {"seed", seed},
+                       {"outcome", out.outcome},
+                       {"lockdep_reports", json_number(out.lockdep_reports)},
+                       {"deadlock", out.deadlock},
+                       {"detection_first_ns", json_number(out.first_ns)},
+                       {"forced", fj},
+                       {"joint_log_density_vs_drawn", json_number(joint)},
+                       {"history", runs}};
+      write_file_atomic(dir + "/hunt.json", json_text(hj));
+      if (!opt.quiet) {
+        human << "found in " << run + 1 << " run(s): seed " << seed << ", " << out.outcome
+              << ", first detection at " << format_time_approx(out.first_ns * 1e3) << "\n";
+        for (const auto& one : fj) {
+          human << "  IPI CPU" << one["from"].get<int>() << "->CPU" << one["to"].get<int>() << " #"
+                << one["index"].get<uint64_t>() << " (sgi " << one["sgi"].get<int>() << ") latency "
+                << format_time(one["latency_ps"].get<Time>()) << " (drawn "
+                << format_time(one["drawn_ps"].get<Time>()) << "): quantile "
+                << format_number(std::round(one["quantile"].get<double>() * 1e4) / 1e4) << " of "
+                << one["distribution"].get<std::string>() << ", density "
+                << format_number(std::round(one["density_vs_mode"].get<double>() * 1e3) / 1e3)
+                << " x the mode's; a random draw lands in its window with P = "
+                << format_number(std::round(one["window_probability"].get<double>() * 1e5) / 1e5)
+                << "\n";
+        }
+        if (!fj.empty()) {
+          human << "  joint log density against the drawn values: "
+                << format_number(std::round(joint * 100) / 100) << "\n";
+        }
+        human << "wrote " << dir << "/reproducer.yaml (quiesce run " << dir
+              << "/reproducer.yaml) and " << dir << "/hunt.json\n";
+      }
+      return 0;
+    }
+    const TimingRecord rec = parse_timing_windows(
+        read_file_bounded(pdir + "/windows.txt", 1u << 30), pdir + "/windows.txt");
+    rj["windows"] = rec.windows.size();
+    runs.push_back(rj);
+    // Where the last aim landed: in its window (a kind that did nothing there) or not (aim
+    // it again from this record, up to kMaxRefinements times).
+    if (pending) {
+      const SentIpi* s = find_ipi(rec, key_of(pending->f));
+      if (s && landed(rec, *s)) {
+        ++fruitless[pending->sgi];
+        after = pending->raised;
+        refinements = 0;
+      } else {
+        missed = *pending;
+        forced.pop_back();
+        aims.pop_back();
+        if (++refinements > kMaxRefinements) {
+          tried.insert(key_of(pending->f));
+          refinements = 0;
+        }
+      }
+      pending.reset();
+    }
+    std::optional<Aim> aim;
+    if (aims_this_seed < opt.aims_per_seed) {
+      std::set<Key> skip = tried;
+      for (const auto& f : forced) skip.insert(key_of(f));
+      // A miss is aimed again first: its window moved with the IPI's old arrival.
+      if (refinements > 0)
+        aim = choose_aim(rec, platform, after, skip, fruitless, key_of(missed.f));
+      if (!aim) aim = choose_aim(rec, platform, after, skip, fruitless, std::nullopt);
+    }
+    if (!aim) {
+      ++seed;
+      forced.clear();
+      aims.clear();
+      tried.clear();
+      after = 0;
+      aims_this_seed = 0;
+      refinements = 0;
+      continue;
+    }
+    ++aims_this_seed;
+    forced.push_back(aim->f);
+    aims.push_back(*aim);
+    pending = aim;
+  }
+  const Json hj = {{"scenario", path},     {"point", opt.point ? Json(point) : Json()},
+                   {"target", opt.target}, {"found", false},
+                   {"runs", opt.budget},   {"history", runs}};
+  write_file_atomic(dir + "/hunt.json", json_text(hj));
+  if (!opt.quiet)
+    human << "not found in " << opt.budget << " runs; wrote " << dir << "/hunt.json\n";
+  return 1;
+}
+
+}  // namespace quiesce
