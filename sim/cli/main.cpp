@@ -19,6 +19,7 @@
 #include "sim/run/explain.h"
 #include "sim/run/hunt.h"
 #include "sim/run/point.h"
+#include "sim/run/shrink.h"
 #include "sim/run/slurm.h"
 #include "sim/run/sweep.h"
 #include "sim/scenario/scenario.h"
@@ -46,6 +47,8 @@ const char* kUsage =
     "  status DIR                                                a sweep's progress (and its Slurm jobs)\n"
     "  explain POINT_DIR|SWEEP_DIR                               how a point ended, readably; a\n"
     "                                                            sweep's broken and detecting points\n"
+    "  shrink POINT_DIR|SCENARIO.yaml [--budget N] [--jobs N]    a smaller scenario with the same deadlock\n"
+    "                                                            (or report): fewer tasks, CPUs, less time\n"
     "  validate FILE...                                          check scenario or platform files\n"
     "  list platforms|params|workloads|variants|releases|hooks|primitives|operands|configs [--markdown]\n"
     "                                                      what is available\n"
@@ -356,6 +359,43 @@ int cmd_explain(const std::vector<std::string>& args) {
   return explain_point(vm["dir"].as<std::string>(), std::cout);
 }
 
+int cmd_shrink(const std::vector<std::string>& args) {
+  po::options_description desc("quiesce shrink POINT_DIR|RUN_DIR|SCENARIO.yaml [options]");
+  desc.add_options()("help,h", "this help")("out", po::value<std::string>(),
+                                            "output directory (default POINT_DIR/shrink, or results/<name>-shrink)")(
+      "budget", po::value<int>(), "most candidate runs (default 200)")(
+      "jobs,j", po::value<int>(), "candidate runs at once (default 1; the result is the same for any)")(
+      "set", po::value<std::vector<std::string>>()->composing(), "with a scenario file: override a parameter")(
+      "seed", po::value<uint64_t>(), "with a scenario file: its seed")("quiet,q", "print nothing but errors")(
+      "input", po::value<std::string>(), "a sweep's point directory, a run's output directory or a scenario file");
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  auto vm = parse(args, desc, pos);
+  if (vm.count("help")) {
+    std::cout << desc
+              << "\nDelta debugging: removes simulated time, workload entries, CPUs, op-program steps and random\n"
+                 "distributions while each candidate, run on its own, ends the same way (the same outcome and the\n"
+                 "same lock classes: the deadlock's chain or lockdep's first report). Writes shrunk.yaml (which\n"
+                 "quiesce run reproduces), shrink.json and report.txt.\n";
+    return 0;
+  }
+  if (!vm.count("input")) throw UsageError("quiesce shrink needs a point directory or a scenario file");
+  ShrinkOptions opt;
+  if (vm.count("out")) opt.out_dir = vm["out"].as<std::string>();
+  if (vm.count("budget")) {
+    opt.budget = vm["budget"].as<int>();
+    if (opt.budget < 1 || opt.budget > 100000) throw UsageError("--budget takes 1 to 100000 runs");
+  }
+  if (vm.count("jobs")) {
+    opt.jobs = vm["jobs"].as<int>();
+    if (opt.jobs < 1 || opt.jobs > 1024) throw UsageError("--jobs takes 1 to 1024");
+  }
+  if (vm.count("set")) opt.sets = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("seed")) opt.seed = vm["seed"].as<uint64_t>();
+  opt.quiet = vm.count("quiet") > 0;
+  return shrink(vm["input"].as<std::string>(), opt, std::cout);
+}
+
 int cmd_validate(const std::vector<std::string>& args) {
   po::options_description desc("quiesce validate FILE... (scenarios or platforms)");
   desc.add_options()("help,h", "this help")("file", po::value<std::vector<std::string>>(), "files");
@@ -565,7 +605,9 @@ int main(int argc, char** argv) {
     if (verb == "explain") return cmd_explain(rest);
     if (verb == "status") return cmd_status(rest);
     if (verb == "list") return cmd_list(rest);
-    std::string hint = did_you_mean(verb, {"run", "rerun", "sweep", "merge", "hunt", "status", "explain", "validate", "list"});
+    if (verb == "shrink") return cmd_shrink(rest);
+    std::string hint = did_you_mean(
+        verb, {"run", "rerun", "sweep", "merge", "hunt", "shrink", "status", "explain", "validate", "list"});
     throw UsageError("unknown verb '" + verb + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";

@@ -16,12 +16,20 @@ void hist(std::vector<Metric>& m, const std::string& name, const Histogram& h) {
   m.push_back({name + ".max_ns", ns(h.max()), "ns"});
 }
 
+// Lock classes in order, as one line.
+std::string joined(const std::vector<std::string>& classes) {
+  std::string s;
+  for (const auto& c : classes) s += (s.empty() ? "" : " -> ") + c;
+  return s;
+}
+
 }  // namespace
 
 void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vector<Detail>& d) {
   const kernel::KernelOutcome& out = k.outcome();
   m.push_back({"deadlock", out.kind == "deadlock" ? 1.0 : 0.0, "bool"});
   if (out.kind == "deadlock") m.push_back({"deadlock.time_ns", static_cast<double>(out.when) / 1e3, "ns"});
+  if (!out.classes.empty()) d.emplace_back(out.kind + ".classes", joined(out.classes));
   const auto& reports = k.lockdep().reports();
   m.push_back({"lockdep_reports", static_cast<double>(reports.size()), "count"});
   m.push_back({"lockdep.dependencies", static_cast<double>(k.lockdep().dependency_count()), "count"});
@@ -36,6 +44,10 @@ void collect_kernel_metrics(kernel::Kernel& k, std::vector<Metric>& m, std::vect
   if (!reports.empty()) {
     m.push_back({"lockdep.first_report_ns", static_cast<double>(reports.front().when) / 1e3, "ns"});
     d.emplace_back("lockdep.first_report", reports.front().title);
+    // The report's kind and classes (for a chain, in chain order): what `quiesce shrink`
+    // holds a smaller scenario to.
+    d.emplace_back("lockdep.first_report.kind", reports.front().kind);
+    d.emplace_back("lockdep.first_report.classes", joined(reports.front().classes));
   }
   // Time to first detection by either detector.
   double first = -1;

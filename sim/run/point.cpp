@@ -76,27 +76,7 @@ std::string result_json(const Scenario& sc, const PointResult& r) {
         Json{{"key", e.expect.key}, {"expected", e.expect.op + " " + e.expect.text}, {"actual", e.actual}, {"ok", e.ok}});
   }
   j["expectations"] = expectations;
-  Json config;
-  config["scenario"] = yaml_to_json(sc.doc.yaml());
-  Json platform = Json::object();
-  for (const ParamGroup* g : sc.platform.groups()) {
-    for (const ParamBase* p : g->params()) {
-      // A table (topology levels, hand-offs per distance, published figures) as itself.
-      const auto* table = dynamic_cast<const Param<Table>*>(p);
-      platform[g->full_name(*p)] =
-          table && (*table)().node.present() ? yaml_to_json((*table)().node.yaml()) : Json(p->value_text());
-    }
-  }
-  config["platform"] = platform;
-  Json sim = Json::object();
-  for (const ParamBase* p : sc.sim.params()) sim[sc.sim.full_name(*p)] = p->value_text();
-  config["sim"] = sim;
-  Json kernel = Json::object();
-  for (const ParamGroup* g : {static_cast<const ParamGroup*>(&sc.kernel), static_cast<const ParamGroup*>(&sc.variants)}) {
-    for (const ParamBase* p : g->params()) kernel[g->full_name(*p)] = p->value_text();
-  }
-  config["kernel"] = kernel;
-  j["config"] = config;
+  j["config"] = resolved_config(sc);
   return json_text(j);
 }
 
@@ -202,6 +182,30 @@ bool PointResult::expectations_failed() const {
 void quiet_systemc() {
   ::setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+}
+
+Json resolved_config(const Scenario& sc) {
+  Json config;
+  config["scenario"] = yaml_to_json(sc.doc.yaml());
+  Json platform = Json::object();
+  for (const ParamGroup* g : sc.platform.groups()) {
+    for (const ParamBase* p : g->params()) {
+      // A table (topology levels, hand-offs per distance, published figures) as itself.
+      const auto* table = dynamic_cast<const Param<Table>*>(p);
+      platform[g->full_name(*p)] =
+          table && (*table)().node.present() ? yaml_to_json((*table)().node.yaml()) : Json(p->value_text());
+    }
+  }
+  config["platform"] = platform;
+  Json sim = Json::object();
+  for (const ParamBase* p : sc.sim.params()) sim[sc.sim.full_name(*p)] = p->value_text();
+  config["sim"] = sim;
+  Json kernel = Json::object();
+  for (const ParamGroup* g : {static_cast<const ParamGroup*>(&sc.kernel), static_cast<const ParamGroup*>(&sc.variants)}) {
+    for (const ParamBase* p : g->params()) kernel[g->full_name(*p)] = p->value_text();
+  }
+  config["kernel"] = kernel;
+  return config;
 }
 
 PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostream& human) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sim/base/error.h"
+#include "sim/output/json.h"
 #include "sim/scenario/scenario.h"
 #include "sim/workload/workload.h"
 
@@ -62,6 +63,10 @@ struct PointResult {
 };
 
 PointResult run_point(const Scenario& scenario, const RunOptions& options, std::ostream& human);
+
+// What result.json records under `config`: the scenario document as loaded (its scenario
+// overrides applied), and every resolved platform, sim and kernel parameter.
+Json resolved_config(const Scenario& scenario);
 
 // Silences SystemC's banner and its informational reports (call before any SystemC use).
 void quiet_systemc();

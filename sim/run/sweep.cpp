@@ -47,8 +47,8 @@ void write_joined(const std::string& dir, SweepInfo info, uint64_t asked, const 
 
 // The child of one point: the scenario as the sweep read it (an edit of the file during
 // the sweep changes nothing), with the point's values.
-int run_point_child(const SweepManifest& m, const SweepSpec& spec, const std::vector<Override>& sets, uint64_t index,
-                    const std::string& pdir) {
+int sweep_point_child(const SweepManifest& m, const SweepSpec& spec, const std::vector<Override>& sets, uint64_t index,
+                      const std::string& pdir) {
   // Test-only: QUIESCE_TEST_CRASH_POINT=<index> makes that point die as a crash would.
   if (const char* crash = std::getenv("QUIESCE_TEST_CRASH_POINT")) {
     if (std::to_string(index) == crash) {
@@ -56,22 +56,8 @@ int run_point_child(const SweepManifest& m, const SweepSpec& spec, const std::ve
       std::abort();
     }
   }
-  try {
-    auto sc = load_scenario_text(m.scenario_text, m.file, point_overrides(spec, index, sets));
-    RunOptions ro;
-    ro.out_dir = pdir;
-    ro.quiet = true;
-    PointResult r = run_point(*sc, ro, std::cout);
-    if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
-    if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
-    return r.exit_code();
-  } catch (const ConfigError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  } catch (const IoError& e) {
-    std::cerr << "quiesce: " << e.what() << "\n";
-    return kExitIo;
-  }
+  return run_internal::run_point_child(
+      [&] { return load_scenario_text(m.scenario_text, m.file, point_overrides(spec, index, sets)); }, pdir);
 }
 
 // The one-screen answer: how many points, which failed, the per-variant table.
@@ -273,7 +259,7 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
     for (uint64_t i : todo) absent.erase(i);
     const run_internal::PoolResult pool = run_internal::run_pool(
         dir, todo, po,
-        [&](uint64_t index, const std::string& pdir) { return run_point_child(want, spec, opt.sets, index, pdir); },
+        [&](uint64_t index, const std::string& pdir) { return sweep_point_child(want, spec, opt.sets, index, pdir); },
         [&](uint64_t index) {
           ran.insert(index);
           PointRecord rec;
@@ -392,7 +378,10 @@ PointRerun prepare_rerun(const std::string& point_dir, std::ostream& warn) {
   for (const auto& kv : m.sets) sets.push_back(parse_set(kv));
   PointRerun r;
   r.id = id;
-  r.scenario = load_scenario_text(m.scenario_text, m.file, point_overrides(m.spec, index, sets));
+  r.scenario_text = m.scenario_text;
+  r.file = m.file;
+  r.overrides = point_overrides(m.spec, index, sets);
+  r.scenario = load_scenario_text(m.scenario_text, m.file, r.overrides);
   // The same scenario text and overrides may still resolve differently: another platform
   // file, another build of quiesce. Said, not refused: a rerun is how one finds out.
   const auto base = load_scenario_text(m.scenario_text, m.file, sets);

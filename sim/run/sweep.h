@@ -53,6 +53,10 @@ struct PointRerun {
   std::unique_ptr<Scenario> scenario;
   std::string id;                // pNNNNNN
   std::string original_outcome;  // "" when the point has no result
+  // What the scenario was loaded from: the sweep's scenario text, its file name, and the
+  // overrides (the sweep's --set, then the point's axis values).
+  std::string scenario_text, file;
+  std::vector<Override> overrides;
 };
 PointRerun prepare_rerun(const std::string& point_dir, std::ostream& warn);
 // After the run: whether the rerun's outcome is the sweep's.

@@ -20,6 +20,7 @@
 #include "sim/base/units.h"
 #include "sim/output/files.h"
 #include "sim/output/json.h"
+#include "sim/run/point.h"
 #include "sim/run/sweep.h"
 
 namespace fs = std::filesystem;
@@ -111,6 +112,25 @@ void record_host(const std::string& pdir, const Running& r) {
 }
 
 }  // namespace
+
+int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir) {
+  try {
+    auto sc = load();
+    RunOptions ro;
+    ro.out_dir = pdir;
+    ro.quiet = true;
+    PointResult r = run_point(*sc, ro, std::cout);
+    if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
+    if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
+    return r.exit_code();
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const IoError& e) {
+    std::cerr << "quiesce: " << e.what() << "\n";
+    return kExitIo;
+  }
+}
 
 void record_failure(const std::string& pdir, const std::string& outcome, const std::string& why) {
   const Json j = {{"outcome", outcome}, {"failure", why}, {"metrics", Json::object()}};

@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "sim/scenario/scenario.h"
 
 namespace quiesce::run_internal {
 
@@ -29,6 +32,10 @@ struct PoolResult {
 PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, const PoolOptions& options,
                     const std::function<int(uint64_t, const std::string&)>& child,
                     const std::function<bool(uint64_t)>& failed);
+
+// The body of a point's child: loads its scenario with `load`, runs it into `pdir` quietly
+// and returns the exit code run_pool expects (a ConfigError is 2, an IoError kExitIo).
+int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir);
 
 // Writes a result.json for a point that has none of its own (crash, invalid, timeout).
 void record_failure(const std::string& pdir, const std::string& outcome, const std::string& why);
