@@ -28,6 +28,16 @@ namespace {
 // The name candidates are loaded under (it appears in their error messages only).
 const char* const kShrunkFile = "shrunk.yaml";
 
+// The shrunk scenario's name: the original's, marked (and still a valid name).
+std::string shrunk_name(const std::string& name) {
+  const std::string base = name.empty() ? "scenario" : name;
+  return base.substr(0, kMaxNameBytes - 7) + "-shrunk";
+}
+
+std::string shrunk_description(const std::string& name) {
+  return "a smaller reproducer of " + name + ", found by quiesce shrink";
+}
+
 // How a run ended, as far as shrinking cares: what must recur, and when it was seen.
 struct Ending {
   std::string outcome;             // deadlock, hard_lockup, stall, ..., or lockdep (ran on, reported)
@@ -125,7 +135,8 @@ using PlatformSets = std::vector<std::pair<std::string, YAML::Node>>;
 // A scenario that needs nothing but itself: the resolved document (scenario overrides
 // applied), its `set:` reduced to platform overrides with `sets` after them, and no sweep or
 // expectations (it is one point, and held to its ending, not to the study's bounds).
-YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets, const std::string& name) {
+YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets, const std::string& name,
+                          const std::string& description = "") {
   YAML::Node set(YAML::NodeType::Map);
   if (resolved["set"] && resolved["set"].IsMap()) {
     for (const auto& kv : resolved["set"]) {
@@ -145,13 +156,15 @@ YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets, 
   };
   for (const auto& kv : resolved) {
     const std::string key = kv.first.as<std::string>();
-    if (key == "set" || key == "sweep" || key == "expect") continue;
+    if (key == "set" || key == "sweep" || key == "expect" || (key == "description" && !description.empty())) continue;
     if (key == "workload" && !set_written) write_set();
     doc[key] = key == "name" ? YAML::Node(name) : YAML::Clone(kv.second);
+    if (key == "name" && !description.empty()) doc["description"] = description;
     if (key == "platform") write_set();
   }
   if (!set_written) write_set();
   if (!doc["name"]) doc["name"] = name;
+  if (!description.empty() && !doc["description"]) doc["description"] = description;
   return doc;
 }
 
@@ -196,7 +209,8 @@ struct Input {
 
 Input from_scenario(const Scenario& sc, const std::vector<Override>& overrides, const std::string& where) {
   Input in;
-  in.doc = self_contained(sc.doc.yaml(), platform_sets(overrides), sc.params.name() + "-shrunk");
+  in.doc = self_contained(sc.doc.yaml(), platform_sets(overrides), shrunk_name(sc.params.name()),
+                          shrunk_description(sc.params.name()));
   const auto again = load_scenario_text(yaml_text(in.doc), kShrunkFile, {});
   const std::string diff = config_difference(resolved_config(sc), resolved_config(*again));
   if (!diff.empty()) throw ConfigError(where, "", "cannot write this scenario on its own: " + diff + " comes out different");
@@ -257,7 +271,7 @@ Input from_run_dir(const std::string& dir) {
     if (!have.contains(key) || have[key] != value) sets.emplace_back(key, yaml_of(value));
   }
   Input in;
-  in.doc = self_contained(resolved, sets, (name.empty() ? "scenario" : name) + "-shrunk");
+  in.doc = self_contained(resolved, sets, shrunk_name(name), shrunk_description(name));
   const auto again = load_scenario_text(yaml_text(in.doc), label, {});
   const std::string diff = config_difference(config, resolved_config(*again));
   if (!diff.empty()) {
@@ -400,6 +414,14 @@ struct Shape {
   }
 };
 
+// Steps of an op-program, those nested in `do:` lists included.
+size_t step_count(const YAML::Node& list) {
+  if (!list || !list.IsSequence()) return 0;
+  size_t n = 0;
+  for (const auto& step : list) n += 1 + (step.IsMap() ? step_count(step["do"]) : 0);
+  return n;
+}
+
 Shape shape_of(const YAML::Node& doc) {
   const auto sc = load_scenario_text(yaml_text(doc), kShrunkFile, {});
   Shape s;
@@ -407,9 +429,7 @@ Shape shape_of(const YAML::Node& doc) {
   s.tasks = sc->task_names.size();
   s.cores = sc->platform.topology().cores;
   s.duration = sc->params.duration().ps;
-  for (const auto& e : sc->workload) {
-    if (e["program"].present() && e["program"].is_list()) s.steps += e["program"].size();
-  }
+  for (const auto& e : doc["workload"]) s.steps += step_count(e["program"]);
   return s;
 }
 
@@ -558,32 +578,86 @@ class Shrinker {
     return accept_first(cs);
   }
 
-  // (4) The steps of each op-program, by ddmin.
+  // (4) The steps of each op-program, by ddmin: its list, then each nested `do:` list; and
+  // each `repeat:` count down to 1 or half.
   bool drop_steps() {
     bool changed = false;
     for (size_t i = 0; i < doc_["workload"].size() && !runner_.stopped(); ++i) {
       const YAML::Node program = doc_["workload"][i]["program"];
-      if (!program || !program.IsSequence() || program.size() < 2) continue;
-      const size_t n = program.size();
-      std::vector<YAML::Node> steps;
-      for (size_t s = 0; s < n; ++s) steps.push_back(YAML::Clone(program[s]));
+      if (program && program.IsSequence()) changed = reduce_steps(i, {}) || changed;
+    }
+    return changed;
+  }
+
+  // The step list of entry `i` at `path` (indices of steps whose `do:` leads to it) in `doc`.
+  static YAML::Node steps_at(YAML::Node doc, size_t i, const std::vector<size_t>& path) {
+    YAML::Node list = doc["workload"][i]["program"];
+    for (size_t k : path) list.reset(list[k]["do"]);  // reset: `=` would write through into doc
+    return list;
+  }
+
+  std::string steps_label(size_t i, const std::vector<size_t>& path) {
+    std::string s = entry_label(doc_["workload"][i], i) + ": program";
+    for (size_t k : path) s += " step " + std::to_string(k + 1);
+    return s;
+  }
+
+  bool reduce_steps(size_t i, const std::vector<size_t>& path) {
+    bool changed = false;
+    const YAML::Node list = steps_at(doc_, i, path);
+    const size_t n = list.size();
+    std::vector<YAML::Node> steps;
+    for (size_t s = 0; s < n; ++s) steps.push_back(YAML::Clone(list[s]));
+    if (n >= 2) {
+      const YAML::Node base = YAML::Clone(doc_);
+      size_t now = n;
       run_internal::ddmin(n, [&](const std::vector<std::vector<size_t>>& subsets) {
         std::vector<std::pair<YAML::Node, std::string>> cs;
         for (const auto& keep : subsets) {
-          YAML::Node d = YAML::Clone(doc_);
-          YAML::Node list(YAML::NodeType::Sequence);
-          for (size_t k : keep) list.push_back(YAML::Clone(steps[k]));
-          d["workload"][i]["program"] = list;
-          cs.emplace_back(d, entry_label(d["workload"][i], i) + ": program steps " +
-                                 std::to_string(doc_["workload"][i]["program"].size()) + " -> " +
-                                 std::to_string(keep.size()));
+          YAML::Node d = YAML::Clone(base);
+          YAML::Node shorter(YAML::NodeType::Sequence);
+          for (size_t k : keep) shorter.push_back(YAML::Clone(steps[k]));
+          if (path.empty()) {
+            d["workload"][i]["program"] = shorter;
+          } else {
+            std::vector<size_t> up(path.begin(), path.end() - 1);
+            steps_at(d, i, up)[path.back()]["do"] = shorter;
+          }
+          cs.emplace_back(d, steps_label(i, path) + ": steps " + std::to_string(now) + " -> " + std::to_string(keep.size()));
         }
         const int hit = accept_index(cs);
+        if (hit >= 0) now = subsets[static_cast<size_t>(hit)].size();
         changed = changed || hit >= 0;
         return hit;
       });
     }
+    for (size_t k = 0; k < steps_at(doc_, i, path).size() && !runner_.stopped(); ++k) {
+      std::vector<size_t> inner = path;
+      inner.push_back(k);
+      const YAML::Node step = steps_at(doc_, i, path)[k];
+      if (!step.IsMap()) continue;
+      if (step["repeat"] && step["repeat"].IsScalar()) changed = fewer_repeats(i, inner) || changed;
+      if (step["do"] && step["do"].IsSequence()) changed = reduce_steps(i, inner) || changed;
+    }
     return changed;
+  }
+
+  bool fewer_repeats(size_t i, const std::vector<size_t>& at) {
+    std::vector<size_t> up(at.begin(), at.end() - 1);
+    long long count = 0;
+    try {
+      count = steps_at(doc_, i, up)[at.back()]["repeat"].as<long long>();
+    } catch (const YAML::Exception&) {
+      return false;
+    }
+    std::vector<std::pair<YAML::Node, std::string>> cs;
+    for (long long fewer : {1LL, count / 2}) {
+      if (fewer < 1 || fewer >= count || (!cs.empty() && fewer == 1)) continue;
+      YAML::Node d = YAML::Clone(doc_);
+      steps_at(d, i, up)[at.back()]["repeat"] = fewer;
+      cs.emplace_back(d, steps_label(i, at) + ": repeat " + std::to_string(count) + " -> " + std::to_string(fewer));
+    }
+    return accept_first(cs);
   }
 
   // (5) A random distribution in an entry as its mean (or median): one fewer draw to explain.
@@ -686,8 +760,10 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
   for (const auto& step : s.steps()) report << "    " << step["change"].get<std::string>() << "\n";
 
   const std::string text = yaml_text(s.doc());
-  write_file_atomic(out + "/shrunk.yaml", "# Shrunk by `quiesce shrink " + input + "`: it ends as " + want.text() +
-                                              ".\n# quiesce run " + out + "/shrunk.yaml reproduces it.\n" + text);
+  // One line each, whatever the paths hold (a line break would end the comment).
+  write_file_atomic(out + "/shrunk.yaml", "# Shrunk by `quiesce shrink " + printable(input) + "`: it ends as " +
+                                              printable(s.now().text()) + ".\n# quiesce run " + printable(out) +
+                                              "/shrunk.yaml reproduces it.\n" + text);
   const Json j = {{"input", input},
                   {"ending", Json{{"outcome", want.outcome}, {"kind", want.kind}, {"classes", want.chain}}},
                   {"runs", runner.used()},

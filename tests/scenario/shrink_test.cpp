@@ -116,6 +116,31 @@ TEST(Shrink, TheScenarioFileGivesTheSameResultWhateverJobs) {
   std::filesystem::remove_all(two);
 }
 
+// An op-program's steps (nested `do:` lists and `repeat:` counts too) shrink with the rest:
+// the ABBA scenario keeps deadlocking through lock_A and lock_B with fewer steps.
+TEST(Shrink, OpProgramStepsShrinkAndTheDeadlockStays) {
+  const std::string out = temp_dir("shrink-abba");
+  const CliResult s = run_cli({"shrink", "tests/scenario/kernel/abba.yaml", "--out", out, "--budget", "40", "-q"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  const std::string report = read_file(out + "/shrink.json");
+  const std::regex steps(R"re("program_steps": ([0-9]+))re");
+  std::vector<int> counts;
+  for (std::sregex_iterator it(report.begin(), report.end(), steps), end; it != end; ++it) counts.push_back(std::stoi((*it)[1]));
+  ASSERT_EQ(counts.size(), 2u);  // before, after
+  EXPECT_EQ(counts[0], 20);
+  EXPECT_LT(counts[1], counts[0]);
+  EXPECT_EQ(json_metric(report, "runs"), 40);  // the budget, spent
+  EXPECT_NE(report.find("\"budget_spent\": true"), std::string::npos);
+
+  const std::string again = temp_dir("shrink-abba-again");
+  ASSERT_EQ(run_cli({"run", out + "/shrunk.yaml", "--out", again, "-q"}).code, 0);
+  const std::string json = read_file(again + "/result.json");
+  EXPECT_NE(json.find("\"outcome\": \"deadlock\""), std::string::npos);
+  EXPECT_EQ(classes_of(detail(json, "deadlock.classes")), (std::set<std::string>{"lock_A", "lock_B"}));
+  std::filesystem::remove_all(out);
+  std::filesystem::remove_all(again);
+}
+
 TEST(Shrink, APointThatEndedOkHasNothingToShrink) {
   const std::string run = temp_dir("shrink-ok");
   ASSERT_EQ(run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "kernel.perf.lock_task_context=irq_save", "--set",
