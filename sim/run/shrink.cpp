@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <ostream>
 #include <regex>
@@ -40,13 +41,15 @@ std::string shrunk_description(const std::string& name) {
 
 // How a run ended, as far as shrinking cares: what must recur, and when it was seen.
 struct Ending {
-  std::string outcome;             // deadlock, hard_lockup, stall, ..., or lockdep (ran on, reported)
-  std::string kind;                // lockdep's report kind (circular, ...)
+  std::string outcome;  // deadlock, hard_lockup, stall, ..., or lockdep (ran on, reported)
+  std::string kind;     // lockdep's report kind (circular, ...)
   std::vector<std::string> chain;  // the lock classes as reported, in chain order
   std::set<std::string> classes;   // the same as a set: what a candidate must show again
   Time detected = 0;
   bool detects() const { return !outcome.empty(); }
-  bool same(const Ending& o) const { return outcome == o.outcome && kind == o.kind && classes == o.classes; }
+  bool same(const Ending& o) const {
+    return outcome == o.outcome && kind == o.kind && classes == o.classes;
+  }
   std::string text() const {
     std::string s = outcome == "lockdep" ? "lockdep " + kind + " report" : outcome;
     for (size_t i = 0; i < chain.size(); ++i) s += (i ? " -> " : " of ") + chain[i];
@@ -92,12 +95,15 @@ Ending ending_of(const Json& r) {
     e.outcome = outcome;
     chain = text_at(details, (outcome + ".classes").c_str());
     const double when = outcome == "deadlock" ? number_at(metrics, "deadlock.time_ns") * 1e3 : -1;
-    e.detected = static_cast<Time>(when >= 0 ? when : std::max(0.0, number_at(r, "simulated_time_ps")));
-  } else if ((outcome == "ok" || outcome == "incomplete") && number_at(metrics, "lockdep_reports") > 0) {
+    e.detected =
+        static_cast<Time>(when >= 0 ? when : std::max(0.0, number_at(r, "simulated_time_ps")));
+  } else if ((outcome == "ok" || outcome == "incomplete") &&
+             number_at(metrics, "lockdep_reports") > 0) {
     e.outcome = "lockdep";
     e.kind = text_at(details, "lockdep.first_report.kind");
     chain = text_at(details, "lockdep.first_report.classes");
-    e.detected = static_cast<Time>(std::max(0.0, number_at(metrics, "lockdep.first_report_ns") * 1e3));
+    e.detected =
+        static_cast<Time>(std::max(0.0, number_at(metrics, "lockdep.first_report_ns") * 1e3));
   }
   for (size_t from = 0; !chain.empty() && from <= chain.size();) {
     const size_t to = std::min(chain.find(" -> ", from), chain.size());
@@ -127,7 +133,8 @@ std::string duration_past(Time t) {
 // Platform overrides: what `set:` keeps in a scenario of its own (scenario keys are written
 // into the document itself, `platform` chooses the preset).
 bool is_platform_key(const std::string& key) {
-  return !key.empty() && key != "platform" && key.rfind("expect.", 0) != 0 && !is_scenario_key(split_path(key).front());
+  return !key.empty() && key != "platform" && key.rfind("expect.", 0) != 0 &&
+         !is_scenario_key(split_path(key).front());
 }
 
 using PlatformSets = std::vector<std::pair<std::string, YAML::Node>>;
@@ -135,8 +142,8 @@ using PlatformSets = std::vector<std::pair<std::string, YAML::Node>>;
 // A scenario that needs nothing but itself: the resolved document (scenario overrides
 // applied), its `set:` reduced to platform overrides with `sets` after them, and no sweep or
 // expectations (it is one point, and held to its ending, not to the study's bounds).
-YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets, const std::string& name,
-                          const std::string& description = "") {
+YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets,
+                          const std::string& name, const std::string& description = "") {
   YAML::Node set(YAML::NodeType::Map);
   if (resolved["set"] && resolved["set"].IsMap()) {
     for (const auto& kv : resolved["set"]) {
@@ -156,7 +163,9 @@ YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets, 
   };
   for (const auto& kv : resolved) {
     const std::string key = kv.first.as<std::string>();
-    if (key == "set" || key == "sweep" || key == "expect" || (key == "description" && !description.empty())) continue;
+    if (key == "set" || key == "sweep" || key == "expect" ||
+        (key == "description" && !description.empty()))
+      continue;
     if (key == "workload" && !set_written) write_set();
     doc[key] = key == "name" ? YAML::Node(name) : YAML::Clone(kv.second);
     if (key == "name" && !description.empty()) doc["description"] = description;
@@ -180,7 +189,8 @@ PlatformSets platform_sets(const std::vector<Override>& overrides) {
 // setting that differs. Names, descriptions, overrides, sweeps and expectations don't count.
 std::string config_difference(Json a, Json b) {
   for (Json* c : {&a, &b}) {
-    for (const char* k : {"name", "description", "set", "sweep", "expect"}) (*c)["scenario"].erase(k);
+    for (const char* k : {"name", "description", "set", "sweep", "expect"})
+      (*c)["scenario"].erase(k);
   }
   for (const char* part : {"scenario", "platform", "sim", "kernel"}) {
     const Json& x = a[part];
@@ -201,19 +211,22 @@ std::string config_difference(Json a, Json b) {
 
 // What shrinking starts from.
 struct Input {
-  YAML::Node doc;              // self-contained
-  std::string label;           // how the report names the input
+  YAML::Node doc;     // self-contained
+  std::string label;  // how the report names the input
   std::string default_out;
-  std::string original;        // the input's own result.json, if it has one
+  std::string original;  // the input's own result.json, if it has one
 };
 
-Input from_scenario(const Scenario& sc, const std::vector<Override>& overrides, const std::string& where) {
+Input from_scenario(const Scenario& sc, const std::vector<Override>& overrides,
+                    const std::string& where) {
   Input in;
   in.doc = self_contained(sc.doc.yaml(), platform_sets(overrides), shrunk_name(sc.params.name()),
                           shrunk_description(sc.params.name()));
   const auto again = load_scenario_text(yaml_text(in.doc), kShrunkFile, {});
   const std::string diff = config_difference(resolved_config(sc), resolved_config(*again));
-  if (!diff.empty()) throw ConfigError(where, "", "cannot write this scenario on its own: " + diff + " comes out different");
+  if (!diff.empty())
+    throw ConfigError(where, "",
+                      "cannot write this scenario on its own: " + diff + " comes out different");
   return in;
 }
 
@@ -258,7 +271,8 @@ Input from_run_dir(const std::string& dir) {
   const std::string label = path + " (config)";
   auto yaml_of = [&](const Json& j) {
     try {
-      return j.is_string() ? distribution_yaml(j.get<std::string>()) : load_yaml_text(j.dump());  // JSON is YAML
+      return j.is_string() ? distribution_yaml(j.get<std::string>())
+                           : load_yaml_text(j.dump());  // JSON is YAML
     } catch (const YamlTextError& e) {
       throw ConfigError(label, "", "cannot read back " + j.dump() + ": " + e.message);
     }
@@ -275,9 +289,10 @@ Input from_run_dir(const std::string& dir) {
   const auto again = load_scenario_text(yaml_text(in.doc), label, {});
   const std::string diff = config_difference(config, resolved_config(*again));
   if (!diff.empty()) {
-    throw ConfigError(path, "config",
-                      "cannot rebuild the scenario this run ran (" + diff +
-                          " comes out different); shrink its scenario file with the same --set instead");
+    throw ConfigError(
+        path, "config",
+        "cannot rebuild the scenario this run ran (" + diff +
+            " comes out different); shrink its scenario file with the same --set instead");
   }
   in.original = path;
   return in;
@@ -290,7 +305,9 @@ Input read_input(const std::string& input, const ShrinkOptions& opt, std::ostrea
   Input in;
   if (fs::is_directory(p, ec)) {
     if (!opt.sets.empty() || opt.seed) {
-      throw ConfigError(input, "", "--set and --seed go with a scenario file; a point directory is shrunk as it ran");
+      throw ConfigError(
+          input, "",
+          "--set and --seed go with a scenario file; a point directory is shrunk as it ran");
     }
     static const std::regex id_re("p[0-9]{6,18}");
     if (p.parent_path().filename() == "points" && std::regex_match(p.filename().string(), id_re)) {
@@ -318,12 +335,14 @@ Input read_input(const std::string& input, const ShrinkOptions& opt, std::ostrea
 // `budget` in all. Only the runs of accepted candidates are kept.
 class Runner {
  public:
-  Runner(std::string dir, int jobs, int budget) : dir_(std::move(dir)), jobs_(std::max(1, jobs)), budget_(budget) {}
+  Runner(std::string dir, int jobs, int budget)
+      : dir_(std::move(dir)), jobs_(std::max(1, jobs)), budget_(budget) {}
 
   // The first of `texts`, in order, whose run ends as `want` (its ending in *got, its run's
   // id in *id); "" texts (invalid candidates) are skipped without a run. -1 when none does,
   // or the budget ran out, or a signal stopped the runs.
-  int first_reproducing(const std::vector<std::string>& texts, const Ending& want, Ending* got, std::string* id) {
+  int first_reproducing(const std::vector<std::string>& texts, const Ending& want, Ending* got,
+                        std::string* id) {
     size_t next = 0;
     while (next < texts.size() && !stopped()) {
       std::vector<size_t> chunk;
@@ -379,7 +398,8 @@ class Runner {
         dir_, ids, po,
         [&](uint64_t runid, const std::string& pdir) {
           const std::string& text = texts[chunk[runid - first_id_]];
-          return run_internal::run_point_child([&] { return load_scenario_text(text, kShrunkFile, {}); }, pdir);
+          return run_internal::run_point_child(
+              [&] { return load_scenario_text(text, kShrunkFile, {}); }, pdir);
         },
         [](uint64_t) { return false; });
     used_ += static_cast<int>(chunk.size());
@@ -409,8 +429,11 @@ struct Shape {
   int cores = 0;
   Time duration = 0;
   Json json() const {
-    return Json{{"workload_entries", entries}, {"tasks", tasks}, {"cores", cores},
-                {"duration", format_time(duration)}, {"program_steps", steps}};
+    return Json{{"workload_entries", entries},
+                {"tasks", tasks},
+                {"cores", cores},
+                {"duration", format_time(duration)},
+                {"program_steps", steps}};
   }
 };
 
@@ -437,7 +460,8 @@ Shape shape_of(const YAML::Node& doc) {
 std::string entry_label(const YAML::Node& entry, size_t index) {
   if (entry["name"] && entry["name"].IsScalar()) return entry["name"].as<std::string>();
   for (const char* k : {"task", "irq", "softirq", "hook"}) {
-    if (entry[k] && entry[k].IsScalar()) return entry[k].as<std::string>() + "#" + std::to_string(index);
+    if (entry[k] && entry[k].IsScalar())
+      return entry[k].as<std::string>() + "#" + std::to_string(index);
   }
   return "entry #" + std::to_string(index);
 }
@@ -456,7 +480,12 @@ std::string runnable(const YAML::Node& doc) {
 class Shrinker {
  public:
   Shrinker(Runner& runner, YAML::Node doc, Ending want, std::ostream& human, bool quiet)
-      : runner_(runner), doc_(YAML::Clone(doc)), want_(std::move(want)), now_(want_), human_(human), quiet_(quiet) {}
+      : runner_(runner),
+        doc_(YAML::Clone(doc)),
+        want_(std::move(want)),
+        now_(want_),
+        human_(human),
+        quiet_(quiet) {}
 
   // One round of every reduction; whether any was accepted.
   bool round() {
@@ -491,7 +520,9 @@ class Shrinker {
     doc_.reset(YAML::Clone(doc));  // not operator=, which writes through to what doc_ shared
     now_ = got;
     steps_.push_back(Json{{"run", id}, {"change", what}, {"detected", format_time(got.detected)}});
-    if (!quiet_) human_ << "  " << id << ": " << what << " (still " << got.text() << " at " << format_time(got.detected) << ")\n";
+    if (!quiet_)
+      human_ << "  " << id << ": " << what << " (still " << got.text() << " at "
+             << format_time(got.detected) << ")\n";
     return i;
   }
 
@@ -515,29 +546,24 @@ class Shrinker {
     return accept_first(cs);
   }
 
-  // (2) Workload entries, by ddmin (an entry that expands to every CPU is one entry).
-  bool drop_entries() {
-    const size_t n = doc_["workload"].size();
-    std::vector<YAML::Node> entries;
-    for (size_t i = 0; i < n; ++i) entries.push_back(YAML::Clone(doc_["workload"][i]));
-    std::vector<size_t> kept(n);
-    for (size_t i = 0; i < n; ++i) kept[i] = i;
+  // ddmin over the YAML list `items`: each candidate is the document as it is now with the
+  // shorter list put in by `place`, and told by `what` (the indices kept before, and now).
+  using Place = std::function<void(YAML::Node& doc, const YAML::Node& shorter)>;
+  using What = std::function<std::string(const std::vector<size_t>& before,
+                                         const std::vector<size_t>& keep)>;
+  bool ddmin_list(const std::vector<YAML::Node>& items, const Place& place, const What& what) {
+    std::vector<size_t> kept(items.size());
+    for (size_t i = 0; i < kept.size(); ++i) kept[i] = i;
     const YAML::Node base = YAML::Clone(doc_);
     bool changed = false;
-    run_internal::ddmin(n, [&](const std::vector<std::vector<size_t>>& subsets) {
+    run_internal::ddmin(items.size(), [&](const std::vector<std::vector<size_t>>& subsets) {
       std::vector<std::pair<YAML::Node, std::string>> cs;
       for (const auto& keep : subsets) {
         YAML::Node d = YAML::Clone(base);
-        YAML::Node list(YAML::NodeType::Sequence);
-        for (size_t k : keep) list.push_back(YAML::Clone(entries[k]));
-        std::string removed;
-        for (size_t i : kept) {
-          if (!std::binary_search(keep.begin(), keep.end(), i)) {
-            removed += (removed.empty() ? "" : ", ") + entry_label(entries[i], i);
-          }
-        }
-        d["workload"] = list;
-        cs.emplace_back(d, "workload: removed " + removed);
+        YAML::Node shorter(YAML::NodeType::Sequence);
+        for (size_t k : keep) shorter.push_back(YAML::Clone(items[k]));
+        place(d, shorter);
+        cs.emplace_back(d, what(kept, keep));
       }
       const int hit = accept_index(cs);
       if (hit >= 0) kept = subsets[static_cast<size_t>(hit)];
@@ -545,6 +571,22 @@ class Shrinker {
       return hit;
     });
     return changed;
+  }
+
+  // (2) Workload entries, by ddmin (an entry that expands to every CPU is one entry).
+  bool drop_entries() {
+    std::vector<YAML::Node> entries;
+    for (const auto& e : doc_["workload"]) entries.push_back(YAML::Clone(e));
+    return ddmin_list(
+        entries, [](YAML::Node& d, const YAML::Node& shorter) { d["workload"] = shorter; },
+        [&](const std::vector<size_t>& before, const std::vector<size_t>& keep) {
+          std::string removed;
+          for (size_t i : before) {
+            if (std::binary_search(keep.begin(), keep.end(), i)) continue;
+            removed += (removed.empty() ? "" : ", ") + entry_label(entries[i], i);
+          }
+          return "workload: removed " + removed;
+        });
   }
 
   // (2b) An entry on every CPU (`cpus: all`) on one CPU instead.
@@ -561,7 +603,8 @@ class Shrinker {
       for (int c = 0; c < sc->platform.topology().cores; ++c) {
         YAML::Node d = YAML::Clone(doc_);
         d["workload"][i]["cpus"] = c;
-        cs.emplace_back(d, entry_label(d["workload"][i], i) + ": every CPU -> CPU" + std::to_string(c));
+        cs.emplace_back(
+            d, entry_label(d["workload"][i], i) + ": every CPU -> CPU" + std::to_string(c));
       }
       changed = accept_first(cs) || changed;
     }
@@ -573,7 +616,8 @@ class Shrinker {
     const int cores = shape_of(doc_).cores;
     std::vector<std::pair<YAML::Node, std::string>> cs;
     for (int k = 1; k < cores; ++k) {
-      cs.emplace_back(with_set("cores", YAML::Node(k)), "cores " + std::to_string(cores) + " -> " + std::to_string(k));
+      cs.emplace_back(with_set("cores", YAML::Node(k)),
+                      "cores " + std::to_string(cores) + " -> " + std::to_string(k));
     }
     return accept_first(cs);
   }
@@ -604,32 +648,23 @@ class Shrinker {
 
   bool reduce_steps(size_t i, const std::vector<size_t>& path) {
     bool changed = false;
-    const YAML::Node list = steps_at(doc_, i, path);
-    const size_t n = list.size();
     std::vector<YAML::Node> steps;
-    for (size_t s = 0; s < n; ++s) steps.push_back(YAML::Clone(list[s]));
-    if (n >= 2) {
-      const YAML::Node base = YAML::Clone(doc_);
-      size_t now = n;
-      run_internal::ddmin(n, [&](const std::vector<std::vector<size_t>>& subsets) {
-        std::vector<std::pair<YAML::Node, std::string>> cs;
-        for (const auto& keep : subsets) {
-          YAML::Node d = YAML::Clone(base);
-          YAML::Node shorter(YAML::NodeType::Sequence);
-          for (size_t k : keep) shorter.push_back(YAML::Clone(steps[k]));
-          if (path.empty()) {
-            d["workload"][i]["program"] = shorter;
-          } else {
-            std::vector<size_t> up(path.begin(), path.end() - 1);
+    for (const auto& step : steps_at(doc_, i, path)) steps.push_back(YAML::Clone(step));
+    if (steps.size() >= 2) {
+      changed = ddmin_list(
+          steps,
+          [&](YAML::Node& d, const YAML::Node& shorter) {
+            if (path.empty()) {
+              d["workload"][i]["program"] = shorter;
+              return;
+            }
+            const std::vector<size_t> up(path.begin(), path.end() - 1);
             steps_at(d, i, up)[path.back()]["do"] = shorter;
-          }
-          cs.emplace_back(d, steps_label(i, path) + ": steps " + std::to_string(now) + " -> " + std::to_string(keep.size()));
-        }
-        const int hit = accept_index(cs);
-        if (hit >= 0) now = subsets[static_cast<size_t>(hit)].size();
-        changed = changed || hit >= 0;
-        return hit;
-      });
+          },
+          [&](const std::vector<size_t>& before, const std::vector<size_t>& keep) {
+            return steps_label(i, path) + ": steps " + std::to_string(before.size()) + " -> " +
+                   std::to_string(keep.size());
+          });
     }
     for (size_t k = 0; k < steps_at(doc_, i, path).size() && !runner_.stopped(); ++k) {
       std::vector<size_t> inner = path;
@@ -655,7 +690,8 @@ class Shrinker {
       if (fewer < 1 || fewer >= count || (!cs.empty() && fewer == 1)) continue;
       YAML::Node d = YAML::Clone(doc_);
       steps_at(d, i, up)[at.back()]["repeat"] = fewer;
-      cs.emplace_back(d, steps_label(i, at) + ": repeat " + std::to_string(count) + " -> " + std::to_string(fewer));
+      cs.emplace_back(d, steps_label(i, at) + ": repeat " + std::to_string(count) + " -> " +
+                             std::to_string(fewer));
     }
     return accept_first(cs);
   }
@@ -673,8 +709,9 @@ class Shrinker {
           if (!v[typical] || !v[typical].IsScalar()) continue;
           YAML::Node d = YAML::Clone(doc_);
           d["workload"][i][key] = v[typical].as<std::string>();
-          const std::string what = entry_label(d["workload"][i], i) + ": " + key + " " + v["dist"].as<std::string>() +
-                                   " -> fixed " + v[typical].as<std::string>();
+          const std::string what = entry_label(d["workload"][i], i) + ": " + key + " " +
+                                   v["dist"].as<std::string>() + " -> fixed " +
+                                   v[typical].as<std::string>();
           changed = accept_first({{d, what}}) || changed;
           break;
         }
@@ -729,17 +766,24 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
   if (runner.signal()) return 128 + runner.signal();
   if (!want.detects()) {
     if (original.detects()) {
-      throw ConfigError(input, "", "does not reproduce: it ended as " + original.text() +
-                                       ", run again it detects nothing (see " + out + "/runs/points/" + first_id + ")");
+      throw ConfigError(input, "",
+                        "does not reproduce: it ended as " + original.text() +
+                            ", run again it detects nothing (see " + out + "/runs/points/" +
+                            first_id + ")");
     }
-    throw ConfigError(input, "", "nothing to shrink: the scenario ends with no deadlock, lockup, stall or lockdep report");
+    throw ConfigError(
+        input, "",
+        "nothing to shrink: the scenario ends with no deadlock, lockup, stall or lockdep report");
   }
-  if (original.detects() && !(original.outcome == want.outcome && (original.classes.empty() || original.same(want)))) {
-    throw ConfigError(input, "", "does not reproduce: it ended as " + original.text() + ", run again as " + want.text());
+  if (original.detects() &&
+      !(original.outcome == want.outcome && (original.classes.empty() || original.same(want)))) {
+    throw ConfigError(
+        input, "",
+        "does not reproduce: it ended as " + original.text() + ", run again as " + want.text());
   }
   if (!opt.quiet) {
-    human << "shrink " << input << ": " << want.text() << " at " << format_time(want.detected) << "; budget "
-          << runner.budget() << " runs, " << std::max(1, opt.jobs) << " at a time\n";
+    human << "shrink " << input << ": " << want.text() << " at " << format_time(want.detected)
+          << "; budget " << runner.budget() << " runs, " << std::max(1, opt.jobs) << " at a time\n";
   }
   Shrinker s(runner, in.doc, want, human, opt.quiet);
   while (!runner.stopped() && s.round()) {
@@ -750,36 +794,43 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
   std::ostringstream report;
   report << "shrink of " << input << ": " << want.text() << "\n"
          << "  workload entries " << before_after(before.entries, after.entries) << " (tasks "
-         << before_after(before.tasks, after.tasks) << "), cores " << before_after(before.cores, after.cores)
-         << ", duration " << before_after(format_time(before.duration), format_time(after.duration))
+         << before_after(before.tasks, after.tasks) << "), cores "
+         << before_after(before.cores, after.cores) << ", duration "
+         << before_after(format_time(before.duration), format_time(after.duration))
          << ", program steps " << before_after(before.steps, after.steps) << "\n"
-         << "  detected at " << before_after(format_time(want.detected), format_time(s.now().detected)) << "; "
-         << s.steps().size() << " step(s) accepted, " << runner.used() << " run(s) of a budget of " << runner.budget()
+         << "  detected at "
+         << before_after(format_time(want.detected), format_time(s.now().detected)) << "; "
+         << s.steps().size() << " step(s) accepted, " << runner.used() << " run(s) of a budget of "
+         << runner.budget()
          << (runner.exhausted() ? " (spent: a larger --budget may shrink it further)" : "") << ", "
          << format_number(std::round(host * 10) / 10) << " s host time\n";
   for (const auto& step : s.steps()) report << "    " << step["change"].get<std::string>() << "\n";
 
   const std::string text = yaml_text(s.doc());
   // One line each, whatever the paths hold (a line break would end the comment).
-  write_file_atomic(out + "/shrunk.yaml", "# Shrunk by `quiesce shrink " + printable(input) + "`: it ends as " +
-                                              printable(s.now().text()) + ".\n# quiesce run " + printable(out) +
+  write_file_atomic(out + "/shrunk.yaml", "# Shrunk by `quiesce shrink " + printable(input) +
+                                              "`: it ends as " + printable(s.now().text()) +
+                                              ".\n# quiesce run " + printable(out) +
                                               "/shrunk.yaml reproduces it.\n" + text);
-  const Json j = {{"input", input},
-                  {"ending", Json{{"outcome", want.outcome}, {"kind", want.kind}, {"classes", want.chain}}},
-                  {"runs", runner.used()},
-                  {"budget", runner.budget()},
-                  {"budget_spent", runner.exhausted()},
-                  {"jobs", std::max(1, opt.jobs)},
-                  {"host_seconds", host},
-                  {"first_run", first_id},
-                  {"before", before.json()},
-                  {"after", after.json()},
-                  {"detected", Json{{"before", format_time(want.detected)}, {"after", format_time(s.now().detected)}}},
-                  {"steps", s.steps()}};
+  const Json j = {
+      {"input", input},
+      {"ending", Json{{"outcome", want.outcome}, {"kind", want.kind}, {"classes", want.chain}}},
+      {"runs", runner.used()},
+      {"budget", runner.budget()},
+      {"budget_spent", runner.exhausted()},
+      {"jobs", std::max(1, opt.jobs)},
+      {"host_seconds", host},
+      {"first_run", first_id},
+      {"before", before.json()},
+      {"after", after.json()},
+      {"detected",
+       Json{{"before", format_time(want.detected)}, {"after", format_time(s.now().detected)}}},
+      {"steps", s.steps()}};
   write_file_atomic(out + "/shrink.json", json_text(j));
   write_file_atomic(out + "/report.txt", report.str());
   if (!opt.quiet) {
-    human << report.str() << "wrote " << out << "/shrunk.yaml (quiesce run reproduces it), shrink.json, report.txt\n";
+    human << report.str() << "wrote " << out
+          << "/shrunk.yaml (quiesce run reproduces it), shrink.json, report.txt\n";
   }
   return runner.signal() ? 128 + runner.signal() : 0;
 }

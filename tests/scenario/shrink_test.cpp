@@ -17,13 +17,14 @@ namespace {
 
 // A point of the flagship that deadlocks (the 2015 bug, 4 cores, 500 ns IPIs, seed 4: at
 // 3.18 ms), cut to 5 ms so that the test stays short under the sanitizers too.
-const std::vector<std::string> kDeadlockingPoint = {"--set", "cores=4", "--set", "irq.ipi.latency=500ns",
-                                                    "--seed", "4",      "--set", "duration=5ms"};
+const std::vector<std::string> kDeadlockingPoint = {
+    "--set", "cores=4", "--set", "irq.ipi.latency=500ns", "--seed", "4", "--set", "duration=5ms"};
 const Time kDuration = 5 * kMs;
 
 std::string detail(const std::string& json, const std::string& name) {
   std::smatch m;
-  const std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") + R"re(": "([^"]*)")re");
+  const std::regex re("\"" + std::regex_replace(name, std::regex(R"([.])"), R"(\.)") +
+                      R"re(": "([^"]*)")re");
   return std::regex_search(json, m, re) ? m[1].str() : "";
 }
 
@@ -57,7 +58,8 @@ struct Kept {
 Kept kept_in(const std::string& path) {
   const YAML::Node doc = YAML::LoadFile(path);
   Kept k;
-  for (const auto& e : doc["workload"]) k.entries.push_back(e["name"] ? e["name"].as<std::string>() : e["task"].as<std::string>());
+  for (const auto& e : doc["workload"])
+    k.entries.push_back(e["name"] ? e["name"].as<std::string>() : e["task"].as<std::string>());
   k.cores = doc["set"] && doc["set"]["cores"] ? doc["set"]["cores"].as<int>() : 0;
   k.duration = parse_time(doc["duration"].as<std::string>());
   return k;
@@ -102,8 +104,9 @@ TEST(Shrink, TheScenarioFileGivesTheSameResultWhateverJobs) {
   const std::string run = deadlocking_run();
   const std::string one = temp_dir("shrink-one"), two = temp_dir("shrink-two");
   ASSERT_EQ(run_cli({"shrink", run, "--out", one, "--budget", "120", "-q"}).code, 0);
-  std::vector<std::string> args = {"shrink", "scenarios/perf-rcu-2015.yaml", "--out", two, "--budget", "120", "--jobs",
-                                   "2", "-q"};
+  std::vector<std::string> args = {
+      "shrink", "scenarios/perf-rcu-2015.yaml", "--out", two, "--budget", "120", "--jobs", "2",
+      "-q"};
   args.insert(args.end(), kDeadlockingPoint.begin(), kDeadlockingPoint.end());
   const CliResult s = run_cli(args);
   ASSERT_EQ(s.code, 0) << s.err;
@@ -120,12 +123,14 @@ TEST(Shrink, TheScenarioFileGivesTheSameResultWhateverJobs) {
 // the ABBA scenario keeps deadlocking through lock_A and lock_B with fewer steps.
 TEST(Shrink, OpProgramStepsShrinkAndTheDeadlockStays) {
   const std::string out = temp_dir("shrink-abba");
-  const CliResult s = run_cli({"shrink", "tests/scenario/kernel/abba.yaml", "--out", out, "--budget", "40", "-q"});
+  const CliResult s =
+      run_cli({"shrink", "tests/scenario/kernel/abba.yaml", "--out", out, "--budget", "40", "-q"});
   ASSERT_EQ(s.code, 0) << s.err;
   const std::string report = read_file(out + "/shrink.json");
   const std::regex steps(R"re("program_steps": ([0-9]+))re");
   std::vector<int> counts;
-  for (std::sregex_iterator it(report.begin(), report.end(), steps), end; it != end; ++it) counts.push_back(std::stoi((*it)[1]));
+  for (std::sregex_iterator it(report.begin(), report.end(), steps), end; it != end; ++it)
+    counts.push_back(std::stoi((*it)[1]));
   ASSERT_EQ(counts.size(), 2u);  // before, after
   EXPECT_EQ(counts[0], 20);
   EXPECT_LT(counts[1], counts[0]);
@@ -136,15 +141,17 @@ TEST(Shrink, OpProgramStepsShrinkAndTheDeadlockStays) {
   ASSERT_EQ(run_cli({"run", out + "/shrunk.yaml", "--out", again, "-q"}).code, 0);
   const std::string json = read_file(again + "/result.json");
   EXPECT_NE(json.find("\"outcome\": \"deadlock\""), std::string::npos);
-  EXPECT_EQ(classes_of(detail(json, "deadlock.classes")), (std::set<std::string>{"lock_A", "lock_B"}));
+  EXPECT_EQ(classes_of(detail(json, "deadlock.classes")),
+            (std::set<std::string>{"lock_A", "lock_B"}));
   std::filesystem::remove_all(out);
   std::filesystem::remove_all(again);
 }
 
 TEST(Shrink, APointThatEndedOkHasNothingToShrink) {
   const std::string run = temp_dir("shrink-ok");
-  ASSERT_EQ(run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "kernel.perf.lock_task_context=irq_save", "--set",
-                     "duration=300us", "--out", run, "-q"})
+  ASSERT_EQ(run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set",
+                     "kernel.perf.lock_task_context=irq_save", "--set", "duration=300us", "--out",
+                     run, "-q"})
                 .code,
             0);
   const CliResult s = run_cli({"shrink", run, "-q"});

@@ -14,7 +14,8 @@ std::vector<size_t> ddmin(size_t n, const FirstPassing& first_passing) {
     std::vector<std::vector<size_t>> subsets, candidates;
     for (size_t p = 0; p < parts; ++p) {
       const size_t from = kept.size() * p / parts, to = kept.size() * (p + 1) / parts;
-      subsets.emplace_back(kept.begin() + static_cast<long>(from), kept.begin() + static_cast<long>(to));
+      subsets.emplace_back(kept.begin() + static_cast<long>(from),
+                           kept.begin() + static_cast<long>(to));
     }
     candidates = subsets;
     if (parts > 2) {

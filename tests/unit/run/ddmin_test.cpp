@@ -7,7 +7,9 @@
 namespace quiesce::run_internal {
 namespace {
 
-bool has(const std::vector<size_t>& set, size_t x) { return std::find(set.begin(), set.end(), x) != set.end(); }
+bool has(const std::vector<size_t>& set, size_t x) {
+  return std::find(set.begin(), set.end(), x) != set.end();
+}
 
 // A test over batches that counts the candidates it was shown.
 FirstPassing batch_of(const std::function<bool(const std::vector<size_t>&)>& pass, size_t* shown) {
@@ -22,21 +24,25 @@ FirstPassing batch_of(const std::function<bool(const std::vector<size_t>&)>& pas
 
 TEST(Ddmin, KeepsExactlyTheTwoItemsTheFailureNeeds) {
   size_t shown = 0;
-  const auto kept = ddmin(16, batch_of([](const std::vector<size_t>& s) { return has(s, 3) && has(s, 11); }, &shown));
+  const auto kept = ddmin(
+      16, batch_of([](const std::vector<size_t>& s) { return has(s, 3) && has(s, 11); }, &shown));
   EXPECT_EQ(kept, (std::vector<size_t>{3, 11}));
   EXPECT_LT(shown, 60u);
 }
 
 TEST(Ddmin, OneItemAloneIsFoundByHalving) {
   size_t shown = 0;
-  const auto kept = ddmin(64, batch_of([](const std::vector<size_t>& s) { return has(s, 42); }, &shown));
+  const auto kept =
+      ddmin(64, batch_of([](const std::vector<size_t>& s) { return has(s, 42); }, &shown));
   EXPECT_EQ(kept, (std::vector<size_t>{42}));
   EXPECT_LE(shown, 2u * 6u);  // two halves per level, six levels
 }
 
 TEST(Ddmin, ResultIsOneMinimal) {
   // Passes when at least three of the items 1, 4, 6, 9 are present.
-  auto pass = [](const std::vector<size_t>& s) { return has(s, 1) + has(s, 4) + has(s, 6) + has(s, 9) >= 3; };
+  auto pass = [](const std::vector<size_t>& s) {
+    return has(s, 1) + has(s, 4) + has(s, 6) + has(s, 9) >= 3;
+  };
   size_t shown = 0;
   const auto kept = ddmin(12, batch_of(pass, &shown));
   ASSERT_TRUE(pass(kept));
