@@ -29,6 +29,9 @@ namespace {
 // The name candidates are loaded under (it appears in their error messages only).
 const char* const kShrunkFile = "shrunk.yaml";
 
+// Host seconds a candidate may always take, however quick the input's own run was.
+constexpr double kMinCandidateTimeout = 30;
+
 // The shrunk scenario's name: the original's, marked (and still a valid name).
 std::string shrunk_name(const std::string& name) {
   const std::string base = name.empty() ? "scenario" : name;
@@ -211,8 +214,7 @@ std::string config_difference(Json a, Json b) {
 
 // What shrinking starts from.
 struct Input {
-  YAML::Node doc;     // self-contained
-  std::string label;  // how the report names the input
+  YAML::Node doc;  // self-contained
   std::string default_out;
   std::string original;  // the input's own result.json, if it has one
 };
@@ -240,7 +242,10 @@ YAML::Node distribution_yaml(const std::string& text) {
   const std::string kind = m[1].str();
   std::vector<std::string> args;
   std::stringstream in(m[2].str());
-  for (std::string a; std::getline(in, a, ',');) args.push_back(a.substr(a.find_first_not_of(' ')));
+  for (std::string a; std::getline(in, a, ',');) {
+    const size_t from = a.find_first_not_of(' ');
+    args.push_back(from == std::string::npos ? "" : a.substr(from));
+  }
   if (kind == "fixed" && args.size() == 1) return YAML::Node(args[0]);
   YAML::Node d(YAML::NodeType::Map);
   d["dist"] = kind;
@@ -327,7 +332,6 @@ Input read_input(const std::string& input, const ShrinkOptions& opt, std::ostrea
     in = from_scenario(*sc, overrides, input);
     in.default_out = "results/" + sc->params.name() + "-shrink";
   }
-  in.label = input;
   return in;
 }
 
@@ -385,6 +389,8 @@ class Runner {
   int signal() const { return signal_; }
   int used() const { return used_; }
   int budget() const { return budget_; }
+  // Host seconds after which a run is killed (and counts as not reproducing); 0: none.
+  void set_timeout(double seconds) { timeout_s_ = seconds; }
 
  private:
   std::vector<Ending> run(const std::vector<std::string>& texts, const std::vector<size_t>& chunk) {
@@ -394,6 +400,7 @@ class Runner {
     run_internal::PoolOptions po;
     po.jobs = jobs_;
     po.quiet = true;
+    po.point_timeout_s = timeout_s_;
     const auto pool = run_internal::run_pool(
         dir_, ids, po,
         [&](uint64_t runid, const std::string& pdir) {
@@ -421,6 +428,7 @@ class Runner {
   uint64_t next_id_ = 0, first_id_ = 0;
   bool exhausted_ = false;
   int signal_ = 0;
+  double timeout_s_ = 0;
 };
 
 // The size of a scenario, before and after.
@@ -762,7 +770,13 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
   Runner runner(out + "/runs", opt.jobs, std::max(1, opt.budget));
   const Shape before = shape_of(in.doc);
   std::string first_id;
+  const auto first_start = std::chrono::steady_clock::now();
   const Ending want = runner.run_one(yaml_text(in.doc), &first_id);
+  // A candidate runs no longer than the input (its duration is cut first); one that takes
+  // ten times as long has lost its way (a livelock of the smaller machine), and is dropped.
+  const double first_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - first_start).count();
+  runner.set_timeout(std::max(kMinCandidateTimeout, 10 * first_s));
   if (runner.signal()) return 128 + runner.signal();
   if (!want.detects()) {
     if (original.detects()) {
