@@ -384,9 +384,10 @@ class Runner {
     return e;
   }
 
-  bool stopped() const { return exhausted_ || signal_; }
+  bool stopped() const { return exhausted_ || signal(); }
   bool exhausted() const { return exhausted_; }
-  int signal() const { return signal_; }
+  // Also a signal caught between runs (while candidates are made and checked).
+  int signal() const { return signal_ ? signal_ : run_internal::pool_signal(); }
   int used() const { return used_; }
   int budget() const { return budget_; }
   // Host seconds after which a run is killed (and counts as not reproducing); 0: none.
@@ -816,7 +817,8 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
          << before_after(format_time(want.detected), format_time(s.now().detected)) << "; "
          << s.steps().size() << " step(s) accepted, " << runner.used() << " run(s) of a budget of "
          << runner.budget()
-         << (runner.exhausted() ? " (spent: a larger --budget may shrink it further)" : "") << ", "
+         << (runner.exhausted() ? " (spent: a larger --budget may shrink it further)" : "")
+         << (runner.signal() ? " (interrupted: the smallest found so far)" : "") << ", "
          << format_number(std::round(host * 10) / 10) << " s host time\n";
   for (const auto& step : s.steps()) report << "    " << step["change"].get<std::string>() << "\n";
 
@@ -832,6 +834,7 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
       {"runs", runner.used()},
       {"budget", runner.budget()},
       {"budget_spent", runner.exhausted()},
+      {"interrupted", runner.signal() != 0},
       {"jobs", std::max(1, opt.jobs)},
       {"host_seconds", host},
       {"first_run", first_id},

@@ -132,6 +132,8 @@ int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, cons
   }
 }
 
+int pool_signal() { return g_signal; }
+
 void record_failure(const std::string& pdir, const std::string& outcome, const std::string& why) {
   const Json j = {{"outcome", outcome}, {"failure", why}, {"metrics", Json::object()}};
   write_file_atomic(pdir + "/result.json", json_text(j));
@@ -141,7 +143,8 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
                     const std::function<int(uint64_t, const std::string&)>& child,
                     const std::function<bool(uint64_t)>& failed) {
   PoolResult res;
-  g_signal = 0;
+  // Not reset: a signal caught after an earlier pool of this process (the handler stays)
+  // stops this one before it starts a point.
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const bool tty = ::isatty(2);

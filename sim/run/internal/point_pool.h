@@ -26,6 +26,10 @@ struct PoolResult {
   int signal = 0;  // the signal that stopped the pool, or 0 when every point ran
 };
 
+// The signal (SIGINT or SIGTERM) that stopped a pool, or that came after one ended (its
+// handler stays: a later pool stops at once), or 0.
+int pool_signal();
+
 // `child(index, pdir)` runs in the child process and returns its exit code (0, 1: ran;
 // 2: invalid values; 5: the environment failed; anything else: a crash). `failed(index)`
 // tells, after a point ended, whether it counts as failed for the progress line.
