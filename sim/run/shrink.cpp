@@ -519,6 +519,7 @@ class Shrinker {
   }
 
   int accept_index(const std::vector<std::pair<YAML::Node, std::string>>& candidates) {
+    if (runner_.stopped()) return -1;  // not even checked: ddmin asks on until it gives up
     std::vector<std::string> texts;
     for (const auto& c : candidates) texts.push_back(runnable(c.first));
     Ending got;

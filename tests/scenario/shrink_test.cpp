@@ -147,6 +147,28 @@ TEST(Shrink, OpProgramStepsShrinkAndTheDeadlockStays) {
   std::filesystem::remove_all(again);
 }
 
+// Interrupted between or during candidate runs, it stops with 130 and still writes the
+// smallest scenario found so far, which reproduces.
+TEST(Shrink, SigintWritesTheSmallestFoundSoFarAndExits130) {
+  const std::string out = temp_dir("shrink-int");
+  const pid_t pid =
+      spawn_cli({"shrink", std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/kernel/abba.yaml",
+                 "--out", out, "-q"});
+  ASSERT_GT(pid, 0);
+  // Once the input has run (its run is kept), the runs' signal handling is in place.
+  for (int i = 0; i < 6000 && !std::filesystem::exists(out + "/runs/points/p000000"); ++i)
+    ::usleep(10000);
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130);
+  const std::string report = read_file(out + "/shrink.json");
+  EXPECT_NE(report.find("\"interrupted\": true"), std::string::npos) << report;
+  const std::string again = temp_dir("shrink-int-again");
+  ASSERT_EQ(run_cli({"run", out + "/shrunk.yaml", "--out", again, "-q"}).code, 0);
+  EXPECT_NE(read_file(again + "/result.json").find("\"outcome\": \"deadlock\""), std::string::npos);
+  std::filesystem::remove_all(out);
+  std::filesystem::remove_all(again);
+}
+
 TEST(Shrink, APointThatEndedOkHasNothingToShrink) {
   const std::string run = temp_dir("shrink-ok");
   ASSERT_EQ(run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set",
