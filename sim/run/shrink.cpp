@@ -167,8 +167,9 @@ YAML::Node self_contained(const YAML::Node& resolved, const PlatformSets& sets,
   for (const auto& kv : resolved) {
     const std::string key = kv.first.as<std::string>();
     if (key == "set" || key == "sweep" || key == "expect" ||
-        (key == "description" && !description.empty()))
+        (key == "description" && !description.empty())) {
       continue;
+    }
     if (key == "workload" && !set_written) write_set();
     doc[key] = key == "name" ? YAML::Node(name) : YAML::Clone(kv.second);
     if (key == "name" && !description.empty()) doc["description"] = description;
@@ -192,8 +193,9 @@ PlatformSets platform_sets(const std::vector<Override>& overrides) {
 // setting that differs. Names, descriptions, overrides, sweeps and expectations don't count.
 std::string config_difference(Json a, Json b) {
   for (Json* c : {&a, &b}) {
-    for (const char* k : {"name", "description", "set", "sweep", "expect"})
+    for (const char* k : {"name", "description", "set", "sweep", "expect"}) {
       (*c)["scenario"].erase(k);
+    }
   }
   for (const char* part : {"scenario", "platform", "sim", "kernel"}) {
     const Json& x = a[part];
@@ -226,9 +228,10 @@ Input from_scenario(const Scenario& sc, const std::vector<Override>& overrides,
                           shrunk_description(sc.params.name()));
   const auto again = load_scenario_text(yaml_text(in.doc), kShrunkFile, {});
   const std::string diff = config_difference(resolved_config(sc), resolved_config(*again));
-  if (!diff.empty())
+  if (!diff.empty()) {
     throw ConfigError(where, "",
                       "cannot write this scenario on its own: " + diff + " comes out different");
+  }
   return in;
 }
 
@@ -469,8 +472,9 @@ Shape shape_of(const YAML::Node& doc) {
 std::string entry_label(const YAML::Node& entry, size_t index) {
   if (entry["name"] && entry["name"].IsScalar()) return entry["name"].as<std::string>();
   for (const char* k : {"task", "irq", "softirq", "hook"}) {
-    if (entry[k] && entry[k].IsScalar())
+    if (entry[k] && entry[k].IsScalar()) {
       return entry[k].as<std::string>() + "#" + std::to_string(index);
+    }
   }
   return "entry #" + std::to_string(index);
 }
@@ -530,9 +534,10 @@ class Shrinker {
     doc_.reset(YAML::Clone(doc));  // not operator=, which writes through to what doc_ shared
     now_ = got;
     steps_.push_back(Json{{"run", id}, {"change", what}, {"detected", format_time(got.detected)}});
-    if (!quiet_)
+    if (!quiet_) {
       human_ << "  " << id << ": " << what << " (still " << got.text() << " at "
              << format_time(got.detected) << ")\n";
+    }
     return i;
   }
 

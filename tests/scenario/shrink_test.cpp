@@ -58,8 +58,9 @@ struct Kept {
 Kept kept_in(const std::string& path) {
   const YAML::Node doc = YAML::LoadFile(path);
   Kept k;
-  for (const auto& e : doc["workload"])
+  for (const auto& e : doc["workload"]) {
     k.entries.push_back(e["name"] ? e["name"].as<std::string>() : e["task"].as<std::string>());
+  }
   k.cores = doc["set"] && doc["set"]["cores"] ? doc["set"]["cores"].as<int>() : 0;
   k.duration = parse_time(doc["duration"].as<std::string>());
   return k;
@@ -129,8 +130,9 @@ TEST(Shrink, OpProgramStepsShrinkAndTheDeadlockStays) {
   const std::string report = read_file(out + "/shrink.json");
   const std::regex steps(R"re("program_steps": ([0-9]+))re");
   std::vector<int> counts;
-  for (std::sregex_iterator it(report.begin(), report.end(), steps), end; it != end; ++it)
+  for (std::sregex_iterator it(report.begin(), report.end(), steps), end; it != end; ++it) {
     counts.push_back(std::stoi((*it)[1]));
+  }
   ASSERT_EQ(counts.size(), 2u);  // before, after
   EXPECT_EQ(counts[0], 20);
   EXPECT_LT(counts[1], counts[0]);
@@ -156,8 +158,9 @@ TEST(Shrink, SigintWritesTheSmallestFoundSoFarAndExits130) {
                  "--out", out, "-q"});
   ASSERT_GT(pid, 0);
   // Once the input has run (its run is kept), the runs' signal handling is in place.
-  for (int i = 0; i < 6000 && !std::filesystem::exists(out + "/runs/points/p000000"); ++i)
+  for (int i = 0; i < 6000 && !std::filesystem::exists(out + "/runs/points/p000000"); ++i) {
     ::usleep(10000);
+  }
   ::kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130);
   const std::string report = read_file(out + "/shrink.json");
