@@ -362,7 +362,8 @@ int cmd_explain(const std::vector<std::string>& args) {
 int cmd_shrink(const std::vector<std::string>& args) {
   po::options_description desc("quiesce shrink POINT_DIR|RUN_DIR|SCENARIO.yaml [options]");
   desc.add_options()("help,h", "this help")("out", po::value<std::string>(),
-                                            "output directory (default POINT_DIR/shrink, or results/<name>-shrink)")(
+                                            "output directory (default results/<name>-<point>-shrink for a sweep point, DIR-shrink for a run directory, "
+                                            "results/<name>-shrink for a file)")(
       "budget", po::value<int>(), "most candidate runs (default 200)")(
       "jobs,j", po::value<int>(), "candidate runs at once (default 1; the result is the same for any)")(
       "set", po::value<std::vector<std::string>>()->composing(), "with a scenario file: override a parameter")(

@@ -321,13 +321,16 @@ Input read_input(const std::string& input, const ShrinkOptions& opt, std::ostrea
     if (p.parent_path().filename() == "points" && std::regex_match(p.filename().string(), id_re)) {
       const PointRerun pr = prepare_rerun(p.string(), warn);
       in = from_scenario(*pr.scenario, pr.overrides, input);
+      // Beside the sweep, as rerun's default is: a sweep tree holds only the sweep's files
+      // (merge copies point directories whole).
+      in.default_out = "results/" + pr.scenario->params.name() + "-" + pr.id + "-shrink";
     } else if (fs::exists(p / "result.json", ec)) {
       in = from_run_dir(p.string());
     } else {
       throw ConfigError(input, "", "not a point directory (no result.json) nor a scenario file");
     }
     if (fs::exists(p / "result.json", ec)) in.original = (p / "result.json").string();
-    in.default_out = (p / "shrink").string();
+    if (in.default_out.empty()) in.default_out = p.string() + "-shrink";
   } else {
     std::vector<Override> overrides;
     for (const auto& kv : opt.sets) overrides.push_back(parse_set(kv));

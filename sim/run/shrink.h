@@ -16,7 +16,9 @@
 namespace quiesce {
 
 struct ShrinkOptions {
-  std::string out_dir;  // empty: INPUT/shrink for a directory, results/<name>-shrink for a file
+  // empty: results/<name>-<point>-shrink for a sweep point, DIR-shrink for a run directory,
+  // results/<name>-shrink for a file
+  std::string out_dir;
   int jobs = 1;         // candidate runs at once
   int budget = 200;     // most candidate runs (the first run, of the input as it is, included)
   bool quiet = false;

@@ -104,7 +104,7 @@ TEST(Precision, TheSettingAndTheFlagAreOneSweepAndNeedASeedAxis) {
   CliResult r = run_cli({"sweep", kPrecision, "--out", flag, "-q", "--no-plot", "--set", "sweep.precision=0.1"});
   EXPECT_EQ(r.code, 0) << r.err << ": the same sweep, complete, so its summary again";
   // Without a seed axis there are no runs to add.
-  const std::string text = std::regex_replace(read_file(kPrecision), std::regex(R"(  seed: \{range: \[1, 40\]\}\n)"), "");
+  const std::string text = std::regex_replace(read_file(std::string(QUIESCE_SOURCE_DIR) + "/" + kPrecision), std::regex(R"(  seed: \{range: \[1, 40\]\}\n)"), "");
   const std::string path = write_temp(set, "noseed.yaml", text);
   r = run_cli({"sweep", path, "--out", set + "/out", "-q", "--precision", "0.1"});
   EXPECT_EQ(r.code, 2);

@@ -182,7 +182,7 @@ TEST(Shrink, APointThatEndedOkHasNothingToShrink) {
   const CliResult s = run_cli({"shrink", run, "-q"});
   EXPECT_EQ(s.code, 2);
   EXPECT_NE(s.err.find("nothing to shrink: the point ended ok"), std::string::npos) << s.err;
-  EXPECT_FALSE(std::filesystem::exists(run + "/shrink/shrunk.yaml"));
+  EXPECT_FALSE(std::filesystem::exists(run + "-shrink/shrunk.yaml"));
   std::filesystem::remove_all(run);
 }
 
