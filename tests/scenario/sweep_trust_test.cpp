@@ -78,7 +78,10 @@ TEST(SweepTrust, IdentityIsTheResolvedContentNotThePath) {
   };
   for (const Edit& e : {Edit{"duration: 1ms", "duration: 500us", "duration was 1ms, is 500us"},
                         Edit{"expect: {deadlock: false}", "expect: {deadlock: true}", "expect.deadlock was false, is true"},
-                        Edit{"duration: 1ms", "duration: 1ms\nset: {irq.ipi.latency: 2us}", "irq.ipi.latency"}}) {
+                        Edit{"duration: 1ms", "duration: 1ms\nset: {irq.ipi.latency: 2us}", "irq.ipi.latency"},
+                        // A hunt's forced timing is part of what a point runs.
+                        Edit{"duration: 1ms", "duration: 1ms\ntiming: {ipi: [{from: 0, to: 1, index: 0, latency: 1us}]}",
+                             "timing.ipi[0].latency"}}) {
     write_temp(dir, "edited.yaml", replaced(kScenario, e.from, e.to));
     CliResult r = sweep(dir + "/edited.yaml", out, {"--resume"});
     EXPECT_EQ(r.code, 2) << e.to << "\n" << r.err;

@@ -190,7 +190,7 @@ SweepManifest make_manifest(const Scenario& sc, const std::string& text, const s
       m.resolved[k] = p->value_text();
     }
   }
-  for (const char* key : {"workload", "locks", "expect", "sweep"}) {
+  for (const char* key : {"workload", "locks", "expect", "sweep", "timing"}) {
     ConfigNode n = sc.doc[key];
     if (n.present()) flatten(n.yaml(), key, &m.resolved);
   }

@@ -13,7 +13,7 @@
 
 namespace quiesce::run_internal {
 
-// What identifies a sweep: every resolved setting of its base point (scenario keys,
+// What identifies a sweep: every resolved setting of its base point (scenario keys, forced timing,
 // platform, kernel, workload, expectations, axes), the `--set`s, and the quiesce binary.
 struct SweepManifest {
   std::string scenario;  // its name
