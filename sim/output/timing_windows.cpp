@@ -40,7 +40,7 @@ std::string format_timing_windows(const kernel::Tracer& tracer, const std::vecto
     auto& v = by_cpu[static_cast<size_t>(c)];
     std::stable_sort(v.begin(), v.end(),
                      [](const TraceEvent* a, const TraceEvent* b) { return a->t < b->t; });
-    std::set<int> readers;      // pids inside a read-side critical section
+    std::set<int> readers;          // pids inside a read-side critical section
     std::map<uint64_t, Hold> held;  // lock -> how it is held on this CPU
     std::vector<LockHeld> holds;
     // A reader's windows wait for its end: whether it ends holding a lock.

@@ -31,8 +31,8 @@ std::string format_timing_windows(const kernel::Tracer& tracer, const std::vecto
 struct TimingWindow {
   int cpu = 0;
   Time start = 0, end = 0;
-  bool hot = false;  // the reader ended holding a spinlock
-  Time unlock = 0;   // its rcu_read_unlock()
+  bool hot = false;   // the reader ended holding a spinlock
+  Time unlock = 0;    // its rcu_read_unlock()
   uint64_t lock = 0;  // the spinlock it then held longest (0: none), taken at `since`
   Time since = 0;
 };

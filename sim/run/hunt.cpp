@@ -46,7 +46,7 @@ struct Aim {
   Time raised = 0;
   IrqId sgi = 0;
   TimingWindow window;
-  Time lo = 0, hi = 0;  // the latencies that land inside the window
+  Time lo = 0, hi = 0;            // the latencies that land inside the window
   std::optional<LockHeld> other;  // --target deadlock: the other CPU's hold it meets
   std::string other_class;
 };
@@ -191,8 +191,7 @@ struct HeldIndex {
       by_lock[held[i].lock].push_back(i);
       open.erase(std::remove_if(open.begin(), open.end(),
                                 [&](size_t j) {
-                                  return held[j].cpu != held[i].cpu ||
-                                         held[j].end <= held[i].start;
+                                  return held[j].cpu != held[i].cpu || held[j].end <= held[i].start;
                                 }),
                  open.end());
       enclosing[i] = open;
@@ -269,8 +268,15 @@ std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& pla
       if (w.end <= s.arrival) score += 100.0;
       if (score > best_score) {
         best_score = score;
-        best = Aim{ForcedIpi{s.from, s.to, s.index, l}, s.drawn, s.raised, s.id, w, wlo, whi,
-                   other, other ? rec.classes[static_cast<size_t>(other->cls)] : ""};
+        best = Aim{ForcedIpi{s.from, s.to, s.index, l},
+                   s.drawn,
+                   s.raised,
+                   s.id,
+                   w,
+                   wlo,
+                   whi,
+                   other,
+                   other ? rec.classes[static_cast<size_t>(other->cls)] : ""};
       }
     }
   }
@@ -289,9 +295,9 @@ std::optional<std::string> fixed_ipi_latency(const PlatformConfig& platform) {
     }
   }
   if (values.empty()) return std::nullopt;
-  const std::string what = values.size() == 1 ? "irq.ipi.latency is fixed at " +
-                                                    format_time(*values.begin())
-                                              : "every IPI latency is fixed (by CPU distance)";
+  const std::string what = values.size() == 1
+                               ? "irq.ipi.latency is fixed at " + format_time(*values.begin())
+                               : "every IPI latency is fixed (by CPU distance)";
   return what + ": no IPI timing to search; trying seeds";
 }
 
@@ -301,19 +307,19 @@ struct ForcedReport {
     const Distribution& d = platform.ipi_latency_between(aim.f.from, aim.f.to);
     const double ld = d.log_density(aim.f.latency), lmode = d.log_density(d.mode());
     Json j{{"from", aim.f.from},
-                {"to", aim.f.to},
-                {"index", aim.f.index},
-                {"sgi", aim.sgi},
-                {"raised_ps", aim.raised},
-                {"latency_ps", aim.f.latency},
-                {"drawn_ps", aim.drawn},
-                {"distribution", d.describe()},
-                {"support_ps", Json::array({d.lower_bound(), d.upper_bound()})},
-                {"quantile", json_number(d.cdf(aim.f.latency))},
-                {"density_vs_mode", json_number(std::exp(ld - lmode))},
-                {"log_density_vs_drawn", json_number(ld - d.log_density(aim.drawn))},
-                {"window_ps", Json::array({aim.window.start, aim.window.end})},
-                {"window_probability", json_number(d.cdf(aim.hi) - d.cdf(aim.lo - 1))}};
+           {"to", aim.f.to},
+           {"index", aim.f.index},
+           {"sgi", aim.sgi},
+           {"raised_ps", aim.raised},
+           {"latency_ps", aim.f.latency},
+           {"drawn_ps", aim.drawn},
+           {"distribution", d.describe()},
+           {"support_ps", Json::array({d.lower_bound(), d.upper_bound()})},
+           {"quantile", json_number(d.cdf(aim.f.latency))},
+           {"density_vs_mode", json_number(std::exp(ld - lmode))},
+           {"log_density_vs_drawn", json_number(ld - d.log_density(aim.drawn))},
+           {"window_ps", Json::array({aim.window.start, aim.window.end})},
+           {"window_probability", json_number(d.cdf(aim.hi) - d.cdf(aim.lo - 1))}};
     if (aim.other) {
       j["meets"] = Json{{"cpu", aim.other->cpu},
                         {"class", aim.other_class},

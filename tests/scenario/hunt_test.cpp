@@ -129,8 +129,8 @@ TEST(Hunt, DeadlockTargetFindsTheFlagshipDeadlockAndTheReproducerDeadlocksTheSam
   ASSERT_EQ(run_cli(plain).code, 0);
   ASSERT_EQ(json_metric(read_file(dir + "/plain/result.json"), "deadlock"), 0);
 
-  std::vector<std::string> hunt = {"hunt",   kFlagship, "--target", "deadlock", "--seed", "4",
-                                   "--budget", "4",     "--out",    dir + "/hunt"};
+  std::vector<std::string> hunt = {"hunt", kFlagship,  "--target", "deadlock", "--seed",
+                                   "4",    "--budget", "4",        "--out",    dir + "/hunt"};
   hunt.insert(hunt.end(), sets.begin(), sets.end());
   CliResult h = run_cli(hunt);
   ASSERT_EQ(h.code, 0) << h.out << h.err;
@@ -173,8 +173,7 @@ TEST(Hunt, AFixedIpiLatencyIsSaidOnceAndSeedsAreTried) {
   ASSERT_NE(at, std::string::npos) << h.out;
   EXPECT_EQ(h.out.find(said, at + 1), std::string::npos) << h.out;
   EXPECT_NE(h.out.find("run 2: seed 2, 0 forced"), std::string::npos) << h.out;
-  EXPECT_NE(read_file(dir + "/h/hunt.json").find("\"ipi_latency_fixed\": true"),
-            std::string::npos);
+  EXPECT_NE(read_file(dir + "/h/hunt.json").find("\"ipi_latency_fixed\": true"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
