@@ -19,6 +19,21 @@ namespace {
 const std::string kSmall = std::string(QUIESCE_SOURCE_DIR) + "/tests/scenario/hunt/small.yaml";
 const std::string kFlagship = std::string(QUIESCE_SOURCE_DIR) + "/scenarios/perf-rcu-2015.yaml";
 
+// The result.json of the hunt in DIR/hunt's detecting run and that of a plain `quiesce run` of
+// its reproducer (empty when the hunt forced nothing or the run failed).
+std::pair<std::string, std::string> found_and_replayed(const std::string& dir) {
+  const int runs = static_cast<int>(json_metric(read_file(dir + "/hunt/hunt.json"), "runs"));
+  EXPECT_GE(runs, 2);  // the base run missed: something was forced
+  if (runs < 2) return {};
+  char id[16];
+  std::snprintf(id, sizeof id, "p%06d", runs - 1);
+  const std::string found = read_file(dir + "/hunt/points/" + id + "/result.json");
+  CliResult rep = run_cli({"run", dir + "/hunt/reproducer.yaml", "-q", "--out", dir + "/rep"});
+  EXPECT_EQ(rep.code, 0) << rep.err;
+  if (rep.code != 0) return {};
+  return {found, read_file(dir + "/rep/result.json")};
+}
+
 // The text of result.json's "outcome" detail: the deadlock's chain and each CPU's state.
 std::string outcome_detail(const std::string& json) {
   static const std::regex detail(R"re("outcome": "(deadlock at (?:[^"\\]|\\.)*)")re");
@@ -54,15 +69,8 @@ TEST(Hunt, FindsWhatTheSeedMissesAndTheReproducerReproducesIt) {
   const std::string hj = read_file(dir + "/hunt/hunt.json");
   EXPECT_NE(hj.find("\"found\": true"), std::string::npos) << hj;
   EXPECT_NE(hj.find("\"quantile\""), std::string::npos) << hj;
-  const int runs = static_cast<int>(json_metric(hj, "runs"));
-  ASSERT_GE(runs, 2);  // the base run missed: something was forced
-  char id[16];
-  std::snprintf(id, sizeof id, "p%06d", runs - 1);
-  const std::string found = read_file(dir + "/hunt/points/" + id + "/result.json");
-
-  CliResult rep = run_cli({"run", dir + "/hunt/reproducer.yaml", "-q", "--out", dir + "/rep"});
-  ASSERT_EQ(rep.code, 0) << rep.err;
-  const std::string again = read_file(dir + "/rep/result.json");
+  const auto [found, again] = found_and_replayed(dir);
+  ASSERT_FALSE(again.empty());
   EXPECT_GE(json_metric(again, "lockdep_reports"), 1);
   EXPECT_EQ(json_metric(again, "detection.first_ns"), json_metric(found, "detection.first_ns"));
   EXPECT_EQ(json_metric(again, "detection.first_ns"), json_metric(hj, "detection_first_ns"));
@@ -138,15 +146,8 @@ TEST(Hunt, DeadlockTargetFindsTheFlagshipDeadlockAndTheReproducerDeadlocksTheSam
       << h.out;
   const std::string hj = read_file(dir + "/hunt/hunt.json");
   EXPECT_NE(hj.find("\"outcome\": \"deadlock\""), std::string::npos) << hj;
-  const int runs = static_cast<int>(json_metric(hj, "runs"));
-  ASSERT_GE(runs, 2);
-  char id[16];
-  std::snprintf(id, sizeof id, "p%06d", runs - 1);
-  const std::string found = read_file(dir + "/hunt/points/" + id + "/result.json");
-
-  CliResult rep = run_cli({"run", dir + "/hunt/reproducer.yaml", "-q", "--out", dir + "/rep"});
-  ASSERT_EQ(rep.code, 0) << rep.err;
-  const std::string again = read_file(dir + "/rep/result.json");
+  const auto [found, again] = found_and_replayed(dir);
+  ASSERT_FALSE(again.empty());
   EXPECT_EQ(json_metric(again, "deadlock"), 1);
   // The same chain: perf's reader holds ctx->lock and waits for rq[1]->lock, which CPU1
   // holds in __schedule on its way to ctx->lock.
