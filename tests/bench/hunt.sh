@@ -88,8 +88,12 @@ for c in "${all_cases[@]}"; do
   for ((j = 0; j < searches; ++j)); do
     "$bin" hunt "$root/$scenario" "${setargs[@]}" --target "$target" --seed $((100000 + 1000 * j)) --budget 200 -q \
       --out "$out/$name/h$j" >/dev/null 2>&1 || true
-    r=$(grep -o '"runs": [0-9]*' "$out/$name/h$j/hunt.json" | head -1 | awk '{print $2}')
-    grep -q '"found": true' "$out/$name/h$j/hunt.json" || r="$r(not found)"
+    if [[ ! -f $out/$name/h$j/hunt.json ]]; then
+      r="200(failed)"  # a hunt that wrote nothing counts as its whole budget
+    else
+      r=$(grep -o '"runs": [0-9]*' "$out/$name/h$j/hunt.json" | head -1 | awk '{print $2}')
+      grep -q '"found": true' "$out/$name/h$j/hunt.json" || r="$r(not found)"
+    fi
     hruns+=("${r%%(*}")
     rm -rf "$out/$name/h$j/points"
   done
