@@ -277,7 +277,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
 int cmd_hunt(const std::vector<std::string>& args) {
   po::options_description desc("quiesce hunt SCENARIO.yaml [options]");
   desc.add_options()("help,h", "this help")("budget", po::value<uint64_t>(), "most runs, base runs counted (default 100)")(
-      "target", po::value<std::string>(), "detection (a lockdep report or a deadlock; default), lockdep or deadlock")(
+      "target", po::value<std::string>(), "detection (a lockdep report or a deadlock; default), lockdep, or deadlock (an actual one: aims at "
+      "readers whose report meets another CPU's hold of the lock it needs)")(
       "point", po::value<uint64_t>(), "with a sweep: hunt at this point's values (from 0; default: the scenario as `run` runs it)")(
       "seed", po::value<uint64_t>(), "the first seed (default the scenario's, or the point's)")(
       "aims-per-seed", po::value<int>(), "aimed runs on one seed before the next (default 8)")(

@@ -23,6 +23,13 @@ namespace quiesce {
 namespace {
 
 constexpr int kMaxRefinements = 3;  // re-aims of one IPI whose window moved
+// --target deadlock, until a record shows them (DeadlockAim): the flagship's on generic-smp.
+constexpr Time kHandlerGuess = 320'000;
+constexpr Time kReportGuess = 85'000;
+// How long after an IPI's drawn arrival the other CPUs' runs are still taken as the record
+// shows them: the base run's handler reaches another CPU only through its report's wakeup.
+// (On the flagship a microsecond aims about as often as three and misses less.)
+constexpr Time kOthersUnchanged = 1'000'000;
 
 struct RunOutcome {
   std::string outcome;
@@ -39,8 +46,43 @@ struct Aim {
   Time raised = 0;
   IrqId sgi = 0;
   TimingWindow window;
-  Time lo = 0, hi = 0;  // the latencies that land inside the window
+  Time lo = 0, hi = 0;            // the latencies that land inside the window
+  std::optional<LockHeld> other;  // --target deadlock: the other CPU's hold it meets
+  std::string other_class;
 };
+
+// What `--target deadlock` knows besides the record: the classes of a lockdep report's chain
+// (from any run so far; none yet: any class), how much later an IPI's handler makes the rest
+// of the reader it lands in run, and how long after taking its lock that reader's
+// rcu_read_unlock() report reaches the last lock it takes (the waiter's rq->lock). Both are
+// learnt from the last IPI seen landing in a reader that then reported.
+struct DeadlockAim {
+  std::set<std::string> classes;
+  Time handler = 0;
+  Time report = 0;
+};
+
+void learn(const TimingRecord& rec, DeadlockAim& dl) {
+  for (int c : rec.report_classes) dl.classes.insert(rec.classes[static_cast<size_t>(c)]);
+  for (const auto& s : rec.ipis) {
+    for (size_t i = 0; i < rec.windows.size(); ++i) {
+      const TimingWindow& w = rec.windows[i];
+      if (w.cpu != s.to || s.arrival < w.start || s.arrival > w.end || !w.hot) continue;
+      // The reader goes on after the handler: its next window has the same end.
+      if (i + 1 >= rec.windows.size()) continue;
+      const TimingWindow& next = rec.windows[i + 1];
+      if (next.cpu != w.cpu || next.unlock != w.unlock || w.since < next.start) continue;
+      Time last = 0;
+      for (const auto& h : rec.held) {
+        if (h.cpu == w.cpu && h.lock != w.lock && h.start > w.since && h.start <= w.unlock)
+          last = std::max(last, h.start);
+      }
+      if (last == 0) continue;  // no report in this reader
+      dl.handler = next.start - w.end;
+      dl.report = last - w.since;
+    }
+  }
+}
 
 using Key = std::tuple<int, int, uint64_t>;
 Key key_of(const ForcedIpi& f) { return {f.from, f.to, f.index}; }
@@ -138,6 +180,52 @@ bool landed(const TimingRecord& rec, const SentIpi& s) {
   return false;
 }
 
+// The record's lock holds indexed for coincidence(): each lock's holds, and for each hold
+// the holds on its CPU that were open when it was taken.
+struct HeldIndex {
+  std::map<uint64_t, std::vector<size_t>> by_lock;
+  std::vector<std::vector<size_t>> enclosing;
+  explicit HeldIndex(const std::vector<LockHeld>& held) : enclosing(held.size()) {
+    std::vector<size_t> open;
+    for (size_t i = 0; i < held.size(); ++i) {
+      by_lock[held[i].lock].push_back(i);
+      open.erase(std::remove_if(open.begin(), open.end(),
+                                [&](size_t j) {
+                                  return held[j].cpu != held[i].cpu || held[j].end <= held[i].start;
+                                }),
+                 open.end());
+      enclosing[i] = open;
+      open.push_back(i);
+    }
+  }
+};
+
+// An actual deadlock needs another CPU that holds a lock of the chain when the hot reader's
+// report reaches that lock (predicted: the reader's lock taken, later by the handler, plus
+// the report's length) and then takes the reader's lock after the reader took it, before
+// `valid_until` (up to there the other CPU's run is taken to be the record's).
+std::optional<LockHeld> coincidence(const TimingRecord& rec, const HeldIndex& index,
+                                    const TimingWindow& w, Time arrival, Time valid_until,
+                                    const DeadlockAim& dl) {
+  if (!w.hot || w.lock == 0) return std::nullopt;
+  auto takes = index.by_lock.find(w.lock);
+  if (takes == index.by_lock.end()) return std::nullopt;
+  const Time since = w.since >= arrival ? w.since + dl.handler : w.since;
+  const Time report = since + dl.report;
+  for (size_t i : takes->second) {
+    const LockHeld& take = rec.held[i];
+    if (take.cpu == w.cpu || take.start <= since || take.start >= valid_until) continue;
+    for (size_t j : index.enclosing[i]) {
+      const LockHeld& x = rec.held[j];
+      if (x.lock == w.lock || x.start >= report) continue;
+      if (!dl.classes.empty() && !dl.classes.count(rec.classes[static_cast<size_t>(x.cls)]))
+        continue;
+      return x;
+    }
+  }
+  return std::nullopt;
+}
+
 // The best IPI to aim at a window: among IPIs raised at or after `after` (not `tried`),
 // each window on its target that a latency in its distribution's support reaches. Preferred:
 // kinds not known to land without effect, readers that end holding a lock, windows before
@@ -145,9 +233,11 @@ bool landed(const TimingRecord& rec, const SentIpi& s) {
 // likely latency.
 std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& platform, Time after,
                               const std::set<Key>& tried, const std::map<IrqId, int>& fruitless,
-                              const std::optional<Key>& only) {
+                              const std::optional<Key>& only, const DeadlockAim* dl) {
   std::optional<Aim> best;
   double best_score = -std::numeric_limits<double>::infinity();
+  std::optional<HeldIndex> held;
+  if (dl) held.emplace(rec.held);
   for (const auto& s : rec.ipis) {
     const Key k{s.from, s.to, s.index};
     if (only ? k != *only : s.forced || s.raised < after || tried.count(k)) continue;
@@ -163,6 +253,12 @@ std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& pla
       if (wlo > whi) continue;
       Time l = std::clamp(w.start + (w.end - w.start) / 2 - s.raised + off, wlo, whi);
       if (!dist.contains(l)) continue;
+      std::optional<LockHeld> other;
+      if (dl) {
+        // Only a reader whose end meets another CPU's hold can deadlock; the rest wait.
+        other = coincidence(rec, *held, w, s.raised + l - off, s.arrival + kOthersUnchanged, *dl);
+        if (!other) continue;
+      }
       // In order of weight: a reader that ends holding a lock, a kind not yet fruitless, an
       // exact aim, then the likelier latency (a log density: tens apart at most).
       double score = dist.log_density(l);
@@ -172,11 +268,37 @@ std::optional<Aim> choose_aim(const TimingRecord& rec, const PlatformConfig& pla
       if (w.end <= s.arrival) score += 100.0;
       if (score > best_score) {
         best_score = score;
-        best = Aim{ForcedIpi{s.from, s.to, s.index, l}, s.drawn, s.raised, s.id, w, wlo, whi};
+        best = Aim{ForcedIpi{s.from, s.to, s.index, l},
+                   s.drawn,
+                   s.raised,
+                   s.id,
+                   w,
+                   wlo,
+                   whi,
+                   other,
+                   other ? rec.classes[static_cast<size_t>(other->cls)] : ""};
       }
     }
   }
   return best;
+}
+
+// When no IPI's latency can vary (a fixed irq.ipi.latency), what to say: only seeds are left.
+std::optional<std::string> fixed_ipi_latency(const PlatformConfig& platform) {
+  std::set<Time> values;
+  for (int from = 0; from < platform.topology().cores; ++from) {
+    for (int to = 0; to < platform.topology().cores; ++to) {
+      if (from == to) continue;
+      const Distribution& d = platform.ipi_latency_between(from, to);
+      if (d.lower_bound() < d.upper_bound()) return std::nullopt;
+      values.insert(d.lower_bound());
+    }
+  }
+  if (values.empty()) return std::nullopt;
+  const std::string what = values.size() == 1
+                               ? "irq.ipi.latency is fixed at " + format_time(*values.begin())
+                               : "every IPI latency is fixed (by CPU distance)";
+  return what + ": no IPI timing to search; trying seeds";
 }
 
 struct ForcedReport {
@@ -184,20 +306,26 @@ struct ForcedReport {
   Json json(const PlatformConfig& platform) const {
     const Distribution& d = platform.ipi_latency_between(aim.f.from, aim.f.to);
     const double ld = d.log_density(aim.f.latency), lmode = d.log_density(d.mode());
-    return Json{{"from", aim.f.from},
-                {"to", aim.f.to},
-                {"index", aim.f.index},
-                {"sgi", aim.sgi},
-                {"raised_ps", aim.raised},
-                {"latency_ps", aim.f.latency},
-                {"drawn_ps", aim.drawn},
-                {"distribution", d.describe()},
-                {"support_ps", Json::array({d.lower_bound(), d.upper_bound()})},
-                {"quantile", json_number(d.cdf(aim.f.latency))},
-                {"density_vs_mode", json_number(std::exp(ld - lmode))},
-                {"log_density_vs_drawn", json_number(ld - d.log_density(aim.drawn))},
-                {"window_ps", Json::array({aim.window.start, aim.window.end})},
-                {"window_probability", json_number(d.cdf(aim.hi) - d.cdf(aim.lo - 1))}};
+    Json j{{"from", aim.f.from},
+           {"to", aim.f.to},
+           {"index", aim.f.index},
+           {"sgi", aim.sgi},
+           {"raised_ps", aim.raised},
+           {"latency_ps", aim.f.latency},
+           {"drawn_ps", aim.drawn},
+           {"distribution", d.describe()},
+           {"support_ps", Json::array({d.lower_bound(), d.upper_bound()})},
+           {"quantile", json_number(d.cdf(aim.f.latency))},
+           {"density_vs_mode", json_number(std::exp(ld - lmode))},
+           {"log_density_vs_drawn", json_number(ld - d.log_density(aim.drawn))},
+           {"window_ps", Json::array({aim.window.start, aim.window.end})},
+           {"window_probability", json_number(d.cdf(aim.hi) - d.cdf(aim.lo - 1))}};
+    if (aim.other) {
+      j["meets"] = Json{{"cpu", aim.other->cpu},
+                        {"class", aim.other_class},
+                        {"held_ps", Json::array({aim.other->start, aim.other->end})}};
+    }
+    return j;
   }
 };
 
@@ -232,11 +360,16 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
           << ", target " << opt.target << ", budget " << opt.budget << " runs, from seed " << seed
           << "\n";
   }
+  const std::optional<std::string> fixed = fixed_ipi_latency(platform);
+  if (fixed && !opt.quiet) human << *fixed << "\n";
   Json runs = Json::array();
   std::vector<ForcedIpi> forced;
   std::vector<Aim> aims;  // the aims behind `forced`, in order
   std::set<Key> tried;
   std::map<IrqId, int> fruitless;
+  DeadlockAim dl;
+  dl.handler = kHandlerGuess;
+  dl.report = kReportGuess;
   Time after = 0;
   int aims_this_seed = 0, refinements = 0;
   std::optional<Aim> pending;  // the aim of the run in flight
@@ -310,6 +443,7 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
                        {"detection_first_ns", json_number(out.first_ns)},
                        {"forced", fj},
                        {"joint_log_density_vs_drawn", json_number(joint)},
+                       {"ipi_latency_fixed", fixed.has_value()},
                        {"history", runs}};
       write_file_atomic(dir + "/hunt.json", json_text(hj));
       if (!opt.quiet) {
@@ -326,6 +460,11 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
                 << " x the mode's; a random draw lands in its window with P = "
                 << format_number(std::round(one["window_probability"].get<double>() * 1e5) / 1e5)
                 << "\n";
+          if (one.contains("meets")) {
+            human << "    its reader's report meets CPU" << one["meets"]["cpu"].get<int>()
+                  << " holding " << one["meets"]["class"].get<std::string>() << " from "
+                  << format_time(one["meets"]["held_ps"][0].get<Time>()) << "\n";
+          }
         }
         if (!fj.empty()) {
           human << "  joint log density against the drawn values: "
@@ -339,6 +478,7 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
     const TimingRecord rec = parse_timing_windows(
         read_file_bounded(pdir + "/windows.txt", 1u << 30), pdir + "/windows.txt");
     rj["windows"] = rec.windows.size();
+    learn(rec, dl);
     runs.push_back(rj);
     // Where the last aim landed: in its window (a kind that did nothing there) or not (aim
     // it again from this record, up to kMaxRefinements times).
@@ -360,13 +500,14 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
       pending.reset();
     }
     std::optional<Aim> aim;
+    const DeadlockAim* dlp = opt.target == "deadlock" ? &dl : nullptr;
     if (aims_this_seed < opt.aims_per_seed) {
       std::set<Key> skip = tried;
       for (const auto& f : forced) skip.insert(key_of(f));
       // A miss is aimed again first: its window moved with the IPI's old arrival.
       if (refinements > 0)
-        aim = choose_aim(rec, platform, after, skip, fruitless, key_of(missed.f));
-      if (!aim) aim = choose_aim(rec, platform, after, skip, fruitless, std::nullopt);
+        aim = choose_aim(rec, platform, after, skip, fruitless, key_of(missed.f), dlp);
+      if (!aim) aim = choose_aim(rec, platform, after, skip, fruitless, std::nullopt, dlp);
     }
     if (!aim) {
       ++seed;
@@ -385,7 +526,8 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
   }
   const Json hj = {{"scenario", path},     {"point", opt.point ? Json(point) : Json()},
                    {"target", opt.target}, {"found", false},
-                   {"runs", opt.budget},   {"history", runs}};
+                   {"runs", opt.budget},   {"ipi_latency_fixed", fixed.has_value()},
+                   {"history", runs}};
   write_file_atomic(dir + "/hunt.json", json_text(hj));
   if (!opt.quiet)
     human << "not found in " << opt.budget << " runs; wrote " << dir << "/hunt.json\n";

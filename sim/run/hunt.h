@@ -11,8 +11,11 @@
 // IPI can reach a window, the next seed starts over. The first detecting run's scenario,
 // `timing:` and all, is written as DIR/reproducer.yaml: a plain `quiesce run` of it
 // reproduces the detection. DIR/hunt.json says what was forced and how likely it is under
-// its distribution. `--target deadlock` aims at the same windows and only stops at a
-// deadlock: it does not yet aim at the scheduler-lock windows a deadlock also needs.
+// its distribution. `--target deadlock` also needs the other half of the cycle: it aims only
+// at readers whose report (when it takes the last lock of the chain) meets another CPU that
+// then holds that lock and goes on to take the reader's lock (the record's lock holds, the
+// classes of a lockdep report's chain), and moves to the next seed when none is in reach.
+// With a fixed IPI latency there is nothing to aim: hunt says so and tries seeds.
 #include <cstdint>
 #include <iosfwd>
 #include <optional>

@@ -314,10 +314,13 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
         write_file_atomic(result.out_dir + "/dmesg.txt", dmesg);  // the printk buffer, as dmesg shows it
       }
       if (!options.windows_path.empty()) {
-        const std::string text = kern && kern->tracer()
-                                     ? format_timing_windows(*kern->tracer(), platform->irq().sends(), platform->cores())
-                                     : format_timing_windows(kernel::Tracer(0, kMinTraceBytes, kMinTraceEvents),
-                                                             platform->irq().sends(), platform->cores());
+        std::vector<std::string> report_classes;
+        if (kern && !kern->lockdep().reports().empty()) report_classes = kern->lockdep().reports().front().classes;
+        const std::string text =
+            kern && kern->tracer()
+                ? format_timing_windows(*kern->tracer(), platform->irq().sends(), platform->cores(), report_classes)
+                : format_timing_windows(kernel::Tracer(0, kMinTraceBytes, kMinTraceEvents), platform->irq().sends(),
+                                        platform->cores(), report_classes);
         write_file_atomic(options.windows_path, text);
       }
       if (kern && kern->tracer() && !options.trace_path.empty()) {
