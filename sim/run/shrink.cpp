@@ -787,7 +787,9 @@ int shrink(const std::string& input, const ShrinkOptions& opt, std::ostream& hum
   const double first_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - first_start).count();
   runner.set_timeout(std::max(kMinCandidateTimeout, 10 * first_s));
-  if (runner.signal()) return 128 + runner.signal();
+  // Stopped before the input's own run ended: nothing found yet. Stopped after it: the
+  // input is the smallest found so far, and is written like any other result.
+  if (runner.signal() && !want.detects()) return 128 + runner.signal();
   if (!want.detects()) {
     if (original.detects()) {
       throw ConfigError(input, "",
