@@ -380,20 +380,10 @@ int run_hunt(const std::string& path, const HuntOptions& opt, std::ostream& huma
     po.jobs = 1;
     po.quiet = true;
     auto child = [&](uint64_t, const std::string& pdir) {
-      try {
-        write_file_atomic(pdir + "/scenario.yaml", scenario);
-        auto sc = load_scenario_text(scenario, pdir + "/scenario.yaml", {});
-        RunOptions ro;
-        ro.out_dir = pdir;
-        ro.quiet = true;
-        ro.windows_path = pdir + "/windows.txt";
-        PointResult r = run_point(*sc, ro, std::cout);
-        if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
-        return r.io_error.empty() ? 0 : kExitIo;
-      } catch (const ConfigError& e) {
-        std::cerr << e.what() << "\n";
-        return 2;
-      }
+      write_file_atomic(pdir + "/scenario.yaml", scenario);
+      return run_internal::run_point_child(
+          [&] { return load_scenario_text(scenario, pdir + "/scenario.yaml", {}); }, pdir,
+          pdir + "/windows.txt");
     };
     const auto pool = run_internal::run_pool(dir, {run}, po, child, [](uint64_t) { return false; });
     if (pool.signal) return 128 + pool.signal;

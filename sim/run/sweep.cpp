@@ -177,19 +177,8 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
 
   const run_internal::Sampling sampling = sampling_of(want.info, spec);
   // This shard's results, each read once: those there before, then each point as it ends.
-  std::map<uint64_t, PointRecord> kept;
-  std::map<uint64_t, bool> absent;  // read and found missing (until a point of this run ends)
-  const run_internal::Sampling::Lookup lookup = [&](uint64_t i) -> const PointRecord* {
-    auto it = kept.find(i);
-    if (it != kept.end()) return &it->second;
-    if (absent.count(i)) return nullptr;
-    PointRecord rec;
-    if (!run_internal::read_point_record(dir, spec, i, &rec)) {
-      absent[i] = true;
-      return nullptr;
-    }
-    return &kept.emplace(i, std::move(rec)).first->second;
-  };
+  run_internal::RecordCache kept(dir, spec);
+  const run_internal::Sampling::Lookup lookup = [&](uint64_t i) { return kept.get(i); };
   std::vector<uint64_t> shard_units;
   for (uint64_t u = 0; u < sampling.units(); ++u) {
     if (static_cast<int>(u % static_cast<uint64_t>(opt.shard_count)) == opt.shard_index - 1) shard_units.push_back(u);
@@ -256,17 +245,12 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
       human << "round " << round << ": " << undecided << " of " << shard_units.size()
             << " variants not yet sure, " << todo.size() << " points to run\n";
     }
-    for (uint64_t i : todo) absent.erase(i);
     const run_internal::PoolResult pool = run_internal::run_pool(
         dir, todo, po,
         [&](uint64_t index, const std::string& pdir) { return sweep_point_child(want, spec, opt.sets, index, pdir); },
         [&](uint64_t index) {
           ran.insert(index);
-          PointRecord rec;
-          if (!run_internal::read_point_record(dir, spec, index, &rec)) return true;
-          const bool failed = !rec.ok;
-          kept.insert_or_assign(index, std::move(rec));
-          return failed;
+          return !kept.reread(index) || !kept.get(index)->ok;
         });
     if (pool.signal) {
       if (!opt.quiet) std::cerr << "\nsweep interrupted: run it again with --resume to finish\n";
@@ -277,7 +261,7 @@ int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& hu
   }
 
   // Other shards' points (a shared tree) are read now: they may have been written meanwhile.
-  absent.clear();
+  kept.forget_absent();
   uint64_t asked = 0;
   std::vector<PointRecord> points;
   for (uint64_t u = 0; u < sampling.units(); ++u) {

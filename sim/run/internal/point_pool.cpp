@@ -113,12 +113,14 @@ void record_host(const std::string& pdir, const Running& r) {
 
 }  // namespace
 
-int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir) {
+int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir,
+                    const std::string& windows_path) {
   try {
     auto sc = load();
     RunOptions ro;
     ro.out_dir = pdir;
     ro.quiet = true;
+    ro.windows_path = windows_path;
     PointResult r = run_point(*sc, ro, std::cout);
     if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
     if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";

@@ -39,7 +39,9 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
 
 // The body of a point's child: loads its scenario with `load`, runs it into `pdir` quietly
 // and returns the exit code run_pool expects (a ConfigError is 2, an IoError kExitIo).
-int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir);
+// `windows_path`: also record the run's timing windows there (RunOptions::windows_path).
+int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir,
+                    const std::string& windows_path = "");
 
 // Writes a result.json for a point that has none of its own (crash, invalid, timeout).
 void record_failure(const std::string& pdir, const std::string& outcome, const std::string& why);

@@ -69,19 +69,28 @@ Sampling::Unit Sampling::walk(uint64_t unit, const Lookup& have) const {
   return u;
 }
 
+const PointRecord* RecordCache::get(uint64_t index) {
+  auto it = read_.find(index);
+  if (it != read_.end()) return &it->second;
+  if (absent_.count(index)) return nullptr;
+  PointRecord r;
+  if (!read_point_record(dir_, spec_, index, &r)) {
+    absent_.insert(index);
+    return nullptr;
+  }
+  return &read_.emplace(index, std::move(r)).first->second;
+}
+
+bool RecordCache::reread(uint64_t index) {
+  read_.erase(index);
+  absent_.erase(index);
+  return get(index) != nullptr;
+}
+
 std::vector<PointRecord> sampled_records(const std::string& dir, const SweepSpec& spec, const Sampling& sampling,
                                          uint64_t* asked, std::vector<uint64_t>* missing) {
-  std::map<uint64_t, PointRecord> read;
-  std::map<uint64_t, bool> tried;
-  const Sampling::Lookup lookup = [&](uint64_t i) -> const PointRecord* {
-    auto it = read.find(i);
-    if (it != read.end()) return &it->second;
-    if (tried.count(i)) return nullptr;
-    tried[i] = true;
-    PointRecord r;
-    if (!read_point_record(dir, spec, i, &r)) return nullptr;
-    return &read.emplace(i, std::move(r)).first->second;
-  };
+  RecordCache cache(dir, spec);
+  const Sampling::Lookup lookup = [&](uint64_t i) { return cache.get(i); };
   std::vector<uint64_t> want;
   for (uint64_t u = 0; u < sampling.units(); ++u) {
     const Sampling::Unit unit = sampling.walk(u, lookup);
@@ -91,9 +100,8 @@ std::vector<PointRecord> sampled_records(const std::string& dir, const SweepSpec
   if (asked) *asked = want.size();
   std::vector<PointRecord> out;
   for (uint64_t i : want) {
-    auto it = read.find(i);
-    if (it != read.end()) {
-      out.push_back(std::move(it->second));
+    if (const PointRecord* r = cache.get(i)) {
+      out.push_back(*r);
     } else if (missing) {
       missing->push_back(i);
     }

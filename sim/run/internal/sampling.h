@@ -9,6 +9,8 @@
 // not by point, so that each shard can decide its variants alone.
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,24 @@ class Sampling {
   double precision_ = 0;
   uint64_t step_ = 1;
   uint64_t seeds_ = 1, stride_ = 1;  // the seed axis's length, and the points between two of its values
+};
+
+// A sweep directory's point results, each read once: a result found, or that none was.
+class RecordCache {
+ public:
+  RecordCache(std::string dir, const SweepSpec& spec) : dir_(std::move(dir)), spec_(spec) {}
+  // The point's result, read on first asking; nullptr when it has none.
+  const PointRecord* get(uint64_t index);
+  // Reads the point's result again (it has just run); false when it has none.
+  bool reread(uint64_t index);
+  // Forgets which points had no result (other processes may have written some since).
+  void forget_absent() { absent_.clear(); }
+
+ private:
+  std::string dir_;
+  const SweepSpec& spec_;
+  std::map<uint64_t, PointRecord> read_;
+  std::set<uint64_t> absent_;
 };
 
 // Every point a sweep directory holds that its sampling asks for (all of them without
