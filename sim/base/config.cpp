@@ -3,6 +3,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -330,10 +331,16 @@ std::string read_yaml_file(const std::string& path, const YamlLimits& limits) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, "", "cannot open file");
   // Never more than the limit (and one byte to know it is exceeded): /dev/zero is a file too.
-  std::string text(limits.max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw ConfigError(path, "", "cannot read file");
-  text.resize(static_cast<size_t>(in.gcount()));
+  // Read in chunks: a buffer of the whole limit would cost every load its zeroing.
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= limits.max_bytes) {
+    const size_t want = std::min(sizeof chunk, limits.max_bytes + 1 - text.size());
+    in.read(chunk, static_cast<std::streamsize>(want));
+    if (in.bad()) throw ConfigError(path, "", "cannot read file");
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (static_cast<size_t>(in.gcount()) < want) break;
+  }
   if (text.size() > limits.max_bytes) {
     throw ConfigError(path, "", "the file is larger than " + size_text(limits.max_bytes) + ", the limit on YAML input");
   }

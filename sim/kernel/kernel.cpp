@@ -132,6 +132,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
     t.state = TaskState::Running;
     t.on_cpu = t.on_rq = true;
     cpu.rq.idle = cpu.rq.curr = &t;
+    start_cpu_thread(cpu);
     cpu.ksoftirqd = &create_task("ksoftirqd/" + std::to_string(c), TaskSpec{c, Policy::Normal, 0, false},
                                  [this] { ksoftirqd_loop(); });
     cpu.kworker = &create_task("kworker/" + std::to_string(c) + ":0", TaskSpec{c, Policy::Normal, 0, false},
@@ -175,17 +176,6 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
 Kernel::~Kernel() = default;
 
 // --- context ----------------------------------------------------------------------------
-
-Task& Kernel::current() {
-  sc_core::sc_object* p = static_cast<sc_core::sc_object*>(sc_core::sc_get_current_process_b());
-  // One task runs for many kernel calls in a row: remember the last lookup.
-  if (p == last_process_) return *last_task_;
-  Task** t = task_of_process_.find(reinterpret_cast<uintptr_t>(p));
-  if (!t) throw std::logic_error("kernel code called outside a kernel task");
-  last_process_ = p;
-  last_task_ = *t;
-  return **t;
-}
 
 bool Kernel::in_softirq() { return this_cpu_data().softirq_count > 0; }
 
@@ -236,10 +226,7 @@ Task& Kernel::create_task(const std::string& comm, const TaskSpec& spec, std::fu
   }
   t.pi_lock = owned_locks_.emplace_back(make_lock(comm + ".pi_lock", *pi_lock_class_)).get();
   t.body = std::move(body);
-  sc_core::sc_spawn_options opts;
-  opts.set_stack_size(static_cast<int>(stack_bytes_));
-  sc_core::sc_process_handle h = sc_core::sc_spawn([this, &t] { task_entry(t); }, comm.c_str(), &opts);
-  task_of_process_[reinterpret_cast<uintptr_t>(h.get_process_object())] = &t;
+  make_context(t);
   if (tracer_) tracer_->name_task(t.pid, t.comm, t.rt() ? 99 - t.rt_priority : 120);
   tasks_.push_back(std::move(owned));
   if (spec.start) {
@@ -264,7 +251,6 @@ Task* Kernel::find_task(const std::string& comm) {
 
 void Kernel::task_entry(Task& t) {
   if (!t.is_idle) {
-    sc_core::wait(t.ev_run);
     Frame f(*this, "schedule_tail");
     finish_task_switch(nullptr);
     preempt_enable_no_resched();  // the switcher's schedule() disabled it

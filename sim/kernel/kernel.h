@@ -14,9 +14,11 @@
 #include <systemc>
 
 #include <deque>
+#include <exception>
 #include <map>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -255,7 +257,13 @@ class Kernel : public IrqHandler {
   Time now() { return this_core().now(); }
 
   // --- context ------------------------------------------------------------------------
-  Task& current();
+  // The task running on the CPU whose thread runs now (kernel code runs only there).
+  Task& current() {
+    const Core* c = Core::running();
+    Task* t = c ? cpus_[static_cast<size_t>(c->id())].running : nullptr;
+    if (t == nullptr) throw std::logic_error("kernel code called outside a kernel task");
+    return *t;
+  }
   int this_cpu() { return current().cpu; }
   Core& this_core() { return platform_.core(this_cpu()); }
   Core& core(int cpu) { return platform_.core(cpu); }
@@ -532,6 +540,13 @@ class Kernel : public IrqHandler {
   struct Cpu {
     int id = 0;
     Rq rq;
+    // The task whose stack the CPU's thread runs on (rq.curr changes a little earlier, in
+    // context_switch), the context being left in a switch, the thread's own context, and
+    // what a task threw that the model does not handle (thrown on from the thread).
+    Task* running = nullptr;
+    TaskContext* switch_from = nullptr;
+    TaskContextPtr native;
+    std::exception_ptr failure;
     bool need_resched = false;
     int softirq_count = 0;    // bh-disable depth, including while serving softirqs
     int serving_softirq = 0;  // inside __do_softirq (lockdep's softirq context)
@@ -574,6 +589,7 @@ class Kernel : public IrqHandler {
     std::vector<Addr> cfd_csd;  // smp_call_function_many()'s csd per target (cfd_data)
   };
   friend class KernelTestPeer;
+  friend struct ContextSwitch;
 
   Cpu& cpu_of(int c) { return cpus_[static_cast<size_t>(c)]; }
   Cpu& this_cpu_data() { return cpu_of(this_cpu()); }
@@ -596,6 +612,11 @@ class Kernel : public IrqHandler {
   bool should_preempt(const Task& curr, const Task& p) const;
   int select_cpu(Task& p);
   void context_switch(Cpu& c, Task* prev, Task* next);
+  // Task contexts (sched/context.cpp): a task's stack; the CPU's thread, which starts on
+  // its first task; the stack switch itself.
+  void make_context(Task& t);
+  void start_cpu_thread(Cpu& c);
+  void switch_to(Cpu& c, Task& prev, Task& next);
   void finish_task_switch(Task* prev);
   void scheduler_tick();
   bool ttwu_queues(int from, int to) const;
@@ -688,7 +709,6 @@ class Kernel : public IrqHandler {
   std::vector<std::unique_ptr<LockClass>> classes_;
   std::vector<Cpu> cpus_;
   std::vector<std::unique_ptr<Task>> tasks_;
-  FlatMap<Task*> task_of_process_;
   std::vector<std::function<void()>> softirq_vec_;  // open_softirq(): the scenario's (and RCU's) handlers
   // The model's own handlers of TIMER, HRTIMER and SCHED, run before a scenario's handler of
   // the same vector (which may also be declared).
@@ -727,8 +747,6 @@ class Kernel : public IrqHandler {
   StatGroup irqoff_sites_{nullptr, "irqs_off_by_site"};
   FlatMap<std::unique_ptr<Histogram>> irqoff_by_site_;  // by the site's address
   std::vector<Histogram*> irqoff_by_site_list_;         // in first-seen order
-  sc_core::sc_object* last_process_ = nullptr;
-  Task* last_task_ = nullptr;
   KernelOutcome outcome_;
   Time last_progress_ = 0;
   std::vector<std::unique_ptr<RawSpinLock>> owned_locks_;

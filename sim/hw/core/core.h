@@ -143,6 +143,17 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
 
   // Brings SystemC time up to local time (a synchronisation point).
   void sync();
+  // The core whose software runs now: the one whose thread last started or came back from
+  // a wait (software runs on its core's thread; SystemC runs one thread at a time).
+  static Core* running() { return running_; }
+  // Called first by the thread that runs this core's software.
+  void enter() { running_ = this; }
+  // The stack the core's software runs on now (software switching stacks on the core's
+  // thread says so), for AddressSanitizer when the thread comes back from a wait.
+  void on_stack(const void* bottom, size_t size) {
+    stack_bottom_ = bottom;
+    stack_size_ = size;
+  }
   // Records irqs-disabled, preempt count and hardirq depth in a VCD; from then on the core
   // synchronises at every instruction boundary so changes land at their own time.
   void trace_vcd(sc_core::sc_trace_file* tf, const std::string& prefix);
@@ -220,6 +231,10 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   void after_shared();
   void take_interrupts();
   void sleep_on_wake_event();
+  // Every SystemC wait of the core's software goes through here.
+  void wait_event(sc_core::sc_event& e);
+  void wait_time(Time t);
+  void resumed();
 
   const int id_;
   const Time period_;
@@ -247,6 +262,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   Time stall_at_ = 0, stall_len_ = 0;  // an injected stall still to come (length 0 = none)
   Guards own_guards_;
   Guards* guards_ = &own_guards_;
+  const void* stack_bottom_ = nullptr;
+  size_t stack_size_ = 0;
+  inline static Core* running_ = nullptr;
   Time wake_time_ = -1;
   uint64_t wake_delta0_ = 0, wakes_here_ = 0;
 };

@@ -131,13 +131,11 @@ void Kernel::__schedule(bool preempt) {
   if (perf_) perf_->sched_out(*prev);  // perf_event_task_sched_out, under rq->lock
   this_core().compute(static_cast<uint64_t>(switch_cost_));
   context_switch(c, prev, next);
-  if (prev->state == TaskState::Dead) return;  // its thread ends; next finishes the switch
   // prev runs again (possibly much later): finish the switch that brought it back.
   finish_task_switch(prev);
 }
 
 void Kernel::context_switch(Cpu& c, Task* prev, Task* next) {
-  this_core().sync();
   if (tracer_) {
     trace(TraceKind::Switch, static_cast<int>(prev->state), "", next->wake_flow, next->is_idle ? 0 : next->pid);
     next->wake_flow = 0;
@@ -158,12 +156,8 @@ void Kernel::context_switch(Cpu& c, Task* prev, Task* next) {
     prev->held_locks.erase(std::next(it).base());
   }
   l.owner = next;
-  next->ev_run.notify(sc_core::SC_ZERO_TIME);
-  if (prev->state == TaskState::Dead) {
-    prev->on_rq = false;
-    return;  // the thread ends
-  }
-  sc_core::wait(prev->ev_run);
+  if (prev->state == TaskState::Dead) prev->on_rq = false;
+  switch_to(c, *prev, *next);  // for good when prev is dead
 }
 
 void Kernel::finish_task_switch(Task*) {

@@ -1,11 +1,12 @@
 #pragma once
-// A kernel task: a coroutine (its own SystemC thread and stack) that runs only while it is
-// a CPU's current task. A context switch hands the CPU from one task's thread to the
-// other's; the outgoing thread waits until it is switched in again.
+// A kernel task: its own stack (a context), run only while it is a CPU's current task, on
+// that CPU's SystemC thread. A context switch switches stacks on the thread
+// (sched/context.cpp); the outgoing task resumes when some CPU switches it in again.
 #include <systemc>
 
 #include <bitset>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,17 @@ enum class Policy { Normal, Fifo };
 const char* task_state_name(TaskState s);
 
 struct WaitQueue;
+struct TaskContext;
+// Frees a context (sched/context.cpp), so that holders need not see its type.
+struct TaskContextDeleter {
+  void operator()(TaskContext* x) const;
+};
+using TaskContextPtr = std::unique_ptr<TaskContext, TaskContextDeleter>;
 
 struct Task {
+  Task() = default;
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
   int pid = 0;
   std::string comm;
   Policy policy = Policy::Normal;
@@ -57,7 +67,6 @@ struct Task {
   std::bitset<kMaxCpus> allowed;
   Time slice_left = 0;
 
-  sc_core::sc_event ev_run;  // notified when switched in
   std::function<void()> body;
 
   // lockdep's held-lock stack (interrupt handlers push onto the interrupted task's, as
@@ -69,8 +78,8 @@ struct Task {
 
   RcuTaskState rcu;
   PerfContext* perf_ctx = nullptr;  // task->perf_event_ctxp
-  Time expected_wake = -1;
-  uint64_t wake_flow = 0;  // the trace flow from its last wakeup to its next switch-in  // the timer expiry a pending wakeup answers (wakeup latency)
+  Time expected_wake = -1;  // the timer expiry a pending wakeup answers (wakeup latency)
+  uint64_t wake_flow = 0;   // the trace flow from its last wakeup to its next switch-in
   Histogram* wakeup_latency = nullptr;
   std::function<void(Time)> on_wakeup_latency;  // a probe's own record (cyclictest's histogram)
   uint64_t switches = 0;
@@ -81,6 +90,8 @@ struct Task {
   const WaitQueue* wq_on = nullptr;
 
   bool rt() const { return policy == Policy::Fifo; }
+
+  TaskContextPtr context;  // its stack and where it resumes (sched/context.cpp)
 };
 
 }  // namespace quiesce::kernel

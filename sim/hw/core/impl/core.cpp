@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sim/base/asan.h"
 #include "sim/hw/mem/memory.h"
 
 namespace quiesce {
@@ -79,10 +80,25 @@ void Core::stall() {
   sync();  // frozen in place: nothing this core does is seen before the stall ends
 }
 
+void Core::resumed() {
+  running_ = this;
+  asan_on_stack(stack_bottom_, stack_size_);
+}
+
+void Core::wait_event(sc_core::sc_event& e) {
+  wait(e);
+  resumed();
+}
+
+void Core::wait_time(Time t) {
+  wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(t)));
+  resumed();
+}
+
 void Core::sync() {
   if (offset_ > 0) {
     ++syncs;
-    wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(offset_)));
+    wait_time(offset_);
     offset_ = 0;
   }
   horizon_ = global_now() + (quantum_ > 0 ? quantum_ : lookahead_);
@@ -211,7 +227,7 @@ void Core::take_interrupts() {
 
 void Core::sleep_on_wake_event() {
   sleeping_ = true;
-  wait(ev_wake_);
+  wait_event(ev_wake_);
   sleeping_ = false;
   // Every zero-time loop in the model wakes some core again and again at one time.
   const Time g = global_now();
