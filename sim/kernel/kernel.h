@@ -80,7 +80,7 @@ struct KernelParams : ParamGroup {
                                  "softirq passes at irq exit before the rest goes to ksoftirqd"};
   Param<Cycles> switch_cost{this, "sched.switch_cost", "400", "cycles for switch_mm/switch_to"};
   Param<Cycles> wakeup_cost{this, "sched.wakeup_cost", "150", "cycles of try_to_wake_up's own work"};
-  Param<Bytes> stack{this, "task_stack", "256KiB", "host stack of each task's coroutine"};
+  Param<Bytes> stack{this, "task_stack", "256KiB", "host stack of each task (a guard page below it; only the pages used are touched)"};
   Param<Duration> console_cost{this, "printk.console_cost", "0s",
                                "time the console drivers take per printk record, interrupts off (console_unlock, "
                                "v4.4); 0: no console registered"};
@@ -533,7 +533,10 @@ class Kernel : public IrqHandler {
     std::unique_ptr<RawSpinLock> lock;
     Task* curr = nullptr;
     Task* idle = nullptr;
-    std::vector<std::deque<Task*>> rt;  // by rt_priority
+    // The RT queues by rt_priority and, as v4.4's rt_prio_array keeps beside them, a bitmap
+    // of those that hold a task, so that picking the next task is one bit search.
+    std::vector<std::vector<Task*>> rt;
+    uint64_t rt_active[2] = {0, 0};
     std::deque<Task*> normal;
     int nr_running = 0;
   };

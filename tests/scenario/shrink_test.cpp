@@ -15,10 +15,12 @@
 namespace quiesce::test {
 namespace {
 
-// A point of the flagship that deadlocks (the 2015 bug, 4 cores, 500 ns IPIs, seed 2: at
-// 2.11 ms), cut to 5 ms so that the test stays short under the sanitizers too.
-const std::vector<std::string> kDeadlockingPoint = {
-    "--set", "cores=4", "--set", "irq.ipi.latency=500ns", "--seed", "2", "--set", "duration=5ms"};
+// A point of the flagship that deadlocks: the 2015 bug, 4 cores, 500 ns IPIs, cut to 5 ms
+// so that the test stays short under the sanitizers too, and the first seed from 1 that
+// deadlocks there (about 4 seeds in 10 do; which ones moves whenever the model's event order
+// does, so the test finds its own; see deadlocking_point()).
+const std::vector<std::string> kPoint = {"--set", "cores=4", "--set", "irq.ipi.latency=500ns", "--set",
+                                         "duration=5ms"};
 const Time kDuration = 5 * kMs;
 
 std::string detail(const std::string& json, const std::string& name) {
@@ -38,14 +40,34 @@ std::set<std::string> classes_of(const std::string& chain) {
   return out;
 }
 
+// The first seed of 1..30 that deadlocks at kPoint (0: not looked for yet).
+int deadlocking_seed = 0;
+
 // The flagship at the deadlocking point, run into a fresh directory.
 std::string deadlocking_run() {
-  const std::string out = temp_dir("shrink-run");
-  std::vector<std::string> args = {"run", "scenarios/perf-rcu-2015.yaml", "--out", out, "-q"};
-  args.insert(args.end(), kDeadlockingPoint.begin(), kDeadlockingPoint.end());
-  const CliResult r = run_cli(args);
-  EXPECT_EQ(r.code, 0) << r.err;
-  return out;
+  for (int seed = deadlocking_seed ? deadlocking_seed : 1; seed <= 30; ++seed) {
+    const std::string out = temp_dir("shrink-run");
+    std::vector<std::string> args = {"run", "scenarios/perf-rcu-2015.yaml", "--out", out, "-q", "--seed",
+                                     std::to_string(seed)};
+    args.insert(args.end(), kPoint.begin(), kPoint.end());
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    if (read_file(out + "/result.json").find("\"outcome\": \"deadlock\"") != std::string::npos) {
+      deadlocking_seed = seed;
+      return out;
+    }
+    std::filesystem::remove_all(out);
+  }
+  ADD_FAILURE() << "no seed of 1..30 deadlocks at the flagship's 4-core 500 ns point";
+  return temp_dir("shrink-none");
+}
+
+// Its command-line settings, seed included.
+std::vector<std::string> deadlocking_point() {
+  if (!deadlocking_seed) std::filesystem::remove_all(deadlocking_run());
+  std::vector<std::string> args = kPoint;
+  args.insert(args.end(), {"--seed", std::to_string(deadlocking_seed)});
+  return args;
 }
 
 // What a shrunk scenario keeps: its entries' names, cores and duration.
@@ -108,7 +130,8 @@ TEST(Shrink, TheScenarioFileGivesTheSameResultWhateverJobs) {
   std::vector<std::string> args = {
       "shrink", "scenarios/perf-rcu-2015.yaml", "--out", two, "--budget", "120", "--jobs", "2",
       "-q"};
-  args.insert(args.end(), kDeadlockingPoint.begin(), kDeadlockingPoint.end());
+  const std::vector<std::string> point = deadlocking_point();
+  args.insert(args.end(), point.begin(), point.end());
   const CliResult s = run_cli(args);
   ASSERT_EQ(s.code, 0) << s.err;
   const Kept a = kept_in(one + "/shrunk.yaml"), b = kept_in(two + "/shrunk.yaml");

@@ -221,8 +221,10 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
   }
   // Exact mode: the global time before which no other process can act (kTimeMax if none
-  // has anything pending).
-  Time others_quiet_until() const;
+  // has anything pending). Asked of SystemC once per delta cycle: while this core's thread
+  // runs nothing else does, so only its own notifications (forget_quiet()) change it.
+  Time others_quiet_until();
+  void forget_quiet() { quiet_known_ = false; }
   // Exact mode: a later horizon when nobody else can act before `t`; false otherwise.
   bool extend_horizon(Time t);
   // Exact mode, before a shared operation at local time `t`: synchronise unless nobody
@@ -231,6 +233,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   void after_shared();
   void take_interrupts();
   void sleep_on_wake_event();
+  // Sleeps (until ev_wake_) a core whose local time is `local`; wakes no earlier than that.
+  void sleep_from(Time local);
+  void notify_wake_at(Time at);
   // Every SystemC wait of the core's software goes through here.
   void wait_event(sc_core::sc_event& e);
   void wait_time(Time t);
@@ -248,6 +253,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
 
   Time offset_ = 0;
   Time horizon_ = 0;
+  bool quiet_known_ = false;
+  uint64_t quiet_delta_ = 0;
+  Time quiet_at_ = 0, quiet_ = 0;
   bool irq_enabled_ = true;
   bool irqs_disabled_ = false;  // the same, as a signal for VCD tracing
   bool sync_every_op_ = false;

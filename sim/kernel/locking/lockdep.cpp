@@ -169,14 +169,14 @@ LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site
 // Hot path
 
 void Lockdep::acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
-                                const std::string& site) {
+                                const char* site) {
   HeldLock h{cls, site, ctx.now, irq_context(ctx), false};
   h.read_recursive = true;
   held.push_back(std::move(h));
 }
 
 void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
-                      const std::string& site, bool trylock, bool read) {
+                      const char* site, bool trylock, bool read) {
   const int irq_ctx = irq_context(ctx);
   // mutex_lock()'s might_sleep() is the scheduler's check: it runs with lockdep off too.
   if (enabled_ && classes_.at(cls).wait == WaitType::Sleep && !trylock)
@@ -230,7 +230,7 @@ void Lockdep::release(const LockdepContext& /*ctx*/, std::vector<HeldLock>& held
 }
 
 void Lockdep::irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                           const std::string& site) {
+                           const char* site) {
   if (!checking() || !ctx.hardirqs_enabled) return;
   uint8_t wanted = bit(Usage::EnabledHardirq);
   if (ctx.softirqs_enabled) wanted |= bit(Usage::EnabledSoftirq);
@@ -243,7 +243,7 @@ void Lockdep::irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock
 }
 
 void Lockdep::check_wait_context(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                                 ClassId cls, const std::string& site, bool trylock) {
+                                 ClassId cls, const char* site, bool trylock) {
   const WaitType wait = classes_[cls].wait;
   if (wait == WaitType::RawSpin) return;
   if (wait == WaitType::Sleep && !trylock) return;  // might_sleep() has judged it
@@ -278,7 +278,7 @@ void Lockdep::check_wait_context(const LockdepContext& ctx, const std::vector<He
 }
 
 bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                              ClassId cls, const std::string& site, bool read) {
+                              ClassId cls, const char* site, bool read) {
   const HeldLock* prev = nullptr;
   for (const HeldLock& h : held) {
     // check_deadlock(), v4.4: a recursive read inside a read of the same class is allowed.
@@ -317,7 +317,7 @@ bool Lockdep::check_recursion(const LockdepContext& ctx, const std::vector<HeldL
 }
 
 void Lockdep::add_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                             const HeldLock& prev, ClassId next, const std::string& site, bool store) {
+                             const HeldLock& prev, ClassId next, const char* site, bool store) {
   const uint64_t key = edge_key(prev.cls, next);
   if (edges_.count(key)) return;
 

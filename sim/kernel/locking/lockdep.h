@@ -82,7 +82,8 @@ struct LockdepContext {
 // interrupted task's stack, as in Linux, and lockdep keeps their contexts apart.
 struct HeldLock {
   ClassId cls = 0;
-  std::string site;
+  // A kernel-model function name: a string with static storage (no copy on the hot path).
+  const char* site = "";
   Time since = 0;
   int irq_context = 0;
   bool trylock = false;
@@ -147,11 +148,12 @@ class Lockdep {
   // then pushes it onto `held` (also when disabled or turned off: the kernel model reads the
   // stack). A Sleep class (not trylock) is also a might_sleep() at `site`.
   // `read`: a recursive read acquisition (see HeldLock::read); its irq usage is not tracked.
+  // `site` has static storage (a kernel-model function name), as `HeldLock::site`.
   void acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
-               const std::string& site, bool trylock = false, bool read = false);
+               const char* site, bool trylock = false, bool read = false);
   // rcu_lock_acquire(&rcu_lock_map), v4.4: onto the held stack, unchecked (read_recursive).
   void acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
-                         const std::string& site);
+                         const char* site);
   // Pops the most recent entry of `cls` (any order); a class not held is ignored here: the
   // caller, who knows the lock instance, reports that with bad_unlock().
   void release(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls);
@@ -169,7 +171,7 @@ class Lockdep {
   // Hardirqs or softirqs were just enabled (ctx shows the new state) with `held` held: the
   // held classes become irq-unsafe, as trace_hardirqs_on() marks them in Linux.
   void irqs_enabled(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                    const std::string& site);
+                    const char* site);
   // A bug in atomic context: preempt_count > 0, hardirqs off, in an irq, or holding a spin
   // lock of either kind ("invalid_context"); or, none of these, inside a preemptible-RCU
   // reader (ctx.rcu_depth > 0: "rcu_sleep"). Each kind reported once per site, also after
@@ -237,12 +239,12 @@ class Lockdep {
                         const std::string& lock_site, const std::string& trace_site,
                         const std::vector<ClassId>& path, Dir dir, Usage now);
   void check_wait_context(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
-                          const std::string& site, bool trylock);
+                          const char* site, bool trylock);
   bool check_recursion(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,
-                       const std::string& site, bool read);
+                       const char* site, bool read);
   // `store`: record the edge (false for a recursive read: checked only).
   void add_dependency(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                      const HeldLock& prev, ClassId next, const std::string& site, bool store = true);
+                      const HeldLock& prev, ClassId next, const char* site, bool store = true);
   void report_circular(const LockdepContext& ctx, const std::vector<HeldLock>& held,
                        const HeldLock& prev, ClassId next, const std::string& site,
                        const std::vector<ClassId>& path);

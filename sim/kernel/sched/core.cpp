@@ -6,13 +6,29 @@
 
 namespace quiesce::kernel {
 
+namespace {
+void set_rt_active(uint64_t (&bits)[2], int prio, bool on) {
+  const uint64_t b = uint64_t{1} << (prio % 64);
+  bits[prio / 64] = on ? bits[prio / 64] | b : bits[prio / 64] & ~b;
+}
+// sched_find_first_bit(), v4.4, on the model's order (a higher rt_priority runs first).
+int highest_rt_active(const uint64_t (&bits)[2]) {
+  if (bits[1]) return 64 + 63 - __builtin_clzll(bits[1]);
+  if (bits[0]) return 63 - __builtin_clzll(bits[0]);
+  return -1;
+}
+}  // namespace
+
 void Kernel::enqueue(Rq& rq, Task& p, bool head) {
   if (p.is_idle) return;
-  auto& q = p.rt() ? rq.rt[static_cast<size_t>(p.rt_priority)] : rq.normal;
-  if (head) {
-    q.push_front(&p);
+  if (p.rt()) {
+    auto& q = rq.rt[static_cast<size_t>(p.rt_priority)];
+    q.insert(head ? q.begin() : q.end(), &p);
+    set_rt_active(rq.rt_active, p.rt_priority, true);
+  } else if (head) {
+    rq.normal.push_front(&p);
   } else {
-    q.push_back(&p);
+    rq.normal.push_back(&p);
   }
   p.on_rq = true;
   ++rq.nr_running;
@@ -20,28 +36,27 @@ void Kernel::enqueue(Rq& rq, Task& p, bool head) {
 
 void Kernel::dequeue(Rq& rq, Task& p) {
   if (p.is_idle) return;
-  auto& q = p.rt() ? rq.rt[static_cast<size_t>(p.rt_priority)] : rq.normal;
-  auto it = std::find(q.begin(), q.end(), &p);
-  if (it != q.end()) {
+  if (p.rt()) {
+    auto& q = rq.rt[static_cast<size_t>(p.rt_priority)];
+    auto it = std::find(q.begin(), q.end(), &p);
+    if (it == q.end()) return;
     q.erase(it);
-    --rq.nr_running;
+    if (q.empty()) set_rt_active(rq.rt_active, p.rt_priority, false);
+  } else {
+    auto it = std::find(rq.normal.begin(), rq.normal.end(), &p);
+    if (it == rq.normal.end()) return;
+    rq.normal.erase(it);
   }
+  --rq.nr_running;
 }
 
+// pick_next_task(), v4.4: the highest RT priority first, then the fair class, then idle.
 Task* Kernel::pick_next(Rq& rq) {
-  for (size_t prio = rq.rt.size(); prio-- > 0;) {
-    if (!rq.rt[prio].empty()) {
-      Task* t = rq.rt[prio].front();
-      dequeue(rq, *t);
-      return t;
-    }
-  }
-  if (!rq.normal.empty()) {
-    Task* t = rq.normal.front();
-    dequeue(rq, *t);
-    return t;
-  }
-  return rq.idle;
+  const int prio = highest_rt_active(rq.rt_active);
+  Task* t = prio >= 0 ? rq.rt[static_cast<size_t>(prio)].front() : rq.normal.empty() ? nullptr : rq.normal.front();
+  if (t == nullptr) return rq.idle;
+  dequeue(rq, *t);
+  return t;
 }
 
 bool Kernel::should_preempt(const Task& curr, const Task& p) const {

@@ -35,10 +35,18 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
 // The payload would free() its extensions; ext_ is a member, not heap-allocated.
 Core::~Core() { payload_.clear_extension(&ext_); }
 
-Time Core::others_quiet_until() const {
-  if (sc_core::sc_pending_activity_at_current_time()) return global_now();
-  if (!sc_core::sc_pending_activity_at_future_time()) return kTimeMax;
-  return global_now() + static_cast<Time>(sc_core::sc_time_to_pending_activity().value());
+Time Core::others_quiet_until() {
+  const Time g = global_now();
+  const uint64_t delta = sc_core::sc_delta_count();
+  if (quiet_known_ && delta == quiet_delta_ && g == quiet_at_) return quiet_;
+  quiet_ = sc_core::sc_pending_activity_at_current_time() ? g
+           : !sc_core::sc_pending_activity_at_future_time()
+               ? kTimeMax
+               : g + static_cast<Time>(sc_core::sc_time_to_pending_activity().value());
+  quiet_known_ = true;
+  quiet_delta_ = delta;
+  quiet_at_ = g;
+  return quiet_;
 }
 
 bool Core::extend_horizon(Time t) {
@@ -59,6 +67,7 @@ void Core::before_shared() {
 }
 
 void Core::after_shared() {
+  forget_quiet();  // the operation may have woken another core or posted an interrupt
   if (quantum_ > 0) return;
   const Time quiet = others_quiet_until();
   if (quiet != kTimeMax) horizon_ = std::min(horizon_, std::max(quiet, global_now()) + lookahead_);
@@ -190,12 +199,14 @@ void Core::set_timer(Time at) {
   charge(cost_.timer_program);
   irq_->cancel(id_, kTimerPpi);
   irq_->post(id_, kTimerPpi, std::max(at, now()), std::max(at, now()));
+  forget_quiet();
   boundary();
 }
 
 void Core::cancel_timer() {
   charge(cost_.timer_program);
   irq_->cancel(id_, kTimerPpi);
+  forget_quiet();
   boundary();
 }
 
@@ -215,6 +226,7 @@ void Core::take_interrupts() {
     const uint64_t interrupted_seen = seen_version_;
     if (handler_) handler_->handle_irq(*this, *ack);
     irq_->eoi(id_, ack->id);
+    forget_quiet();
     --hardirq_depth_;
     if (handler_) handler_->irq_return(*this);
     seen_version_ = interrupted_seen;
@@ -241,45 +253,49 @@ void Core::sleep_on_wake_event() {
   horizon_ = global_now() + (quantum_ > 0 ? quantum_ : lookahead_);
 }
 
+// One wait per observed write: the spinner does not first catch SystemC time up with its
+// own and then sleep; it sleeps at once, woken when the line is next written (at the write's
+// completion) or an interrupt is due, and its local time never goes back: a write that
+// completes before the spinner's own time is seen at that time, as a sync-then-sleep sees it.
 void Core::wait_for_line(Addr a, uint64_t seen_version) {
-  sync();
-  if (mem_->line_version(a) != seen_version) {
-    // Written since our load: look again once that write has completed.
-    const Time done = mem_->line_write_done(a);
-    if (done > now()) {
-      offset_ = done - now();
-      sync();
-    }
-    return;
-  }
+  if (mem_->line_version(a) != seen_version) return;  // written since the load: look again
+  const Time local = now();
   mem_->watch(a, this);
   if (irq_enabled_) {
     const Time att = irq_->attention(id_);
-    if (att <= now()) {
+    if (att <= local) {
       take_interrupts();
       return;
     }
-    if (att != kTimeMax) {
-      ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(att - now())));
-    }
+    if (att != kTimeMax) notify_wake_at(att);
   }
-  sleep_on_wake_event();
+  sleep_from(local);
   if (irq_enabled_ && now() >= irq_->attention(id_)) take_interrupts();
 }
 
+// An idle core sleeps straight to its next interrupt (no catching up with SystemC first).
 void Core::wait_for_interrupt() {
   ++wfi;
-  sync();
   while (true) {
-    irq_->poll(id_, now());
+    const Time local = now();
+    irq_->poll(id_, local);
     const Time att = irq_->attention(id_);
-    if (att <= now()) break;
-    if (att != kTimeMax) {
-      ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(att - now())));
-    }
-    sleep_on_wake_event();
+    if (att <= local) break;
+    if (att != kTimeMax) notify_wake_at(att);
+    sleep_from(local);
   }
   boundary();
+}
+
+void Core::notify_wake_at(Time at) {
+  ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(at - global_now(), 0))));
+}
+
+void Core::sleep_from(Time local) {
+  if (offset_ > 0) ++syncs;  // the sleep also brings SystemC time up to the core's
+  offset_ = 0;
+  sleep_on_wake_event();
+  offset_ = std::max<Time>(local - global_now(), 0);
 }
 
 void Core::irq_posted(Time arrival) {

@@ -841,7 +841,7 @@ struct MightWake : ::testing::Test {
   ClassId other = ld.register_class("&other->lock", WaitType::RawSpin);
   std::vector<HeldLock> held;
 
-  void nest(ClassId outer, ClassId inner, const std::string& inner_site,
+  void nest(ClassId outer, ClassId inner, const char* inner_site,
             std::vector<std::string> stack) {
     const LockdepContext t = Who("victim", 142, 1).irqs_off().stack(std::move(stack));
     ld.acquire(t, held, outer, "__schedule");

@@ -198,5 +198,54 @@ TEST(KernelSoftirq, NoPreemptionInsideASoftirq) {
   EXPECT_EQ(k.lockdep().reports().size(), 0u) << k.lockdep().log();
 }
 
+// A CPU is one SystemC thread: a context switch is a stack switch on it, costing SystemC
+// no wait and no delta cycle (each switch used to be a notify and a wait of its own).
+TEST(KernelContext, SwitchesOnOneCpuCostSystemCNothing) {
+  Machine m(Sets{});
+  Kernel& k = *m.kernel;
+  const int rounds = 2000;
+  Task* low = nullptr;
+  Task* high = nullptr;
+  uint64_t deltas_before = 0, deltas_after = 0;
+  int high_ran = 0;
+  high = &k.create_task("high", TaskSpec{1, Policy::Fifo, 60, false}, [&] {
+    while (true) {
+      ++high_ran;
+      k.set_current_state(TaskState::Sleeping);
+      k.schedule();
+    }
+  });
+  low = &k.create_task("low", TaskSpec{1, Policy::Fifo, 50, true}, [&] {
+    k.sleep_for(10 * kUs);  // past start-up
+    deltas_before = sc_core::sc_delta_count();
+    for (int i = 0; i < rounds; ++i) k.wake_up_process(*high);  // preempted by it at once
+    deltas_after = sc_core::sc_delta_count();
+  });
+  (void)low;
+  m.run(1 * kMs);
+  EXPECT_EQ(high_ran, rounds);
+  EXPECT_GE(k.context_switches.value(), static_cast<uint64_t>(2 * rounds));
+  // Whatever else waits meanwhile (the other CPUs' ticks), not one delta cycle per switch.
+  EXPECT_LT(deltas_after - deltas_before, static_cast<uint64_t>(rounds / 10));
+}
+
+// What a task's code throws and the model does not handle leaves the task's stack for the
+// CPU's thread and reaches sc_start, as from any SystemC thread; the run does not hang.
+TEST(KernelContext, AnUnhandledExceptionInATaskReachesSimStart) {
+  Machine m(Sets{});
+  Kernel& k = *m.kernel;
+  k.create_task("thrower", TaskSpec{2, Policy::Normal, 0, true}, [&] {
+    k.sleep_for(5 * kUs);
+    throw std::logic_error("model bug in thrower");
+  });
+  bool thrown = false;
+  try {
+    m.run(100 * kUs);
+  } catch (const std::exception& e) {
+    thrown = std::string(e.what()).find("model bug in thrower") != std::string::npos;
+  }
+  EXPECT_TRUE(thrown);
+}
+
 }  // namespace
 }  // namespace quiesce::kernel
