@@ -168,6 +168,20 @@ LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site
 // ---------------------------------------------------------------------------------------
 // Hot path
 
+namespace {
+// One held-stack entry as lookup_chain_cache() keys it: the class and what changes its checks.
+uint64_t chain_word(ClassId cls, int irq_context, bool trylock, bool read, bool read_recursive) {
+  return static_cast<uint64_t>(cls) << 8 | static_cast<uint64_t>(irq_context) << 3 |
+         static_cast<uint64_t>(trylock) << 2 | static_cast<uint64_t>(read) << 1 | static_cast<uint64_t>(read_recursive);
+}
+}  // namespace
+
+size_t Lockdep::ChainHash::operator()(const std::vector<uint64_t>& chain) const {
+  uint64_t h = 0xcbf29ce484222325ull;  // iterate_chain_key()'s idea: fold each entry in
+  for (uint64_t w : chain) h = (h ^ w) * 0x100000001b3ull;
+  return static_cast<size_t>(h);
+}
+
 void Lockdep::acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                                 const char* site) {
   HeldLock h{cls, site, ctx.now, irq_context(ctx), false};
@@ -199,9 +213,18 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
     // Read usage (USED_IN_HARDIRQ_READ, ...) is not modelled: a read acquisition marks nothing.
     if (!read && (c.usage & wanted) != wanted) mark_usage(ctx, held, cls, site, site, wanted);
 
-    if (debug_locks_ && wait_type_checks_) check_wait_context(ctx, held, cls, site, trylock);
+    // lookup_chain_cache(), v4.4: a stack checked before is not checked again.
+    bool known = false;
+    if (debug_locks_ && !read) {
+      chain_.clear();
+      for (const HeldLock& h : held) chain_.push_back(chain_word(h.cls, h.irq_context, h.trylock, h.read, h.read_recursive));
+      chain_.push_back(chain_word(cls, irq_ctx, trylock, false, false));
+      known = chains_.count(chain_) > 0;
+    }
 
-    if (debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site, read) && !held.empty() &&
+    if (!known && debug_locks_ && wait_type_checks_) check_wait_context(ctx, held, cls, site, trylock);
+
+    if (!known && debug_locks_ && !trylock && !check_recursion(ctx, held, cls, site, read) && !held.empty() &&
         held.back().irq_context == irq_ctx) {
       // check_prevs_add(): read-recursive entries (rcu_read_lock, rwlock readers) get no new
       // dependencies; a recursive read is checked against the graph but not stored.
@@ -214,6 +237,7 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
         if (i == 0 || held[i - 1].irq_context != prev.irq_context) break;
       }
     }
+    if (!known && debug_locks_ && !read) chains_.insert(chain_);
   }
   HeldLock h{cls, site, ctx.now, irq_ctx, trylock};
   h.read = read;

@@ -295,6 +295,16 @@ class Lockdep {
   uint64_t graph_gen_ = 0;                    // bumped by every new edge
   std::unordered_set<std::string> reported_;  // kind + '\0' + key
   std::vector<Report> reports_;
+  // lookup_chain_cache() before validate_chain(), v4.4: the held stacks (the new entry
+  // last, one word an entry: class and flags) whose acquisition was checked already. The
+  // same stack checked again finds nothing new (its dependencies are in the graph, its
+  // reports made), so it is not checked again. Whole stacks are compared, not their hash
+  // alone. A recursive read is checked every time (its dependencies are not stored).
+  struct ChainHash {
+    size_t operator()(const std::vector<uint64_t>& chain) const;
+  };
+  std::unordered_set<std::vector<uint64_t>, ChainHash> chains_;
+  std::vector<uint64_t> chain_;  // the stack being looked up (kept to reuse its memory)
 };
 
 }  // namespace quiesce::kernel

@@ -155,6 +155,32 @@ TEST(LockdepUsage, CharactersFollowLinuxForEachContext) {
   EXPECT_TRUE(ld.reports().empty());
 }
 
+// lookup_chain_cache(): a held stack checked once is not checked again, but a stack that
+// differs in anything the checks read (a trylock, the irq context, another class) is.
+TEST(LockdepChains, ARepeatedStackIsCheckedOnceAndAnyDifferenceIsCheckedAgain) {
+  Lockdep ld{true, false, AfterReport::Continue};
+  const ClassId a = ld.register_class("a", WaitType::RawSpin);
+  const ClassId b = ld.register_class("b", WaitType::RawSpin);
+  std::vector<HeldLock> held;
+  auto nest = [&](const LockdepContext& ctx, ClassId outer, ClassId inner, bool inner_try) {
+    ld.acquire(ctx, held, outer, "outer");
+    ld.acquire(ctx, held, inner, "inner", inner_try);
+    ld.release(ctx, held, inner);
+    ld.release(ctx, held, outer);
+  };
+  const LockdepContext t = Who("t", 1, 0).irqs_off();
+  nest(t, a, b, /*inner_try=*/true);  // a trylock adds no dependency
+  EXPECT_EQ(ld.dependency_count(), 0u);
+  nest(t, a, b, /*inner_try=*/false);  // the same classes, not a trylock: checked, a -> b
+  EXPECT_EQ(ld.dependency_count(), 1u);
+  for (int i = 0; i < 100; ++i) nest(t, a, b, false);
+  EXPECT_EQ(ld.dependency_count(), 1u);
+  EXPECT_TRUE(ld.reports().empty());
+  nest(Who("t", 1, 0).hardirq(), b, a, false);  // another irq context: checked, closes a cycle
+  ASSERT_EQ(ld.reports().size(), 1u);
+  EXPECT_EQ(ld.reports()[0].kind, "circular");
+}
+
 TEST(LockdepUsage, BothDirectionsOfOneStateShowAsQuestionMark) {
   Lockdep ld;
   const ClassId a = ld.register_class("a", WaitType::RawSpin);
