@@ -14,35 +14,11 @@ StatGroup::StatGroup(StatRegistry* registry, std::string prefix) : prefix_(std::
   if (registry) registry->add(this);
 }
 
-namespace {
-constexpr int kSubBits = 6;  // 64 sub-buckets per power of two
-constexpr int64_t kSub = int64_t{1} << kSubBits;
-}  // namespace
-
-size_t Histogram::bucket_of(int64_t v) {
-  if (v < 0) v = 0;
-  if (v < kSub) return static_cast<size_t>(v);
-  int msb = 63 - __builtin_clzll(static_cast<uint64_t>(v));
-  int shift = msb - kSubBits;
-  int64_t sub = (v >> shift) - kSub;  // 0..kSub-1
-  return static_cast<size_t>(kSub + (shift)*kSub + sub);
-}
-
 int64_t Histogram::bucket_upper(size_t b) {
   if (b < static_cast<size_t>(kSub)) return static_cast<int64_t>(b);
   size_t shift = (b - kSub) / kSub;
   int64_t sub = static_cast<int64_t>((b - kSub) % kSub);
   return ((kSub + sub + 1) << shift) - 1;
-}
-
-void Histogram::record(int64_t v) {
-  size_t b = bucket_of(v);
-  if (counts_.size() <= b) counts_.resize(b + 1, 0);
-  ++counts_[b];
-  if (count_ == 0 || v < min_) min_ = v;
-  if (count_ == 0 || v > max_) max_ = v;
-  ++count_;
-  sum_ += static_cast<double>(v);
 }
 
 void Histogram::merge(const Histogram& o) {

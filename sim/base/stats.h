@@ -58,7 +58,15 @@ class Value : public Stat {
 class Histogram : public Stat {
  public:
   using Stat::Stat;
-  void record(int64_t v);
+  void record(int64_t v) {  // inline: irq-off, preempt-off and lock sections record one each
+    const size_t b = bucket_of(v);
+    if (b >= counts_.size()) counts_.resize(b + 1, 0);
+    ++counts_[b];
+    if (count_ == 0 || v < min_) min_ = v;
+    if (count_ == 0 || v > max_) max_ = v;
+    ++count_;
+    sum_ += static_cast<double>(v);
+  }
   // Adds another histogram's samples (same bucket layout, so exact).
   void merge(const Histogram& other);
   uint64_t count() const { return count_; }
@@ -71,7 +79,16 @@ class Histogram : public Stat {
   std::vector<std::pair<int64_t, uint64_t>> buckets() const;
 
  private:
-  static size_t bucket_of(int64_t v);
+  static constexpr int kSubBits = 6;  // 64 sub-buckets per power of two
+  static constexpr int64_t kSub = int64_t{1} << kSubBits;
+  static size_t bucket_of(int64_t v) {
+    if (v < 0) v = 0;
+    if (v < kSub) return static_cast<size_t>(v);
+    const int msb = 63 - __builtin_clzll(static_cast<uint64_t>(v));
+    const int shift = msb - kSubBits;
+    const int64_t sub = (v >> shift) - kSub;  // 0..kSub-1
+    return static_cast<size_t>(kSub + shift * kSub + sub);
+  }
   static int64_t bucket_upper(size_t b);
   std::vector<uint64_t> counts_;
   uint64_t count_ = 0;

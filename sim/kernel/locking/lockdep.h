@@ -188,6 +188,8 @@ class Lockdep {
   const std::vector<Report>& reports() const { return reports_; }
   std::string log() const;  // every splat in order, separated by blank lines (lockdep.log)
   size_t dependency_count() const { return edge_traces_.size(); }
+  // Held stacks stored by lookup_chain_cache() (/proc/lockdep_stats' "lock-chains").
+  size_t chain_count() const { return chains_; }
 
   bool enabled() const { return enabled_; }
   // Linux's debug_locks: false once a report turned lockdep off (AfterReport::Off).
@@ -300,10 +302,18 @@ class Lockdep {
   // same stack checked again finds nothing new (its dependencies are in the graph, its
   // reports made), so it is not checked again. Whole stacks are compared, not their hash
   // alone. A recursive read is checked every time (its dependencies are not stored).
-  struct ChainHash {
-    size_t operator()(const std::vector<uint64_t>& chain) const;
+  // An open-addressed table of the stacks' hashes (chain_key's idea), each pointing at its
+  // stack's words in one arena: no allocation per stack and no pointer chase per look-up.
+  struct ChainSlot {
+    uint64_t hash = 0;
+    uint32_t at = 0, len = 0;  // len 0: empty (a stack has at least the new entry)
   };
-  std::unordered_set<std::vector<uint64_t>, ChainHash> chains_;
+  static uint64_t chain_hash(const std::vector<uint64_t>& chain);
+  bool chain_known(uint64_t hash) const;  // is chain_ stored?
+  void chain_insert(uint64_t hash);       // stores chain_
+  std::vector<ChainSlot> chain_slots_ = std::vector<ChainSlot>(1024);
+  std::vector<uint64_t> chain_words_;
+  size_t chains_ = 0;
   std::vector<uint64_t> chain_;  // the stack being looked up (kept to reuse its memory)
 };
 

@@ -181,6 +181,32 @@ TEST(LockdepChains, ARepeatedStackIsCheckedOnceAndAnyDifferenceIsCheckedAgain) {
   EXPECT_EQ(ld.reports()[0].kind, "circular");
 }
 
+// The chain table grows (it starts with room for 512 stacks): every stack stored before
+// and after each growth is found again, and no new stack is taken for a stored one.
+TEST(LockdepChains, StacksStoredAcrossTheTablesGrowthAreFoundAgain) {
+  Lockdep ld{true, false, AfterReport::Continue};
+  const ClassId outer = ld.register_class("outer", WaitType::RawSpin);
+  std::vector<ClassId> inner;
+  for (int i = 0; i < 3000; ++i) inner.push_back(ld.register_class("inner" + std::to_string(i), WaitType::RawSpin));
+  std::vector<HeldLock> held;
+  const LockdepContext t = Who("t", 1, 0).irqs_off();
+  auto nest = [&](ClassId c, bool trylock) {
+    ld.acquire(t, held, outer, "outer");
+    ld.acquire(t, held, c, "inner", trylock);
+    ld.release(t, held, c);
+    ld.release(t, held, outer);
+  };
+  for (ClassId c : inner) nest(c, /*trylock=*/true);  // 3000 stacks, no dependency
+  EXPECT_EQ(ld.chain_count(), 1 + inner.size());       // {outer} and each {outer, inner}
+  EXPECT_EQ(ld.dependency_count(), 0u);
+  for (ClassId c : inner) nest(c, true);  // all known: nothing stored again
+  EXPECT_EQ(ld.chain_count(), 1 + inner.size());
+  for (ClassId c : inner) nest(c, false);  // not a trylock: another stack each, checked
+  EXPECT_EQ(ld.chain_count(), 1 + 2 * inner.size());
+  EXPECT_EQ(ld.dependency_count(), inner.size());
+  EXPECT_TRUE(ld.reports().empty());
+}
+
 TEST(LockdepUsage, BothDirectionsOfOneStateShowAsQuestionMark) {
   Lockdep ld;
   const ClassId a = ld.register_class("a", WaitType::RawSpin);
