@@ -433,12 +433,15 @@ TEST(MesiEviction, ModifiedVictimIsWrittenBackAndTheLineServedFromTheLlc) {
 
 // --- 6c'. values and write counts under random traffic -----------------------------------
 
-// Four cores doing random loads, stores and RMWs on six lines of a 2-way, 2-set L1 (so
-// lines are evicted, refetched, shared, upgraded silently and stolen): every value is what
-// a plain memory would hold, and the write count a core saw at each access (what its L1
-// keeps per line, and a spinner sleeps on) is the directory's.
-TEST(MesiRandomTraffic, ValuesAndWriteCountsMatchAPlainMemory) {
-  Machine m(Overrides{{"cores", "4"}, {"mem.l1.size", "256B"}, {"mem.l1.ways", "2"}});
+// Four cores doing random loads, stores and RMWs on eight lines of a 2-way L1 of 2 sets (a
+// line's set by mask) or 3 (by modulo), so that lines are evicted, refetched, shared,
+// upgraded silently and stolen: every value is what a plain memory would hold, and the
+// write count a core saw at each access (what its L1 keeps per line, and a spinner sleeps
+// on) is the directory's.
+class MesiRandomTraffic : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(MesiRandomTraffic, ValuesAndWriteCountsMatchAPlainMemory) {
+  Machine m(Overrides{{"cores", "4"}, {"mem.l1.size", GetParam()}, {"mem.l1.ways", "2"}});
   Driver d(m);
   std::map<Addr, uint64_t> plain;
   int value_errors = 0, version_errors = 0, ops = 0;
@@ -446,7 +449,7 @@ TEST(MesiRandomTraffic, ValuesAndWriteCountsMatchAPlainMemory) {
     std::mt19937_64 gen(7);
     for (int i = 0; i < 4000; ++i) {
       const int cpu = static_cast<int>(gen() % 4);
-      const Addr a = 0x40000 + (gen() % 6) * 64 + (gen() % 2) * 8;
+      const Addr a = 0x40000 + (gen() % 8) * 64 + (gen() % 2) * 8;
       const auto op = static_cast<MemOp>(gen() % 5);
       const uint64_t x = gen() % 4, y = gen() % 4;
       uint64_t got = 0;
@@ -481,6 +484,11 @@ TEST(MesiRandomTraffic, ValuesAndWriteCountsMatchAPlainMemory) {
   EXPECT_GT(m.counter("cpu0.l1", "evictions"), 0u);
   EXPECT_GT(m.counter("cpu0.l1", "hits"), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sets, MesiRandomTraffic, ::testing::Values("256B", "384B"),
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           return std::string(i.param[0] == '2' ? "TwoSets" : "ThreeSets");
+                         });
 
 // --- 6d. contention ------------------------------------------------------------------------
 

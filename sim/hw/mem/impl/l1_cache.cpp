@@ -20,14 +20,17 @@ L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, 
       hit_(hit_latency),
       smt_handoff_(smt_handoff),
       dir_(dir),
-      ways_v_(static_cast<size_t>(sets) * static_cast<size_t>(ways)) {
+      set_mask_(sets > 1 && (sets & (sets - 1)) == 0 ? static_cast<Addr>(sets - 1) : 0),
+      ways_v_(static_cast<size_t>(sets) * static_cast<size_t>(ways)),
+      tags_(ways_v_.size(), 0) {
   in_.register_b_transport(this, &L1Cache::b_transport);
 }
 
 L1Cache::Way* L1Cache::find(Addr line) {
-  Way* set = &ways_v_[static_cast<size_t>(line % static_cast<Addr>(sets_)) * static_cast<size_t>(ways_)];
+  const size_t base = set_base(line);
+  const Addr* tags = &tags_[base];
   for (int i = 0; i < ways_; ++i) {
-    if (set[i].tag == line + 1) return &set[i];
+    if (tags[i] == line + 1) return &ways_v_[base + static_cast<size_t>(i)];
   }
   return nullptr;
 }
@@ -40,21 +43,24 @@ Mesi L1Cache::state(Addr line) const {
 }
 
 L1Cache::Way* L1Cache::allocate(Addr line) {
-  Way* set = &ways_v_[static_cast<size_t>(line % static_cast<Addr>(sets_)) * static_cast<size_t>(ways_)];
-  Way* victim = &set[0];
+  const size_t base = set_base(line);
+  Way* set = &ways_v_[base];
+  const Addr* tags = &tags_[base];
+  int victim = 0;
   for (int i = 0; i < ways_; ++i) {
-    if (set[i].tag == 0) {
-      victim = &set[i];
+    if (tags[i] == 0) {
+      victim = i;
       break;
     }
-    if (set[i].lru < victim->lru) victim = &set[i];
+    if (set[i].lru < set[victim].lru) victim = i;
   }
-  if (victim->tag != 0) {
+  Addr& tag = tags_[base + static_cast<size_t>(victim)];
+  if (tag != 0) {
     ++evictions;
-    dir_->evict(core_, victim->tag - 1, victim->state);
+    dir_->evict(core_, tag - 1, set[victim].state);
   }
-  victim->tag = line + 1;
-  return victim;
+  tag = line + 1;
+  return &set[victim];
 }
 
 void L1Cache::snoop(Addr line, Mesi to) {
@@ -62,7 +68,7 @@ void L1Cache::snoop(Addr line, Mesi to) {
   if (!w) return;
   if (to == Mesi::I) {
     ++invalidations;
-    w->tag = 0;
+    tag_of(w) = 0;
     w->state = Mesi::I;
   } else {
     w->state = to;

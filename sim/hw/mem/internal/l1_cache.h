@@ -37,8 +37,9 @@ class L1Cache : public sc_core::sc_module {
   Counter evictions{&stats_, "evictions", "lines evicted for capacity", "count"};
 
  private:
+  // A way's tag (line + 1; 0 = invalid) is kept in tags_, a set's tags side by side, so a
+  // look-up reads one host cache line, not one per way.
   struct Way {
-    Addr tag = 0;  // line + 1; 0 = invalid
     Mesi state = Mesi::I;
     uint64_t lru = 0;
     // While the copy is valid only this core's threads can write the line, so the
@@ -50,8 +51,13 @@ class L1Cache : public sc_core::sc_module {
     Time busy_until = 0;        // SMT: a write in progress holds the line until then
   };
   void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
+  size_t set_base(Addr line) const {  // the set's first way
+    return static_cast<size_t>(set_mask_ != 0 ? (line & set_mask_) : line % static_cast<Addr>(sets_)) *
+           static_cast<size_t>(ways_);
+  }
   Way* find(Addr line);
   const Way* find(Addr line) const;
+  Addr& tag_of(const Way* w) { return tags_[static_cast<size_t>(w - ways_v_.data())]; }
   Way* allocate(Addr line);
   void perform(CoherenceExt& ext, Addr a, uint64_t* words);
 
@@ -63,7 +69,9 @@ class L1Cache : public sc_core::sc_module {
   const Time hit_;
   const Time smt_handoff_;
   Directory* dir_;
+  const Addr set_mask_;  // sets_ - 1 when sets_ is a power of two (else 0: modulo)
   std::vector<Way> ways_v_;
+  std::vector<Addr> tags_;
   uint64_t tick_ = 0;
 };
 
