@@ -221,10 +221,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
   }
   // Exact mode: the global time before which no other process can act (kTimeMax if none
-  // has anything pending). Asked of SystemC once per delta cycle: while this core's thread
-  // runs nothing else does, so only its own notifications (forget_quiet()) change it.
+  // has anything pending). Asked of SystemC once per delta cycle and process: while one
+  // process runs nothing else does, so only the cores' notifications (notifies_) change it.
   Time others_quiet_until();
-  void forget_quiet() { quiet_known_ = false; }
   // Exact mode: a later horizon when nobody else can act before `t`; false otherwise.
   bool extend_horizon(Time t);
   // Exact mode, before a shared operation at local time `t`: synchronise unless nobody
@@ -253,9 +252,12 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
 
   Time offset_ = 0;
   Time horizon_ = 0;
-  bool quiet_known_ = false;
-  uint64_t quiet_delta_ = 0;
-  Time quiet_at_ = 0, quiet_ = 0;
+  // The cache's key: SystemC's delta and time, the process that asked (by id: a process
+  // that ends and one spawned in the same delta may share an address; a harness drives
+  // one core from several processes) and the cores' notifications since.
+  uint64_t quiet_delta_ = UINT64_MAX, quiet_notifies_ = 0;
+  int quiet_proc_ = -1;
+  Time quiet_at_ = -1, quiet_ = 0;
   bool irq_enabled_ = true;
   bool irqs_disabled_ = false;  // the same, as a signal for VCD tracing
   bool sync_every_op_ = false;
@@ -273,6 +275,9 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   const void* stack_bottom_ = nullptr;
   size_t stack_size_ = 0;
   inline static Core* running_ = nullptr;
+  // Every SystemC notification the cores make (a wake of a sleeping core): the only way a
+  // core's thread changes SystemC's pending activity while it runs.
+  inline static uint64_t notifies_ = 0;
   Time wake_time_ = -1;
   uint64_t wake_delta0_ = 0, wakes_here_ = 0;
 };

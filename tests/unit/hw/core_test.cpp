@@ -399,6 +399,47 @@ TEST(CoreExactMode, IpiEntryIsIdenticalWhateverTheReceiverIsDoing) {
   EXPECT_EQ(m.irq().latency_sgi.min(), m.irq().latency_sgi.max());
 }
 
+// One core driven by one process and then, in the same delta cycle, by another (hw-pingpong
+// starts each measurement in new threads): the second does not inherit the first's
+// horizon. The first ran alone (nobody else had anything pending); when the second starts,
+// another core's process is runnable at the same time, so a store 1000 cycles ahead waits
+// for it, and that core's load at time 0 reads the old value. Before, the horizon was kept
+// per delta cycle and time only: the store ran ahead and the earlier load saw it.
+TEST(CoreExactMode, ANewProcessOnACoreDoesNotInheritTheLastOnesHorizon) {
+  Machine m;
+  Core& c0 = m.core(0);
+  Core& c1 = m.core(1);
+  uint64_t seen = 99;
+  Time seen_at = -1, stored_at = -1, restarted_at = -1;
+  m.spawn("driver", [&] {
+    sc_core::sc_spawn_options o;
+    o.set_stack_size(256 * 1024);
+    auto alone = sc_core::sc_spawn([&] { c0.store(kY, 5); }, "alone", &o);
+    sc_core::wait(alone.terminated_event());
+    restarted_at = static_cast<Time>(sc_core::sc_time_stamp().value());
+    auto writer = sc_core::sc_spawn(
+        [&] {
+          c0.compute(1000);
+          c0.store(kX, 1);
+          stored_at = c0.now();
+        },
+        "writer", &o);
+    auto reader = sc_core::sc_spawn(
+        [&] {
+          seen = c1.load(kX);
+          seen_at = c1.now();
+        },
+        "reader", &o);
+    sc_core::wait(writer.terminated_event() & reader.terminated_event());
+  });
+  m.run(100 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  EXPECT_EQ(restarted_at, 0) << "the case needs the second process to start at the first's time";
+  EXPECT_EQ(seen, 0u) << "the load done at " << seen_at << " ps saw the store done at " << stored_at << " ps";
+  EXPECT_LT(seen_at, stored_at) << "the load, issued at time 0, is served first";
+}
+
 // With a 1us quantum memory operations run on local time without synchronising: the
 // ping-pong must still hand the word back and forth correctly, and its time must stay
 // within a quantum of the exact figure.

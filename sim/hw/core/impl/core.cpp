@@ -38,14 +38,17 @@ Core::~Core() { payload_.clear_extension(&ext_); }
 Time Core::others_quiet_until() {
   const Time g = global_now();
   const uint64_t delta = sc_core::sc_delta_count();
-  if (quiet_known_ && delta == quiet_delta_ && g == quiet_at_) return quiet_;
+  const sc_core::sc_process_b* p = sc_core::sc_get_current_process_b();
+  const int proc = p ? p->proc_id : -1;
+  if (delta == quiet_delta_ && g == quiet_at_ && proc == quiet_proc_ && notifies_ == quiet_notifies_) return quiet_;
   quiet_ = sc_core::sc_pending_activity_at_current_time() ? g
            : !sc_core::sc_pending_activity_at_future_time()
                ? kTimeMax
                : g + static_cast<Time>(sc_core::sc_time_to_pending_activity().value());
-  quiet_known_ = true;
   quiet_delta_ = delta;
   quiet_at_ = g;
+  quiet_proc_ = proc;
+  quiet_notifies_ = notifies_;
   return quiet_;
 }
 
@@ -67,8 +70,8 @@ void Core::before_shared() {
 }
 
 void Core::after_shared() {
-  forget_quiet();  // the operation may have woken another core or posted an interrupt
   if (quantum_ > 0) return;
+  // The operation may have woken another core (a notification: asked again).
   const Time quiet = others_quiet_until();
   if (quiet != kTimeMax) horizon_ = std::min(horizon_, std::max(quiet, global_now()) + lookahead_);
 }
@@ -199,14 +202,12 @@ void Core::set_timer(Time at) {
   charge(cost_.timer_program);
   irq_->cancel(id_, kTimerPpi);
   irq_->post(id_, kTimerPpi, std::max(at, now()), std::max(at, now()));
-  forget_quiet();
   boundary();
 }
 
 void Core::cancel_timer() {
   charge(cost_.timer_program);
   irq_->cancel(id_, kTimerPpi);
-  forget_quiet();
   boundary();
 }
 
@@ -226,8 +227,7 @@ void Core::take_interrupts() {
     const uint64_t interrupted_seen = seen_version_;
     if (handler_) handler_->handle_irq(*this, *ack);
     irq_->eoi(id_, ack->id);
-    forget_quiet();
-    --hardirq_depth_;
+      --hardirq_depth_;
     if (handler_) handler_->irq_return(*this);
     seen_version_ = interrupted_seen;
     charge(cost_.irq_exit);
@@ -288,6 +288,7 @@ void Core::wait_for_interrupt() {
 }
 
 void Core::notify_wake_at(Time at) {
+  ++notifies_;
   ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(at - global_now(), 0))));
 }
 
@@ -300,12 +301,14 @@ void Core::sleep_from(Time local) {
 
 void Core::irq_posted(Time arrival) {
   if (!sleeping_) return;
+  ++notifies_;
   const Time g = global_now();
   ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(arrival - g, 0))));
 }
 
 void Core::line_changed(Time at) {
   if (!sleeping_) return;
+  ++notifies_;
   const Time g = global_now();
   ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(at - g, 0))));
 }
