@@ -30,10 +30,20 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 export QUIESCE_ROOT=$root
 
+# Wall time to the nanosecond around the command (GNU time's %e has 10 ms steps, 7% of a
+# 4-core point; the same few ms of fork and exec are in every figure, the floor's too),
+# the peak RSS from GNU time.
+timed() {  # cmd args... -> "host_s maxrss_kib"
+  local s e rss
+  s=$(date +%s%N)
+  rss=$(/usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1)
+  e=$(date +%s%N)
+  echo "$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f", (e - s) / 1e9 }') $rss"
+}
 run_point() {  # bin args... -> "host_s maxrss_kib"
   local b=$1
   shift
-  /usr/bin/time -f "%e %M" "$b" run "$scenario" -q --out "$out/p" "$@" 2>&1 >/dev/null | tail -1
+  timed "$b" run "$scenario" -q --out "$out/p" "$@"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -76,7 +86,10 @@ printf '#include <systemc>\nint sc_main(int, char**) { return 0; }\n' > "$floor_
 floor_host="-"
 if g++ -std=c++17 -O2 "$floor_src" -o "$out/floor" $(pkg-config --cflags --libs systemc) 2>/dev/null; then
   fs=()
-  for ((i = 0; i < reps; ++i)); do fs+=("$(/usr/bin/time -f "%e" "$out/floor" 2>&1 >/dev/null | tail -1)"); done
+  for ((i = 0; i < reps; ++i)); do
+    read -r f _ < <(timed "$out/floor")
+    fs+=("$f")
+  done
   floor_host=$(printf '%s\n' "${fs[@]}" | median)
 fi
 read -r start _ sratio < <(measure --set cores=4 --set duration=1us)
