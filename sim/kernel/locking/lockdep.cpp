@@ -208,7 +208,8 @@ void Lockdep::chain_insert(uint64_t hash) {
   const size_t mask = chain_slots_.size() - 1;
   size_t i = hash & mask;
   while (chain_slots_[i].len != 0) i = (i + 1) & mask;
-  chain_slots_[i] = {hash, static_cast<uint32_t>(chain_words_.size()), static_cast<uint32_t>(chain_.size())};
+  chain_slots_[i] = {hash, static_cast<uint32_t>(chain_words_.size()),
+                     static_cast<uint32_t>(chain_.size())};
   chain_words_.insert(chain_words_.end(), chain_.begin(), chain_.end());
   ++chains_;
 }

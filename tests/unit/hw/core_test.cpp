@@ -436,7 +436,8 @@ TEST(CoreExactMode, ANewProcessOnACoreDoesNotInheritTheLastOnesHorizon) {
 
   ASSERT_TRUE(m.all_done());
   EXPECT_EQ(restarted_at, 0) << "the case needs the second process to start at the first's time";
-  EXPECT_EQ(seen, 0u) << "the load done at " << seen_at << " ps saw the store done at " << stored_at << " ps";
+  EXPECT_EQ(seen, 0u) << "the load done at " << seen_at << " ps saw the store done at " << stored_at
+                      << " ps";
   EXPECT_LT(seen_at, stored_at) << "the load, issued at time 0, is served first";
 }
 

@@ -40,7 +40,9 @@ Time Core::others_quiet_until() {
   const uint64_t delta = sc_core::sc_delta_count();
   const sc_core::sc_process_b* p = sc_core::sc_get_current_process_b();
   const int proc = p ? p->proc_id : -1;
-  if (delta == quiet_delta_ && g == quiet_at_ && proc == quiet_proc_ && notifies_ == quiet_notifies_) return quiet_;
+  if (delta == quiet_delta_ && g == quiet_at_ && proc == quiet_proc_ &&
+      notifies_ == quiet_notifies_)
+    return quiet_;
   quiet_ = sc_core::sc_pending_activity_at_current_time() ? g
            : !sc_core::sc_pending_activity_at_future_time()
                ? kTimeMax
@@ -227,7 +229,7 @@ void Core::take_interrupts() {
     const uint64_t interrupted_seen = seen_version_;
     if (handler_) handler_->handle_irq(*this, *ack);
     irq_->eoi(id_, ack->id);
-      --hardirq_depth_;
+    --hardirq_depth_;
     if (handler_) handler_->irq_return(*this);
     seen_version_ = interrupted_seen;
     charge(cost_.irq_exit);

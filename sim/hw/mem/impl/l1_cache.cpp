@@ -6,12 +6,14 @@
 
 namespace quiesce::mem_internal {
 
-L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, int ways, int line_shift,
-                 Time hit_latency, Time smt_handoff, Directory* dir, StatRegistry* stats)
+L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, int ways,
+                 int line_shift, Time hit_latency, Time smt_handoff, Directory* dir,
+                 StatRegistry* stats)
     : sc_module(name),
       in_("in"),
       out_("out"),
-      stats_(stats, (threads > 1 ? "core" + std::to_string(core) : "cpu" + std::to_string(core)) + ".l1"),
+      stats_(stats,
+             (threads > 1 ? "core" + std::to_string(core) : "cpu" + std::to_string(core)) + ".l1"),
       core_(core),
       threads_(threads),
       sets_(sets),

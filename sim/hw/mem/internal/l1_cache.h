@@ -52,7 +52,8 @@ class L1Cache : public sc_core::sc_module {
   };
   void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   size_t set_base(Addr line) const {  // the set's first way
-    return static_cast<size_t>(set_mask_ != 0 ? (line & set_mask_) : line % static_cast<Addr>(sets_)) *
+    return static_cast<size_t>(set_mask_ != 0 ? (line & set_mask_)
+                                              : line % static_cast<Addr>(sets_)) *
            static_cast<size_t>(ways_);
   }
   Way* find(Addr line);

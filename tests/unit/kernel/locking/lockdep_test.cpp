@@ -187,7 +187,8 @@ TEST(LockdepChains, StacksStoredAcrossTheTablesGrowthAreFoundAgain) {
   Lockdep ld{true, false, AfterReport::Continue};
   const ClassId outer = ld.register_class("outer", WaitType::RawSpin);
   std::vector<ClassId> inner;
-  for (int i = 0; i < 3000; ++i) inner.push_back(ld.register_class("inner" + std::to_string(i), WaitType::RawSpin));
+  for (int i = 0; i < 3000; ++i)
+    inner.push_back(ld.register_class("inner" + std::to_string(i), WaitType::RawSpin));
   std::vector<HeldLock> held;
   const LockdepContext t = Who("t", 1, 0).irqs_off();
   auto nest = [&](ClassId c, bool trylock) {
@@ -197,7 +198,7 @@ TEST(LockdepChains, StacksStoredAcrossTheTablesGrowthAreFoundAgain) {
     ld.release(t, held, outer);
   };
   for (ClassId c : inner) nest(c, /*trylock=*/true);  // 3000 stacks, no dependency
-  EXPECT_EQ(ld.chain_count(), 1 + inner.size());       // {outer} and each {outer, inner}
+  EXPECT_EQ(ld.chain_count(), 1 + inner.size());      // {outer} and each {outer, inner}
   EXPECT_EQ(ld.dependency_count(), 0u);
   for (ClassId c : inner) nest(c, true);  // all known: nothing stored again
   EXPECT_EQ(ld.chain_count(), 1 + inner.size());
