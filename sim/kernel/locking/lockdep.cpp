@@ -194,22 +194,20 @@ bool Lockdep::chain_known(uint64_t hash) const {
 }
 
 void Lockdep::chain_insert(uint64_t hash) {
+  auto place = [this](const ChainSlot& slot) {  // into the first free slot from its hash
+    const size_t mask = chain_slots_.size() - 1;
+    size_t i = slot.hash & mask;
+    while (chain_slots_[i].len != 0) i = (i + 1) & mask;
+    chain_slots_[i] = slot;
+  };
   if (2 * (chains_ + 1) > chain_slots_.size()) {  // keep it at most half full
     std::vector<ChainSlot> old(2 * chain_slots_.size());
     old.swap(chain_slots_);
-    const size_t mask = chain_slots_.size() - 1;
     for (const ChainSlot& s : old) {
-      if (s.len == 0) continue;
-      size_t i = s.hash & mask;
-      while (chain_slots_[i].len != 0) i = (i + 1) & mask;
-      chain_slots_[i] = s;
+      if (s.len != 0) place(s);
     }
   }
-  const size_t mask = chain_slots_.size() - 1;
-  size_t i = hash & mask;
-  while (chain_slots_[i].len != 0) i = (i + 1) & mask;
-  chain_slots_[i] = {hash, static_cast<uint32_t>(chain_words_.size()),
-                     static_cast<uint32_t>(chain_.size())};
+  place({hash, static_cast<uint32_t>(chain_words_.size()), static_cast<uint32_t>(chain_.size())});
   chain_words_.insert(chain_words_.end(), chain_.begin(), chain_.end());
   ++chains_;
 }

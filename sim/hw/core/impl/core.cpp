@@ -302,17 +302,11 @@ void Core::sleep_from(Time local) {
 }
 
 void Core::irq_posted(Time arrival) {
-  if (!sleeping_) return;
-  ++notifies_;
-  const Time g = global_now();
-  ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(arrival - g, 0))));
+  if (sleeping_) notify_wake_at(arrival);
 }
 
 void Core::line_changed(Time at) {
-  if (!sleeping_) return;
-  ++notifies_;
-  const Time g = global_now();
-  ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(at - g, 0))));
+  if (sleeping_) notify_wake_at(at);
 }
 
 }  // namespace quiesce
