@@ -3,6 +3,7 @@
 
 #include <systemc>
 
+#include <charconv>
 #include <cstdio>
 #include <limits>
 #include <sstream>
@@ -115,7 +116,7 @@ class Cyclictest : public Workload {
   Cyclictest(std::string name, std::vector<int> cpus, int prio, Time interval, int64_t loops, int64_t hist_rows)
       : name_(std::move(name)), cpus_(std::move(cpus)), prio_(prio), interval_(interval), loops_(loops),
         threads_(cpus_.size()) {
-    for (auto& t : threads_) t.hist.assign(static_cast<size_t>(hist_rows), 0);
+    for (auto& t : threads_) t.rows = static_cast<size_t>(hist_rows);
   }
   void elaborate(Platform&, Kernel* k, SharedObjects* shared) override {
     hist_ = std::make_unique<StatGroup>(nullptr, name_);
@@ -162,7 +163,8 @@ class Cyclictest : public Workload {
   int64_t loops_;
   // One thread's histogram in cyclictest's units: whole microseconds.
   struct Thread {
-    std::vector<uint64_t> hist;
+    size_t rows = 0;             // cyclictest -h: buckets 0 .. rows - 1
+    std::vector<uint64_t> hist;  // up to the largest bucket hit so far: the rest are 0
     uint64_t cycles = 0, overflows = 0, sum_us = 0, min_us = ~uint64_t{0}, max_us = 0;
     std::vector<uint64_t> outliers;  // cycle numbers of the first overflows, at most one per row
     void record(Time lat) {
@@ -171,12 +173,15 @@ class Cyclictest : public Workload {
       sum_us += us;
       min_us = std::min(min_us, us);
       max_us = std::max(max_us, us);
-      if (us < hist.size()) {
+      if (us < rows) {
+        // Grown on demand: 1000 rows a CPU written out in full would be most of a short
+        // point's fresh memory at 64 CPUs, nearly all of it zeros.
+        if (us >= hist.size()) hist.resize(us + 1, 0);
         ++hist[us];
       } else {
         ++overflows;
         // cyclictest keeps as many cycle numbers as the histogram has rows, then counts.
-        if (outliers.size() < hist.size()) outliers.push_back(cycles - 1);
+        if (outliers.size() < rows) outliers.push_back(cycles - 1);
       }
     }
   };
@@ -184,17 +189,25 @@ class Cyclictest : public Workload {
   // cyclictest --histogram's text layout, so existing RT tooling parses it.
   std::string histogram_text() const {
     std::string out = "# Histogram\n";
-    char buf[64];
-    for (size_t i = 0; i < threads_.front().hist.size(); ++i) {
-      std::snprintf(buf, sizeof buf, "%06zu ", i);
-      out += buf;
+    const size_t rows = threads_.front().rows;
+    out.reserve(rows * (8 + 7 * threads_.size()) + 256 * (threads_.size() + 1));
+    // printf's "%06llu" without printf: this table is rows x threads cells (64k at 64 cores).
+    auto zero_padded = [&out](uint64_t v) {
+      char digits[24];
+      const auto n = static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, v).ptr - digits);
+      if (n < 6) out.append(6 - n, '0');
+      out.append(digits, n);
+    };
+    for (size_t i = 0; i < rows; ++i) {
+      zero_padded(i);
+      out += ' ';
       for (size_t j = 0; j < threads_.size(); ++j) {
-        std::snprintf(buf, sizeof buf, "%06llu", static_cast<unsigned long long>(threads_[j].hist[i]));
-        out += buf;
-        if (j + 1 < threads_.size()) out += "\t";
+        const auto& hist = threads_[j].hist;
+        zero_padded(i < hist.size() ? hist[i] : 0);
+        out += j + 1 < threads_.size() ? '\t' : '\n';
       }
-      out += "\n";
     }
+    char buf[64];
     auto row = [&](const char* title, const char* fmt, auto value) {
       out += title;
       for (const auto& t : threads_) {
