@@ -1,6 +1,7 @@
 #include "sim/hw/mem/internal/l1_cache.h"
 
 #include <algorithm>
+#include <new>
 
 #include "sim/hw/mem/internal/directory.h"
 
@@ -23,8 +24,9 @@ L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, 
       smt_handoff_(smt_handoff),
       dir_(dir),
       set_mask_(sets > 1 && (sets & (sets - 1)) == 0 ? static_cast<Addr>(sets - 1) : 0),
-      ways_v_(static_cast<size_t>(sets) * static_cast<size_t>(ways)),
-      tags_(ways_v_.size(), 0) {
+      ways_v_(new Way[static_cast<size_t>(sets) * static_cast<size_t>(ways)]),
+      tags_(static_cast<Addr*>(std::calloc(static_cast<size_t>(sets) * static_cast<size_t>(ways), sizeof(Addr)))) {
+  if (!tags_) throw std::bad_alloc();
   in_.register_b_transport(this, &L1Cache::b_transport);
 }
 

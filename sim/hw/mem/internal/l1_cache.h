@@ -7,7 +7,8 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "sim/base/stats.h"
 #include "sim/hw/mem/coherence.h"
@@ -38,17 +39,24 @@ class L1Cache : public sc_core::sc_module {
 
  private:
   // A way's tag (line + 1; 0 = invalid) is kept in tags_, a set's tags side by side, so a
-  // look-up reads one host cache line, not one per way.
+  // look-up reads one host cache line, not one per way. A Way's fields mean something only
+  // while its tag is valid, and a fill sets every one of them: the array is left
+  // uninitialised, so that a point touches only the host pages of the sets it uses (a
+  // 64-CPU platform has 1.5 MiB of Ways, which written out would be most of a short
+  // point's fresh memory).
   struct Way {
-    Mesi state = Mesi::I;
-    uint64_t lru = 0;
+    Mesi state;
+    uint64_t lru;
     // While the copy is valid only this core's threads can write the line, so the
     // directory's write count for it is the one seen at the fill or at this core's own
     // upgrades (with SMT, every write hit counts, for the sibling's spin).
-    uint64_t version = 0;
-    uint64_t* words = nullptr;  // the line's backing values (the directory's array)
-    uint8_t seen = 0xff;        // SMT: the threads that have accessed it since its last write
-    Time busy_until = 0;        // SMT: a write in progress holds the line until then
+    uint64_t version;
+    uint64_t* words;  // the line's backing values (the directory's array)
+    uint8_t seen;     // SMT: the threads that have accessed it since its last write
+    Time busy_until;  // SMT: a write in progress holds the line until then
+  };
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
   };
   void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   size_t set_base(Addr line) const {  // the set's first way
@@ -58,7 +66,7 @@ class L1Cache : public sc_core::sc_module {
   }
   Way* find(Addr line);
   const Way* find(Addr line) const;
-  Addr& tag_of(const Way* w) { return tags_[static_cast<size_t>(w - ways_v_.data())]; }
+  Addr& tag_of(const Way* w) { return tags_[static_cast<size_t>(w - ways_v_.get())]; }
   Way* allocate(Addr line);
   void perform(CoherenceExt& ext, Addr a, uint64_t* words);
 
@@ -71,8 +79,8 @@ class L1Cache : public sc_core::sc_module {
   const Time smt_handoff_;
   Directory* dir_;
   const Addr set_mask_;  // sets_ - 1 when sets_ is a power of two (else 0: modulo)
-  std::vector<Way> ways_v_;
-  std::vector<Addr> tags_;
+  std::unique_ptr<Way[]> ways_v_;                // default-initialised: see Way
+  std::unique_ptr<Addr[], FreeDeleter> tags_;  // calloc'd: zero pages until a set is used
   uint64_t tick_ = 0;
 };
 
