@@ -381,6 +381,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
     forget_stale_stack_poison();
     result.io_error = e.what();
   }
+  if (options.finished) options.finished(result);
   return result;
 }
 

@@ -2,6 +2,7 @@
 // One scenario point, run in this process (SystemC elaborates once per process, so a
 // process runs at most one point). Writes result.json, stats.txt and (for kernel runs)
 // lockdep.log into the output directory, whole files only, and prints a short summary.
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <utility>
@@ -13,6 +14,8 @@
 #include "sim/workload/workload.h"
 
 namespace quiesce {
+
+struct PointResult;
 
 struct RunOptions {
   std::string out_dir;  // empty: results/<scenario name>
@@ -28,6 +31,10 @@ struct RunOptions {
   // For `quiesce hunt`: record the run's IPIs and the kernel's windows into this file
   // (sim/output/timing_windows.h). Recording observes only; the run is the same.
   std::string windows_path;
+  // Called once the outputs are written, with the whole simulation still alive: a sweep's
+  // point process ends here (_exit), as tearing down what it built (a free per object, an
+  // munmap per task stack) would only be undone by its exit.
+  std::function<void(const PointResult&)> finished;
 };
 
 // The bounds --trace-max-bytes and --trace-max-events take.

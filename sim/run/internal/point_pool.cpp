@@ -1,6 +1,7 @@
 #include "sim/run/internal/point_pool.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +112,21 @@ void record_host(const std::string& pdir, const Running& r) {
   ::_exit(code);
 }
 
+// SIGCHLD blocked while the pool runs, so that the pool can wait for it (sigtimedwait);
+// the mask as it was, again, after (and in each child, which inherits the mask).
+struct BlockedChld {
+  sigset_t set{}, before{};
+  BlockedChld() {
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &set, &before);
+  }
+  ~BlockedChld() { restore(); }
+  void restore() const { ::sigprocmask(SIG_SETMASK, &before, nullptr); }
+  BlockedChld(const BlockedChld&) = delete;
+  BlockedChld& operator=(const BlockedChld&) = delete;
+};
+
 }  // namespace
 
 int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, const std::string& pdir,
@@ -121,10 +137,20 @@ int run_point_child(const std::function<std::unique_ptr<Scenario>()>& load, cons
     ro.out_dir = pdir;
     ro.quiet = true;
     ro.windows_path = windows_path;
-    PointResult r = run_point(*sc, ro, std::cout);
-    if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
-    if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
-    return r.exit_code();
+    auto report = [](const PointResult& r) {
+      if (!r.io_error.empty()) std::cerr << "quiesce: " << r.io_error << "\n";
+      if (!r.limit_error.empty()) std::cerr << "error: " << r.limit_error << "\n";
+      return r.exit_code();
+    };
+    // This process exists for the one point: it ends with the outputs written, its
+    // simulation left standing (see RunOptions::finished).
+    ro.finished = [&report](const PointResult& r) {
+      const int code = report(r);
+      std::cout.flush();
+      std::cerr.flush();
+      ::_exit(code);
+    };
+    return report(run_point(*sc, ro, std::cout));
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 2;
@@ -149,6 +175,7 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
   // stops this one before it starts a point.
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  const BlockedChld chld;
   const bool tty = ::isatty(2);
   std::vector<Running> running;
   size_t next = 0;
@@ -221,7 +248,10 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
         for (const auto& r : running) ::waitpid(r.pid, nullptr, 0);
         throw IoError("start a process for", pdir, err);
       }
-      if (pid == 0) start_child(child, index, pdir, parent);
+      if (pid == 0) {
+        chld.restore();
+        start_child(child, index, pdir, parent);
+      }
       running.push_back({pid, index, std::chrono::steady_clock::now(), std::chrono::system_clock::now()});
     }
     int status = 0;
@@ -235,21 +265,32 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
       }
       continue;
     }
+    double wait_s = 0.1;  // at most: a stray wake-up costs nothing
     if (opt.point_timeout_s > 0) {
       const auto now = std::chrono::steady_clock::now();
       for (size_t i = 0; i < running.size();) {
-        if (std::chrono::duration<double>(now - running[i].start).count() > opt.point_timeout_s) {
+        const double left = opt.point_timeout_s - std::chrono::duration<double>(now - running[i].start).count();
+        if (left < 0) {
           ::kill(running[i].pid, SIGKILL);
           ::waitpid(running[i].pid, &status, 0);
           const Running r = running[i];
           running.erase(running.begin() + static_cast<long>(i));
           finish(r, status, true);
         } else {
+          wait_s = std::min(wait_s, left + 0.001);
           ++i;
         }
       }
     }
-    ::usleep(2000);
+    // Until a point ends (SIGCHLD, blocked since before the first fork, so one that came
+    // after the waitpid above is pending and returns at once), a timeout or a signal: a
+    // free slot is refilled as soon as its point ends, not at the next tick of a poll.
+    if (!running.empty() && !g_signal) {
+      timespec ts{};
+      ts.tv_sec = static_cast<time_t>(wait_s);
+      ts.tv_nsec = static_cast<long>((wait_s - static_cast<double>(ts.tv_sec)) * 1e9);
+      ::sigtimedwait(&chld.set, nullptr, &ts);
+    }
   }
   if (g_signal) {
     for (const auto& r : running) ::kill(r.pid, SIGKILL);
