@@ -194,7 +194,8 @@ class Cyclictest : public Workload {
     // printf's "%06llu" without printf: this table is rows x threads cells (64k at 64 cores).
     auto zero_padded = [&out](uint64_t v) {
       char digits[24];
-      const auto n = static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, v).ptr - digits);
+      const auto n =
+          static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, v).ptr - digits);
       if (n < 6) out.append(6 - n, '0');
       out.append(digits, n);
     };

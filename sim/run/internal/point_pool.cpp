@@ -269,7 +269,8 @@ PoolResult run_pool(const std::string& dir, const std::vector<uint64_t>& todo, c
     if (opt.point_timeout_s > 0) {
       const auto now = std::chrono::steady_clock::now();
       for (size_t i = 0; i < running.size();) {
-        const double left = opt.point_timeout_s - std::chrono::duration<double>(now - running[i].start).count();
+        const double left =
+            opt.point_timeout_s - std::chrono::duration<double>(now - running[i].start).count();
         if (left < 0) {
           ::kill(running[i].pid, SIGKILL);
           ::waitpid(running[i].pid, &status, 0);

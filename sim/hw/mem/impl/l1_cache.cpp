@@ -25,7 +25,8 @@ L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, 
       dir_(dir),
       set_mask_(sets > 1 && (sets & (sets - 1)) == 0 ? static_cast<Addr>(sets - 1) : 0),
       ways_v_(new Way[static_cast<size_t>(sets) * static_cast<size_t>(ways)]),
-      tags_(static_cast<Addr*>(std::calloc(static_cast<size_t>(sets) * static_cast<size_t>(ways), sizeof(Addr)))) {
+      tags_(static_cast<Addr*>(
+          std::calloc(static_cast<size_t>(sets) * static_cast<size_t>(ways), sizeof(Addr)))) {
   if (!tags_) throw std::bad_alloc();
   in_.register_b_transport(this, &L1Cache::b_transport);
 }

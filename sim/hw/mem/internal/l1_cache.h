@@ -79,7 +79,7 @@ class L1Cache : public sc_core::sc_module {
   const Time smt_handoff_;
   Directory* dir_;
   const Addr set_mask_;  // sets_ - 1 when sets_ is a power of two (else 0: modulo)
-  std::unique_ptr<Way[]> ways_v_;                // default-initialised: see Way
+  std::unique_ptr<Way[]> ways_v_;              // default-initialised: see Way
   std::unique_ptr<Addr[], FreeDeleter> tags_;  // calloc'd: zero pages until a set is used
   uint64_t tick_ = 0;
 };
