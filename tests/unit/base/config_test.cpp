@@ -99,6 +99,18 @@ TEST(Config, RefusesHostileYamlBeforeBuildingATree) {
             "h.yaml: error: larger than 64 bytes, the limit on YAML input");
   EXPECT_EQ(message("a: caf\xc3\xa9\n"), "accepted");
   EXPECT_EQ(message("\xef\xbb\xbf" "a: 1\n"), "accepted");  // a UTF-8 byte-order mark
+
+  // A text that passed is not checked again (a sweep loads its scenario at every point),
+  // but only under the same limits: tighter ones check it afresh. A refused text is
+  // refused every time.
+  const std::string bomb = "a: &a [x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b]\n";
+  EXPECT_EQ(message(bomb), "accepted");
+  EXPECT_EQ(message(bomb), "accepted");
+  EXPECT_NE(message(bomb, YamlLimits{1 << 20, 64, 20}), "accepted");
+  EXPECT_NE(message(bomb, YamlLimits{16, 64, 1000}), "accepted") << "larger than 16 bytes";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(message("a: &a [1, *a]\n"), "h.yaml:1:11: error: alias '*a' is inside the node it names (a cycle)");
+  }
 }
 
 TEST(Config, MessagesAreOneLineOfBoundedLength) {
