@@ -204,8 +204,13 @@ class Cyclictest : public Workload {
       out += ' ';
       for (size_t j = 0; j < threads_.size(); ++j) {
         const auto& hist = threads_[j].hist;
-        zero_padded(i < hist.size() ? hist[i] : 0);
-        out += j + 1 < threads_.size() ? '\t' : '\n';
+        const bool last = j + 1 == threads_.size();
+        if (i >= hist.size() || hist[i] == 0) {
+          out.append(last ? "000000\n" : "000000\t", 7);  // most cells
+          continue;
+        }
+        zero_padded(hist[i]);
+        out += last ? '\n' : '\t';
       }
     }
     char buf[64];
