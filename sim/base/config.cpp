@@ -161,33 +161,46 @@ class LimitCheck : public YAML::EventHandler {
 
 }  // namespace
 
+namespace {
+
+YamlTextError syntax_error(const YAML::Exception& e) {
+  return YamlTextError{e.mark.line, e.mark.column, "YAML syntax: " + e.msg};
+}
+
+// Size, characters and limits, before any tree is built: a parse of its own.
+void check_yaml_text(const std::string& text, const YamlLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    throw YamlTextError{-1, -1, "larger than " + size_text(limits.max_bytes) + ", the limit on YAML input"};
+  }
+  check_characters(text);
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    LimitCheck check(limits);
+    parser.HandleNextDocument(check);
+  } catch (const YAML::Exception& e) {
+    throw syntax_error(e);
+  }
+}
+
+}  // namespace
+
 YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits) {
   // The texts (with their limits) that passed the checks in this process, or in the sweep
   // it was forked from: a sweep loads one scenario text and one platform text at every
-  // point, and the check is a whole parse of its own. A few, so that no input can grow it.
+  // point. A few, so that no input can grow it.
   static std::set<std::string> passed;
   const std::string key = std::to_string(limits.max_bytes) + "," + std::to_string(limits.max_depth) + "," +
                           std::to_string(limits.max_nodes) + "\n" + text;
-  const bool known = passed.count(key) != 0;
-  if (!known && text.size() > limits.max_bytes) {
-    throw YamlTextError{-1, -1, "larger than " + size_text(limits.max_bytes) + ", the limit on YAML input"};
+  if (passed.count(key) == 0) {
+    check_yaml_text(text, limits);
+    if (passed.size() >= 16) passed.clear();
+    passed.insert(key);
   }
-  if (!known) check_characters(text);
   try {
-    if (!known) {
-      std::istringstream in(text);
-      YAML::Parser parser(in);
-      LimitCheck check(limits);
-      parser.HandleNextDocument(check);
-    }
-    YAML::Node root = YAML::Load(text);
-    if (!known) {
-      if (passed.size() >= 16) passed.clear();
-      passed.insert(key);
-    }
-    return root;
+    return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw YamlTextError{e.mark.line, e.mark.column, "YAML syntax: " + e.msg};
+    throw syntax_error(e);
   }
 }
 
