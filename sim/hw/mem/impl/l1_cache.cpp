@@ -28,7 +28,7 @@ L1Cache::L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, 
       tags_(static_cast<Addr*>(
           std::calloc(static_cast<size_t>(sets) * static_cast<size_t>(ways), sizeof(Addr)))) {
   if (!tags_) throw std::bad_alloc();
-  in_.register_b_transport(this, &L1Cache::b_transport);
+  in_.bind(*this);
 }
 
 L1Cache::Way* L1Cache::find(Addr line) {
@@ -95,7 +95,7 @@ void L1Cache::perform(CoherenceExt& ext, Addr a, uint64_t* words) {
   }
 }
 
-void L1Cache::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
+void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   auto* ext = p.get_extension<CoherenceExt>();
   const Addr a = p.get_address();
   const Addr line = a >> line_shift_;
@@ -147,5 +147,15 @@ void L1Cache::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& de
   ext->version = w->version;
   p.set_response_status(tlm::TLM_OK_RESPONSE);
 }
+
+tlm::tlm_sync_enum L1Cache::nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase&,
+                                            sc_core::sc_time&) {
+  p.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // cores use b_transport only
+  return tlm::TLM_COMPLETED;
+}
+
+bool L1Cache::get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi&) { return false; }
+
+unsigned int L1Cache::transport_dbg(tlm::tlm_generic_payload&) { return 0; }
 
 }  // namespace quiesce::mem_internal

@@ -1,11 +1,12 @@
 #pragma once
 // A core's set-associative, LRU L1 that keeps MESI state per line, shared by the core's
 // SMT threads (each binds its own initiator to `in_`). Hits are served here; misses and
-// upgrades go to the directory through TLM b_transport.
+// upgrades go to the directory through TLM b_transport. The L1 is its own socket's forward
+// interface: a core's access is one virtual call, with no callback binder between (every
+// simulated load and store comes this way).
+#include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/multi_passthrough_target_socket.h>
 
 #include <cstdlib>
 #include <memory>
@@ -17,14 +18,14 @@ namespace quiesce::mem_internal {
 
 class Directory;
 
-class L1Cache : public sc_core::sc_module {
+class L1Cache : public sc_core::sc_module, private tlm::tlm_fw_transport_if<> {
  public:
   // `core` is the physical core; its CPUs are core * threads .. + threads - 1. A sibling's
   // first access to a line after the other thread wrote it costs `smt_handoff`.
   L1Cache(sc_core::sc_module_name name, int core, int threads, int sets, int ways, int line_shift,
           Time hit_latency, Time smt_handoff, Directory* dir, StatRegistry* stats);
 
-  tlm_utils::multi_passthrough_target_socket<L1Cache> in_;
+  tlm::tlm_target_socket<32, tlm::tlm_base_protocol_types, 0> in_;  // 0: any number of initiators
   tlm_utils::simple_initiator_socket<L1Cache> out_;
 
   Mesi state(Addr line) const;
@@ -58,7 +59,12 @@ class L1Cache : public sc_core::sc_module {
   struct FreeDeleter {
     void operator()(void* p) const { std::free(p); }
   };
-  void b_transport(int port, tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
+  // tlm_fw_transport_if: blocking transport only (loosely timed, as every core uses it).
+  void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) override;
+  tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& p, tlm::tlm_phase& phase,
+                                     sc_core::sc_time& delay) override;
+  bool get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi) override;
+  unsigned int transport_dbg(tlm::tlm_generic_payload& p) override;
   size_t set_base(Addr line) const {  // the set's first way
     return static_cast<size_t>(set_mask_ != 0 ? (line & set_mask_)
                                               : line % static_cast<Addr>(sets_)) *
