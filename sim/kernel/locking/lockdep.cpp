@@ -67,7 +67,9 @@ std::string timestamp(Time t) {
   return buf;
 }
 
-std::string who(const LockdepContext& ctx) { return ctx.task + "/" + std::to_string(ctx.pid); }
+std::string who(const LockdepContext& ctx) {
+  return std::string(ctx.task) + "/" + std::to_string(ctx.pid);
+}
 
 // "[HC0[0]:SC0[0]:HE1:SE1]"
 std::string irq_flags(const LockdepContext& ctx) {
@@ -649,7 +651,7 @@ void Lockdep::might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>
   std::string out = timestamp(ctx.now) + title + "\n";
   out += "in_atomic(): " + std::to_string(in_atomic ? 1 : 0) +
          ", irqs_disabled(): " + std::to_string(irqs_disabled ? 1 : 0) +
-         ", pid: " + std::to_string(ctx.pid) + ", name: " + ctx.task + "\n";
+         ", pid: " + std::to_string(ctx.pid) + ", name: " + std::string(ctx.task) + "\n";
   // debug_show_held_locks(), v4.4
   out += debug_locks_ ? held_locks_text(ctx, held) : "INFO: lockdep is turned off.\n";
   out += backtrace_text(ctx, site);
@@ -869,7 +871,8 @@ std::string Lockdep::held_locks_text(const LockdepContext& ctx,
 
 std::string Lockdep::backtrace_text(const LockdepContext& ctx, const std::string& site) const {
   std::string out = "CPU: " + std::to_string(ctx.cpu) + " PID: " + std::to_string(ctx.pid) +
-                    " Comm: " + ctx.task + " Not tainted " + release_ + " " + version_ + "\n";
+                    " Comm: " + std::string(ctx.task) + " Not tainted " + release_ + " " +
+                    version_ + "\n";
   out += "Call Trace:\n";
   for (const std::string& f : make_trace(ctx, site).frames) out += " " + f + "\n";
   return out;

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -60,7 +61,7 @@ std::string lockdep_subclass_name(const std::string& name, int subclass);
 // Who is acquiring, and in what context.
 struct LockdepContext {
   int cpu = 0;
-  std::string task;
+  std::string_view task;  // the task's comm, which outlives the context (not copied per acquire)
   int pid = 0;
   bool in_hardirq = false;
   bool in_softirq = false;

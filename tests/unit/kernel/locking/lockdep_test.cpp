@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -16,7 +17,9 @@ namespace {
 struct Who {
   LockdepContext ctx;
   Who(const std::string& task, int pid, int cpu) {
-    ctx.task = task;
+    // A context holds a view of its task's name (as of the task's comm): names live on here.
+    static std::set<std::string> names;
+    ctx.task = *names.insert(task).first;
     ctx.pid = pid;
     ctx.cpu = cpu;
   }
