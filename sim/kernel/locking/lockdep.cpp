@@ -178,42 +178,6 @@ uint64_t chain_word(ClassId cls, int irq_context, bool trylock, bool read, bool 
 }
 }  // namespace
 
-uint64_t Lockdep::chain_hash(const std::vector<uint64_t>& chain) {
-  uint64_t h = 0xcbf29ce484222325ull;  // iterate_chain_key()'s idea: fold each entry in
-  for (uint64_t w : chain) h = (h ^ w) * 0x100000001b3ull;
-  return h ^ (h >> 29);
-}
-
-bool Lockdep::chain_known(uint64_t hash) const {
-  const size_t mask = chain_slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const ChainSlot& s = chain_slots_[i];
-    if (s.len == 0) return false;
-    if (s.hash == hash && s.len == chain_.size() &&
-        std::equal(chain_.begin(), chain_.end(), chain_words_.begin() + s.at))
-      return true;
-  }
-}
-
-void Lockdep::chain_insert(uint64_t hash) {
-  auto place = [this](const ChainSlot& slot) {  // into the first free slot from its hash
-    const size_t mask = chain_slots_.size() - 1;
-    size_t i = slot.hash & mask;
-    while (chain_slots_[i].len != 0) i = (i + 1) & mask;
-    chain_slots_[i] = slot;
-  };
-  if (2 * (chains_ + 1) > chain_slots_.size()) {  // keep it at most half full
-    std::vector<ChainSlot> old(2 * chain_slots_.size());
-    old.swap(chain_slots_);
-    for (const ChainSlot& s : old) {
-      if (s.len != 0) place(s);
-    }
-  }
-  place({hash, static_cast<uint32_t>(chain_words_.size()), static_cast<uint32_t>(chain_.size())});
-  chain_words_.insert(chain_words_.end(), chain_.begin(), chain_.end());
-  ++chains_;
-}
-
 void Lockdep::acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                                 const char* site) {
   HeldLock h{cls, site, ctx.now, irq_context(ctx), false};
@@ -252,8 +216,8 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
       chain_.clear();
       for (const HeldLock& h : held) chain_.push_back(chain_word(h.cls, h.irq_context, h.trylock, h.read, h.read_recursive));
       chain_.push_back(chain_word(cls, irq_ctx, trylock, false, false));
-      hash = chain_hash(chain_);
-      known = chain_known(hash);
+      hash = ChainCache::hash(chain_);
+      known = chains_.contains(chain_, hash);
     }
 
     if (!known && debug_locks_ && wait_type_checks_) check_wait_context(ctx, held, cls, site, trylock);
@@ -271,7 +235,7 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
         if (i == 0 || held[i - 1].irq_context != prev.irq_context) break;
       }
     }
-    if (!known && debug_locks_ && !read) chain_insert(hash);
+    if (!known && debug_locks_ && !read) chains_.insert(chain_, hash);
   }
   HeldLock h{cls, site, ctx.now, irq_ctx, trylock};
   h.read = read;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "sim/base/units.h"
+#include "sim/kernel/locking/chain_cache.h"
 
 namespace quiesce::kernel {
 
@@ -190,7 +191,7 @@ class Lockdep {
   std::string log() const;  // every splat in order, separated by blank lines (lockdep.log)
   size_t dependency_count() const { return edge_traces_.size(); }
   // Held stacks stored by lookup_chain_cache() (/proc/lockdep_stats' "lock-chains").
-  size_t chain_count() const { return chains_; }
+  size_t chain_count() const { return chains_.size(); }
 
   bool enabled() const { return enabled_; }
   // Linux's debug_locks: false once a report turned lockdep off (AfterReport::Off).
@@ -298,23 +299,11 @@ class Lockdep {
   uint64_t graph_gen_ = 0;                    // bumped by every new edge
   std::unordered_set<std::string> reported_;  // kind + '\0' + key
   std::vector<Report> reports_;
-  // lookup_chain_cache() before validate_chain(), v4.4: the held stacks (the new entry
-  // last, one word an entry: class and flags) whose acquisition was checked already. The
-  // same stack checked again finds nothing new (its dependencies are in the graph, its
-  // reports made), so it is not checked again. Whole stacks are compared, not their hash
-  // alone. A recursive read is checked every time (its dependencies are not stored).
-  // An open-addressed table of the stacks' hashes (chain_key's idea), each pointing at its
-  // stack's words in one arena: no allocation per stack and no pointer chase per look-up.
-  struct ChainSlot {
-    uint64_t hash = 0;
-    uint32_t at = 0, len = 0;  // len 0: empty (a stack has at least the new entry)
-  };
-  static uint64_t chain_hash(const std::vector<uint64_t>& chain);
-  bool chain_known(uint64_t hash) const;  // is chain_ stored?
-  void chain_insert(uint64_t hash);       // stores chain_
-  std::vector<ChainSlot> chain_slots_ = std::vector<ChainSlot>(1024);
-  std::vector<uint64_t> chain_words_;
-  size_t chains_ = 0;
+  // lookup_chain_cache() before validate_chain(), v4.4: the held stacks whose acquisition
+  // was checked already. The same stack checked again finds nothing new (its dependencies
+  // are in the graph, its reports made), so it is not checked again. A recursive read is
+  // checked every time (its dependencies are not stored).
+  ChainCache chains_;
   std::vector<uint64_t> chain_;  // the stack being looked up (kept to reuse its memory)
 };
 
