@@ -600,7 +600,7 @@ void Lockdep::report_circular(const LockdepContext& ctx, const std::vector<HeldL
 // rcu_sleep_check() does not test rcu_lock_map, so a reader that sleeps gets this splat, with
 // in_atomic() 0, not "suspicious RCU usage".
 void Lockdep::might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                          const std::string& site) {
+                          const char* where) {
   if (!enabled_) return;
   bool holds_spin = false;
   for (const HeldLock& h : held) holds_spin |= classes_[h.cls].wait != WaitType::Sleep;
@@ -608,6 +608,7 @@ void Lockdep::might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>
   const bool irqs_disabled = !ctx.hardirqs_enabled;
   const bool in_rcu_reader = ctx.rcu_depth > 0;
   if (!in_atomic && !irqs_disabled && !in_rcu_reader) return;
+  const std::string site = where;
   const char* kind = in_atomic || irqs_disabled ? "invalid_context" : "rcu_sleep";
   if (!first_time(kind, site)) return;
 
@@ -695,8 +696,9 @@ bool Lockdep::nests_under_scheduler(ClassId cls) {
 }
 
 void Lockdep::might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                         const std::string& site) {
-  if (!checking() || !might_wake_enabled_) return;
+                         const char* where) {
+  if (!checking() || !might_wake_enabled_ || held.empty()) return;
+  const std::string site = where;
   // At most one report per call: the most recent hazardous lock not yet reported here.
   for (size_t i = held.size(); i-- > 0;) {
     const HeldLock& h = held[i];

@@ -178,14 +178,13 @@ class Lockdep {
   // lock of either kind ("invalid_context"); or, none of these, inside a preemptible-RCU
   // reader (ctx.rcu_depth > 0: "rcu_sleep"). Each kind reported once per site, also after
   // lockdep turned itself off.
-  void might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                   const std::string& site);
+  // (`site` as a C string: this runs at every might_sleep() point and wakeup.)
+  void might_sleep(const LockdepContext& ctx, const std::vector<HeldLock>& held, const char* site);
   // A wakeup (pi_lock, then rq->lock) at `site`: a hazard while holding a scheduler class, or
   // a class the graph already reaches from one. No-op unless constructed with
   // might_wake_enabled; at most one report per call (the most recently taken such lock),
   // each (site, held class) once.
-  void might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held,
-                  const std::string& site);
+  void might_wake(const LockdepContext& ctx, const std::vector<HeldLock>& held, const char* site);
 
   const std::vector<Report>& reports() const { return reports_; }
   std::string log() const;  // every splat in order, separated by blank lines (lockdep.log)
