@@ -199,9 +199,19 @@ class Cyclictest : public Workload {
       if (n < 6) out.append(6 - n, '0');
       out.append(digits, n);
     };
+    // Past the last bucket any thread hit, a row is all zeros: one append (nearly every row).
+    size_t hit_rows = 0;
+    for (const auto& t : threads_) hit_rows = std::max(hit_rows, t.hist.size());
+    std::string zero_row;
+    for (size_t j = 0; j < threads_.size(); ++j)
+      zero_row += j + 1 == threads_.size() ? "000000\n" : "000000\t";
     for (size_t i = 0; i < rows; ++i) {
       zero_padded(i);
       out += ' ';
+      if (i >= hit_rows) {
+        out += zero_row;
+        continue;
+      }
       for (size_t j = 0; j < threads_.size(); ++j) {
         const auto& hist = threads_[j].hist;
         const bool last = j + 1 == threads_.size();
