@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -185,6 +186,26 @@ void check_yaml_text(const std::string& text, const YamlLimits& limits) {
 
 }  // namespace
 
+namespace {
+struct KeptTrees {
+  bool keeping = false;                     // this process keeps a tree of each text it parses
+  bool taking = false;                      // a forked process: a kept tree is handed out once
+  std::map<std::string, YAML::Node> trees;  // by text
+  size_t bytes = 0;                         // of the texts kept, at most 4 MiB
+};
+KeptTrees& kept_trees() {
+  static KeptTrees k;
+  return k;
+}
+}  // namespace
+
+void keep_yaml_trees(bool on) { kept_trees().keeping = on; }
+
+void take_kept_yaml_trees() {
+  kept_trees().keeping = false;
+  kept_trees().taking = true;
+}
+
 YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits) {
   // The texts (with their limits) that passed the checks in this process, or in the sweep
   // it was forked from: a sweep loads one scenario text and one platform text at every
@@ -197,8 +218,23 @@ YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits) {
     if (passed.size() >= 16) passed.clear();
     passed.insert(key);
   }
+  KeptTrees& kept = kept_trees();
+  if (kept.taking) {
+    const auto it = kept.trees.find(text);
+    if (it != kept.trees.end()) {
+      YAML::Node tree = it->second;  // this process's own copy: nobody else sees its changes
+      kept.trees.erase(it);
+      return tree;
+    }
+  }
   try {
-    return YAML::Load(text);
+    YAML::Node tree = YAML::Load(text);
+    if (kept.keeping && kept.bytes + text.size() <= (size_t{4} << 20) &&
+        kept.trees.count(text) == 0) {
+      kept.trees.emplace(text, YAML::Load(text));
+      kept.bytes += text.size();
+    }
+    return tree;
   } catch (const YAML::Exception& e) {
     throw syntax_error(e);
   }

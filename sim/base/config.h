@@ -93,6 +93,15 @@ struct YamlTextError {
 // names. Throws YamlTextError.
 YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits = {});
 
+// A sweep parses its scenario and platform texts, then forks a process per point that would
+// parse the same texts again. While keeping (keep_yaml_trees(true)), load_yaml_text keeps an
+// untouched second tree of each text it parses (up to 4 MiB of text). A process forked after
+// that calls take_kept_yaml_trees(): its first load of each kept text returns the kept tree
+// itself, its own copy of the parent's memory with every line and column, and parses only
+// texts it has not got (and any text a second time).
+void keep_yaml_trees(bool on);
+void take_kept_yaml_trees();
+
 // Parses YAML text; a syntax error or a limit becomes a ConfigError at the offending line.
 ConfigNode parse_yaml(const std::string& text, const std::string& file_name, const YamlLimits& limits = {});
 // Reads a file (at most limits.max_bytes of it); a missing, unreadable or oversized file is

@@ -1,6 +1,8 @@
 #include "sim/base/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace quiesce {
 namespace {
@@ -149,6 +151,38 @@ TEST(Config, AMappingMadeByAnOverrideIsNamedByIt) {
   ConfigNode doc = parse_yaml("sim: {}\n", "s.yaml");
   set_by_path(doc, "sim.quantum.x", YAML::Node("1"), "--set sim.quantum.x=1");
   EXPECT_EQ(doc.at_path("sim.quantum").where(), "--set sim.quantum.x=1");
+}
+
+// A sweep's point process takes the tree its parent kept for a text once: with its lines
+// and columns, and never the same tree twice (a point changes its tree with its values).
+TEST(Config, AForkedProcessTakesEachKeptTreeOnce) {
+  const std::string text = "name: kept\nsim:\n  quantum: 1us\n";
+  keep_yaml_trees(true);
+  YAML::Node own = load_yaml_text(text);
+  keep_yaml_trees(false);
+  own["sim"]["quantum"] = "2us";  // the parent's own tree is not the kept one
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    take_kept_yaml_trees();
+    int failures = 0;
+    YAML::Node first = load_yaml_text(text);
+    failures += first["sim"]["quantum"].as<std::string>() != "1us";
+    failures +=
+        first["sim"]["quantum"].Mark().line != 2 || first["sim"]["quantum"].Mark().column != 11;
+    first["sim"]["quantum"] = "5us";  // as a point's override would
+    const YAML::Node second = load_yaml_text(text);
+    failures += second["sim"]["quantum"].as<std::string>() != "1us";
+    failures += second["sim"]["quantum"].Mark().line != 2;
+    failures += load_yaml_text("other: 1\n")["other"].as<int>() != 1;  // not kept: parsed
+    ::_exit(failures);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(load_yaml_text(text)["sim"]["quantum"].as<std::string>(),
+            "1us");  // the parent parses afresh
 }
 
 }  // namespace
