@@ -223,7 +223,18 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // Exact mode: the global time before which no other process can act (kTimeMax if none
   // has anything pending). Asked of SystemC once per delta cycle and process: while one
   // process runs nothing else does, so only the cores' notifications (notifies_) change it.
-  Time others_quiet_until();
+  // The check of the cached answer is inline: it runs before and after every shared op.
+  Time others_quiet_until() {
+    const Time g = global_now();
+    const uint64_t delta = sc_core::sc_delta_count();
+    const sc_core::sc_process_b* p = sc_core::sc_get_current_process_b();
+    const int proc = p ? p->proc_id : -1;
+    if (delta == quiet_delta_ && g == quiet_at_ && proc == quiet_proc_ &&
+        notifies_ == quiet_notifies_)
+      return quiet_;
+    return ask_quiet_until(g, delta, proc);
+  }
+  Time ask_quiet_until(Time g, uint64_t delta, int proc);
   // Exact mode: a later horizon when nobody else can act before `t`; false otherwise.
   bool extend_horizon(Time t);
   // Exact mode, before a shared operation at local time `t`: synchronise unless nobody

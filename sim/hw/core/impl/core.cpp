@@ -35,14 +35,7 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
 // The payload would free() its extensions; ext_ is a member, not heap-allocated.
 Core::~Core() { payload_.clear_extension(&ext_); }
 
-Time Core::others_quiet_until() {
-  const Time g = global_now();
-  const uint64_t delta = sc_core::sc_delta_count();
-  const sc_core::sc_process_b* p = sc_core::sc_get_current_process_b();
-  const int proc = p ? p->proc_id : -1;
-  if (delta == quiet_delta_ && g == quiet_at_ && proc == quiet_proc_ &&
-      notifies_ == quiet_notifies_)
-    return quiet_;
+Time Core::ask_quiet_until(Time g, uint64_t delta, int proc) {
   quiet_ = sc_core::sc_pending_activity_at_current_time() ? g
            : !sc_core::sc_pending_activity_at_future_time()
                ? kTimeMax

@@ -119,7 +119,7 @@ void L1Cache::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) 
     // until it is done), as the directory serialises cores.
     const Time issue = ext->time + static_cast<Time>(delay.value());
     const Time done = std::max(issue, w->busy_until) + cost;
-    delay += sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(done - issue));
+    delay += sc_time_of(done - issue);
     perform(*ext, a, w->words);
     // A write the directory does not see: an E -> M upgrade, or (with SMT) a write a
     // sibling's spin must hear of. A failed CAS changes nothing for a sibling.

@@ -75,6 +75,15 @@ class L1Cache : public sc_core::sc_module, private tlm::tlm_fw_transport_if<> {
   Addr& tag_of(const Way* w) { return tags_[static_cast<size_t>(w - ways_v_.get())]; }
   Way* allocate(Addr line);
   void perform(CoherenceExt& ext, Addr a, uint64_t* words);
+  // `t` as an sc_time: the library's conversion is an out-of-line call, and nearly every
+  // hit adds the same time, so the last one is kept.
+  const sc_core::sc_time& sc_time_of(Time t) {
+    if (t != last_time_) {
+      last_sc_time_ = sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(t));
+      last_time_ = t;
+    }
+    return last_sc_time_;
+  }
 
   const int core_;
   const int threads_;
@@ -88,6 +97,8 @@ class L1Cache : public sc_core::sc_module, private tlm::tlm_fw_transport_if<> {
   std::unique_ptr<Way[]> ways_v_;              // default-initialised: see Way
   std::unique_ptr<Addr[], FreeDeleter> tags_;  // calloc'd: zero pages until a set is used
   uint64_t tick_ = 0;
+  Time last_time_ = 0;
+  sc_core::sc_time last_sc_time_ = sc_core::SC_ZERO_TIME;
 };
 
 }  // namespace quiesce::mem_internal
