@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "sim/base/internal/utf8.h"
 
@@ -199,9 +200,24 @@ KeptTrees& kept_trees() {
 }
 }  // namespace
 
-void keep_yaml_trees(bool on) { kept_trees().keeping = on; }
+KeptYamlTrees::KeptYamlTrees() {
+  KeptTrees& k = kept_trees();
+  if (k.keeping) throw std::logic_error("KeptYamlTrees: one at a time");
+  k.keeping = true;
+}
 
-void take_kept_yaml_trees() {
+KeptYamlTrees::~KeptYamlTrees() {
+  KeptTrees& k = kept_trees();
+  k.keeping = false;
+  if (!k.taking) {  // a forked process that took them keeps what it has not loaded yet
+    k.trees.clear();
+    k.bytes = 0;
+  }
+}
+
+size_t KeptYamlTrees::count() { return kept_trees().trees.size(); }
+
+void KeptYamlTrees::take() {
   kept_trees().keeping = false;
   kept_trees().taking = true;
 }
@@ -229,10 +245,12 @@ YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits) {
   }
   try {
     YAML::Node tree = YAML::Load(text);
-    if (kept.keeping && kept.bytes + text.size() <= (size_t{4} << 20) &&
-        kept.trees.count(text) == 0) {
-      kept.trees.emplace(text, YAML::Load(text));
-      kept.bytes += text.size();
+    if (kept.keeping && kept.bytes + text.size() <= (size_t{4} << 20)) {
+      const auto at = kept.trees.lower_bound(text);
+      if (at == kept.trees.end() || at->first != text) {
+        kept.trees.emplace_hint(at, text, YAML::Load(text));
+        kept.bytes += text.size();
+      }
     }
     return tree;
   } catch (const YAML::Exception& e) {

@@ -94,13 +94,21 @@ struct YamlTextError {
 YAML::Node load_yaml_text(const std::string& text, const YamlLimits& limits = {});
 
 // A sweep parses its scenario and platform texts, then forks a process per point that would
-// parse the same texts again. While keeping (keep_yaml_trees(true)), load_yaml_text keeps an
-// untouched second tree of each text it parses (up to 4 MiB of text). A process forked after
-// that calls take_kept_yaml_trees(): its first load of each kept text returns the kept tree
-// itself, its own copy of the parent's memory with every line and column, and parses only
-// texts it has not got (and any text a second time).
-void keep_yaml_trees(bool on);
-void take_kept_yaml_trees();
+// parse the same texts again. While a KeptYamlTrees lives (one at a time), load_yaml_text
+// keeps an untouched second tree of each text it parses (up to 4 MiB of text); its end
+// drops them. A process forked meanwhile calls take() once: from then on its first load of
+// each kept text returns the kept tree itself, its own copy of the parent's memory with
+// every line and column, and it parses only texts it has not got (and any text a second
+// time).
+class KeptYamlTrees {
+ public:
+  KeptYamlTrees();
+  ~KeptYamlTrees();
+  KeptYamlTrees(const KeptYamlTrees&) = delete;
+  KeptYamlTrees& operator=(const KeptYamlTrees&) = delete;
+  static void take();
+  static size_t count();  // trees kept (and not yet taken) in this process
+};
 
 // Parses YAML text; a syntax error or a limit becomes a ConfigError at the offending line.
 ConfigNode parse_yaml(const std::string& text, const std::string& file_name, const YamlLimits& limits = {});

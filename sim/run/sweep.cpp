@@ -56,7 +56,7 @@ int sweep_point_child(const SweepManifest& m, const SweepSpec& spec, const std::
       std::abort();
     }
   }
-  take_kept_yaml_trees();  // the scenario and platform trees, parsed once by the sweep
+  KeptYamlTrees::take();  // the scenario and platform trees, parsed once by the sweep
   return run_internal::run_point_child(
       [&] { return load_scenario_text(m.scenario_text, m.file, point_overrides(spec, index, sets)); }, pdir);
 }
@@ -149,7 +149,7 @@ void parse_shard(const std::string& text, int* index, int* count) {
 
 int run_sweep(const std::string& path, const SweepOptions& opt, std::ostream& human) {
   const std::string text = read_yaml_file(path);
-  keep_yaml_trees(true);  // for the points' processes (sweep_point_child)
+  const KeptYamlTrees yaml_trees;  // for the points' processes (sweep_point_child)
   auto base = load_scenario_text(text, path, opt.sets);
   const SweepSpec& spec = base->sweep;
   validate_sweep_values_text(text, path, spec, opt.sets);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <optional>
 
 namespace quiesce {
 namespace {
@@ -157,15 +158,14 @@ TEST(Config, AMappingMadeByAnOverrideIsNamedByIt) {
 // and columns, and never the same tree twice (a point changes its tree with its values).
 TEST(Config, AForkedProcessTakesEachKeptTreeOnce) {
   const std::string text = "name: kept\nsim:\n  quantum: 1us\n";
-  keep_yaml_trees(true);
+  std::optional<KeptYamlTrees> kept(std::in_place);
   YAML::Node own = load_yaml_text(text);
-  keep_yaml_trees(false);
   own["sim"]["quantum"] = "2us";  // the parent's own tree is not the kept one
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    take_kept_yaml_trees();
-    int failures = 0;
+    KeptYamlTrees::take();
+    int failures = KeptYamlTrees::count() != 1;
     YAML::Node first = load_yaml_text(text);
     failures += first["sim"]["quantum"].as<std::string>() != "1us";
     failures +=
@@ -183,6 +183,19 @@ TEST(Config, AForkedProcessTakesEachKeptTreeOnce) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_EQ(load_yaml_text(text)["sim"]["quantum"].as<std::string>(),
             "1us");  // the parent parses afresh
+  EXPECT_THROW(KeptYamlTrees second, std::logic_error);  // one at a time
+  kept.reset();
+  // Its end stops the keeping and drops what it kept: a process forked after has none.
+  load_yaml_text("late: 1\n");
+  const pid_t later = ::fork();
+  ASSERT_GE(later, 0);
+  if (later == 0) {
+    KeptYamlTrees::take();
+    ::_exit(KeptYamlTrees::count() == 0 ? 0 : 1);
+  }
+  ASSERT_EQ(::waitpid(later, &status, 0), later);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace
