@@ -625,8 +625,8 @@ void Kernel::enable_trace(Time window, size_t max_bytes, size_t max_events) {
   for (const auto& t : tasks_) tracer_->name_task(t->is_idle ? 0 : t->pid, t->comm, t->rt() ? 99 - t->rt_priority : 120);
 }
 
-void Kernel::trace(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid, int arg2) {
-  if (!tracer_) return;
+void Kernel::trace_now(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid,
+                       int arg2) {
   trace_record(this_core().now(), kind, arg, name, id, arg_pid, arg2);
 }
 

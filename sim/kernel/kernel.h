@@ -237,12 +237,18 @@ class Kernel : public IrqHandler {
   // Tracing (off until enabled; see trace.h). Call before the simulation starts.
   void enable_trace(Time window, size_t max_bytes, size_t max_events);
   Tracer* tracer() { return tracer_.get(); }
-  // Records an event for the current task, with the ftrace flags of the moment.
-  void trace(TraceKind kind, int arg = 0, const char* name = "", uint64_t id = 0, int arg_pid = -1, int arg2 = 0);
+  // Records an event for the current task, with the ftrace flags of the moment. Inline, so
+  // that with tracing off (most runs) each lock, irq and preempt op only tests the tracer.
+  void trace(TraceKind kind, int arg = 0, const char* name = "", uint64_t id = 0, int arg_pid = -1,
+             int arg2 = 0) {
+    if (tracer_) trace_now(kind, arg, name, id, arg_pid, arg2);
+  }
   void trace_at(Time t, TraceKind kind, const char* name = "");
   // One event at time `t` with the current CPU's flags of now.
   void trace_record(Time t, TraceKind kind, int arg, std::string_view name, uint64_t id = 0, int arg_pid = -1,
                     int arg2 = 0);
+  void trace_now(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid,
+                 int arg2);  // trace(), on
   // Per-CPU signals in a VCD: the cores' flags, plus softirq, current task id, spinning.
   void trace_vcd(sc_core::sc_trace_file* tf);
   // IPIs the kernel sends, traced with a flow to the handler they start.
