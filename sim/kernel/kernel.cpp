@@ -185,8 +185,7 @@ bool Kernel::cpu_in_idle(int cpu) {
   return c.rq.curr && c.rq.curr->is_idle && core(cpu).hardirq_depth() == 0;
 }
 
-LockdepContext Kernel::lockdep_ctx() {
-  Task& t = current();
+LockdepContext Kernel::lockdep_ctx(const Task& t) {
   Core& c = core(t.cpu);
   LockdepContext ctx;
   ctx.cpu = t.cpu;
@@ -535,10 +534,13 @@ void Kernel::preempt_off_end(Cpu& c, const char* site) {
   c.preemptoff_since = -1;
 }
 
+// These run at every irq-off section: the current task is looked up once (no interrupt is
+// taken between, so nothing reschedules it).
 bool Kernel::local_irq_save() {
-  Core& core = this_core();
+  const Task& t = current();
+  Core& core = this->core(t.cpu);
   const bool was = core.local_irq_save();
-  if (was) irqs_off_begin(this_cpu_data(), core.now(), site());
+  if (was) irqs_off_begin(cpu_of(t.cpu), core.now(), site_of(t));
   return was;
 }
 
@@ -551,43 +553,51 @@ void Kernel::local_irq_restore(bool flags) {
 }
 
 void Kernel::local_irq_disable() {
-  Core& core = this_core();
+  const Task& t = current();
+  Core& core = this->core(t.cpu);
   const bool was = core.irqs_enabled();
   core.local_irq_disable();
-  if (was) irqs_off_begin(this_cpu_data(), core.now(), site());
+  if (was) irqs_off_begin(cpu_of(t.cpu), core.now(), site_of(t));
 }
 
 void Kernel::local_irq_enable() {
-  Core& core = this_core();
-  const bool was = core.irqs_enabled();
-  if (!was) irqs_off_end(this_cpu_data(), site(), core.irq_flag_cost());
   Task& t = current();
-  if (!was && lockdep_watching() && !t.held_locks.empty()) {
+  Core& core = this->core(t.cpu);
+  const bool was = core.irqs_enabled();
+  if (!was) irqs_off_end(cpu_of(t.cpu), site_of(t), core.irq_flag_cost());
+  if (!was && lockdep_watching(t) && !t.held_locks.empty()) {
     // Held locks become hardirq-unsafe (trace_hardirqs_on); check before the enabling
     // instruction, which may take an interrupt at once.
-    LockdepContext ctx = lockdep_ctx();
+    LockdepContext ctx = lockdep_ctx(t);
     ctx.hardirqs_enabled = true;
-    lockdep_.irqs_enabled(ctx, t.held_locks, site());
+    lockdep_.irqs_enabled(ctx, t.held_locks, site_of(t));
   }
   core.local_irq_enable();
 }
 
+// These three run at every lock, unlock and preempt section: the current task is looked up
+// once. Its CPU is read again after a boundary that may have rescheduled it.
 void Kernel::preempt_disable() {
-  Core& core = this_core();
+  const Task& t = current();
+  Core& core = this->core(t.cpu);
   core.preempt_add(1);
-  if (core.preempt_count() == 1) preempt_off_begin(this_cpu_data(), site());
+  if (core.preempt_count() == 1) preempt_off_begin(cpu_of(t.cpu), site_of(t));
 }
 
-void Kernel::preempt_enable_no_resched() {
-  Core& core = this_core();
-  if (core.preempt_count() == 1) preempt_off_end(this_cpu_data(), site());
+void Kernel::preempt_enable_no_resched() { preempt_enable_no_resched(current()); }
+
+void Kernel::preempt_enable_no_resched(const Task& t) {
+  Core& core = this->core(t.cpu);
+  if (core.preempt_count() == 1) preempt_off_end(cpu_of(t.cpu), site_of(t));
   core.preempt_add(-1);
 }
 
 void Kernel::preempt_enable() {
-  preempt_enable_no_resched();
-  Core& core = this_core();
-  if (core.preempt_count() == 0 && this_cpu_data().need_resched && core.irqs_enabled() && !in_interrupt()) {
+  const Task& t = current();
+  preempt_enable_no_resched(t);
+  Core& core = this->core(t.cpu);
+  if (core.preempt_count() == 0 && cpu_of(t.cpu).need_resched && core.irqs_enabled() &&
+      !in_interrupt()) {
     preempt_schedule();
   }
 }

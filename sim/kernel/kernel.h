@@ -283,7 +283,8 @@ class Kernel : public IrqHandler {
   bool tick_stopped(int cpu) { return cpu_of(cpu).tick_stopped; }
   uint64_t idle_entries(int cpu) { return cpu_of(cpu).idle_entries; }
   // Lockdep is on and this task is not inside lockdep_off() (printk before 4.11).
-  bool lockdep_watching() { return lockdep_.enabled() && current().lockdep_recursion == 0; }
+  bool lockdep_watching() { return lockdep_watching(current()); }
+  bool lockdep_watching(const Task& t) { return lockdep_.enabled() && t.lockdep_recursion == 0; }
   // An unchecked lockdep map on the held stack (rcu_lock_map): in reports' held-lock lists only.
   void lockdep_hold_unchecked(int cls) {
     if (lockdep_watching()) lockdep_.acquire_unchecked(lockdep_ctx(), current().held_locks, cls, site());
@@ -603,7 +604,9 @@ class Kernel : public IrqHandler {
   Cpu& cpu_of(int c) { return cpus_[static_cast<size_t>(c)]; }
   Cpu& this_cpu_data() { return cpu_of(this_cpu()); }
   static const char* site_of(const Task& t) { return t.frames.empty() ? "?" : t.frames.back(); }
-  LockdepContext lockdep_ctx();
+  LockdepContext lockdep_ctx() { return lockdep_ctx(current()); }
+  LockdepContext lockdep_ctx(const Task& t);      // t: the current task
+  void preempt_enable_no_resched(const Task& t);  // t: the current task
   void task_entry(Task& t);
   void idle_loop();
   void ksoftirqd_loop();

@@ -97,8 +97,8 @@ void Kernel::lock_acquired(RawSpinLock& l, Time wait_start, bool contended) {
   l.owner_cpu = t.cpu;
   l.owner = &t;
   cpu_of(t.cpu).spinlocks_held.push_back(&l);
-  l.acquired_at = now();
-  l.acquired_site = site();
+  l.acquired_at = core(t.cpu).now();
+  l.acquired_site = site_of(t);
   l.taken_as->note_acquired(contended, l.acquired_at - wait_start);
 }
 
@@ -115,8 +115,9 @@ void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
   // Left alone if not ours: releasing a ticket nobody took would let a later locker's ticket
   // wait for ever (Linux's debug spinlock would complain "already unlocked" or "wrong owner").
   if (!unlocking_own(l.owner, l.cls->id)) return;
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.taken_as->id);
-  Core& core = this_core();
+  Task& t = current();
+  if (lockdep_watching(t)) lockdep_.release(lockdep_ctx(t), t.held_locks, l.taken_as->id);
+  Core& core = this->core(t.cpu);
   l.taken_as->hold_time.record(core.now() - l.acquired_at);
   trace(TraceKind::LockReleased, 0, l.taken_as->name.c_str(), l.addr);
   auto& held = cpu_of(l.owner_cpu).spinlocks_held;
@@ -132,9 +133,10 @@ void Kernel::raw_spin_lock(RawSpinLock& l) { raw_spin_lock_nested(l, 0); }
 void Kernel::raw_spin_lock_nested(RawSpinLock& l, int subclass) {
   LockClass& as = subclass_of(*this, *l.cls, subclass);
   preempt_disable();
-  if (lockdep_watching()) lockdep_.acquire(lockdep_ctx(), current().held_locks, as.id, site());
-  Core& core = this_core();
-  const int cpu = this_cpu();
+  Task& t = current();  // preemption is off from here: it stays on this CPU
+  if (lockdep_watching(t)) lockdep_.acquire(lockdep_ctx(t), t.held_locks, as.id, site_of(t));
+  const int cpu = t.cpu;
+  Core& core = this->core(cpu);
   const Time start = core.now();
   const uint64_t old = core.fetch_add(l.addr, kTicketOne);
   const uint64_t ticket = next_of(old);
@@ -150,7 +152,7 @@ void Kernel::raw_spin_lock_nested(RawSpinLock& l, int subclass) {
     }
     cpu_of(cpu).vcd_spinning = true;
     core.spin_until(l.addr, [ticket](uint64_t v) { return owner_of(v) == ticket; });
-    cpu_of(this_cpu()).vcd_spinning = false;
+    cpu_of(cpu).vcd_spinning = false;
     deadlock_.wait_end(cpu);
   }
   l.taken_as = &as;
