@@ -244,11 +244,6 @@ class Kernel : public IrqHandler {
     if (tracer_) trace_now(kind, arg, name, id, arg_pid, arg2);
   }
   void trace_at(Time t, TraceKind kind, const char* name = "");
-  // One event at time `t` with the current CPU's flags of now.
-  void trace_record(Time t, TraceKind kind, int arg, std::string_view name, uint64_t id = 0, int arg_pid = -1,
-                    int arg2 = 0);
-  void trace_now(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid,
-                 int arg2);  // trace(), on
   // Per-CPU signals in a VCD: the cores' flags, plus softirq, current task id, spinning.
   void trace_vcd(sc_core::sc_trace_file* tf);
   // IPIs the kernel sends, traced with a flow to the handler they start.
@@ -266,7 +261,7 @@ class Kernel : public IrqHandler {
   // The task running on the CPU whose thread runs now (kernel code runs only there).
   Task& current() {
     const Core* c = Core::running();
-    Task* t = c ? cpus_[static_cast<size_t>(c->id())].running : nullptr;
+    Task* t = c ? static_cast<Task*>(c->software_word()) : nullptr;  // set at switch_to
     if (t == nullptr) throw std::logic_error("kernel code called outside a kernel task");
     return *t;
   }
@@ -529,6 +524,11 @@ class Kernel : public IrqHandler {
   Value lockdep_reports{&stats_, "lockdep_reports", "distinct lockdep reports", "count"};
 
  private:
+  // One event at time `t` with the current CPU's flags of now.
+  void trace_record(Time t, TraceKind kind, int arg, std::string_view name, uint64_t id = 0,
+                    int arg_pid = -1, int arg2 = 0);
+  void trace_now(TraceKind kind, int arg, const char* name, uint64_t id, int arg_pid,
+                 int arg2);  // trace(), on
   struct HrTimer {
     Time expires;
     uint64_t seq;
@@ -551,8 +551,9 @@ class Kernel : public IrqHandler {
     int id = 0;
     Rq rq;
     // The task whose stack the CPU's thread runs on (rq.curr changes a little earlier, in
-    // context_switch), the context being left in a switch, the thread's own context, and
-    // what a task threw that the model does not handle (thrown on from the thread).
+    // context_switch; also kept in the core's software word, for current()), the context
+    // being left in a switch, the thread's own context, and what a task threw that the
+    // model does not handle (thrown on from the thread).
     Task* running = nullptr;
     TaskContext* switch_from = nullptr;
     TaskContextPtr native;

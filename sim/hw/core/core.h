@@ -148,6 +148,10 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   static Core* running() { return running_; }
   // Called first by the thread that runs this core's software.
   void enter() { running_ = this; }
+  // A word the core's software keeps for itself and the core never reads, as Linux keeps
+  // `current` in a register of each CPU (sp_el0 on arm64): one load from the running core.
+  void set_software_word(void* w) { software_word_ = w; }
+  void* software_word() const { return software_word_; }
   // The stack the core's software runs on now (software switching stacks on the core's
   // thread says so), for AddressSanitizer when the thread comes back from a wait.
   void on_stack(const void* bottom, size_t size) {
@@ -285,6 +289,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   Guards* guards_ = &own_guards_;
   const void* stack_bottom_ = nullptr;
   size_t stack_size_ = 0;
+  void* software_word_ = nullptr;
   inline static Core* running_ = nullptr;
   // Every SystemC notification the cores make (a wake of a sleeping core): the only way a
   // core's thread changes SystemC's pending activity while it runs.

@@ -109,6 +109,7 @@ void Kernel::start_cpu_thread(Cpu& c) {
         core(c.id).enter();
         Task& first = *c.rq.curr;
         c.running = &first;
+        core(c.id).set_software_word(&first);
         c.switch_from = c.native.get();
         core(c.id).on_stack(first.context->bottom, first.context->size);
         ContextSwitch::jump(*c.native, *first.context, c);
@@ -123,6 +124,7 @@ void Kernel::switch_to(Cpu& c, Task& prev, Task& next) {
   TaskContext& to = *next.context;
   from.dead = prev.state == TaskState::Dead;
   c.running = &next;
+  core(c.id).set_software_word(&next);
   c.switch_from = &from;
   core(c.id).on_stack(to.bottom, to.size);
   ContextSwitch::jump(from, to, c);
