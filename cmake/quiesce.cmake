@@ -8,12 +8,18 @@ function(quiesce_cc_library)
   target_link_libraries(quiesce_${Q_NAME} PUBLIC ${Q_DEPS})
 endfunction()
 
+# The entry point every test binary shares (tests/test_main.cpp), compiled once.
+function(quiesce_test_main)
+  add_library(quiesce_test_main OBJECT ${PROJECT_SOURCE_DIR}/tests/test_main.cpp)
+  target_link_libraries(quiesce_test_main PUBLIC quiesce::run GTest::gtest)
+endfunction()
+
 # A GoogleTest binary whose tests ctest runs one per process: SystemC elaborates once per
 # process, so every TEST that builds modules needs a fresh one.
 function(quiesce_cc_test)
   cmake_parse_arguments(Q "" "NAME" "SRCS;DEPS" ${ARGN})
-  add_executable(${Q_NAME} ${Q_SRCS} ${PROJECT_SOURCE_DIR}/tests/test_main.cpp)
-  target_link_libraries(${Q_NAME} PRIVATE ${Q_DEPS} quiesce::run GTest::gtest)
+  add_executable(${Q_NAME} ${Q_SRCS})
+  target_link_libraries(${Q_NAME} PRIVATE ${Q_DEPS} quiesce_test_main)
   set_target_properties(${Q_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   gtest_discover_tests(${Q_NAME} DISCOVERY_TIMEOUT 60
     PROPERTIES ENVIRONMENT "QUIESCE_ROOT=${PROJECT_SOURCE_DIR}")
