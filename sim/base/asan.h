@@ -12,6 +12,7 @@
 #endif
 
 #ifdef QUIESCE_ASAN
+#include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
@@ -45,6 +46,37 @@ inline void asan_on_stack([[maybe_unused]] const void* bottom, [[maybe_unused]] 
   __sanitizer_start_switch_fiber(&fake, bottom, size);
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
+}
+
+// Back on the calling thread's own stack, e.g. once sc_start has returned: SystemC's switch
+// back from its last coroutine is one ASan was not told of, and without this ASan keeps
+// that coroutine's stack bounds, ignores the next throw's request to unpoison the frames it
+// unwinds ("ASan is ignoring requested __asan_handle_no_return") and then reports their
+// stale poison as stack-use-after-scope.
+inline void asan_on_thread_stack() {
+#ifdef QUIESCE_ASAN
+  pthread_attr_t attr;
+  if (::pthread_getattr_np(::pthread_self(), &attr) != 0) return;
+  void* bottom = nullptr;
+  size_t size = 0;
+  const int got = ::pthread_attr_getstack(&attr, &bottom, &size);
+  ::pthread_attr_destroy(&attr);
+  if (got == 0) asan_on_stack(bottom, size);
+#endif
+}
+
+// Runs `start` (a call of sc_core::sc_start) and puts ASan back on this thread's stack when
+// it returns or throws; a throw goes on from there (its rethrow has ASan unpoison the frames
+// the first throw unwound while ASan still had the wrong stack).
+template <class Start>
+void after_systemc_returns(Start&& start) {
+  try {
+    start();
+  } catch (...) {
+    asan_on_thread_stack();
+    throw;
+  }
+  asan_on_thread_stack();
 }
 
 // Memory that held a stack, before it is unmapped: stale poison must not outlive it.

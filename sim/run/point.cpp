@@ -3,10 +3,6 @@
 
 #include <systemc>
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#endif
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +12,7 @@
 #include <iostream>
 #include <ostream>
 
+#include "sim/base/asan.h"
 #include "sim/base/error.h"
 #include "sim/metrics/kernel_metrics.h"
 #include "sim/output/files.h"
@@ -163,11 +160,9 @@ void check_outputs(const Scenario& sc, const RunOptions& o, const std::string& o
 // sigaltstack call. The stack below this frame is unused when this runs, so its shadow is
 // cleared.
 [[gnu::noinline]] void forget_stale_stack_poison() {
-#if defined(__SANITIZE_ADDRESS__)
   constexpr size_t kBelow = 512 * 1024;
   char* here = static_cast<char*>(__builtin_frame_address(0));
-  __asan_unpoison_memory_region(here - kBelow, kBelow);
-#endif
+  asan_unpoison(here - kBelow, kBelow);
 }
 
 }  // namespace
@@ -256,7 +251,10 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   }
   for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
-  sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
+  after_systemc_returns([&] {
+    sc_core::sc_start(sc_core::sc_time::from_value(
+        static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
+  });
   // Nothing may unwind past this frame once the run is over (see forget_stale_stack_poison):
   // a failure to write an output becomes the result's io_error.
   try {

@@ -18,7 +18,7 @@ namespace {
 
 // Measured in the normal build: every case below takes 5-30 ms and under 20 MB. The bounds
 // leave room for a loaded CI machine, and for AddressSanitizer's shadow memory and slowdown.
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef QUIESCE_SANITIZED
 constexpr double kMaxSeconds = 2.0;
 constexpr long kMaxRssKb = 256 * 1024;
 #else

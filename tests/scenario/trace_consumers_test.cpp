@@ -80,7 +80,7 @@ YAML::Node check_with_consumers(const std::string& modules, const std::string& t
 }
 
 TEST(TraceConsumers, SpeedscopeAndDevtoolsNestEverySliceOnEveryCpuTrack) {
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef QUIESCE_SANITIZED
   GTEST_SKIP() << "what the trace's consumers read is the same bytes in the normal build, which runs this";
 #endif
   std::string why;
@@ -145,7 +145,7 @@ const std::regex& perfetto_line() {
 }
 
 TEST(FtraceConsumers, PerfettoReadsEveryLineAndTheEventsItImports) {
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef QUIESCE_SANITIZED
   GTEST_SKIP() << "what the trace's consumers read is the same bytes in the normal build, which runs this";
 #endif
   const std::string dir = temp_dir("ftrace-perfetto");

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/base/asan.h"
 #include "sim/base/config.h"
 #include "sim/base/stats.h"
 #include "sim/base/units.h"
@@ -137,8 +138,10 @@ class Machine {
   }
 
   void run(Time until) {
-    sc_core::sc_start(
-        sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(until)));
+    after_systemc_returns([until] {
+      sc_core::sc_start(
+          sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(until)));
+    });
   }
 
   // A counter by group prefix ("mem.dir", "cpu0.l1", "irq") and name.
