@@ -2,7 +2,7 @@
 # Builds the binaries of an earlier commit into build-baseline/ (bin/quiesce and
 # bin/bench_hw_storm), so that the benchmarks can print ratios against it measured in the
 # same run. The default is the commit issue 19 (speed) started from.
-#   tests/bench/baseline.sh [REV]        (about 6 minutes on 2 cores; skipped when built)
+#   tests/bench/baseline.sh [REV]        (about 4 minutes on 2 cores; skipped when built)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rev=$(git -C "$root" rev-parse "${1:-73741b0}^{commit}")
