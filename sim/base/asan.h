@@ -65,20 +65,6 @@ inline void asan_on_thread_stack() {
 #endif
 }
 
-// Runs `start` (a call of sc_core::sc_start) and puts ASan back on this thread's stack when
-// it returns or throws; a throw goes on from there (its rethrow has ASan unpoison the frames
-// the first throw unwound while ASan still had the wrong stack).
-template <class Start>
-void after_systemc_returns(Start&& start) {
-  try {
-    start();
-  } catch (...) {
-    asan_on_thread_stack();
-    throw;
-  }
-  asan_on_thread_stack();
-}
-
 // Memory that held a stack, before it is unmapped: stale poison must not outlive it.
 inline void asan_unpoison([[maybe_unused]] const void* p, [[maybe_unused]] size_t size) {
 #ifdef QUIESCE_ASAN

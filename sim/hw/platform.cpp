@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "sim/base/asan.h"
 #include "sim/base/error.h"
 
 namespace quiesce {
@@ -301,6 +302,17 @@ std::vector<std::string> list_platforms() {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void simulate_for(Time duration) {
+  try {
+    sc_core::sc_start(
+        sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(duration)));
+  } catch (...) {
+    asan_on_thread_stack();  // the rethrow then unpoisons the frames the first throw unwound
+    throw;
+  }
+  asan_on_thread_stack();
 }
 
 }  // namespace quiesce

@@ -120,4 +120,8 @@ class Platform {
 std::string platforms_dir();
 std::vector<std::string> list_platforms();
 
+// Runs SystemC for `duration` (sc_start). Afterwards, also when it throws, AddressSanitizer
+// is back on this thread's own stack (see asan_on_thread_stack in sim/base/asan.h).
+void simulate_for(Time duration);
+
 }  // namespace quiesce

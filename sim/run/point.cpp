@@ -12,7 +12,6 @@
 #include <iostream>
 #include <ostream>
 
-#include "sim/base/asan.h"
 #include "sim/base/error.h"
 #include "sim/metrics/kernel_metrics.h"
 #include "sim/output/files.h"
@@ -152,19 +151,6 @@ void check_outputs(const Scenario& sc, const RunOptions& o, const std::string& o
   }
 }
 
-// Under AddressSanitizer: SystemC's QuickThreads switch stacks without telling ASan, which
-// then loses the main stack's bounds ("ASan is ignoring requested __asan_handle_no_return")
-// and keeps stale redzone poison where frames unwound by an exception used to be. A later
-// noreturn call (an exception unwinding past them) makes ASan unpoison stacks through a local
-// that lies in that stale poison, and it reports a stack-buffer-overflow in its own
-// sigaltstack call. The stack below this frame is unused when this runs, so its shadow is
-// cleared.
-[[gnu::noinline]] void forget_stale_stack_poison() {
-  constexpr size_t kBelow = 512 * 1024;
-  char* here = static_cast<char*>(__builtin_frame_address(0));
-  asan_unpoison(here - kBelow, kBelow);
-}
-
 }  // namespace
 
 bool PointResult::expectations_failed() const {
@@ -251,12 +237,8 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
   }
   for (auto& w : workloads) w->elaborate(*platform, kern.get(), &shared);
 
-  after_systemc_returns([&] {
-    sc_core::sc_start(sc_core::sc_time::from_value(
-        static_cast<sc_core::sc_time::value_type>(sc.params.duration().ps)));
-  });
-  // Nothing may unwind past this frame once the run is over (see forget_stale_stack_poison):
-  // a failure to write an output becomes the result's io_error.
+  simulate_for(sc.params.duration().ps);
+  // A failure to write an output becomes the result's io_error.
   try {
     [&] {
       if (vcd) {
@@ -376,7 +358,6 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
       }
     }();
   } catch (const IoError& e) {
-    forget_stale_stack_poison();
     result.io_error = e.what();
   }
   if (options.finished) options.finished(result);

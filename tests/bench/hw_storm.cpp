@@ -98,7 +98,7 @@ Figures storm(int cores, Time quantum, Time sim_time) {
         nullptr, &o);
   }
   double t0 = now_s();
-  sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(sim_time + 10 * kUs)));
+  simulate_for(sim_time + 10 * kUs);
   Figures f;
   f.host_s = now_s() - t0;
   uint64_t ev = 0;

@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "sim/base/asan.h"
 #include "sim/base/config.h"
 #include "sim/base/stats.h"
 #include "sim/base/units.h"
@@ -137,12 +136,7 @@ class Machine {
     return true;
   }
 
-  void run(Time until) {
-    after_systemc_returns([until] {
-      sc_core::sc_start(
-          sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(until)));
-    });
-  }
+  void run(Time until) { simulate_for(until); }
 
   // A counter by group prefix ("mem.dir", "cpu0.l1", "irq") and name.
   uint64_t counter(const std::string& group, const std::string& name) const {

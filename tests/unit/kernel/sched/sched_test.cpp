@@ -6,7 +6,6 @@
 
 #include <systemc>
 
-#include "sim/base/asan.h"
 #include "sim/base/config.h"
 #include "sim/kernel/kernel.h"
 
@@ -33,11 +32,7 @@ struct Machine {
     platform = std::make_unique<Platform>(cfg, 0, 1, &stats);
     kernel = std::make_unique<Kernel>(*platform, kparams, 1, &stats);
   }
-  void run(Time t) {
-    after_systemc_returns([t] {
-      sc_core::sc_start(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(t)));
-    });
-  }
+  void run(Time t) { simulate_for(t); }
 
   StatRegistry stats;
   PlatformConfig cfg;
