@@ -36,10 +36,14 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
 Core::~Core() { payload_.clear_extension(&ext_); }
 
 Time Core::ask_quiet_until(Time g, uint64_t delta, int proc) {
-  quiet_ = sc_core::sc_pending_activity_at_current_time() ? g
-           : !sc_core::sc_pending_activity_at_future_time()
+  // One question to SystemC: the time to its next activity, zero when some is pending now,
+  // and the time left to SystemC's end of time when none is pending at all.
+  const sc_core::sc_time::value_type d = sc_core::sc_time_to_pending_activity().value();
+  constexpr sc_core::sc_time::value_type kEndOfTime =
+      ~sc_core::sc_time::value_type{0};  // sc_max_time()
+  quiet_ = d == kEndOfTime - static_cast<sc_core::sc_time::value_type>(g)
                ? kTimeMax
-               : g + static_cast<Time>(sc_core::sc_time_to_pending_activity().value());
+               : g + static_cast<Time>(d);
   quiet_delta_ = delta;
   quiet_at_ = g;
   quiet_proc_ = proc;
