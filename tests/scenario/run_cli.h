@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -156,11 +158,10 @@ inline std::string without_host_times(const std::string& text) {
   out.reserve(text.size());
   size_t from = 0;  // text before `from` is in `out`
   for (size_t q = text.find("=\""); q != std::string::npos; q = text.find("=\"", q + 1)) {
-    bool named = false;
-    for (const std::string& n : kNames) {
-      named = named || (q >= from + n.size() && text.compare(q - n.size(), n.size(), n) == 0);
-    }
-    if (!named) continue;
+    const auto names_it = [&](const std::string& n) {
+      return q >= from + n.size() && text.compare(q - n.size(), n.size(), n) == 0;
+    };
+    if (!std::any_of(std::begin(kNames), std::end(kNames), names_it)) continue;
     const size_t close = text.find('"', q + 2);
     if (close == std::string::npos) break;
     out.append(text, from, q + 2 - from).append("*\"");
