@@ -239,11 +239,13 @@ Platform::Platform(const PlatformConfig& cfg, Time quantum, uint64_t seed, StatR
   mem_ = std::make_unique<MemorySystem>("mem", topo_, cfg.mem, cfg.distance_latencies(), periods, period_, stats);
   lookahead_ = irq_->lookahead(cfg.core.ipi_send().value * period_);
   CoreTiming timing{period_, quantum, lookahead_};
+  scheduler_ = std::make_unique<CoreScheduler>();
   for (int c = 0; c < topo_.cores; ++c) {
     auto core = std::make_unique<Core>(("cpu" + std::to_string(c)).c_str(), c, cfg.core, timing,
                                        irq_.get(), stats);
     core->out_mem_.bind(mem_->port(c));
     core->bind_memory(mem_.get());
+    core->set_scheduler(scheduler_.get());
     if (c == cfg.fault.stall_cpu() && cfg.fault.stall_for().ps > 0) {
       core->inject_stall(cfg.fault.stall_at().ps, cfg.fault.stall_for().ps);
     }
@@ -255,7 +257,7 @@ Platform::~Platform() = default;
 
 void Platform::halt(const std::string& kind, const std::string& detail) {
   if (!halt_.kind.empty()) return;
-  halt_ = Halt{kind, detail, static_cast<Time>(sc_core::sc_time_stamp().value())};
+  halt_ = Halt{kind, detail, CoreScheduler::simulated_now()};
   sc_core::sc_stop();
 }
 
@@ -263,9 +265,10 @@ void Platform::set_guards(uint64_t max_events, uint64_t max_delta_cycles) {
   guards_.max_ops = max_events;
   guards_.max_deltas = max_delta_cycles;
   guards_.on_limit = [this, max_events] {
-    halt("event_limit", "more than " + std::to_string(max_events) + " events (sim.max_events) by " +
-                            format_time(static_cast<Time>(sc_core::sc_time_stamp().value())) +
-                            " simulated: the point stopped there; raise the cap with --set sim.max_events=N");
+    halt("event_limit",
+         "more than " + std::to_string(max_events) + " events (sim.max_events) by " +
+             format_time(CoreScheduler::simulated_now()) +
+             " simulated: the point stopped there; raise the cap with --set sim.max_events=N");
   };
   guards_.on_livelock = [this, max_delta_cycles](Core& by) {
     const Time t = by.last_wake_time();
@@ -276,11 +279,15 @@ void Platform::set_guards(uint64_t max_events, uint64_t max_delta_cycles) {
                " wakes)";
       }
     }
-    halt("livelock", "simulated time stopped advancing at " + format_time(t) + ": more than " +
-                         std::to_string(max_delta_cycles) +
-                         " delta cycles (sim.max_delta_cycles) without time passing; processes waking again and "
-                         "again at that time: " +
-                         who + "; the current process: " + sc_core::sc_get_current_process_handle().name());
+    halt(
+        "livelock",
+        "simulated time stopped advancing at " + format_time(t) + ": more than " +
+            std::to_string(max_delta_cycles) +
+            " delta cycles (sim.max_delta_cycles) without time passing; processes waking again and "
+            "again at that time: " +
+            who + "; the current process: " +
+            (Core::running() ? std::string(Core::running()->name())
+                             : std::string(sc_core::sc_get_current_process_handle().name())));
   };
   for (auto& c : cores_) c->set_guards(&guards_);
 }
@@ -305,6 +312,7 @@ std::vector<std::string> list_platforms() {
 }
 
 void simulate_for(Time duration) {
+  CoreScheduler::set_run_end(static_cast<Time>(sc_core::sc_time_stamp().value()) + duration);
   try {
     sc_core::sc_start(
         sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(duration)));

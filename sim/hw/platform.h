@@ -111,6 +111,7 @@ class Platform {
   Time lookahead_ = 0;
   std::unique_ptr<InterruptController> irq_;
   std::unique_ptr<MemorySystem> mem_;
+  std::unique_ptr<CoreScheduler> scheduler_;
   std::vector<std::unique_ptr<Core>> cores_;
   Core::Guards guards_;
   Halt halt_;
@@ -120,7 +121,8 @@ class Platform {
 std::string platforms_dir();
 std::vector<std::string> list_platforms();
 
-// Runs SystemC for `duration` (sc_start). Afterwards, also when it throws, AddressSanitizer
+// Runs SystemC for `duration` (sc_start; the cores' scheduler runs nothing at or past its
+// end, as SystemC does not). Afterwards, also when it throws, AddressSanitizer
 // is back on this thread's own stack (see asan_on_thread_stack in sim/base/asan.h).
 void simulate_for(Time duration);
 

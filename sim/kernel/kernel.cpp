@@ -263,8 +263,7 @@ void Kernel::task_entry(Task& t) {
       t.body();
     } catch (const ConfigError& e) {
       end_run("error", e.what());
-      sc_core::sc_event never;
-      sc_core::wait(never);
+      core(t.cpu).park();
     }
   }
   // do_exit: leave the CPU for good.

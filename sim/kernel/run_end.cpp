@@ -13,14 +13,14 @@ namespace quiesce::kernel {
 void Kernel::end_run(const std::string& kind, const std::string& detail, Time when) {
   if (!outcome_.kind.empty()) return;
   if (tracer_) {
-    tracer_->trigger(when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value()));
+    tracer_->trigger(when >= 0 ? when : CoreScheduler::simulated_now());
     TraceEvent e;
-    e.t = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
+    e.t = when >= 0 ? when : CoreScheduler::simulated_now();
     e.kind = TraceKind::Report;
     tracer_->record(e, kind);
   }
   outcome_.kind = kind;
-  outcome_.when = when >= 0 ? when : static_cast<Time>(sc_core::sc_time_stamp().value());
+  outcome_.when = when >= 0 ? when : CoreScheduler::simulated_now();
   outcome_.detail = detail;
   sc_core::sc_stop();
 }

@@ -1,5 +1,6 @@
 // A 64-core CAS and IPI storm, timed at quantum 0 (exact) and at a 1 us quantum, beside the
-// raw SystemC baseline (empty SC_THREADs doing timed waits) measured in the same run.
+// raw SystemC baseline (empty SC_THREADs doing timed waits) measured in the same run. The
+// storm's cores run under the cores' scheduler (Core::start_software), as the kernel's do.
 // Each measurement runs in its own child process (SystemC elaborates once per process).
 //
 //   bench_hw_storm [--cores N] [--sim-us T] [--baseline-wakeups N] [--only exact|q1]
@@ -81,9 +82,7 @@ Figures storm(int cores, Time quantum, Time sim_time) {
   for (int c = 0; c < cores; ++c) {
     Core& core = p.core(c);
     core.set_irq_handler(&handler);
-    sc_core::sc_spawn_options o;
-    o.set_stack_size(128 * 1024);
-    sc_core::sc_spawn(
+    core.start_software(
         [&core, c, cores, line, sim_time] {
           const Addr mine = 0x10000 + static_cast<Addr>(c / 2) * line;  // pairs fight over a line
           uint64_t i = 0;
@@ -92,10 +91,11 @@ Figures storm(int cores, Time quantum, Time sim_time) {
             uint64_t v = core.load(mine);
             core.cas(mine, v, v + 1);
             core.alu(4);
-            if (++i % 8 == 0) core.send_ipi((c + 1 + static_cast<int>(i / 8) % (cores - 1)) % cores, 1);
+            if (++i % 8 == 0)
+              core.send_ipi((c + 1 + static_cast<int>(i / 8) % (cores - 1)) % cores, 1);
           }
         },
-        nullptr, &o);
+        128 * 1024);
   }
   double t0 = now_s();
   simulate_for(sim_time + 10 * kUs);

@@ -5,15 +5,18 @@
 // handler nested on the calling thread's stack as hardware does. A long compute() is split
 // at an interrupt's arrival so the handler starts on the arrival cycle.
 //
-// Time: each core keeps a local offset ahead of SystemC time (TLM-2.0 quantum keeping).
-// Core-private work (compute, flag changes) only adds to it. With quantum 0 ("exact"),
-// conservatively as in parallel discrete-event simulation: a core does anything another
-// core can see (memory, IPIs) only at a local time before the next activity of any other
-// process (SystemC's pending activity), synchronising first otherwise; and while its
-// interrupts are on it never runs further ahead than that activity plus the controller's
-// lookahead (the least time from any post to its arrival). So every interaction and every
-// interrupt happens at its exact time, in the order synchronising before each would give. With a quantum q > 0 memory operations
-// use local time without synchronising and a core runs up to q ahead: faster, approximate.
+// Time: each core keeps a local offset ahead of global time (TLM-2.0 quantum keeping):
+// the cores' scheduler's time when the software runs under it (start_software), else
+// SystemC's. Core-private work (compute, flag changes) only adds to it. With quantum 0
+// ("exact"), conservatively as in parallel discrete-event simulation: a core does anything
+// another core can see (memory, IPIs) only at a local time before the next activity of any
+// other core or process (under the scheduler, at the same time only before higher CPU
+// ids), synchronising first otherwise; and while its interrupts are on it never runs
+// further ahead than that activity plus the controller's lookahead (the least time from
+// any post to its arrival). So every interaction and every interrupt happens at its exact
+// time, in the order synchronising before each would give. With a quantum q > 0 memory
+// operations use local time without synchronising and a core runs up to q ahead: faster,
+// approximate.
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -25,6 +28,7 @@
 #include "sim/base/params.h"
 #include "sim/base/stats.h"
 #include "sim/base/units.h"
+#include "sim/hw/core/scheduler.h"
 #include "sim/hw/irq/controller.h"
 #include "sim/hw/mem/coherence.h"
 #include "sim/hw/topology.h"
@@ -68,6 +72,8 @@ struct CoreTiming {
 };
 
 class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
+  friend class CoreScheduler;
+
  public:
   Core(sc_core::sc_module_name name, int id, const CoreParams& params, const CoreTiming& timing,
        InterruptController* irq, StatRegistry* stats);
@@ -141,10 +147,18 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // Sleeps until an interrupt is deliverable, then takes it if interrupts are on.
   void wait_for_interrupt();
 
-  // Brings SystemC time up to local time (a synchronisation point).
+  // Brings global time up to local time (a synchronisation point).
   void sync();
-  // The core whose software runs now: the one whose thread last started or came back from
-  // a wait (software runs on its core's thread; SystemC runs one thread at a time).
+  // The scheduler that runs this core's software when it is started with start_software
+  // (the platform's); without one, or before, the software runs on a SystemC thread of its
+  // own and every wait is SystemC's.
+  void set_scheduler(CoreScheduler* s) { scheduler_ = s; }
+  // Runs `body` as this core's software under its scheduler, on a stack of `stack_bytes`.
+  void start_software(std::function<void()> body, size_t stack_bytes);
+  // The software stops here for good (what the run's end leaves it doing).
+  [[noreturn]] void park();
+  // The core whose software runs now: the one whose thread or fiber last started or came
+  // back from a wait (one runs at a time).
   static Core* running() { return running_; }
   // Called first by the thread that runs this core's software.
   void enter() { running_ = this; }
@@ -190,7 +204,8 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   Counter ops{&stats_, "ops", "HAL operations retired (instruction boundaries)", "count"};
   Counter mem_ops{&stats_, "mem_ops", "loads, stores and atomics", "count"};
   Counter irqs{&stats_, "irqs", "interrupts taken", "count"};
-  Counter syncs{&stats_, "syncs", "synchronisations with SystemC time (waits)", "count"};
+  Counter syncs{&stats_, "syncs", "synchronisations with global time (waits for the other cores)",
+                "count"};
   Counter spin_waits{&stats_, "spin_waits", "sleeps while spinning on a line", "count"};
   Counter wfi{&stats_, "wfi", "waits for interrupt", "count"};
   Counter stalls{&stats_, "fault.stalls", "injected stalls (fault.core.stall)", "count"};
@@ -199,9 +214,12 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   struct Costs {
     int64_t alu, atomic, irq_flag, preempt, irq_entry, irq_exit, ipi_send, pipeline_flush, timer_program;
   };
-  // SystemC's current time, read in place (sc_time_stamp() is an out-of-line call, and
-  // now() runs at every instruction boundary).
-  Time global_now() const { return static_cast<Time>(clock_->value()); }
+  // The global time: the scheduler's while it runs this core, else SystemC's, read in place
+  // (sc_time_stamp() is an out-of-line call, and now() runs at every instruction boundary).
+  Time global_now() const {
+    if (sched_clock_ != nullptr && *sched_clock_ >= 0) return *sched_clock_;
+    return static_cast<Time>(clock_->value());
+  }
   uint64_t access(MemOp op, Addr a, uint64_t x, uint64_t y);
   void wait_for_line(Addr a, uint64_t seen_version);
   void charge(int64_t cycles) { offset_ += cycles * period_; }
@@ -225,10 +243,12 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
   }
   // Exact mode: the global time before which no other process can act (kTimeMax if none
-  // has anything pending). Asked of SystemC once per delta cycle and process: while one
-  // process runs nothing else does, so only the cores' notifications (notifies_) change it.
-  // The check of the cached answer is inline: it runs before and after every shared op.
+  // has anything pending). Under the scheduler, the scheduler's answer (one load). Else
+  // asked of SystemC once per delta cycle and process: while one process runs nothing else
+  // does, so only the cores' notifications (notifies_) change it. The check of the cached
+  // answer is inline: it runs before and after every shared op.
   Time others_quiet_until() {
+    if (sched_ != nullptr) return sched_->others_next();
     const Time g = global_now();
     const uint64_t delta = sc_core::sc_delta_count();
     const sc_core::sc_process_b* p = sc_core::sc_get_current_process_b();
@@ -254,6 +274,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   void wait_event(sc_core::sc_event& e);
   void wait_time(Time t);
   void resumed();
+  void resumed_by_scheduler() { running_ = this; }
 
   const int id_;
   const Time period_;
@@ -262,6 +283,10 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   const Costs cost_;
   const sc_core::sc_time* const clock_;
   InterruptController* irq_;
+  CoreScheduler* scheduler_ = nullptr;
+  CoreScheduler* sched_ = nullptr;     // set once the software runs under scheduler_
+  const Time* sched_clock_ = nullptr;  // its clock (-1 while it is not running cores)
+  int sched_slot_ = -1;
   class MemorySystem* mem_ = nullptr;
   IrqHandler* handler_ = nullptr;
 

@@ -1,7 +1,8 @@
-// Task contexts: every kernel task has its own stack, and a CPU's one SystemC thread runs
-// one of them at a time, switching stacks in context_switch() as v4.4's switch_to() does.
-// The core's local time carries across a switch as on real hardware: SystemC sees nothing
-// of a context switch, only the cross-CPU interactions the tasks make.
+// Task contexts: every kernel task has its own stack, and a CPU's software (started on the
+// cores' scheduler, sim/hw/core/scheduler.h) runs one of them at a time, switching stacks in
+// context_switch() as v4.4's switch_to() does. The core's local time carries across a
+// switch as on real hardware: nothing outside the CPU sees a context switch, only the
+// cross-CPU interactions the tasks make.
 #define SC_INCLUDE_DYNAMIC_PROCESSES
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
@@ -102,9 +103,7 @@ void Kernel::make_context(Task& t) {
 void Kernel::start_cpu_thread(Cpu& c) {
   c.native.reset(new TaskContext);
   c.native->kernel = this;
-  sc_core::sc_spawn_options opts;
-  opts.set_stack_size(128 * 1024);  // it only switches to the CPU's first task
-  sc_core::sc_spawn(
+  core(c.id).start_software(  // a stack that only switches to the CPU's first task
       [this, &c] {
         core(c.id).enter();
         Task& first = *c.rq.curr;
@@ -116,7 +115,7 @@ void Kernel::start_cpu_thread(Cpu& c) {
         // Back only when a task's code threw what the model does not handle.
         std::rethrow_exception(c.failure);
       },
-      ("cpu" + std::to_string(c.id) + "_thread").c_str(), &opts);
+      128 * 1024);
 }
 
 void Kernel::switch_to(Cpu& c, Task& prev, Task& next) {

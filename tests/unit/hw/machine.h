@@ -129,6 +129,18 @@ class Machine {
         },
         name.c_str(), &opts);
   }
+  // The software of core `core` under the platform's scheduler (Core::start_software), with
+  // the same `done` flag as spawn().
+  void start(int core, std::function<void()> body) {
+    auto done = std::make_shared<bool>(false);
+    done_.push_back(done);
+    platform_->core(core).start_software(
+        [body = std::move(body), done] {
+          body();
+          *done = true;
+        },
+        256 * 1024);
+  }
   bool all_done() const {
     for (const auto& d : done_) {
       if (!*d) return false;

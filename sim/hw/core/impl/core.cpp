@@ -64,7 +64,19 @@ bool Core::extend_horizon(Time t) {
 }
 
 void Core::before_shared() {
-  if (quantum_ > 0 || offset_ == 0) return;
+  if (quantum_ > 0) return;
+  if (sched_ != nullptr) {
+    // Under the scheduler also at the same time: a lower CPU id due then goes first.
+    if (!sched_->may_act(id_, now())) {
+      if (offset_ > 0) ++syncs;
+      sched_->wake(*this, now());
+      offset_ = 0;
+      sched_->block(*this);
+      horizon_ = global_now() + lookahead_;
+    }
+    return;
+  }
+  if (offset_ == 0) return;
   if (now() >= others_quiet_until()) sync();
 }
 
@@ -80,6 +92,7 @@ void Core::trace_vcd(sc_core::sc_trace_file* tf, const std::string& prefix) {
   sc_core::sc_trace(tf, preempt_count_, prefix + ".preempt_count");
   sc_core::sc_trace(tf, hardirq_depth_, prefix + ".in_hardirq");
   sync_every_op_ = true;
+  if (scheduler_ != nullptr) scheduler_->set_lockstep();
 }
 
 void Core::stall() {
@@ -97,13 +110,38 @@ void Core::resumed() {
 }
 
 void Core::wait_event(sc_core::sc_event& e) {
+  if (sched_ != nullptr) {
+    sched_->block(*this);  // woken by notify_wake_at
+    return;
+  }
   wait(e);
   resumed();
 }
 
 void Core::wait_time(Time t) {
+  if (sched_ != nullptr) {
+    sched_->wake(*this, global_now() + t);
+    sched_->block(*this);
+    return;
+  }
   wait(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(t)));
   resumed();
+}
+
+void Core::start_software(std::function<void()> body, size_t stack_bytes) {
+  if (scheduler_ == nullptr)
+    throw std::logic_error(std::string(name()) + ": no scheduler to start software on");
+  scheduler_->start(*this, std::move(body), stack_bytes);
+  sched_ = scheduler_;
+  sched_clock_ = scheduler_->clock();
+}
+
+void Core::park() {
+  if (sched_ != nullptr) {
+    while (true) sched_->block(*this);  // never due again
+  }
+  sc_core::sc_event never;
+  while (true) sc_core::wait(never);
 }
 
 void Core::sync() {
@@ -241,12 +279,14 @@ void Core::sleep_on_wake_event() {
   wait_event(ev_wake_);
   sleeping_ = false;
   // Every zero-time loop in the model wakes some core again and again at one time.
+  // Under the scheduler its rounds stand in for SystemC's delta cycles.
   const Time g = global_now();
+  const uint64_t rounds = sched_ != nullptr ? sched_->resumes() : sc_core::sc_delta_count();
   if (g != wake_time_) {
     wake_time_ = g;
-    wake_delta0_ = sc_core::sc_delta_count();
+    wake_delta0_ = rounds;
     wakes_here_ = 1;
-  } else if (++wakes_here_, sc_core::sc_delta_count() - wake_delta0_ > guards_->max_deltas && guards_->on_livelock) {
+  } else if (++wakes_here_, rounds - wake_delta0_ > guards_->max_deltas && guards_->on_livelock) {
     guards_->on_livelock(*this);
   }
   horizon_ = global_now() + (quantum_ > 0 ? quantum_ : lookahead_);
@@ -287,6 +327,10 @@ void Core::wait_for_interrupt() {
 }
 
 void Core::notify_wake_at(Time at) {
+  if (sched_ != nullptr) {
+    sched_->wake(*this, std::max(at, global_now()));
+    return;
+  }
   ++notifies_;
   ev_wake_.notify(sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(std::max<Time>(at - global_now(), 0))));
 }

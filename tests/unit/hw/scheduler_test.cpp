@@ -1,0 +1,222 @@
+// The cores' scheduler (Core::start_software): the software of every core on one SystemC
+// thread, switched as fibers. The same exact timings as cores on SystemC threads of their
+// own, ties in CPU-id order, other SystemC processes first at one time, nothing at or past
+// the run's end, and the guards and exceptions still reaching the run. Each TEST elaborates
+// one machine in its own process.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/unit/hw/machine.h"
+
+namespace quiesce::hw_test {
+namespace {
+
+constexpr IrqId kSgi = 2;
+constexpr Addr kX = 0x10000;
+constexpr Addr kY = 0x20000;
+
+// As CoreSpinWait in core_test.cpp, under the scheduler: the spinner loads once, sleeps
+// once, is woken by the store's invalidation and reloads once, at the exact times.
+TEST(CoreScheduler, SpinningHasTheExactTimesAndFewEventsOfSystemCThreads) {
+  constexpr int64_t kCompute = 1'000'000;
+  Machine m;
+  Time store_done = -1, seen_at = -1;
+  uint64_t seen = 0;
+  m.start(0, [&] {
+    Core& c = m.core(0);
+    c.compute(kCompute);
+    c.store(kX, 1);
+    store_done = c.now();
+  });
+  m.start(1, [&] {
+    Core& c = m.core(1);
+    seen = c.spin_until(kX, [](uint64_t v) { return v == 1; });
+    seen_at = c.now();
+  });
+  m.run(cycles(kCompute) + 10 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  const Core& s = m.core(1);
+  EXPECT_EQ(seen, 1u);
+  EXPECT_EQ(store_done, cycles(kCompute) + kC2cCluster) << "GetM from the spinner's E copy";
+  EXPECT_EQ(seen_at, store_done + kC2cCluster) << "reload from the writer's M copy";
+  EXPECT_EQ(s.ops.value(), 2u);
+  EXPECT_EQ(s.mem_ops.value(), 2u);
+  EXPECT_EQ(s.syncs.value(), 1u);
+  EXPECT_EQ(s.spin_waits.value(), 1u);
+}
+
+// As CoreExactMode in core_test.cpp, under the scheduler.
+TEST(CoreScheduler, IpiEntryIsIdenticalWhateverTheReceiverIsDoing) {
+  Machine m(Overrides{{"cores", "5"}});
+  IrqRecorder rec;
+  bool got[5] = {};
+  rec.work = [&](Core& core, const IrqAck&) { got[core.id()] = true; };
+  for (int i = 1; i < 5; ++i) m.core(i).set_irq_handler(&rec);
+
+  Time raised[5] = {}, arrival[5] = {};
+  m.start(0, [&] {
+    Core& c = m.core(0);
+    c.compute(1000);
+    for (int t = 1; t < 5; ++t) {
+      raised[t] = c.now();
+      arrival[t] = c.send_ipi(t, kSgi);
+    }
+  });
+  m.start(1, [&] { m.core(1).compute(1'000'000); });
+  m.start(2, [&] { m.core(2).wait_for_interrupt(); });
+  m.start(3, [&] { m.core(3).spin_until(kY, [&](uint64_t) { return got[3]; }); });
+  m.start(4, [&] {
+    while (!got[4]) m.core(4).alu();
+  });
+  m.run(2 * kMs);
+
+  ASSERT_TRUE(m.all_done());
+  ASSERT_EQ(rec.entries.size(), 4u);
+  for (const auto& e : rec.entries) {
+    SCOPED_TRACE("receiver cpu" + std::to_string(e.cpu));
+    EXPECT_EQ(raised[e.cpu], cycles(1000) + (e.cpu - 1) * kIpiSend);
+    EXPECT_EQ(e.ack.arrived, arrival[e.cpu]);
+    EXPECT_EQ(arrival[e.cpu], raised[e.cpu] + kIpiArrival);
+    EXPECT_EQ(e.at - e.ack.raised, kIpiLatency);
+  }
+}
+
+// Four cores reach one picosecond by different paths (started in reverse order, one of
+// them in many small synchronisations) and each adds to one word there: they add in CPU-id
+// order, so each sees as the old value its own id.
+TEST(CoreScheduler, CoresDueAtOnePicosecondActInCpuIdOrder) {
+  Machine m(Overrides{{"cores", "4"}});
+  uint64_t old[4] = {9, 9, 9, 9};
+  Time at[4] = {};
+  for (int c = 3; c >= 0; --c) {
+    m.start(c, [&m, &old, &at, c] {
+      Core& k = m.core(c);
+      if (c == 3) {
+        for (int i = 0; i < 10; ++i) {
+          k.compute(100);
+          k.sync();
+        }
+      } else if (c == 1) {
+        k.load(kY);  // another shared op on the way
+        k.compute(static_cast<uint64_t>((cycles(1000) - k.now()) / kCycle));
+      } else {
+        k.compute(1000);
+      }
+      at[c] = k.now();
+      old[c] = k.fetch_add(kX, 1);
+    });
+  }
+  m.run(100 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  for (int c = 0; c < 4; ++c) {
+    SCOPED_TRACE("cpu" + std::to_string(c));
+    EXPECT_EQ(at[c], cycles(1000)) << "the case needs every core at the same picosecond";
+    EXPECT_EQ(old[c], static_cast<uint64_t>(c));
+  }
+}
+
+// A SystemC process due at the time a core acts runs first: its write is what the core
+// loads, wherever the core came from.
+TEST(CoreScheduler, OtherProcessesDueAtOneTimeRunBeforeTheCores) {
+  Machine m;
+  uint64_t seen = 0;
+  m.spawn("process", [&] {
+    sc_core::wait(
+        sc_core::sc_time::from_value(static_cast<sc_core::sc_time::value_type>(cycles(1000))));
+    m.mem().poke(kX, 7);
+  });
+  m.start(0, [&] {
+    Core& c = m.core(0);
+    c.compute(1000);
+    seen = c.load(kX);
+  });
+  m.run(100 * kUs);
+
+  ASSERT_TRUE(m.all_done());
+  EXPECT_EQ(seen, 7u);
+}
+
+// A core never acts at or past the end of sc_start, as a SystemC process would not; the
+// next run goes on from there.
+TEST(CoreScheduler, NoCoreActsAtOrPastTheRunsEnd) {
+  Machine m;
+  Time last_issue = -1;
+  uint64_t stores = 0;
+  m.start(0, [&] {
+    Core& c = m.core(0);
+    while (true) {
+      c.compute(7);
+      const Time issue = c.now();
+      c.store(kX, ++stores);
+      last_issue = issue;
+    }
+  });
+  m.run(50 * kUs);
+  EXPECT_EQ(static_cast<Time>(sc_core::sc_time_stamp().value()), 50 * kUs);
+  EXPECT_LT(last_issue, 50 * kUs);
+  EXPECT_GT(last_issue, 49 * kUs);
+  const uint64_t first = stores;
+  m.run(50 * kUs);
+  EXPECT_LT(last_issue, 100 * kUs);
+  EXPECT_GT(last_issue, 99 * kUs);
+  EXPECT_GT(stores, first);
+}
+
+// As CoreProgress in core_test.cpp: a zero-time loop waking a core under the scheduler is
+// still stopped as a livelock naming the core, at its time.
+TEST(CoreScheduler, AZeroTimeLoopIsStoppedAsALivelock) {
+  Machine m;
+  m.platform().set_guards(UINT64_MAX, 5000);
+  m.start(0, [&] { m.core(0).wait_for_interrupt(); });
+  m.spawn("buggy_waker", [&] {
+    sc_core::wait(sc_core::sc_time::from_value(3 * kUs));
+    while (true) {
+      m.core(0).irq_posted(3 * kUs);
+      sc_core::wait(sc_core::SC_ZERO_TIME);
+    }
+  });
+  m.run(1 * kSec);
+  const Platform::Halt& h = m.platform().halted();
+  EXPECT_EQ(h.kind, "livelock");
+  EXPECT_EQ(h.when, 3 * kUs);
+  EXPECT_NE(h.detail.find("cpu0 ("), std::string::npos) << h.detail;
+  EXPECT_EQ(static_cast<Time>(sc_core::sc_time_stamp().value()), 3 * kUs)
+      << "stopped, not run to the end";
+}
+
+TEST(CoreScheduler, TheEventCapStopsTheRun) {
+  Machine m;
+  m.platform().set_guards(1000, 1'000'000);
+  m.start(0, [&] {
+    while (true) m.core(0).compute(10);
+  });
+  m.run(1 * kSec);
+  EXPECT_EQ(m.platform().halted().kind, "event_limit");
+  EXPECT_LT(m.platform().halted().when, 1 * kMs);
+  EXPECT_LT(static_cast<Time>(sc_core::sc_time_stamp().value()), 1 * kMs);
+}
+
+// Something a core's software throws reaches the caller of the run, as from a SystemC
+// thread; the other cores' stacks are dropped.
+TEST(CoreScheduler, AnExceptionInACoresSoftwareReachesTheRun) {
+  Machine m;
+  m.start(1, [&] { m.core(1).spin_until(kX, [](uint64_t v) { return v == 1; }); });
+  m.start(0, [&] {
+    m.core(0).compute(100);
+    m.core(0).store(kY, 1);
+    throw std::logic_error("model bug on cpu0");
+  });
+  std::string what;
+  try {
+    m.run(100 * kUs);
+  } catch (const std::exception& e) {
+    what = e.what();
+  }
+  EXPECT_NE(what.find("model bug on cpu0"), std::string::npos) << what;
+}
+
+}  // namespace
+}  // namespace quiesce::hw_test
