@@ -1,5 +1,6 @@
 // Core: op costs, interrupt boundaries (masking, compute splitting), spinning, and the
 // exact mode against a quantum. Each TEST elaborates one machine in its own process.
+#include "tests/unit/hw/cases.h"
 #include "tests/unit/hw/machine.h"
 
 #include <string>
@@ -224,57 +225,11 @@ TEST(CoreComputeSplit, InterruptDuringLongComputeLandsOnItsArrivalCycle) {
 
 // --- 8. a spinning waiter costs a bounded number of events ---------------------------------
 
-struct SpinResult {
-  uint64_t ops, syncs, spin_waits, mem_ops;
-  Time store_done, seen_at;
-  uint64_t seen;
-};
-
-SpinResult spin_while_other_computes(int64_t compute_cycles) {
-  Machine m;
-  SpinResult r{};
-  m.spawn("writer", [&] {
-    Core& c = m.core(0);
-    c.compute(static_cast<uint64_t>(compute_cycles));
-    c.store(kX, 1);
-    r.store_done = c.now();
-  });
-  m.spawn("spinner", [&] {
-    Core& c = m.core(1);
-    r.seen = c.spin_until(kX, [](uint64_t v) { return v == 1; });
-    r.seen_at = c.now();
-  });
-  m.run(cycles(compute_cycles) + 10 * kUs);
-  EXPECT_TRUE(m.all_done());
-  Core& s = m.core(1);
-  r.ops = s.ops.value();
-  r.syncs = s.syncs.value();
-  r.spin_waits = s.spin_waits.value();
-  r.mem_ops = s.mem_ops.value();
-  EXPECT_EQ(m.mem().transfer_latency(0, 1), kC2cCluster);
-  return r;
-}
-
-// The spinner loads once (first touch: E), sleeps once (one sync), is woken by the store's
-// invalidation and reloads once, whatever the length of the wait. The two TESTs below run
-// in separate processes, so each asserts the same exact counts.
-void expect_bounded_spin(const SpinResult& r, Time compute_time) {
-  EXPECT_EQ(r.seen, 1u);
-  EXPECT_EQ(r.store_done, compute_time + kC2cCluster) << "GetM from the spinner's E copy";
-  EXPECT_EQ(r.seen_at, r.store_done + kC2cCluster) << "reload from the writer's M copy";
-  EXPECT_EQ(r.ops, 2u);
-  EXPECT_EQ(r.mem_ops, 2u);
-  EXPECT_EQ(r.syncs, 1u);
-  EXPECT_EQ(r.spin_waits, 1u);
-  EXPECT_LE(r.ops + r.syncs + r.spin_waits, 5u);
-}
-
-TEST(CoreSpinWait, SpinningThrough1usCostsFewEvents) {
-  expect_bounded_spin(spin_while_other_computes(1000), 1 * kUs);
-}
+// The case itself (also run under the cores' scheduler) is in cases.h.
+TEST(CoreSpinWait, SpinningThrough1usCostsFewEvents) { expect_bounded_spin(1000, false); }
 
 TEST(CoreSpinWait, SpinningThrough1msCostsTheSameFewEvents) {
-  expect_bounded_spin(spin_while_other_computes(1'000'000), 1 * kMs);
+  expect_bounded_spin(1'000'000, false);
 }
 
 // An interrupt taken at the boundary of the spin's own load runs a handler that touches
@@ -363,40 +318,7 @@ TEST(CoreSpinWait, SilentWriteToALineTheSpinnerLostIsNotMissed) {
 // it was raised, whether the receiver computes, idles in WFI, spins on a line, or runs
 // short instructions.
 TEST(CoreExactMode, IpiEntryIsIdenticalWhateverTheReceiverIsDoing) {
-  Machine m(Overrides{{"cores", "5"}});
-  IrqRecorder rec;
-  bool got[5] = {};
-  rec.work = [&](Core& core, const IrqAck&) { got[core.id()] = true; };
-  for (int i = 1; i < 5; ++i) m.core(i).set_irq_handler(&rec);
-
-  Time raised[5] = {}, arrival[5] = {};
-  m.spawn("sender", [&] {
-    Core& c = m.core(0);
-    c.compute(1000);
-    for (int t = 1; t < 5; ++t) {
-      raised[t] = c.now();
-      arrival[t] = c.send_ipi(t, kSgi);
-    }
-  });
-  m.spawn("computing", [&] { m.core(1).compute(1'000'000); });
-  m.spawn("idle", [&] { m.core(2).wait_for_interrupt(); });
-  m.spawn("spinning", [&] { m.core(3).spin_until(kY, [&](uint64_t) { return got[3]; }); });
-  m.spawn("short_ops", [&] {
-    while (!got[4]) m.core(4).alu();
-  });
-  m.run(2 * kMs);
-
-  ASSERT_TRUE(m.all_done());
-  ASSERT_EQ(rec.entries.size(), 4u);
-  for (const auto& e : rec.entries) {
-    SCOPED_TRACE("receiver cpu" + std::to_string(e.cpu));
-    EXPECT_EQ(raised[e.cpu], cycles(1000) + (e.cpu - 1) * kIpiSend);
-    EXPECT_EQ(e.ack.raised, raised[e.cpu]);
-    EXPECT_EQ(e.ack.arrived, arrival[e.cpu]);
-    EXPECT_EQ(arrival[e.cpu], raised[e.cpu] + kIpiArrival);
-    EXPECT_EQ(e.at - e.ack.raised, kIpiLatency);
-  }
-  EXPECT_EQ(m.irq().latency_sgi.min(), m.irq().latency_sgi.max());
+  expect_ipi_entry_identical(false);
 }
 
 // One core driven by one process and then, in the same delta cycle, by another (hw-pingpong

@@ -141,6 +141,16 @@ class Machine {
         },
         256 * 1024);
   }
+  // From now on run_on starts a core's software under the scheduler (start), else on a
+  // harness thread (spawn).
+  void set_scheduled(bool on) { scheduled_ = on; }
+  void run_on(int core, const std::string& name, std::function<void()> body) {
+    if (scheduled_) {
+      start(core, std::move(body));
+    } else {
+      spawn(name, std::move(body));
+    }
+  }
   bool all_done() const {
     for (const auto& d : done_) {
       if (!*d) return false;
@@ -168,6 +178,7 @@ class Machine {
   PlatformConfig cfg_;
   std::unique_ptr<Platform> platform_;
   std::vector<std::shared_ptr<bool>> done_;
+  bool scheduled_ = false;
 };
 
 // Records every handler entry (core.now() inside handle_irq) and runs optional per-id work.

@@ -7,80 +7,22 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/hw/cases.h"
 #include "tests/unit/hw/machine.h"
 
 namespace quiesce::hw_test {
 namespace {
 
-constexpr IrqId kSgi = 2;
 constexpr Addr kX = 0x10000;
 constexpr Addr kY = 0x20000;
 
-// As CoreSpinWait in core_test.cpp, under the scheduler: the spinner loads once, sleeps
-// once, is woken by the store's invalidation and reloads once, at the exact times.
+// The cases core_test.cpp runs on SystemC threads (cases.h), under the scheduler.
 TEST(CoreScheduler, SpinningHasTheExactTimesAndFewEventsOfSystemCThreads) {
-  constexpr int64_t kCompute = 1'000'000;
-  Machine m;
-  Time store_done = -1, seen_at = -1;
-  uint64_t seen = 0;
-  m.start(0, [&] {
-    Core& c = m.core(0);
-    c.compute(kCompute);
-    c.store(kX, 1);
-    store_done = c.now();
-  });
-  m.start(1, [&] {
-    Core& c = m.core(1);
-    seen = c.spin_until(kX, [](uint64_t v) { return v == 1; });
-    seen_at = c.now();
-  });
-  m.run(cycles(kCompute) + 10 * kUs);
-
-  ASSERT_TRUE(m.all_done());
-  const Core& s = m.core(1);
-  EXPECT_EQ(seen, 1u);
-  EXPECT_EQ(store_done, cycles(kCompute) + kC2cCluster) << "GetM from the spinner's E copy";
-  EXPECT_EQ(seen_at, store_done + kC2cCluster) << "reload from the writer's M copy";
-  EXPECT_EQ(s.ops.value(), 2u);
-  EXPECT_EQ(s.mem_ops.value(), 2u);
-  EXPECT_EQ(s.syncs.value(), 1u);
-  EXPECT_EQ(s.spin_waits.value(), 1u);
+  expect_bounded_spin(1'000'000, true);
 }
 
-// As CoreExactMode in core_test.cpp, under the scheduler.
 TEST(CoreScheduler, IpiEntryIsIdenticalWhateverTheReceiverIsDoing) {
-  Machine m(Overrides{{"cores", "5"}});
-  IrqRecorder rec;
-  bool got[5] = {};
-  rec.work = [&](Core& core, const IrqAck&) { got[core.id()] = true; };
-  for (int i = 1; i < 5; ++i) m.core(i).set_irq_handler(&rec);
-
-  Time raised[5] = {}, arrival[5] = {};
-  m.start(0, [&] {
-    Core& c = m.core(0);
-    c.compute(1000);
-    for (int t = 1; t < 5; ++t) {
-      raised[t] = c.now();
-      arrival[t] = c.send_ipi(t, kSgi);
-    }
-  });
-  m.start(1, [&] { m.core(1).compute(1'000'000); });
-  m.start(2, [&] { m.core(2).wait_for_interrupt(); });
-  m.start(3, [&] { m.core(3).spin_until(kY, [&](uint64_t) { return got[3]; }); });
-  m.start(4, [&] {
-    while (!got[4]) m.core(4).alu();
-  });
-  m.run(2 * kMs);
-
-  ASSERT_TRUE(m.all_done());
-  ASSERT_EQ(rec.entries.size(), 4u);
-  for (const auto& e : rec.entries) {
-    SCOPED_TRACE("receiver cpu" + std::to_string(e.cpu));
-    EXPECT_EQ(raised[e.cpu], cycles(1000) + (e.cpu - 1) * kIpiSend);
-    EXPECT_EQ(e.ack.arrived, arrival[e.cpu]);
-    EXPECT_EQ(arrival[e.cpu], raised[e.cpu] + kIpiArrival);
-    EXPECT_EQ(e.at - e.ack.raised, kIpiLatency);
-  }
+  expect_ipi_entry_identical(true);
 }
 
 // Four cores reach one picosecond by different paths (started in reverse order, one of
