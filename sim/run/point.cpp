@@ -245,7 +245,7 @@ PointResult run_point(const Scenario& sc, const RunOptions& options, std::ostrea
         sc_core::sc_close_vcd_trace_file(vcd);
         vcd_file->commit();
       }
-      result.simulated = static_cast<Time>(sc_core::sc_time_stamp().value());
+      result.simulated = CoreScheduler::simulated_now();
       // A core may have run ahead of SystemC time into the event that ended the run.
       if (kern && !kern->outcome().kind.empty()) result.simulated = std::max(result.simulated, kern->outcome().when);
       result.outcome = remaining == 0 ? "ok" : "incomplete";

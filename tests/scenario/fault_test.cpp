@@ -144,6 +144,15 @@ TEST(Caps, TheEventCapStopsAPointWithAClearErrorAndExitCode2) {
   EXPECT_TRUE(has(r.cli.err, "raise the cap with --set sim.max_events=N")) << r.cli.err;
   EXPECT_EQ(std::count(r.cli.err.begin(), r.cli.err.end(), '\n'), 1) << r.cli.err;
   EXPECT_TRUE(has(r.json, "\"outcome\": \"event_limit\"")) << r.json;
+  // result.json's simulated time is where the run stopped, as the message says: the cores
+  // run ahead of SystemC time, which a run stopped by them need not reach (it said 0).
+  std::smatch when, simulated;
+  ASSERT_TRUE(std::regex_search(r.cli.err, when, std::regex(R"(by ([0-9.]+)us simulated)")))
+      << r.cli.err;
+  ASSERT_TRUE(std::regex_search(r.json, simulated, std::regex(R"("simulated_time_ps": (\d+))")))
+      << r.json;
+  EXPECT_GT(std::stod(when[1].str()), 0.0);
+  EXPECT_NEAR(std::stod(simulated[1].str()) / 1e6, std::stod(when[1].str()), 1e-6) << r.cli.err;
   EXPECT_LT(r.cli.seconds, 5);
   CliResult bad =
       run_cli({"run", "scenarios/perf-rcu-2015.yaml", "--set", "sim.max_events=0", "-q"});

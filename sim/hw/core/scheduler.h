@@ -43,7 +43,9 @@ class CoreScheduler {
   // The cores' global time while the scheduler runs them, -1 otherwise (SystemC's time is
   // then theirs: other processes run only at times the cores have reached).
   const Time* clock() const { return &now_; }
-  // The scheduler's and the simulation's time now, from anywhere (the later of the two).
+  // The simulated time now, from anywhere: the later of SystemC's and the latest a core was
+  // run at (a run stopped by a core ends where that core was, which SystemC may not have
+  // reached).
   static Time simulated_now();
   // The end of the current sc_start (no core runs at or past it).
   static void set_run_end(Time end) { run_end_ = end; }
@@ -111,6 +113,7 @@ class CoreScheduler {
   std::exception_ptr failure_;
   inline static Time run_end_ = kTimeMax;
   inline static CoreScheduler* active_ = nullptr;  // dispatching now
+  inline static Time latest_ = 0;                  // last_ of the last dispatch
 };
 
 }  // namespace quiesce

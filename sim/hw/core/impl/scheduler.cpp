@@ -93,7 +93,7 @@ void CoreScheduler::start(Core& core, std::function<void()> body, size_t stack_b
 
 Time CoreScheduler::simulated_now() {
   const Time sc = static_cast<Time>(sc_core::sc_time_stamp().value());
-  return active_ ? std::max(sc, active_->last_) : sc;
+  return std::max(sc, active_ ? active_->last_ : latest_);
 }
 
 void CoreScheduler::heap_up(size_t i) {
@@ -243,6 +243,7 @@ void CoreScheduler::dispatch() {
     }
   }
   now_ = -1;
+  latest_ = std::max(latest_, last_);
   active_ = nullptr;
   if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
