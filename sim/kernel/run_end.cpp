@@ -12,15 +12,16 @@ namespace quiesce::kernel {
 
 void Kernel::end_run(const std::string& kind, const std::string& detail, Time when) {
   if (!outcome_.kind.empty()) return;
+  const Time at = when >= 0 ? when : CoreScheduler::simulated_now();
   if (tracer_) {
-    tracer_->trigger(when >= 0 ? when : CoreScheduler::simulated_now());
+    tracer_->trigger(at);
     TraceEvent e;
-    e.t = when >= 0 ? when : CoreScheduler::simulated_now();
+    e.t = at;
     e.kind = TraceKind::Report;
     tracer_->record(e, kind);
   }
   outcome_.kind = kind;
-  outcome_.when = when >= 0 ? when : CoreScheduler::simulated_now();
+  outcome_.when = at;
   outcome_.detail = detail;
   sc_core::sc_stop();
 }

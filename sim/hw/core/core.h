@@ -217,7 +217,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   // The global time: the scheduler's while it runs this core, else SystemC's, read in place
   // (sc_time_stamp() is an out-of-line call, and now() runs at every instruction boundary).
   Time global_now() const {
-    if (sched_clock_ != nullptr && *sched_clock_ >= 0) return *sched_clock_;
+    if (sched_ != nullptr && sched_->now() >= 0) return sched_->now();
     return static_cast<Time>(clock_->value());
   }
   uint64_t access(MemOp op, Addr a, uint64_t x, uint64_t y);
@@ -274,7 +274,6 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   void wait_event(sc_core::sc_event& e);
   void wait_time(Time t);
   void resumed();
-  void resumed_by_scheduler() { running_ = this; }
 
   const int id_;
   const Time period_;
@@ -284,8 +283,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   const sc_core::sc_time* const clock_;
   InterruptController* irq_;
   CoreScheduler* scheduler_ = nullptr;
-  CoreScheduler* sched_ = nullptr;     // set once the software runs under scheduler_
-  const Time* sched_clock_ = nullptr;  // its clock (-1 while it is not running cores)
+  CoreScheduler* sched_ = nullptr;  // set once the software runs under scheduler_
   int sched_slot_ = -1;
   class MemorySystem* mem_ = nullptr;
   IrqHandler* handler_ = nullptr;

@@ -42,7 +42,9 @@ class CoreScheduler {
 
   // The cores' global time while the scheduler runs them, -1 otherwise (SystemC's time is
   // then theirs: other processes run only at times the cores have reached).
-  const Time* clock() const { return &now_; }
+  Time now() const { return now_; }
+  // The absolute time of SystemC's next activity other than the caller's (kTimeMax: none).
+  static Time systemc_next_activity();
   // The simulated time now, from anywhere: the later of SystemC's and the latest a core was
   // run at (a run stopped by a core ends where that core was, which SystemC may not have
   // reached).
@@ -96,7 +98,6 @@ class CoreScheduler {
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<Due> heap_;
   std::vector<int> pos_;  // slot -> heap index (-1: not due)
-  std::vector<int> ids_;  // slot -> CPU id
   Fiber* running_ = nullptr;
   Time running_due_ = kTimeMax;  // a wake the running core asked of itself before blocking
   Time now_ = -1;

@@ -36,14 +36,7 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
 Core::~Core() { payload_.clear_extension(&ext_); }
 
 Time Core::ask_quiet_until(Time g, uint64_t delta, int proc) {
-  // One question to SystemC: the time to its next activity, zero when some is pending now,
-  // and the time left to SystemC's end of time when none is pending at all.
-  const sc_core::sc_time::value_type d = sc_core::sc_time_to_pending_activity().value();
-  constexpr sc_core::sc_time::value_type kEndOfTime =
-      ~sc_core::sc_time::value_type{0};  // sc_max_time()
-  quiet_ = d == kEndOfTime - static_cast<sc_core::sc_time::value_type>(g)
-               ? kTimeMax
-               : g + static_cast<Time>(d);
+  quiet_ = CoreScheduler::systemc_next_activity();
   quiet_delta_ = delta;
   quiet_at_ = g;
   quiet_proc_ = proc;
@@ -67,9 +60,10 @@ void Core::before_shared() {
   if (quantum_ > 0) return;
   if (sched_ != nullptr) {
     // Under the scheduler also at the same time: a lower CPU id due then goes first.
-    if (!sched_->may_act(id_, now())) {
+    const Time t = now();
+    if (!sched_->may_act(id_, t)) {
       if (offset_ > 0) ++syncs;
-      sched_->wake(*this, now());
+      sched_->wake(*this, t);
       offset_ = 0;
       sched_->block(*this);
       horizon_ = global_now() + lookahead_;
@@ -133,7 +127,6 @@ void Core::start_software(std::function<void()> body, size_t stack_bytes) {
     throw std::logic_error(std::string(name()) + ": no scheduler to start software on");
   scheduler_->start(*this, std::move(body), stack_bytes);
   sched_ = scheduler_;
-  sched_clock_ = scheduler_->clock();
 }
 
 void Core::park() {

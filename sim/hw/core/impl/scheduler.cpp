@@ -45,6 +45,17 @@ struct CoreScheduler::Switch {
       from->fctx = t.fctx;
     }
   }
+  // Jumps into core `to`'s fiber from `from` (nullptr: the scheduler's thread), having told
+  // ASan of the stack it goes to (`fake` keeps this side's); returns when something jumps
+  // back here, with what that jump carries.
+  static bctx::detail::transfer_t jump_into(CoreScheduler& s, Fiber& to, Fiber* from, void** fake) {
+    s.running_ = &to;
+    to.core->enter();
+    asan_start_switch(fake, to.core->stack_bottom_, to.core->stack_size_);
+    const bctx::detail::fcontext_t target = to.fctx;
+    to.fctx = nullptr;
+    return bctx::detail::jump_fcontext(target, from);
+  }
   // A core's first instructions, on its fiber's own stack.
   static void entry(bctx::detail::transfer_t t) {
     CoreScheduler& s = *active_;
@@ -80,7 +91,6 @@ void CoreScheduler::start(Core& core, std::function<void()> body, size_t stack_b
   core.on_stack(static_cast<char*>(f->stack.sp) - f->stack.size, f->stack.size);
   core.sched_slot_ = f->slot;
   pos_.push_back(-1);
-  ids_.push_back(core.id());
   fibers_.push_back(std::move(f));
   heap_set(static_cast<int>(fibers_.size()) - 1, 0);  // due at the start
   if (!spawned_) {
@@ -89,6 +99,16 @@ void CoreScheduler::start(Core& core, std::function<void()> body, size_t stack_b
     o.set_stack_size(256 * 1024);
     sc_core::sc_spawn([this] { thread(); }, "core_scheduler", &o);
   }
+}
+
+Time CoreScheduler::systemc_next_activity() {
+  // One question to SystemC: the time to its next activity, zero when some is pending now,
+  // and the time left to SystemC's end of time when none is pending at all.
+  const sc_core::sc_time::value_type now = sc_core::sc_time_stamp().value();
+  const sc_core::sc_time::value_type d = sc_core::sc_time_to_pending_activity().value();
+  constexpr sc_core::sc_time::value_type kEndOfTime =
+      ~sc_core::sc_time::value_type{0};  // sc_max_time()
+  return d == kEndOfTime - now ? kTimeMax : static_cast<Time>(now + d);
 }
 
 Time CoreScheduler::simulated_now() {
@@ -130,7 +150,7 @@ void CoreScheduler::heap_set(int slot, Time at) {
     heap_up(static_cast<size_t>(p));
     return;
   }
-  heap_.push_back(Due{at, ids_[static_cast<size_t>(slot)], slot});
+  heap_.push_back(Due{at, fibers_[static_cast<size_t>(slot)]->core->id(), slot});
   heap_up(heap_.size() - 1);
 }
 
@@ -198,19 +218,13 @@ void CoreScheduler::block(Core& c) {
 
 void CoreScheduler::switch_from(Fiber& from, Fiber* to) {
   void* fake = nullptr;
-  bctx::detail::fcontext_t target;
   if (to != nullptr) {
-    running_ = to;
-    to->core->resumed_by_scheduler();
-    asan_start_switch(&fake, to->core->stack_bottom_, to->core->stack_size_);
-    target = to->fctx;
-    to->fctx = nullptr;
-  } else {
-    running_ = nullptr;
-    asan_start_switch(&fake, sched_bottom_, sched_size_);
-    target = sched_fctx_;
+    Switch::landed(*this, Switch::jump_into(*this, *to, &from, &fake), fake);
+    return;
   }
-  Switch::landed(*this, bctx::detail::jump_fcontext(target, &from), fake);
+  running_ = nullptr;
+  asan_start_switch(&fake, sched_bottom_, sched_size_);
+  Switch::landed(*this, bctx::detail::jump_fcontext(sched_fctx_, &from), fake);
 }
 
 void CoreScheduler::dispatch() {
@@ -220,13 +234,8 @@ void CoreScheduler::dispatch() {
     now_ = last_ = std::max(last_, heap_[0].due);
     Fiber& f = *fibers_[static_cast<size_t>(heap_pop())];
     ++resumes_;
-    running_ = &f;
-    f.core->resumed_by_scheduler();
     void* fake = nullptr;
-    asan_start_switch(&fake, f.core->stack_bottom_, f.core->stack_size_);
-    const bctx::detail::fcontext_t target = f.fctx;
-    f.fctx = nullptr;
-    const bctx::detail::transfer_t back = bctx::detail::jump_fcontext(target, nullptr);
+    const bctx::detail::transfer_t back = Switch::jump_into(*this, f, nullptr, &fake);
     asan_finish_switch(fake, nullptr, nullptr);
     // Back from whichever core gave way to SystemC (or ended).
     Fiber& left = *static_cast<Fiber*>(back.data);
@@ -249,18 +258,13 @@ void CoreScheduler::dispatch() {
 }
 
 void CoreScheduler::thread() {
-  constexpr sc_core::sc_time::value_type kEndOfTime =
-      ~sc_core::sc_time::value_type{0};  // sc_max_time()
   while (true) {
     // Other processes due now run first (one delta cycle: a process that keeps notifying at
     // zero delay must not starve the cores, or the livelock guard never sees them wake).
     if (sc_core::sc_pending_activity_at_current_time()) sc_core::wait(sc_core::SC_ZERO_TIME);
     const Time sc = static_cast<Time>(sc_core::sc_time_stamp().value());
     last_ = std::max(last_, sc);
-    const sc_core::sc_time::value_type d = sc_core::sc_time_to_pending_activity().value();
-    const Time sc_next = d == kEndOfTime - static_cast<sc_core::sc_time::value_type>(sc)
-                             ? kTimeMax
-                             : sc + static_cast<Time>(d);
+    const Time sc_next = systemc_next_activity();
     // Processes still busy at this time (delta after delta) hold the cores to it, not off it.
     limit_ = std::min(lockstep_ ? sc + 1 : std::max(sc_next, sc + 1), run_end_);
     dispatch();
