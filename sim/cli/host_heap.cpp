@@ -37,7 +37,8 @@ void heap_on_huge_pages(int, char**, char**) {
 
 }  // namespace
 
-__attribute__((section(".preinit_array"),
-               used)) static void (*const quiesce_heap_preinit)(int, char**,
-                                                                char**) = heap_on_huge_pages;
+// Run by the dynamic loader before the libraries' constructors (executables only).
+using Preinit = void (*)(int, char**, char**);
+[[gnu::used, gnu::section(".preinit_array")]] static const Preinit quiesce_heap_preinit =
+    heap_on_huge_pages;
 #endif
