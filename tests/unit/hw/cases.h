@@ -84,4 +84,46 @@ inline void expect_ipi_entry_identical(bool scheduled) {
   EXPECT_EQ(m.irq().latency_sgi.min(), m.irq().latency_sgi.max());
 }
 
+// A zero-time loop: something keeps waking cpu0 (in WFI, with nothing to take) at one
+// simulated time. Past sim.max_delta_cycles the run is stopped as a livelock that names the
+// core, at that time, instead of spinning for ever.
+inline void expect_zero_time_loop_stopped_as_livelock(bool scheduled) {
+  Machine m;
+  m.set_scheduled(scheduled);
+  m.platform().set_guards(UINT64_MAX, 5000);
+  m.run_on(0, "idle", [&] { m.core(0).wait_for_interrupt(); });
+  m.spawn("buggy_waker", [&] {
+    sc_core::wait(sc_core::sc_time::from_value(3 * kUs));
+    while (true) {
+      m.core(0).irq_posted(3 * kUs);
+      sc_core::wait(sc_core::SC_ZERO_TIME);
+    }
+  });
+  m.run(1 * kSec);
+  const Platform::Halt& h = m.platform().halted();
+  EXPECT_EQ(h.kind, "livelock");
+  EXPECT_EQ(h.when, 3 * kUs);
+  EXPECT_NE(h.detail.find("simulated time stopped advancing at 3us"), std::string::npos)
+      << h.detail;
+  EXPECT_NE(h.detail.find("cpu0 ("), std::string::npos) << h.detail;
+  EXPECT_EQ(static_cast<Time>(sc_core::sc_time_stamp().value()), 3 * kUs)
+      << "stopped, not run to the end";
+}
+
+// sim.max_events stops a core that never stops, long before the run's end.
+inline void expect_event_cap_stops_the_run(bool scheduled) {
+  Machine m;
+  m.set_scheduled(scheduled);
+  m.platform().set_guards(1000, 1'000'000);
+  m.run_on(0, "loop", [&] {
+    while (true) m.core(0).compute(10);
+  });
+  m.run(1 * kSec);
+  const Platform::Halt& h = m.platform().halted();
+  EXPECT_EQ(h.kind, "event_limit");
+  EXPECT_NE(h.detail.find("more than 1000 events (sim.max_events)"), std::string::npos) << h.detail;
+  EXPECT_LT(h.when, 1 * kMs);
+  EXPECT_LT(static_cast<Time>(sc_core::sc_time_stamp().value()), 1 * kMs);
+}
+
 }  // namespace quiesce::hw_test

@@ -425,40 +425,11 @@ TEST(CoreProgress, ACoreThatNeverStopsStillLetsTheRunEnd) {
 namespace quiesce::hw_test {
 namespace {
 
-// A zero-time loop: something keeps waking cpu0 (in WFI, with nothing to take) at one
-// simulated time. Past sim.max_delta_cycles the platform stops the run as a livelock that
-// names the core, instead of spinning in delta cycles for ever.
 TEST(CoreProgress, AZeroTimeLoopIsStoppedAsALivelockNamingTheProcess) {
-  Machine m;
-  m.platform().set_guards(UINT64_MAX, 5000);
-  m.spawn("idle", [&] { m.core(0).wait_for_interrupt(); });
-  m.spawn("buggy_waker", [&] {
-    sc_core::wait(sc_core::sc_time::from_value(3 * kUs));
-    while (true) {
-      m.core(0).irq_posted(m.core(0).local_now());
-      sc_core::wait(sc_core::SC_ZERO_TIME);
-    }
-  });
-  m.run(1 * kSec);
-  const Platform::Halt& h = m.platform().halted();
-  EXPECT_EQ(h.kind, "livelock");
-  EXPECT_EQ(h.when, 3 * kUs);
-  EXPECT_NE(h.detail.find("simulated time stopped advancing at 3us"), std::string::npos) << h.detail;
-  EXPECT_NE(h.detail.find("cpu0 ("), std::string::npos) << h.detail;
-  EXPECT_EQ(static_cast<Time>(sc_core::sc_time_stamp().value()), 3 * kUs) << "stopped, not run to the end";
+  expect_zero_time_loop_stopped_as_livelock(false);
 }
 
-TEST(CoreProgress, TheEventCapStopsTheRun) {
-  Machine m;
-  m.platform().set_guards(1000, 1'000'000);
-  m.spawn("loop", [&] {
-    while (true) m.core(0).compute(10);
-  });
-  m.run(1 * kSec);
-  EXPECT_EQ(m.platform().halted().kind, "event_limit");
-  EXPECT_NE(m.platform().halted().detail.find("more than 1000 events (sim.max_events)"), std::string::npos);
-  EXPECT_LT(static_cast<Time>(sc_core::sc_time_stamp().value()), 1 * kMs);
-}
+TEST(CoreProgress, TheEventCapStopsTheRun) { expect_event_cap_stops_the_run(false); }
 
 }  // namespace
 }  // namespace quiesce::hw_test

@@ -107,39 +107,12 @@ TEST(CoreScheduler, NoCoreActsAtOrPastTheRunsEnd) {
   EXPECT_GT(stores, first);
 }
 
-// As CoreProgress in core_test.cpp: a zero-time loop waking a core under the scheduler is
-// still stopped as a livelock naming the core, at its time.
+// The guards of core_test's CoreProgress hold for cores under the scheduler too.
 TEST(CoreScheduler, AZeroTimeLoopIsStoppedAsALivelock) {
-  Machine m;
-  m.platform().set_guards(UINT64_MAX, 5000);
-  m.start(0, [&] { m.core(0).wait_for_interrupt(); });
-  m.spawn("buggy_waker", [&] {
-    sc_core::wait(sc_core::sc_time::from_value(3 * kUs));
-    while (true) {
-      m.core(0).irq_posted(3 * kUs);
-      sc_core::wait(sc_core::SC_ZERO_TIME);
-    }
-  });
-  m.run(1 * kSec);
-  const Platform::Halt& h = m.platform().halted();
-  EXPECT_EQ(h.kind, "livelock");
-  EXPECT_EQ(h.when, 3 * kUs);
-  EXPECT_NE(h.detail.find("cpu0 ("), std::string::npos) << h.detail;
-  EXPECT_EQ(static_cast<Time>(sc_core::sc_time_stamp().value()), 3 * kUs)
-      << "stopped, not run to the end";
+  expect_zero_time_loop_stopped_as_livelock(true);
 }
 
-TEST(CoreScheduler, TheEventCapStopsTheRun) {
-  Machine m;
-  m.platform().set_guards(1000, 1'000'000);
-  m.start(0, [&] {
-    while (true) m.core(0).compute(10);
-  });
-  m.run(1 * kSec);
-  EXPECT_EQ(m.platform().halted().kind, "event_limit");
-  EXPECT_LT(m.platform().halted().when, 1 * kMs);
-  EXPECT_LT(static_cast<Time>(sc_core::sc_time_stamp().value()), 1 * kMs);
-}
+TEST(CoreScheduler, TheEventCapStopsTheRun) { expect_event_cap_stops_the_run(true); }
 
 // Something a core's software throws reaches the caller of the run, as from a SystemC
 // thread; the other cores' stacks are dropped.
