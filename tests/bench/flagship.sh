@@ -80,11 +80,13 @@ for c in 4 16 64; do
 done
 
 # Start-up: a point that simulates 1 us, beside a SystemC program that does nothing (the
-# process floor: loading the libraries, SystemC's own start-up).
+# process floor: loading the libraries, SystemC's own start-up), its heap set up as
+# quiesce's is (sim/cli/host_heap.cpp), so that the difference is the model's own.
 floor_src=$out/floor.cpp
 printf '#include <systemc>\nint sc_main(int, char**) { return 0; }\n' > "$floor_src"
 floor_host="-"
-if g++ -std=c++17 -O2 "$floor_src" -o "$out/floor" $(pkg-config --cflags --libs systemc) 2>/dev/null; then
+if g++ -std=c++17 -O2 -I"$root" "$floor_src" "$root/sim/cli/host_heap.cpp" -o "$out/floor" \
+    $(pkg-config --cflags --libs systemc) 2>/dev/null; then
   fs=()
   for ((i = 0; i < reps; ++i)); do
     read -r f _ < <(timed "$out/floor")
