@@ -22,6 +22,8 @@
 #ifndef QUIESCE_ASAN
 namespace {
 
+void* volatile heap_head = nullptr;  // volatile: a malloc whose block is never used may be dropped
+
 void heap_on_huge_pages(int, char**, char**) {
   constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
@@ -29,9 +31,15 @@ void heap_on_huge_pages(int, char**, char**) {
   mallopt(M_TOP_PAD, 32 << 20);
   void* first = std::malloc(1);  // makes the heap: one brk of 32 MiB
   if (first == nullptr) return;
-  const auto lo = (reinterpret_cast<std::uintptr_t>(first) + kHuge - 1) & ~(kHuge - 1);
+  const auto at = reinterpret_cast<std::uintptr_t>(first);
+  const auto lo = (at + kHuge - 1) & ~(kHuge - 1);
   const auto hi = reinterpret_cast<std::uintptr_t>(sbrk(0)) & ~(kHuge - 1);
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);  // best effort
+  if (hi > lo && madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE) == 0) {
+    // The heap's head, below its first 2 MiB boundary, cannot be a huge page: a block that
+    // is never touched nor freed fills it (virtual memory only), so that what comes next,
+    // libsystemc's buffer first, starts on huge pages.
+    heap_head = std::malloc(lo - at);
+  }
   std::free(first);
 }
 
