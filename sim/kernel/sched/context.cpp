@@ -5,9 +5,9 @@
 // cross-CPU interactions the tasks make.
 #define SC_INCLUDE_DYNAMIC_PROCESSES
 #include <boost/context/detail/fcontext.hpp>
-#include <boost/context/protected_fixedsize_stack.hpp>
 
 #include "sim/base/asan.h"
+#include "sim/base/fiber_stack.h"
 #include "sim/kernel/kernel.h"
 
 namespace quiesce::kernel {
@@ -25,12 +25,7 @@ struct TaskContext {
   const void* bottom = nullptr;
   size_t size = 0;
 
-  void free_stack() {
-    if (stack.sp == nullptr) return;
-    asan_unpoison(bottom, size);
-    bctx::protected_fixedsize_stack().deallocate(stack);
-    stack = {};
-  }
+  void free_stack() { free_fiber_stack(stack); }
   // A task still switched out when the run ends is dropped without unwinding its stack,
   // as SystemC drops a thread that never ended.
   ~TaskContext() { free_stack(); }
@@ -94,7 +89,7 @@ void Kernel::make_context(Task& t) {
   TaskContext& x = *t.context;
   x.kernel = this;
   x.task = &t;
-  x.stack = bctx::protected_fixedsize_stack(stack_bytes_).allocate();
+  x.stack = allocate_fiber_stack(stack_bytes_);
   x.bottom = static_cast<char*>(x.stack.sp) - x.stack.size;
   x.size = x.stack.size;
   x.fctx = bctx::detail::make_fcontext(x.stack.sp, x.stack.size, &ContextSwitch::entry);

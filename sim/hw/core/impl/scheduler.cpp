@@ -2,12 +2,12 @@
 #include "sim/hw/core/scheduler.h"
 
 #include <boost/context/detail/fcontext.hpp>
-#include <boost/context/protected_fixedsize_stack.hpp>
 
 #include <algorithm>
 #include <utility>
 
 #include "sim/base/asan.h"
+#include "sim/base/fiber_stack.h"
 #include "sim/hw/core/core.h"
 
 namespace quiesce {
@@ -23,12 +23,7 @@ struct CoreScheduler::Fiber {
   bool done = false;
   std::exception_ptr failure;
 
-  void free_stack() {
-    if (stack.sp == nullptr) return;
-    asan_unpoison(static_cast<char*>(stack.sp) - stack.size, stack.size);
-    bctx::protected_fixedsize_stack().deallocate(stack);
-    stack = {};
-  }
+  void free_stack() { free_fiber_stack(stack); }
 };
 
 // The fcontext side of a switch, kept out of the header. Every jump passes the fiber it
@@ -86,7 +81,7 @@ void CoreScheduler::start(Core& core, std::function<void()> body, size_t stack_b
   f->core = &core;
   f->slot = static_cast<int>(fibers_.size());
   f->body = std::move(body);
-  f->stack = bctx::protected_fixedsize_stack(stack_bytes).allocate();
+  f->stack = allocate_fiber_stack(stack_bytes);
   f->fctx = bctx::detail::make_fcontext(f->stack.sp, f->stack.size, &Switch::entry);
   core.on_stack(static_cast<char*>(f->stack.sp) - f->stack.size, f->stack.size);
   core.sched_slot_ = f->slot;
