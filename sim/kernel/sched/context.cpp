@@ -25,10 +25,9 @@ struct TaskContext {
   const void* bottom = nullptr;
   size_t size = 0;
 
-  void free_stack() { free_fiber_stack(stack); }
   // A task still switched out when the run ends is dropped without unwinding its stack,
   // as SystemC drops a thread that never ended.
-  ~TaskContext() { free_stack(); }
+  ~TaskContext() { free_fiber_stack(stack); }
 };
 
 void TaskContextDeleter::operator()(TaskContext* x) const { delete x; }
@@ -77,7 +76,7 @@ struct ContextSwitch {
       left.size = from_size;
     }
     if (left.dead) {
-      left.free_stack();
+      free_fiber_stack(left.stack);
     } else {
       left.fctx = from.fctx;
     }

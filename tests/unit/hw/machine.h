@@ -118,28 +118,14 @@ class Machine {
   // A harness thread with an explicit stack (the suite also runs under ASan). `done` is
   // set when the body returns, so a test can tell a finished harness from a stuck one.
   void spawn(const std::string& name, std::function<void()> body) {
-    auto done = std::make_shared<bool>(false);
-    done_.push_back(done);
     sc_core::sc_spawn_options opts;
     opts.set_stack_size(256 * 1024);
-    sc_core::sc_spawn(
-        [body = std::move(body), done] {
-          body();
-          *done = true;
-        },
-        name.c_str(), &opts);
+    sc_core::sc_spawn(tracked(std::move(body)), name.c_str(), &opts);
   }
   // The software of core `core` under the platform's scheduler (Core::start_software), with
   // the same `done` flag as spawn().
   void start(int core, std::function<void()> body) {
-    auto done = std::make_shared<bool>(false);
-    done_.push_back(done);
-    platform_->core(core).start_software(
-        [body = std::move(body), done] {
-          body();
-          *done = true;
-        },
-        256 * 1024);
+    platform_->core(core).start_software(tracked(std::move(body)), 256 * 1024);
   }
   // From now on run_on starts a core's software under the scheduler (start), else on a
   // harness thread (spawn).
@@ -175,6 +161,16 @@ class Machine {
 
  private:
   StatRegistry stats_;
+  // `body`, which sets a `done` flag of its own when it returns.
+  std::function<void()> tracked(std::function<void()> body) {
+    auto done = std::make_shared<bool>(false);
+    done_.push_back(done);
+    return [body = std::move(body), done] {
+      body();
+      *done = true;
+    };
+  }
+
   PlatformConfig cfg_;
   std::unique_ptr<Platform> platform_;
   std::vector<std::shared_ptr<bool>> done_;

@@ -22,8 +22,6 @@ struct CoreScheduler::Fiber {
   bctx::detail::fcontext_t fctx = nullptr;  // where the core resumes, while switched out
   bool done = false;
   std::exception_ptr failure;
-
-  void free_stack() { free_fiber_stack(stack); }
 };
 
 // The fcontext side of a switch, kept out of the header. Every jump passes the fiber it
@@ -72,7 +70,7 @@ CoreScheduler::CoreScheduler() = default;
 // A core still switched out when the run ends is dropped without unwinding its stack, as
 // SystemC drops a thread that never ended.
 CoreScheduler::~CoreScheduler() {
-  for (auto& f : fibers_) f->free_stack();
+  for (auto& f : fibers_) free_fiber_stack(f->stack);
   if (active_ == this) active_ = nullptr;
 }
 
@@ -195,8 +193,8 @@ void CoreScheduler::block(Core& c) {
     if (!heap_.empty() && heap_[0].due < limit_) {
       const int next = heap_[0].slot;
       now_ = last_ = std::max(last_, heap_[0].due);
-      pos_[static_cast<size_t>(next)] = -1;
       if (due != kTimeMax) {
+        pos_[static_cast<size_t>(next)] = -1;
         place(0, me);
         heap_down(0);
       } else {
@@ -237,7 +235,7 @@ void CoreScheduler::dispatch() {
     running_ = nullptr;
     running_due_ = kTimeMax;
     if (left.done) {
-      left.free_stack();
+      free_fiber_stack(left.stack);
       if (left.failure) {
         failure_ = std::exchange(left.failure, nullptr);
         break;
