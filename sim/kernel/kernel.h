@@ -285,7 +285,7 @@ class Kernel : public IrqHandler {
     if (lockdep_watching()) lockdep_.acquire_unchecked(lockdep_ctx(), current().held_locks, cls, site());
   }
   void lockdep_release_unchecked(int cls) {
-    if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, cls);
+    if (lockdep_watching()) lockdep_.release(current().held_locks, cls);
   }
   int preempt_count() { return this_core().preempt_count(); }
 

@@ -281,7 +281,7 @@ void Kernel::console_lock() {
 
 void Kernel::console_unlock() {
   Frame f(*this, "console_unlock");
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, console_lock_class_->id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, console_lock_class_->id);
   up_console_sem();
 }
 

@@ -194,7 +194,7 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
   held.push_back(std::move(h));
 }
 
-void Lockdep::release(const LockdepContext& /*ctx*/, std::vector<HeldLock>& held, ClassId cls) {
+void Lockdep::release(std::vector<HeldLock>& held, ClassId cls) {
   for (size_t i = held.size(); i-- > 0;) {
     if (held[i].cls == cls) {
       held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));

@@ -156,9 +156,10 @@ class Lockdep {
   // rcu_lock_acquire(&rcu_lock_map), v4.4: onto the held stack, unchecked (read_recursive).
   void acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
                          const char* site);
-  // Pops the most recent entry of `cls` (any order); a class not held is ignored here: the
-  // caller, who knows the lock instance, reports that with bad_unlock().
-  void release(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls);
+  // lock_release(), v4.4: pops the most recent entry of `cls` (any order); a class not held
+  // is ignored here: the caller, who knows the lock instance, reports that with
+  // bad_unlock(). Like Linux's, it needs no context (nothing about the releaser is checked).
+  void release(std::vector<HeldLock>& held, ClassId cls);
   // An unlock at `site` of a lock of class `cls` that the task does not hold: "bad unlock
   // balance". `held` is left as it is.
   void bad_unlock(const LockdepContext& ctx, const std::vector<HeldLock>& held, ClassId cls,

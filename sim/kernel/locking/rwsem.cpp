@@ -124,7 +124,7 @@ void Kernel::up_read(RwSemaphore& s) {
     unlocking_own(nullptr, s.cls->id);  // not read-held: bad unlock balance
     return;
   }
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, s.cls->id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, s.cls->id);
   up_read_non_owner(s);
 }
 
@@ -147,7 +147,7 @@ void Kernel::up_read_non_owner(RwSemaphore& s) {
 void Kernel::up_write(RwSemaphore& s) {
   Frame f(*this, "up_write");
   if (!unlocking_own(s.writer, s.cls->id)) return;
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, s.cls->id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, s.cls->id);
   this_core().fetch_add(s.addr, 1);  // __up_write()
   s.writer = nullptr;
   if (s.waiters.empty()) return;
@@ -259,7 +259,7 @@ void Kernel::read_unlock(RwLock& l) {
     unlocking_own(nullptr, l.cls->id);
     return;
   }
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, l.cls->id);
   --l.readers;
   this_core().store(l.addr, rwlock_word(l));
   preempt_enable();
@@ -292,7 +292,7 @@ void Kernel::write_lock(RwLock& l) {
 void Kernel::write_unlock(RwLock& l) {
   Frame f(*this, "_raw_write_unlock");
   if (!unlocking_own(l.writer, l.cls->id)) return;
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, l.cls->id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, l.cls->id);
   l.writer = nullptr;
   this_core().store(l.addr, rwlock_word(l));
   preempt_enable();
@@ -306,7 +306,7 @@ void Kernel::lock_map_acquire(LockClass& map) {
 }
 
 void Kernel::lock_map_release(LockClass& map) {
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, map.id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, map.id);
 }
 
 }  // namespace quiesce::kernel

@@ -116,7 +116,7 @@ void Kernel::do_raw_spin_unlock(RawSpinLock& l) {
   // wait for ever (Linux's debug spinlock would complain "already unlocked" or "wrong owner").
   if (!unlocking_own(l.owner, l.cls->id)) return;
   Task& t = current();
-  if (lockdep_watching(t)) lockdep_.release(lockdep_ctx(t), t.held_locks, l.taken_as->id);
+  if (lockdep_watching(t)) lockdep_.release(t.held_locks, l.taken_as->id);
   Core& core = this->core(t.cpu);
   l.taken_as->hold_time.record(core.now() - l.acquired_at);
   trace(TraceKind::LockReleased, 0, l.taken_as->name.c_str(), l.addr);
@@ -260,7 +260,7 @@ void Kernel::mutex_unlock(Mutex& m) {
   Frame f(*this, "mutex_unlock");
   // Left alone if not ours (its owner's, or nobody's; debug_mutex_unlock() would warn "owner").
   if (!unlocking_own(m.owner, m.cls->id)) return;
-  if (lockdep_watching()) lockdep_.release(lockdep_ctx(), current().held_locks, m.cls->id);
+  if (lockdep_watching()) lockdep_.release(current().held_locks, m.cls->id);
   m.cls->hold_time.record(now() - m.acquired_at);
   m.owner = nullptr;
   this_core().store(m.addr, 0);

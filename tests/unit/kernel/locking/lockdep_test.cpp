@@ -136,7 +136,7 @@ TEST(LockdepUsage, CharactersFollowLinuxForEachContext) {
   std::vector<HeldLock> held;
   auto take = [&](const LockdepContext& ctx, ClassId c, bool trylock = false) {
     ld.acquire(ctx, held, c, "site", trylock);
-    ld.release(ctx, held, c);
+    ld.release(held, c);
   };
   take(Who("t", 1, 0).irqs_off(), off);
   take(Who("t", 1, 0).hardirq(), in_irq);
@@ -168,8 +168,8 @@ TEST(LockdepChains, ARepeatedStackIsCheckedOnceAndAnyDifferenceIsCheckedAgain) {
   auto nest = [&](const LockdepContext& ctx, ClassId outer, ClassId inner, bool inner_try) {
     ld.acquire(ctx, held, outer, "outer");
     ld.acquire(ctx, held, inner, "inner", inner_try);
-    ld.release(ctx, held, inner);
-    ld.release(ctx, held, outer);
+    ld.release(held, inner);
+    ld.release(held, outer);
   };
   const LockdepContext t = Who("t", 1, 0).irqs_off();
   nest(t, a, b, /*inner_try=*/true);  // a trylock adds no dependency
@@ -197,8 +197,8 @@ TEST(LockdepChains, StacksStoredAcrossTheTablesGrowthAreFoundAgain) {
   auto nest = [&](ClassId c, bool trylock) {
     ld.acquire(t, held, outer, "outer");
     ld.acquire(t, held, c, "inner", trylock);
-    ld.release(t, held, c);
-    ld.release(t, held, outer);
+    ld.release(held, c);
+    ld.release(held, outer);
   };
   for (ClassId c : inner) nest(c, /*trylock=*/true);  // 3000 stacks, no dependency
   EXPECT_EQ(ld.chain_count(), 1 + inner.size());      // {outer} and each {outer, inner}
@@ -229,9 +229,9 @@ TEST(LockdepUsage, RecordsWhereEachStateWasFirstSeen) {
   std::vector<HeldLock> held;
   ld.acquire(Who("ktimer", 7, 3).hardirq().at(5 * kUs).stack({"timer_fn", "hrtimer_interrupt"}),
              held, a, "timer_fn");
-  ld.release(Who("ktimer", 7, 3), held, a);
+  ld.release(held, a);
   ld.acquire(Who("other", 8, 1).hardirq().stack({"x", "y"}), held, a, "x");
-  ld.release(Who("other", 8, 1), held, a);
+  ld.release(held, a);
 
   const LockTrace* t = ld.usage_trace(a, Usage::UsedInHardirq);
   ASSERT_NE(t, nullptr);
@@ -288,8 +288,8 @@ TEST(LockdepGraph, InterruptLocksDoNotNestUnderTheInterruptedTask) {
   ld.acquire(irq, held, rnp, "rcu_check");  // inside the handler: a real edge
   EXPECT_EQ(ld.dependency_count(), 1u);
   EXPECT_NE(ld.dependency_trace(rq, rnp), nullptr);
-  ld.release(irq, held, rnp);
-  ld.release(irq, held, rq);
+  ld.release(held, rnp);
+  ld.release(held, rq);
   EXPECT_TRUE(ld.reports().empty());
 }
 
@@ -302,8 +302,8 @@ TEST(LockdepGraph, KnownEdgesKeepTheirFirstTrace) {
     const LockdepContext t = Who("t" + std::to_string(i), i, i % 4).irqs_off().stack({"f"});
     ld.acquire(t, held, a, "first");
     ld.acquire(t, held, b, i == 0 ? "first" : "later");
-    ld.release(t, held, b);
-    ld.release(t, held, a);
+    ld.release(held, b);
+    ld.release(held, a);
   }
   EXPECT_EQ(ld.dependency_count(), 1u);
   EXPECT_EQ(ld.dependency_trace(a, b)->task, "t0");
@@ -320,13 +320,13 @@ TEST(LockdepRelease, OutOfOrderReleaseRemovesThatClass) {
   std::vector<HeldLock> held;
   ld.acquire(t, held, a, "sa");
   ld.acquire(t, held, b, "sb");
-  ld.release(t, held, a);  // out of order
+  ld.release(held, a);  // out of order
   ASSERT_EQ(held.size(), 1u);
   EXPECT_EQ(held[0].cls, b);
   ld.acquire(t, held, c, "sc");  // from b only
   EXPECT_NE(ld.dependency_trace(b, c), nullptr);
   EXPECT_EQ(ld.dependency_trace(a, c), nullptr);
-  ld.release(t, held, a);  // not held: ignored
+  ld.release(held, a);  // not held: ignored
   EXPECT_EQ(held.size(), 2u);
   EXPECT_TRUE(ld.reports().empty());
 }
@@ -348,8 +348,8 @@ TEST_P(LockdepSplat, TwoLockInversionPrintsTheClassicTable) {
                  .at(2 * kMs)
                  .stack({"port_update", "dev_poll", "process_one_work"}),
              h1, b, "port_update");
-  ld.release(t1, h1, b);
-  ld.release(t1, h1, a);
+  ld.release(h1, b);
+  ld.release(h1, a);
   EXPECT_TRUE(ld.reports().empty());
 
   const LockdepContext t2 = Who("ttyd", 402, 1)
@@ -397,13 +397,13 @@ TEST_P(LockdepSplat, PerfRcu2015CycleMatchesGolden) {
   const Time t0 = kSec;
   ld.acquire(Who("victim", 142, 1).hardirq().at(t0).stack(with({"scheduler_tick"}, tick)), victim,
              rq, "scheduler_tick");
-  ld.release(Who("victim", 142, 1), victim, rq);
+  ld.release(victim, rq);
   ld.acquire(Who("victim", 142, 1)
                  .hardirq()
                  .at(t0)
                  .stack(with({"perf_adjust_freq_unthr_context", "perf_event_task_tick"}, tick)),
              victim, ctx, "perf_adjust_freq_unthr_context");
-  ld.release(Who("victim", 142, 1), victim, ctx);
+  ld.release(victim, ctx);
   // ... and the rebalance softirq on its way out.
   ld.acquire(
       Who("victim", 142, 1)
@@ -413,7 +413,7 @@ TEST_P(LockdepSplat, PerfRcu2015CycleMatchesGolden) {
           .stack({"load_balance", "rebalance_domains", "run_rebalance_domains", "__do_softirq",
                   "irq_exit", "smp_apic_timer_interrupt", "apic_timer_interrupt"}),
       victim, rq, "load_balance");
-  ld.release(Who("victim", 142, 1), victim, rq);
+  ld.release(victim, rq);
 
   // CPU1, the victim schedules: perf's sched-out hook takes ctx->lock under rq->lock.
   const std::vector<std::string> sleep = {"schedule", "do_nanosleep", "hrtimer_nanosleep",
@@ -426,8 +426,8 @@ TEST_P(LockdepSplat, PerfRcu2015CycleMatchesGolden) {
                  .at(t0 + 100 * kUs)
                  .stack(with({"perf_event_task_sched_out", "__schedule"}, sleep)),
              victim, ctx, "perf_event_task_sched_out");
-  ld.release(sched, victim, ctx);
-  ld.release(sched, victim, rq);
+  ld.release(victim, ctx);
+  ld.release(victim, rq);
 
   // CPU2, the expedited GP's IPI finds no reader; the report reaches the root and wakes
   // the GP waiter under rnp->lock: pi_lock, then the waiter's rq->lock.
@@ -448,9 +448,9 @@ TEST_P(LockdepSplat, PerfRcu2015CycleMatchesGolden) {
                                   .stack(with(with({"try_to_wake_up"}, wake), ipi));
   ld.acquire(ttwu, kworker, pi, "try_to_wake_up");
   ld.acquire(ttwu, kworker, rq, "try_to_wake_up");
-  ld.release(exp, kworker, rq);
-  ld.release(exp, kworker, pi);
-  ld.release(exp, kworker, rnp);
+  ld.release(kworker, rq);
+  ld.release(kworker, pi);
+  ld.release(kworker, rnp);
   EXPECT_TRUE(ld.reports().empty());
   EXPECT_EQ(ld.dependency_count(), 3u);
 
@@ -491,8 +491,8 @@ TEST(LockdepCircular, EachCycleIsReportedOnce) {
     const LockdepContext t = Who("t" + std::to_string(cpu), 10 + cpu, cpu).irqs_off();
     ld.acquire(t, held, outer, "outer");
     ld.acquire(t, held, inner, "inner");
-    ld.release(t, held, inner);
-    ld.release(t, held, outer);
+    ld.release(held, inner);
+    ld.release(held, outer);
   };
   for (int i = 0; i < 50; ++i) {
     nest(a, b, i % 4);
@@ -532,7 +532,7 @@ TEST_P(LockdepSplat, SameClassTwicePrintsRecursiveSplat) {
   EXPECT_EQ(held.size(), 3u);
   EXPECT_EQ(ld.dependency_count(), 1u);  // the recursion adds no rq -> rq edge
 
-  ld.release(t, held, rq);
+  ld.release(held, rq);
   ld.acquire(t, held, rq, "double_rq_lock");  // again: reported once
   EXPECT_EQ(ld.reports().size(), 1u);
 }
@@ -562,7 +562,7 @@ TEST_P(LockdepSplat, HardirqSafeThenTakenWithIrqsOn) {
                  .at(10 * kUs)
                  .stack({"nic_interrupt", "handle_irq_event", "do_IRQ", "common_interrupt"}),
              held, a, "nic_interrupt");
-  ld.release(Who("swapper/3", 0, 3), held, a);
+  ld.release(held, a);
   EXPECT_TRUE(ld.reports().empty());
   const LockdepContext t =
       Who("ip", 977, 2).at(20 * kUs).stack({"nic_set_rx_mode", "dev_set_rx_mode", "SyS_ioctl"});
@@ -581,7 +581,7 @@ TEST(LockdepInconsistent, IrqsOnThenTakenInHardirqReportsTheOtherOrder) {
   const ClassId outer = ld.register_class("&dev->mutex", WaitType::Sleep);
   std::vector<HeldLock> held;
   ld.acquire(Who("ip", 977, 2).stack({"nic_set_rx_mode"}), held, a, "nic_set_rx_mode");
-  ld.release(Who("ip", 977, 2), held, a);
+  ld.release(held, a);
   ld.acquire(Who("ip", 977, 2), held, outer, "dev_ioctl");
   ld.acquire(Who("ip", 977, 2).hardirq().stack({"nic_interrupt", "do_IRQ"}), held, a,
              "nic_interrupt");
@@ -602,10 +602,10 @@ TEST(LockdepInconsistent, SoftirqSafeThenTakenWithSoftirqsOn) {
   std::vector<HeldLock> held;
   ld.acquire(Who("ksoftirqd/0", 9, 0).softirq().stack({"neigh_timer_handler", "call_timer_fn"}),
              held, a, "neigh_timer_handler");
-  ld.release(Who("ksoftirqd/0", 9, 0), held, a);
+  ld.release(held, a);
   // With hardirqs off no softirq can run either: no new state.
   ld.acquire(Who("arp", 55, 1).irqs_off(), held, a, "neigh_update_irqoff");
-  ld.release(Who("arp", 55, 1), held, a);
+  ld.release(held, a);
   EXPECT_TRUE(ld.reports().empty());
   ld.acquire(Who("arp", 55, 1).at(3 * kMs).stack({"neigh_update", "arp_process"}), held, a,
              "neigh_update");
@@ -626,7 +626,7 @@ TEST(LockdepInconsistent, EnablingIrqsWhileHoldingMarksTheHeldLocks) {
   const ClassId a = ld.register_class("&port->lock", WaitType::Spin);
   std::vector<HeldLock> held;
   ld.acquire(Who("swapper/0", 0, 0).hardirq(), held, a, "serial_interrupt");
-  ld.release(Who("swapper/0", 0, 0), held, a);
+  ld.release(held, a);
   ld.acquire(Who("getty", 600, 0).irqs_off(), held, a, "uart_write");  // fine so far
   EXPECT_TRUE(ld.reports().empty());
   ld.irqs_enabled(Who("getty", 600, 0).stack({"uart_write", "tty_write"}), held,
@@ -652,10 +652,10 @@ TEST_P(LockdepSplat, NewEdgeFromHardirqSafeToUnsafeThroughAChain) {
   std::vector<HeldLock> held;
   ld.acquire(Who("swapper/1", 0, 1).hardirq().at(kMs).stack({"handle_edge_irq", "do_IRQ"}), held,
              safe, "handle_edge_irq");
-  ld.release(Who("swapper/1", 0, 1), held, safe);
+  ld.release(held, safe);
   ld.acquire(Who("modprobe", 812, 2).at(2 * kMs).stack({"cfg_read", "chip_probe"}), held, unsafe,
              "cfg_read");
-  ld.release(Who("modprobe", 812, 2), held, unsafe);
+  ld.release(held, unsafe);
   const LockdepContext t =
       Who("modprobe", 812, 2).irqs_off().at(3 * kMs).stack({"irq_set_type", "chip_setup"});
   ld.acquire(t, held, safe, "__irq_get_desc_lock");
@@ -684,9 +684,9 @@ TEST(LockdepIrqSafety, NewEdgeFromSoftirqSafeToUnsafe) {
   const ClassId unsafe = ld.register_class("&stats->lock", WaitType::Spin);
   std::vector<HeldLock> held;
   ld.acquire(Who("ksoftirqd/1", 16, 1).softirq(), held, safe, "tcp_v4_rcv");
-  ld.release(Who("ksoftirqd/1", 16, 1), held, safe);
+  ld.release(held, safe);
   ld.acquire(Who("ss", 70, 0), held, unsafe, "stats_read");  // bh on: softirq-unsafe
-  ld.release(Who("ss", 70, 0), held, unsafe);
+  ld.release(held, unsafe);
   ld.acquire(Who("ss", 70, 0).bh_off(), held, safe, "lock_sock");
   ld.acquire(Who("ss", 70, 0).bh_off(), held, unsafe, "stats_update");
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"irq_safe_unsafe"});
@@ -719,13 +719,13 @@ TEST_P(LockdepSplat, BecomingUnsafeAfterTheEdgeIsAnIrqInversion) {
   std::vector<HeldLock> held;
   ld.acquire(Who("swapper/0", 0, 0).hardirq().stack({"host_intr", "do_IRQ"}), held, safe,
              "host_intr");
-  ld.release(Who("swapper/0", 0, 0), held, safe);
+  ld.release(held, safe);
   const LockdepContext off = Who("kworker/0:2", 40, 0).irqs_off().stack({"host_queue"});
   ld.acquire(off, held, safe, "host_queue");
   ld.acquire(Who("kworker/0:2", 40, 0).irqs_off().stack({"blk_start", "host_queue"}), held, unsafe,
              "blk_start");
-  ld.release(off, held, unsafe);
-  ld.release(off, held, safe);
+  ld.release(held, unsafe);
+  ld.release(held, safe);
   EXPECT_TRUE(ld.reports().empty());
   // Later, the queue lock is taken with irqs on: it is reached from a hardirq-safe lock.
   ld.acquire(Who("fio", 1234, 1).at(9 * kMs).stack({"blk_flush", "SyS_fsync"}), held, unsafe,
@@ -743,11 +743,11 @@ TEST_P(LockdepSplat, BecomingUnsafeAfterTheEdgeIsAnIrqInversion) {
   const ClassId s2 = ld2.register_class("&host->lock", WaitType::Spin);
   const ClassId u2 = ld2.register_class("&q->queue_lock", WaitType::Spin);
   ld2.acquire(Who("fio", 1234, 1), held, u2, "blk_flush");
-  ld2.release(Who("fio", 1234, 1), held, u2);
+  ld2.release(held, u2);
   ld2.acquire(Who("kworker/0:2", 40, 0).irqs_off(), held, s2, "host_queue");
   ld2.acquire(Who("kworker/0:2", 40, 0).irqs_off(), held, u2, "blk_start");
-  ld2.release(off, held, u2);
-  ld2.release(off, held, s2);
+  ld2.release(held, u2);
+  ld2.release(held, s2);
   EXPECT_TRUE(ld2.reports().empty());
   ld2.acquire(Who("swapper/0", 0, 0).hardirq(), held, s2, "host_intr");
   ASSERT_EQ(kinds(ld2), std::vector<std::string>{"irq_safe_unsafe"});
@@ -765,14 +765,14 @@ TEST(LockdepIrqSafety, OnePairIsReportedOnceWhicheverWayItIsFound) {
   const ClassId other = ld.register_class("o", WaitType::Spin);
   std::vector<HeldLock> held;
   ld.acquire(Who("i", 0, 0).hardirq(), held, safe, "irq");
-  ld.release(Who("i", 0, 0), held, safe);
+  ld.release(held, safe);
   ld.acquire(Who("t", 1, 0), held, unsafe, "u_on");
-  ld.release(Who("t", 1, 0), held, unsafe);
+  ld.release(held, unsafe);
   ld.acquire(Who("t", 1, 0).irqs_off(), held, safe, "s_off");
   ld.acquire(Who("t", 1, 0).irqs_off(), held, other, "o_off");   // s -> o: fine
   ld.acquire(Who("t", 1, 0).irqs_off(), held, unsafe, "u_off");  // o -> u: s reaches u
-  ld.release(Who("t", 1, 0), held, unsafe);
-  ld.release(Who("t", 1, 0), held, other);
+  ld.release(held, unsafe);
+  ld.release(held, other);
   ld.acquire(Who("t", 1, 0).irqs_off(), held, unsafe, "u_off");  // s -> u: the same pair
   EXPECT_EQ(kinds(ld), std::vector<std::string>{"irq_safe_unsafe"});
 }
@@ -858,7 +858,7 @@ TEST(LockdepWaitType, SpinLockUnderRawSpinLockIsAnInvalidWaitContext) {
                                        "request_threaded_irq"});
   ld.acquire(t, held, raw, "__setup_irq");
   ld.acquire(t, held, raw2, "gic_set_type");  // raw under raw: fine
-  ld.release(t, held, raw2);
+  ld.release(held, raw2);
   EXPECT_TRUE(ld.reports().empty());
   ld.acquire(t, held, spin, "mtk_sysirq_set_type");
   ASSERT_EQ(kinds(ld), std::vector<std::string>{"invalid_wait_context"});
@@ -877,8 +877,8 @@ TEST(LockdepWaitType, ProperNestingAndOtherIrqContextsAreFine) {
   ld.acquire(Who("t", 1, 0), held, mutex, "m");
   ld.acquire(Who("t", 1, 0).irqs_off(), held, spin, "s");
   ld.acquire(Who("t", 1, 0).irqs_off(), held, raw, "r");
-  ld.release(Who("t", 1, 0), held, raw);
-  ld.release(Who("t", 1, 0), held, spin);
+  ld.release(held, raw);
+  ld.release(held, spin);
   ld.acquire(Who("t", 1, 0).irqs_off(), held, raw, "r");
   // an interrupt's spin lock does not nest under the task's raw one
   ld.acquire(Who("t", 1, 0).hardirq(), held, spin, "irq_spin");
@@ -902,8 +902,8 @@ struct MightWake : ::testing::Test {
     const LockdepContext t = Who("victim", 142, 1).irqs_off().stack(std::move(stack));
     ld.acquire(t, held, outer, "__schedule");
     ld.acquire(t, held, inner, inner_site);
-    ld.release(t, held, inner);
-    ld.release(t, held, outer);
+    ld.release(held, inner);
+    ld.release(held, outer);
   }
 };
 
@@ -954,7 +954,7 @@ TEST_F(MightWake, LongerChainsAndNewEdgesAreSeen) {
   ld.acquire(t, held, rnp, "rcu_report_exp_rnp");
   ld.might_wake(t, held, "wake_up");  // rnp->lock nests under nothing yet
   EXPECT_TRUE(ld.reports().empty());
-  ld.release(t, held, rnp);
+  ld.release(held, rnp);
   nest(pi, ctx, "x", {"x"});   // pi -> ctx
   nest(ctx, rnp, "y", {"y"});  // ctx -> rnp: now pi -> ctx -> rnp
   ld.acquire(t, held, rnp, "rcu_report_exp_rnp");
@@ -1048,7 +1048,7 @@ TEST(LockdepBadUnlock, ReleaseOfAClassNotHeldIsLeftToTheCaller) {
   const ClassId b = ld.register_class("b", WaitType::RawSpin);
   std::vector<HeldLock> held;
   ld.acquire(Who("t", 1, 0), held, a, "take_a");
-  ld.release(Who("t", 1, 0), held, b);
+  ld.release(held, b);
   EXPECT_EQ(held.size(), 1u);
   EXPECT_TRUE(ld.reports().empty());
   ld.bad_unlock(Who("t", 1, 0), held, b, "drop_b");
@@ -1152,9 +1152,9 @@ TEST(LockdepLayoutFor, UsageStringsHaveTheReclaimFsPairBefore4_14) {
   const ClassId b = ld.register_class("b", WaitType::RawSpin);
   std::vector<HeldLock> held;
   ld.acquire(Who("t", 1, 0).hardirq(), held, a, "irq");
-  ld.release(Who("t", 1, 0), held, a);
+  ld.release(held, a);
   ld.acquire(Who("t", 1, 0), held, b, "on");
-  ld.release(Who("t", 1, 0), held, b);
+  ld.release(held, b);
   EXPECT_EQ(ld.usage_chars(a), "{-...}");
   EXPECT_EQ(ld.usage_chars(b), "{+.+.}");
   ld.set_layout(LockdepLayout::V4_12);
@@ -1202,9 +1202,9 @@ TEST(LockdepAfterReport, OffStopsCheckingAndRecordingButKeepsTheHeldStack) {
   ld.acquire(t, held, a, "a2");  // b -> a closes a cycle
   ld.acquire(t, held, c, "c1");  // a -> c, new
   EXPECT_EQ(held.size(), 3u) << "the stack is still kept";
-  ld.release(t, held, c);
-  ld.release(t, held, a);
-  ld.release(t, held, b);
+  ld.release(held, c);
+  ld.release(held, a);
+  ld.release(held, b);
   EXPECT_TRUE(held.empty());
   ld.acquire(Who("t", 1, 0).hardirq(), held, c, "irq");
   ld.irqs_enabled(Who("t", 1, 0), held, "local_irq_enable");
@@ -1268,7 +1268,7 @@ TEST(LockdepDisabled, RecordsNothingButKeepsTheHeldStack) {
   ld.irqs_enabled(Who("t", 1, 0), held, "z");
   ld.acquire(Who("t", 1, 0).hardirq(), held, a, "irq");
   EXPECT_EQ(held.size(), 4u);
-  ld.release(t, held, b);
+  ld.release(held, b);
   EXPECT_EQ(held.size(), 3u);
   EXPECT_TRUE(ld.reports().empty());
   EXPECT_EQ(ld.log(), "");
@@ -1304,48 +1304,48 @@ TEST(LockdepClean, ConsistentHierarchyFromManyContextsHasNoReports) {
       ld.acquire(proc(), held, mutex, "mutex_lock");
       ld.might_sleep(proc(), held, "mutex_lock");
       ld.acquire(Who(proc()).irqs_off(), held, wq, "queue_work");
-      ld.release(proc(), held, wq);
+      ld.release(held, wq);
       ld.irqs_enabled(proc(), held, "spin_unlock_irqrestore");  // only the mutex held
       ld.might_wake(proc(), held, "wake_up_process");
       ld.acquire(Who(proc()).irqs_off(), held, pi, "try_to_wake_up");
       ld.acquire(Who(proc()).irqs_off(), held, rq, "try_to_wake_up");
-      ld.release(proc(), held, pi);  // out of order
-      ld.release(proc(), held, rq);
+      ld.release(held, pi);  // out of order
+      ld.release(held, rq);
 
       // The tick interrupts the task while it holds the mutex: rq, then perf ctx, then RCU.
       const LockdepContext irq = Who(task, pid, cpu).hardirq().at(now);
       ld.acquire(irq, held, rq, "scheduler_tick");
       ld.acquire(irq, held, ctx, "perf_event_task_tick");
-      ld.release(irq, held, ctx);
-      ld.release(irq, held, rq);
+      ld.release(held, ctx);
+      ld.release(held, rq);
       ld.acquire(irq, held, rnp, "rcu_report_qs_rnp");
       ld.acquire(irq, held, rnp_root, "rcu_report_qs_rnp");
-      ld.release(irq, held, rnp_root);
-      ld.release(irq, held, rnp);
-      ld.release(proc(), held, mutex);
+      ld.release(held, rnp_root);
+      ld.release(held, rnp);
+      ld.release(held, mutex);
       ld.might_sleep(proc(), held, "cond_resched");
 
       // Softirq (hardirqs on) takes rnp with irqs saved; load balancing nests two rqs.
       ld.acquire(Who(task, pid, cpu).softirq().irqs_off().at(now), held, rnp, "rcu_process_cbs");
-      ld.release(proc(), held, rnp);
+      ld.release(held, rnp);
       const LockdepContext lb = Who(task, pid, cpu).softirq().irqs_off().at(now);
       ld.acquire(lb, held, rq, "load_balance");
       ld.acquire(lb, held, rq1, "double_lock_balance");
-      ld.release(lb, held, rq1);
-      ld.release(lb, held, rq);
+      ld.release(held, rq1);
+      ld.release(held, rq);
 
       // __schedule: rq then ctx (perf sched-out); a trylock against the order is fine.
       const LockdepContext sched = Who(task, pid, cpu).irqs_off().at(now);
       ld.acquire(sched, held, rq, "__schedule");
       ld.acquire(sched, held, ctx, "perf_event_task_sched_out");
       ld.acquire(sched, held, pi, "try_lock_pi", /*trylock=*/true);
-      ld.release(sched, held, pi);
-      ld.release(sched, held, ctx);
-      ld.release(sched, held, rq);
+      ld.release(held, pi);
+      ld.release(held, ctx);
+      ld.release(held, rq);
 
       // printk under nothing scheduler-related; its wakeup comes after the log lock.
       ld.acquire(Who(proc()).irqs_off(), held, log, "vprintk_emit");
-      ld.release(proc(), held, log);
+      ld.release(held, log);
       ld.might_wake(proc(), held, "wake_up_klogd");
       ASSERT_TRUE(held.empty());
     }
@@ -1401,9 +1401,9 @@ TEST(LockdepUnchecked, ListedAsHeldButAddsNoDependencyAndLocksAroundItStillChain
   EXPECT_TRUE(held[1].read_recursive);
   ld.irqs_enabled(Who("t", 1, 0), held, "enable");
   EXPECT_EQ(ld.usage_chars(rcu), "{....}") << "no usage";
-  ld.release(Who("t", 1, 0), held, b);
-  ld.release(Who("t", 1, 0), held, rcu);
-  ld.release(Who("t", 1, 0), held, a);
+  ld.release(held, b);
+  ld.release(held, rcu);
+  ld.release(held, a);
   EXPECT_TRUE(held.empty());
   EXPECT_TRUE(ld.reports().empty());
 }
