@@ -121,6 +121,7 @@ Kernel::Kernel(Platform& platform, const KernelParams& p, const VariantParams& v
   for (int c = 0; c < nr_cpus(); ++c) {
     Cpu& cpu = cpu_of(c);
     cpu.id = c;
+    cpu.core = &platform_.core(c);
     cpu.rq.lock = make_lock("rq[" + std::to_string(c) + "].lock", rq_cls);
     cpu.rq.rt.resize(100);  // rt_priority 1..99
     cpu.pool_lock = make_lock("pool[" + std::to_string(c) + "].lock", pool_cls);

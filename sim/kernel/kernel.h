@@ -266,8 +266,8 @@ class Kernel : public IrqHandler {
     return *t;
   }
   int this_cpu() { return current().cpu; }
-  Core& this_core() { return platform_.core(this_cpu()); }
-  Core& core(int cpu) { return platform_.core(cpu); }
+  Core& this_core() { return core(this_cpu()); }
+  Core& core(int cpu) { return *cpu_of(cpu).core; }  // hot: no bounds check, one load
   bool in_irq() { return this_core().hardirq_depth() > 0; }
   bool in_softirq();
   bool in_interrupt() { return in_irq() || in_softirq(); }
@@ -549,6 +549,7 @@ class Kernel : public IrqHandler {
   };
   struct Cpu {
     int id = 0;
+    Core* core = nullptr;  // the platform's core of this id
     Rq rq;
     // The task whose stack the CPU's thread runs on (rq.curr changes a little earlier, in
     // context_switch; also kept in the core's software word, for current()), the context

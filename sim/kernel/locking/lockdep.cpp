@@ -103,11 +103,10 @@ ClassId Lockdep::subclass_of(ClassId cls, int subclass) {
 
 LockTrace Lockdep::make_trace(const LockdepContext& ctx, const std::string& site) const {
   LockTrace t;
-  std::vector<std::string> from_frames;
-  if (ctx.backtrace.empty() && ctx.frames) {
-    for (auto it = ctx.frames->rbegin(); it != ctx.frames->rend(); ++it) from_frames.emplace_back(*it);
+  std::vector<std::string> bt;
+  if (ctx.frames) {
+    for (auto it = ctx.frames->rbegin(); it != ctx.frames->rend(); ++it) bt.emplace_back(*it);
   }
-  const std::vector<std::string>& bt = ctx.backtrace.empty() ? from_frames : ctx.backtrace;
   t.frames.reserve(bt.size() + 1);
   if (!site.empty() && (bt.empty() || bt.front() != site))
     t.frames.push_back(site);

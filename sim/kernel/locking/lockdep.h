@@ -71,11 +71,10 @@ struct LockdepContext {
   int preempt_count = 0;  // preempt_disable() depth (held spin locks count as atomic anyway)
   int rcu_depth = 0;      // rcu_preempt_depth(): preemptible-RCU read nesting (might_sleep)
   Time now = 0;           // simulated time, for the splat's timestamp
-  // Kernel-model function names, innermost first. A trace is the acquisition site followed
-  // by this (the site is not repeated when it is already the innermost frame).
-  std::vector<std::string> backtrace;
-  // Or, to keep the hot path free of copies: the caller's live call stack, innermost LAST
-  // (read only when a trace is recorded; used when `backtrace` is empty).
+  // The caller's live call stack of kernel-model function names, innermost LAST, read only
+  // when a trace is recorded (no copy on the hot path). A trace is the acquisition site
+  // followed by these, innermost first (the site is not repeated when it is already the
+  // innermost frame).
   const std::vector<const char*>* frames = nullptr;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -53,8 +54,14 @@ struct Who {
     ctx.now = t;
     return *this;
   }
-  Who& stack(std::vector<std::string> frames) {
-    ctx.backtrace = std::move(frames);
+  // Kernel-model function names, innermost first (a context holds them innermost last, as
+  // the task's live call stack: interned here, like the names).
+  Who& stack(const std::vector<std::string>& frames) {
+    static std::set<std::string> names;
+    static std::deque<std::vector<const char*>> stacks;
+    std::vector<const char*>& live = stacks.emplace_back();
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) live.push_back(names.insert(*it).first->c_str());
+    ctx.frames = &live;
     return *this;
   }
   operator const LockdepContext&() const { return ctx; }
@@ -439,7 +446,6 @@ TEST_P(LockdepSplat, PerfRcu2015CycleMatchesGolden) {
                                         "smp_call_function_single_interrupt",
                                         "call_function_single_interrupt"};
   const std::vector<std::string> wake = {"default_wake_function", "__wake_up_common", "__wake_up"};
-  const LockdepContext exp = Who("kworker/2:1", 87, 2).hardirq().at(t0 + 250 * kUs);
   ld.acquire(Who("kworker/2:1", 87, 2).hardirq().at(t0 + 250 * kUs).stack(ipi), kworker, rnp,
              "rcu_report_exp_rnp");
   const LockdepContext ttwu = Who("kworker/2:1", 87, 2)
