@@ -60,7 +60,8 @@ struct Who {
     static std::set<std::string> names;
     static std::deque<std::vector<const char*>> stacks;
     std::vector<const char*>& live = stacks.emplace_back();
-    for (auto it = frames.rbegin(); it != frames.rend(); ++it) live.push_back(names.insert(*it).first->c_str());
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it)
+      live.push_back(names.insert(*it).first->c_str());
     ctx.frames = &live;
     return *this;
   }
