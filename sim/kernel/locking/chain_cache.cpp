@@ -5,21 +5,9 @@
 namespace quiesce::kernel {
 
 uint64_t ChainCache::hash(const Chain& chain) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (uint64_t w : chain) h = (h ^ w) * 0x100000001b3ull;
-  return h ^ (h >> 29);
-}
-
-bool ChainCache::contains(const Chain& chain, uint64_t h) const {
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.len == 0) return false;
-    if (s.hash == h && s.len == chain.size() &&
-        std::equal(chain.begin(), chain.end(), words_.begin() + s.at)) {
-      return true;
-    }
-  }
+  uint64_t key = kSeed;
+  for (uint64_t w : chain) key = step(key, w);
+  return finish(key);
 }
 
 void ChainCache::place(const Slot& slot) {

@@ -127,6 +127,9 @@ uint64_t chain_word(ClassId cls, int irq_context, bool trylock, bool read, bool 
   return static_cast<uint64_t>(cls) << 8 | static_cast<uint64_t>(irq_context) << 3 |
          static_cast<uint64_t>(trylock) << 2 | static_cast<uint64_t>(read) << 1 | static_cast<uint64_t>(read_recursive);
 }
+uint64_t held_word(const HeldLock& h) {
+  return chain_word(h.cls, h.irq_context, h.trylock, h.read, h.read_recursive);
+}
 }  // namespace
 
 void Lockdep::acquire_unchecked(const LockdepContext& ctx, std::vector<HeldLock>& held, ClassId cls,
@@ -164,11 +167,17 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
     bool known = false;
     uint64_t hash = 0;
     if (debug_locks_ && !read) {
-      chain_.clear();
-      for (const HeldLock& h : held) chain_.push_back(chain_word(h.cls, h.irq_context, h.trylock, h.read, h.read_recursive));
-      chain_.push_back(chain_word(cls, irq_ctx, trylock, false, false));
-      hash = ChainCache::hash(chain_);
-      known = chains_.contains(chain_, hash);
+      // Folded and compared straight from the held stack: a Chain is built only to store.
+      const uint64_t word = chain_word(cls, irq_ctx, trylock, false, false);
+      uint64_t key = ChainCache::kSeed;
+      for (const HeldLock& h : held) key = ChainCache::step(key, held_word(h));
+      hash = ChainCache::finish(ChainCache::step(key, word));
+      known = chains_.contains(hash, held.size() + 1, [&](const uint64_t* stored) {
+        for (size_t i = 0; i < held.size(); ++i) {
+          if (stored[i] != held_word(held[i])) return false;
+        }
+        return stored[held.size()] == word;
+      });
     }
 
     if (!known && debug_locks_ && wait_type_checks_) check_wait_context(ctx, held, cls, site, trylock);
@@ -186,7 +195,12 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
         if (i == 0 || held[i - 1].irq_context != prev.irq_context) break;
       }
     }
-    if (!known && debug_locks_ && !read) chains_.insert(chain_, hash);
+    if (!known && debug_locks_ && !read) {
+      chain_.clear();
+      for (const HeldLock& h : held) chain_.push_back(held_word(h));
+      chain_.push_back(chain_word(cls, irq_ctx, trylock, false, false));
+      chains_.insert(chain_, hash);
+    }
   }
   HeldLock h{cls, site, ctx.now, irq_ctx, trylock};
   h.read = read;

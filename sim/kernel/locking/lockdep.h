@@ -303,7 +303,7 @@ class Lockdep {
   // are in the graph, its reports made), so it is not checked again. A recursive read is
   // checked every time (its dependencies are not stored).
   ChainCache chains_;
-  std::vector<uint64_t> chain_;  // the stack being looked up (kept to reuse its memory)
+  std::vector<uint64_t> chain_;  // a stack being stored (kept to reuse its memory)
 };
 
 }  // namespace quiesce::kernel
