@@ -1,6 +1,7 @@
 #include "sim/workload/rcu_tasks.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "sim/workload/internal/task_params.h"
 
@@ -95,13 +96,18 @@ WorkloadType perf_monitor_type() {
     }
     const std::string target = p.target();
     const Latency hold = p.hold();
+    // The target, found by name once (perf_event_open), not at every iteration.
+    auto task = std::make_shared<kernel::Task*>(nullptr);
     return std::make_unique<LoopTask>(
         default_name(e, env.entry_index), spec_of(p), p.start().ps, p.loops(), p.period(), env.seed,
-        [target](Kernel& k, SharedObjects& s) { k.perf().attach(*s.tasks.at(target)); },  // perf_event_open
-        [target, hold](Kernel& k, SharedObjects& s) {
+        [target, task](Kernel& k, SharedObjects& s) {  // perf_event_open
+          *task = s.tasks.at(target);
+          k.perf().attach(**task);
+        },
+        [task, hold](Kernel& k, SharedObjects&) {
           Kernel::Frame f(k, "perf_event_read");
           bool flags = false;
-          kernel::PerfContext* ctx = k.perf().perf_lock_task_context(*s.tasks.at(target), &flags);
+          kernel::PerfContext* ctx = k.perf().perf_lock_task_context(**task, &flags);
           if (!ctx) return;
           k.compute_for(hold.to_ps(k.this_core().period()));
           k.perf().perf_unlock_context(ctx, flags);
