@@ -76,8 +76,10 @@ class CoreScheduler {
     int id;    // CPU id: the tie-break
     int slot;  // fiber
   };
+  // Branch-free (bitwise, not short-circuit): which child a sift takes is data, not a
+  // pattern a predictor learns, and a mispredicted branch costs more than both compares.
   static bool before(const Due& a, const Due& b) {
-    return a.due != b.due ? a.due < b.due : a.id < b.id;
+    return (a.due < b.due) | ((a.due == b.due) & (a.id < b.id));
   }
   void thread();
   void dispatch();

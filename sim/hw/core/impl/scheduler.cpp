@@ -126,7 +126,7 @@ void CoreScheduler::heap_down(size_t i) {
   while (true) {
     size_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && before(heap_[c + 1], heap_[c])) ++c;
+    if (c + 1 < n) c += static_cast<size_t>(before(heap_[c + 1], heap_[c]));
     if (!before(heap_[c], d)) break;
     place(i, heap_[c]);
     i = c;
