@@ -240,7 +240,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
     Time t = now();
     if (t >= horizon_ && (irq_enabled_ || quantum_ > 0) && !extend_horizon(t)) sync();
     if (offset_ > kMaxRunAhead) sync();  // however long interrupts stay off
-    if (irq_enabled_ && t >= irq_->attention(id_)) take_interrupts();
+    if (irq_enabled_ && t >= *attention_) take_interrupts();
   }
   // Exact mode: the global time before which no other process can act (kTimeMax if none
   // has anything pending). Under the scheduler, the scheduler's answer (one load). Else
@@ -282,6 +282,7 @@ class Core : public sc_core::sc_module, public IrqTarget, public LineWatcher {
   const Costs cost_;
   const sc_core::sc_time* const clock_;
   InterruptController* irq_;
+  const Time* const attention_;  // irq_->attention(id_), read in place
   CoreScheduler* scheduler_ = nullptr;
   CoreScheduler* sched_ = nullptr;  // set once the software runs under scheduler_
   int sched_slot_ = -1;

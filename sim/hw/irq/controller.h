@@ -135,6 +135,9 @@ class InterruptController : public sc_core::sc_module {
   // The earliest local time at which `cpu` must look: 0 when an interrupt is deliverable
   // now, the next arrival otherwise, kTimeMax when nothing is coming. O(1).
   Time attention(int cpu) const { return cpus_[static_cast<size_t>(cpu)].attention; }
+  // Where attention(cpu) is kept, for a core to read at every instruction boundary without
+  // going through the controller (the CPUs are laid out once, at construction).
+  const Time* attention_of(int cpu) const { return &cpus_.at(static_cast<size_t>(cpu)).attention; }
   // Takes the most urgent deliverable interrupt at local time `now`, making it active.
   std::optional<IrqAck> acknowledge(int cpu, Time now);
   // The handler for `ack` started at `entry`: records raise -> handler-entry latency.

@@ -16,11 +16,12 @@ Core::Core(sc_core::sc_module_name name, int id, const CoreParams& p, const Core
       period_(timing.period),
       quantum_(timing.quantum),
       lookahead_(std::max<Time>(timing.lookahead, 1)),
-      cost_{p.alu().value,       p.atomic().value,    p.irq_flag().value,
-            p.preempt().value,   p.irq_entry().value, p.irq_exit().value,
-            p.ipi_send().value,  p.pipeline_flush().value, p.timer_program().value},
+      cost_{p.alu().value,      p.atomic().value,         p.irq_flag().value,
+            p.preempt().value,  p.irq_entry().value,      p.irq_exit().value,
+            p.ipi_send().value, p.pipeline_flush().value, p.timer_program().value},
       clock_(&sc_core::sc_get_curr_simcontext()->time_stamp()),
-      irq_(irq) {
+      irq_(irq),
+      attention_(irq->attention_of(id)) {
   payload_.set_data_ptr(reinterpret_cast<unsigned char*>(&data_));
   payload_.set_data_length(8);
   payload_.set_streaming_width(8);
@@ -149,7 +150,7 @@ void Core::sync() {
 void Core::compute(uint64_t cycles) {
   while (cycles > 0 && irq_enabled_) {
     const Time t = now();
-    const Time limit = std::min(irq_->attention(id_), horizon_);
+    const Time limit = std::min(*attention_, horizon_);
     const Time end = t + static_cast<Time>(cycles) * period_;
     if (end <= limit) break;
     // Stop on the first cycle boundary at or after the limit, then look.
@@ -294,7 +295,7 @@ void Core::wait_for_line(Addr a, uint64_t seen_version) {
   const Time local = now();
   mem_->watch(a, this);
   if (irq_enabled_) {
-    const Time att = irq_->attention(id_);
+    const Time att = *attention_;
     if (att <= local) {
       take_interrupts();
       return;
@@ -302,7 +303,7 @@ void Core::wait_for_line(Addr a, uint64_t seen_version) {
     if (att != kTimeMax) notify_wake_at(att);
   }
   sleep_from(local);
-  if (irq_enabled_ && now() >= irq_->attention(id_)) take_interrupts();
+  if (irq_enabled_ && now() >= *attention_) take_interrupts();
 }
 
 // An idle core sleeps straight to its next interrupt (no catching up with SystemC first).
@@ -311,7 +312,7 @@ void Core::wait_for_interrupt() {
   while (true) {
     const Time local = now();
     irq_->poll(id_, local);
-    const Time att = irq_->attention(id_);
+    const Time att = *attention_;
     if (att <= local) break;
     if (att != kTimeMax) notify_wake_at(att);
     sleep_from(local);
