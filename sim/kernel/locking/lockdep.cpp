@@ -166,9 +166,9 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
     // lookup_chain_cache(), v4.4: a stack checked before is not checked again.
     bool known = false;
     uint64_t hash = 0;
+    const uint64_t word = chain_word(cls, irq_ctx, trylock, false, false);  // the new entry's
     if (debug_locks_ && !read) {
       // Folded and compared straight from the held stack: a Chain is built only to store.
-      const uint64_t word = chain_word(cls, irq_ctx, trylock, false, false);
       uint64_t key = ChainCache::kSeed;
       for (const HeldLock& h : held) key = ChainCache::step(key, held_word(h));
       hash = ChainCache::finish(ChainCache::step(key, word));
@@ -198,7 +198,7 @@ void Lockdep::acquire(const LockdepContext& ctx, std::vector<HeldLock>& held, Cl
     if (!known && debug_locks_ && !read) {
       chain_.clear();
       for (const HeldLock& h : held) chain_.push_back(held_word(h));
-      chain_.push_back(chain_word(cls, irq_ctx, trylock, false, false));
+      chain_.push_back(word);
       chains_.insert(chain_, hash);
     }
   }
