@@ -44,16 +44,16 @@ size_t page_size() {
 
 boost::context::stack_context allocate_fiber_stack(size_t bytes) {
   const size_t page = page_size();
-  const size_t size =
-      ((std::max<size_t>(bytes, 1) + page - 1) / page + 1) * page;  // + the guard page
+  // Whole pages, and the guard page below them.
+  const size_t size = ((std::max<size_t>(bytes, 1) + page - 1) / page + 1) * page;
   Pool& pool = stacks().by_size[size];
   char* base = nullptr;
   if (!pool.free.empty()) {
     base = pool.free.back();
     pool.free.pop_back();
   } else {
-    if (pool.fresh ==
-        pool.fresh_end) {  // a new slab, of at most kMaxSlabBytes unless one stack is more
+    if (pool.fresh == pool.fresh_end) {
+      // A new slab, of at most kMaxSlabBytes unless one stack is more.
       const size_t count = std::max<size_t>(1, std::min(pool.next_slab, kMaxSlabBytes / size));
       void* at =
           ::mmap(nullptr, count * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
